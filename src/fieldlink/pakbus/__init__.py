@@ -1,0 +1,1 @@
+"""PakBus: Campbell Scientific datalogger protocol (PakCtrl and BMP5)."""
