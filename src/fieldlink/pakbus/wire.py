@@ -80,7 +80,9 @@ class Reader:
     def _need(self, n: int, field: str) -> int:
         start = self.pos
         if n < 0 or start + n > len(self.data):
-            raise self.error(f"message ends inside {field} ({n} bytes needed, {self.remaining} left)")
+            raise self.error(
+                f"message ends inside {field} ({n} bytes needed, {self.remaining} left)"
+            )
         self.pos = start + n
         return start
 
