@@ -116,6 +116,13 @@ class StoreError(FieldlinkError):
     """A sink could not write (permissions, disk full, schema mismatch)."""
 
 
+# --- installation -----------------------------------------------------------------------------
+
+
+class MissingExtra(FieldlinkError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
 __all__ = [
     "ConfigError",
     "DeliveryFailure",
@@ -125,6 +132,7 @@ __all__ = [
     "LinkError",
     "LinkTimeout",
     "LinkURLError",
+    "MissingExtra",
     "NotFound",
     "PermissionDenied",
     "ProtocolError",

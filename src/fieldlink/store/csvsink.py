@@ -1,0 +1,51 @@
+"""CSV files with the columns PyCampbellCR1000's ``pycr1000 getdata`` writes.
+
+Its files have one header line ``Datetime,RecNbr,<field>,...`` and one line per record,
+written by Python's csv module (minimal quoting, CRLF line ends), time stamps as
+``str(datetime)`` (``2012-07-26 13:40:00``) and ``,`` as the default delimiter (its
+``--delim`` option changes it; so does ours).  Users of its ``update`` command and
+their spreadsheets can switch to fieldlink and keep their files.
+
+Two deliberate differences: array fields are expanded to one column per element
+named like TOA5's ``Name(1)`` (PyCampbellCR1000 keeps only the first element), and
+4-byte floats are written with 7 significant digits instead of 17.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+from fieldlink.errors import ConfigError
+from fieldlink.pakbus.model import Record, Scalar, TableDef
+from fieldlink.store.base import Column, StationInfo, columns
+from fieldlink.store.files import FileSink
+from fieldlink.store.formatting import csv_value
+
+
+class CsvSink(FileSink):
+    """One ``.csv`` file per station, table and definition version."""
+
+    kind = "csv"
+    extension = ".csv"
+
+    def __init__(self, directory: str | os.PathLike[str], *, delimiter: str = ",") -> None:
+        if len(delimiter) != 1 or delimiter in '"\r\n':
+            raise ConfigError(f"CSV delimiter must be one character other than a quote or "
+                              f"line break, not {delimiter!r}")
+        self.delimiter = delimiter
+        super().__init__(directory)
+
+    def _line(self, cells: list[str]) -> bytes:
+        out = io.StringIO()
+        csv.writer(out, delimiter=self.delimiter, lineterminator="\r\n").writerow(cells)
+        return out.getvalue().encode("utf-8")
+
+    def header(self, station: StationInfo, table: TableDef) -> bytes:
+        return self._line(["Datetime", "RecNbr", *(c.name for c in columns(table))])
+
+    def data_line(self, record: Record, row: list[Scalar], cols: list[Column]) -> bytes:
+        cells = [str(record.timestamp), str(record.number)]
+        cells += [csv_value(v, c.field.type_code) for v, c in zip(row, cols, strict=True)]
+        return self._line(cells)

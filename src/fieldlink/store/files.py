@@ -1,0 +1,462 @@
+"""What the text-file sinks (TOA5, CSV) share: versions, durable appends, the logs.
+
+Layout of a sink directory::
+
+    <station>_<table>.dat                      version 1 of a table
+    <station>_<table>_v2_20240501T101500Z.dat  version 2, started at that UTC time
+    fieldlink-toa5-versions.json               which file holds which version (and its definition)
+    holes.csv                                  records lost in the logger, one line per hole
+    collection.log                             one tab-separated line per event
+
+The versions index is written (atomically) before a version's file is created, so a
+crash in between only leaves a declared file to create.  The position is not in the
+index: it is read back from the data file's last complete line, so it can never
+disagree with the data (see :mod:`fieldlink.store.tail`).  Every append is one
+write followed by an fsync; if that fails the file is cut back to where it was.
+
+One process should own a directory at a time; within it, one writer per table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fieldlink.errors import StoreError, UsageError
+from fieldlink.pakbus.model import Record, Scalar, TableDef
+from fieldlink.store.base import (
+    Column,
+    Hole,
+    Position,
+    StationInfo,
+    check_holes,
+    columns,
+    definition_key,
+    new_records,
+    record_row,
+    utc_now,
+)
+from fieldlink.store.tail import find_tail
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe rendering of a station or table name."""
+    return _UNSAFE.sub("_", text).strip("._") or "_"
+
+
+def os_reason(err: OSError) -> str:
+    return err.strerror or str(err)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a create/rename in ``directory`` durable (best effort where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_new_file(path: Path, content: bytes) -> None:
+    """Create ``path`` holding ``content``, all or nothing (temp file, fsync, rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot write {path}: {os_reason(e)}") from e
+    fsync_dir(path.parent)
+
+
+def append_durably(path: Path, data: bytes) -> None:
+    """Append whole lines and fsync; a line torn by an earlier crash is ended first."""
+    try:
+        with open(path, "a+b") as f:
+            if f.seek(0, os.SEEK_END) > 0:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    data = b"\n" + data
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise StoreError(f"cannot write {path}: {os_reason(e)}") from e
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class VersionEntry:
+    station: str
+    table: str
+    version: int
+    file: str
+    key: str
+    created_utc: str
+
+
+class VersionIndex:
+    """The JSON list of table versions and their files."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: list[VersionEntry] = []
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise StoreError(f"cannot read {path}: {os_reason(e)}") from e
+        try:
+            data = json.loads(text)
+            self.entries = [VersionEntry(**e) for e in data["versions"]]
+        except (ValueError, KeyError, TypeError) as e:
+            raise StoreError(f"{path} is not a fieldlink versions index ({e}); "
+                             "repair or remove it") from e
+
+    def versions(self, station: str, table: str) -> list[VersionEntry]:
+        found = [e for e in self.entries if e.station == station and e.table == table]
+        return sorted(found, key=lambda e: e.version)
+
+    def claimed(self, file: str) -> bool:
+        return any(e.file == file for e in self.entries)
+
+    def add(self, entry: VersionEntry) -> None:
+        entries = [*self.entries, entry]
+        doc = {"format": 1, "versions": [_asdict(e) for e in entries]}
+        write_new_file(self.path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
+        self.entries = entries
+
+
+def _asdict(e: VersionEntry) -> dict[str, object]:
+    return {"station": e.station, "table": e.table, "version": e.version, "file": e.file,
+            "key": e.key, "created_utc": e.created_utc}
+
+
+class FileSink(ABC):
+    """Base of the TOA5 and CSV sinks: one directory, one file per table version."""
+
+    #: Short name used in the index file name, e.g. ``"toa5"``.
+    kind: str
+    #: Data file extension, with the dot.
+    extension: str
+    #: Cell separator of data lines.
+    delimiter: str
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create {self.directory}: {os_reason(e)}") from e
+        if not self.directory.is_dir():
+            raise StoreError(f"{self.directory} is not a directory")
+        self._lock = threading.Lock()
+        #: Serialises appends to the shared collection.log and holes.csv.
+        self._append_lock = threading.Lock()
+        self._open: set[tuple[str, str]] = set()
+        self._index: VersionIndex | None = None
+        self._sink_closed = False
+        self.log_path = self.directory / "collection.log"
+        self.holes_path = self.directory / "holes.csv"
+
+    # --- what a format defines ----------------------------------------------------------------
+
+    @abstractmethod
+    def header(self, station: StationInfo, table: TableDef) -> bytes:
+        """The complete header (all header lines, terminated)."""
+
+    @abstractmethod
+    def data_line(self, record: Record, row: list[Scalar], cols: list[Column]) -> bytes:
+        """One terminated data line."""
+
+    # --- Sink ---------------------------------------------------------------------------------
+
+    def open_table(
+        self, station: StationInfo, table: TableDef, *, new_version: bool = False
+    ) -> FileTableWriter:
+        ident = (station.name, table.name)
+        with self._lock:
+            if self._sink_closed:
+                raise UsageError(f"the sink at {self.directory} is closed")
+            if ident in self._open:
+                raise UsageError(f"table {table.name} of {station.name} is already open "
+                                 f"in {self.directory}")
+            entry = self._current_file(station, table, new_version)
+            writer = FileTableWriter(self, station, table, entry.version,
+                                     self.directory / entry.file, len(self.header(station, table)))
+            self._open.add(ident)
+            return writer
+
+    def log(self, station: str, event: str, detail: str = "") -> None:
+        stamp = utc_now().isoformat(timespec="seconds") + "Z"
+        line = "\t".join([stamp, _one_line(station), _one_line(event), _one_line(detail)])
+        with self._append_lock:
+            append_durably(self.log_path, (line + "\n").encode("utf-8"))
+
+    def close(self) -> None:
+        """Refuse further tables; each writer owns (and closes) its own file."""
+        self._sink_closed = True
+
+    def __enter__(self) -> FileSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- versions -----------------------------------------------------------------------------
+
+    @property
+    def index(self) -> VersionIndex:
+        if self._index is None:
+            self._index = VersionIndex(self.directory / f"fieldlink-{self.kind}-versions.json")
+        return self._index
+
+    def _current_file(
+        self, station: StationInfo, table: TableDef, new_version: bool
+    ) -> VersionEntry:
+        key = definition_key(station, table)
+        header = self.header(station, table)
+        known = self.index.versions(station.name, table.name)
+        current = known[-1] if known else None
+        if current is not None and not new_version and current.key == key:
+            path = self.directory / current.file
+            if not path.exists():
+                self.log(station.name, "file missing",
+                         f"{table.name} v{current.version}: {path.name} recreated")
+                write_new_file(path, header)
+                return current
+            if self._header_matches(path, header):
+                return current
+            self.log(station.name, "header mismatch",
+                     f"{path.name} does not hold {table.name} as now defined; new version")
+        elif current is None and not new_version:
+            base = f"{safe_name(station.name)}_{safe_name(table.name)}{self.extension}"
+            path = self.directory / base
+            if path.exists() and not self.index.claimed(base) \
+                    and self._header_matches(path, header):
+                entry = VersionEntry(station.name, table.name, 1, base, key, _stamp())
+                self.index.add(entry)
+                self.log(station.name, "adopted", f"{table.name}: existing {base}")
+                return entry
+        version = current.version + 1 if current else 1
+        entry = VersionEntry(station.name, table.name, version,
+                             self._new_file_name(station, table, version), key, _stamp())
+        self.index.add(entry)
+        write_new_file(self.directory / entry.file, header)
+        self.log(station.name, "new version",
+                 f"{table.name} v{version} signature {table.signature}: {entry.file}")
+        return entry
+
+    def _new_file_name(self, station: StationInfo, table: TableDef, version: int) -> str:
+        stem = f"{safe_name(station.name)}_{safe_name(table.name)}"
+        candidates = [f"{stem}{self.extension}"] if version == 1 else []
+        when = utc_now().strftime("%Y%m%dT%H%M%SZ")
+        candidates.append(f"{stem}_v{version}_{when}{self.extension}")
+        candidates += [f"{stem}_v{version}_{when}_{n}{self.extension}" for n in range(2, 100)]
+        for name in candidates:
+            if not (self.directory / name).exists() and not self.index.claimed(name):
+                return name
+        raise StoreError(f"no free file name for {stem} v{version} in {self.directory}")
+
+    @staticmethod
+    def _header_matches(path: Path, header: bytes) -> bool:
+        try:
+            with open(path, "rb") as f:
+                return f.read(len(header)) == header
+        except OSError as e:
+            raise StoreError(f"cannot read {path}: {os_reason(e)}") from e
+
+    # --- holes --------------------------------------------------------------------------------
+
+    def _load_holes(self, station: str, table: str, version: int) -> list[Hole]:
+        try:
+            text = self.holes_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise StoreError(f"cannot read {self.holes_path}: {os_reason(e)}") from e
+        found: dict[tuple[int, int], Hole] = {}
+        for row in csv.reader(io.StringIO(text, newline="")):
+            if len(row) != 6 or row[0] == "station" or not row[3].isdigit():
+                continue  # the header, or a line torn by a crash
+            if (row[0], row[1], row[2]) == (station, table, str(version)) and row[4].isdigit():
+                hole = Hole(table, int(row[3]), int(row[4]))
+                found[(hole.first, hole.last)] = hole
+        return sorted(found.values(), key=lambda h: (h.first, h.last))
+
+    def _store_holes(self, station: str, version: int, holes: Sequence[Hole]) -> None:
+        with self._append_lock:
+            out = io.StringIO()
+            w = csv.writer(out, lineterminator="\n")
+            if not self.holes_path.exists():
+                w.writerow(["station", "table", "version", "first", "last", "detected_utc"])
+            stamp = _stamp()
+            for h in holes:
+                w.writerow([station, h.table, version, h.first, h.last, stamp])
+            append_durably(self.holes_path, out.getvalue().encode("utf-8"))
+
+    def _closed(self, station: str, table: str) -> None:
+        with self._lock:
+            self._open.discard((station, table))
+
+
+def _stamp() -> str:
+    return utc_now().isoformat(timespec="seconds") + "Z"
+
+
+class FileTableWriter:
+    """Appends one table version to its data file; position from the file's last line."""
+
+    def __init__(
+        self,
+        sink: FileSink,
+        station: StationInfo,
+        table: TableDef,
+        version: int,
+        path: Path,
+        header_length: int,
+    ) -> None:
+        self._sink = sink
+        self._station = station
+        self._table = table
+        self._version = version
+        self.path = path
+        self._cols = columns(table)
+        self._broken: str | None = None
+        try:
+            self._file = open(path, "r+b", buffering=0)  # noqa: SIM115 - owned by the writer
+        except OSError as e:
+            raise StoreError(f"cannot open {path}: {os_reason(e)}") from e
+        try:
+            tail = find_tail(
+                self._file,
+                header_length,
+                delimiter=sink.delimiter,
+                field_count=2 + len(self._cols),
+                quoted_newlines=any(c.field.is_string for c in self._cols),
+                path=str(path),
+            )
+            if tail.torn:
+                self._file.truncate(tail.end)
+                os.fsync(self._file.fileno())
+                sink.log(station.name, "torn line removed",
+                         f"{path.name}: {tail.torn} bytes after the last complete record")
+        except OSError as e:
+            self._file.close()
+            raise StoreError(f"cannot recover {path}: {os_reason(e)}") from e
+        except BaseException:
+            self._file.close()
+            raise
+        self._end = tail.end
+        self._position = (None if tail.row is None
+                          else Position(table.signature, int(tail.row[1]), version))
+        self._holes = sink._load_holes(station.name, table.name, version)
+
+    @property
+    def station(self) -> StationInfo:
+        return self._station
+
+    @property
+    def table(self) -> TableDef:
+        return self._table
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def position(self) -> Position | None:
+        return self._position
+
+    def holes(self) -> list[Hole]:
+        return list(self._holes)
+
+    def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
+        if self._file.closed:
+            raise UsageError(f"{self.path.name}: writer is closed")
+        if self._broken is not None:
+            raise StoreError(f"{self.path}: an earlier write failed and could not be undone "
+                             f"({self._broken}); reopen the table")
+        check_holes(self._table, holes)
+        fresh = new_records(records, None if self._position is None else self._position.record)
+        lines = [self._sink.data_line(r, record_row(self._table, r), self._cols) for r in fresh]
+        known = {(h.first, h.last) for h in self._holes}
+        new_holes = sorted({(h.first, h.last): h for h in holes
+                            if (h.first, h.last) not in known}.values(),
+                           key=lambda h: (h.first, h.last))
+        if new_holes:
+            self._sink._store_holes(self._station.name, self._version, new_holes)
+            self._holes = sorted([*self._holes, *new_holes], key=lambda h: (h.first, h.last))
+        if lines:
+            self._write(b"".join(lines))
+            self._position = Position(self._table.signature, fresh[-1].number, self._version)
+        self._log(fresh, new_holes, len(records) - len(fresh))
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._file.seek(self._end)
+            view = memoryview(data)
+            while view:
+                n = self._file.write(view)
+                if not n:
+                    raise OSError(0, "write returned no progress")
+                view = view[n:]
+            os.fsync(self._file.fileno())
+        except OSError as e:
+            try:
+                self._file.truncate(self._end)
+            except OSError as undo:
+                self._broken = os_reason(undo)
+            raise StoreError(f"cannot write {self.path}: {os_reason(e)}") from e
+        self._end += len(data)
+
+    def _log(self, fresh: list[Record], holes: list[Hole], skipped: int) -> None:
+        name = f"{self._table.name} v{self._version}"
+        for h in holes:
+            self._sink.log(self._station.name, "hole",
+                           f"{name}: records {h.first}..{h.last} lost in the logger "
+                           f"({h.count} records)")
+        if fresh:
+            self._sink.log(self._station.name, "stored",
+                           f"{name}: {len(fresh)} records {fresh[0].number}..{fresh[-1].number}")
+        if skipped:
+            self._sink.log(self._station.name, "skipped",
+                           f"{name}: {skipped} records already stored or repeated")
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+            self._sink._closed(self._station.name, self._table.name)
+
+    def __enter__(self) -> FileTableWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["FileSink", "FileTableWriter", "safe_name"]

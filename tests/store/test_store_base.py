@@ -1,0 +1,229 @@
+"""The shared pieces: station info, time zones, record checks, value text, crash recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fieldlink.errors import ConfigError, UsageError
+from fieldlink.pakbus.model import Record
+from fieldlink.store import (
+    Hole,
+    Sink,
+    SqliteSink,
+    StationInfo,
+    TableWriter,
+    Toa5Sink,
+    local_to_utc,
+    open_sink,
+    parse_timezone,
+)
+from fieldlink.store.base import record_row
+from fieldlink.store.formatting import number_text, toa5_value
+
+
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [
+        ("+01:00", dt.timedelta(hours=1)),
+        ("-0330", dt.timedelta(hours=-3, minutes=-30)),
+        ("UTC-7", dt.timedelta(hours=-7)),
+        ("utc+05:45", dt.timedelta(hours=5, minutes=45)),
+        ("GMT+2", dt.timedelta(hours=2)),
+        ("UTC", dt.timedelta(0)),
+        ("Z", dt.timedelta(0)),
+    ],
+)
+def test_fixed_offsets(text: str, offset: dt.timedelta) -> None:
+    assert parse_timezone(text).utcoffset(dt.datetime(2024, 1, 1)) == offset
+
+
+def test_iana_zone_follows_dst() -> None:
+    zone = parse_timezone("America/Denver")
+    assert local_to_utc(dt.datetime(2024, 1, 15, 12), zone) == dt.datetime(2024, 1, 15, 19)
+    assert local_to_utc(dt.datetime(2024, 7, 15, 12), zone) == dt.datetime(2024, 7, 15, 18)
+
+
+@pytest.mark.parametrize(
+    "text", ["Mars/Olympus", "+25:00", "UTC+3:75", "", "../etc/passwd", "1:00"]
+)
+def test_bad_zone_is_a_config_error(text: str) -> None:
+    with pytest.raises(ConfigError, match="zone"):
+        StationInfo("S", timezone=text)
+
+
+def test_station_needs_a_name() -> None:
+    with pytest.raises(ConfigError):
+        StationInfo(" ")
+
+
+def test_hole_must_be_a_range() -> None:
+    assert Hole("T", 5, 5).count == 1
+    with pytest.raises(UsageError):
+        Hole("T", 6, 5)
+    with pytest.raises(UsageError):
+        Hole("T", -1, 5)
+
+
+def test_record_checks(smp: SimpleNamespace) -> None:
+    table = smp.mixed_table()
+    good = smp.mixed_record(2)
+    assert len(record_row(table, good)) == len(table.column_names())
+    reordered = Record("Mixed", 2, good.timestamp, dict(reversed(good.values.items())))
+    assert record_row(table, reordered) == record_row(table, good)
+    cases = [
+        Record("Other", 1, good.timestamp, good.values),
+        Record("Mixed", 1, good.timestamp, {k: v for k, v in good.values.items() if k != "Note"}),
+        Record("Mixed", 1, good.timestamp, {**good.values, "Extra": 1}),
+        Record("Mixed", 1, good.timestamp, {**good.values, "Grid": 5}),
+        Record("Mixed", -1, good.timestamp, good.values),
+        Record("Mixed", 1, good.timestamp.replace(tzinfo=dt.UTC), good.values),
+    ]
+    for bad in cases:
+        with pytest.raises(UsageError):
+            record_row(table, bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "type_code", "text"),
+    [
+        (13.61, 7, "13.61"),
+        (5008.0, 7, "5008"),
+        (-201.6, 7, "-201.6"),
+        (0.001, 7, "0.001"),
+        (-0.0, 7, "0"),
+        (100.0, 9, "100"),
+        (1e-05, 9, "1E-05"),
+        (2.5e10, 9, "2.5E+10"),
+        (1234567.0, 9, "1234567"),
+        (0.1, 18, "0.1"),
+        (123456789.125, 18, "123456789.125"),
+    ],
+)
+def test_number_text(value: float, type_code: int, text: str) -> None:
+    assert number_text(value, type_code) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "type_code", "text"),
+    [
+        (True, 28, "-1"),
+        (False, 10, "0"),
+        (1, 28, "-1"),
+        (0, 27, "0"),
+        (200, 17, "200"),
+        (7, 6, "7"),
+        ("a,b", 16, '"a,b"'),
+        (float("nan"), 9, '"NAN"'),
+        (float("inf"), 7, '"INF"'),
+        (float("-inf"), 7, '"-INF"'),
+        (dt.datetime(2024, 2, 29, 23, 59, 59), 14, '"2024-02-29 23:59:59"'),
+    ],
+)
+def test_toa5_value(value: object, type_code: int, text: str) -> None:
+    assert toa5_value(value, type_code) == text
+
+
+@given(st.floats(width=32, allow_nan=False, allow_infinity=False))
+def test_four_byte_floats_keep_seven_digits(x: float) -> None:
+    text = number_text(x, 9)
+    assert "e" not in text and not text.endswith(".0")
+    back = float(text)
+    assert back == pytest.approx(x, rel=5e-7, abs=0)
+    assert len(text.lstrip("-").split("E")[0].replace(".", "").lstrip("0")) <= 7
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_eight_byte_floats_read_back_exactly(x: float) -> None:
+    assert float(number_text(x, 18)) == x
+
+
+def test_open_sink_kinds(smp: SimpleNamespace, tmp_path: Path, station: StationInfo) -> None:
+    for kind, path in [
+        ("sqlite", tmp_path / "x.sqlite"),
+        ("TOA5", tmp_path / "t"),
+        ("csv", tmp_path / "c"),
+    ]:
+        sink = open_sink(kind, path)
+        assert isinstance(sink, Sink)
+        writer = sink.open_table(station, smp.numeric_table())
+        assert isinstance(writer, TableWriter)
+        writer.close()
+        sink.close()
+    with pytest.raises(ConfigError, match="unknown sink"):
+        open_sink("postgres", tmp_path)
+
+
+# --- a crash at any byte ----------------------------------------------------------------------
+
+notes = st.text(alphabet=st.sampled_from('ab ",\r\n;'), max_size=8)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(notes=st.lists(notes, min_size=1, max_size=5), data=st.data())
+def test_crash_at_any_byte_loses_and_duplicates_nothing(
+    smp: SimpleNamespace,
+    tmp_path_factory: pytest.TempPathFactory,
+    notes: list[str],
+    data: st.DataObject,
+) -> None:
+    """Cut the last append at a random byte: reopening resumes exactly after the last whole
+    record, and a rerun of the cut batch yields the file an uninterrupted run would have."""
+    table = smp.mixed_table()
+    station = StationInfo("S")
+    records = [smp.mixed_record(n, note=t) for n, t in enumerate(notes)]
+    ref_dir = tmp_path_factory.mktemp("ref")
+    with Toa5Sink(ref_dir).open_table(station, table) as w:
+        w.append(records[:1])
+        before = w.path.stat().st_size
+        w.append(records[1:])
+        full = w.path.read_bytes()
+    cut = data.draw(st.integers(min_value=before, max_value=len(full)))
+    crash_dir = tmp_path_factory.mktemp("crash")
+    for name in ("S_Mixed.dat", "fieldlink-toa5-versions.json"):
+        (crash_dir / name).write_bytes((ref_dir / name).read_bytes())
+    (crash_dir / "S_Mixed.dat").write_bytes(full[:cut])
+    with Toa5Sink(crash_dir).open_table(station, table) as w:
+        assert w.position is not None
+        stored = w.position.record
+        assert full.startswith(w.path.read_bytes())
+        line_ends = [
+            i + 2
+            for i in range(len(full))
+            if full.startswith(b"\r\n", i) and full[: i + 2].count(b'"') % 2 == 0
+        ]
+        assert w.path.stat().st_size == max(e for e in line_ends if e <= cut)
+        w.append(records[stored - 1 if stored else 0 :])
+        assert w.path.read_bytes() == full
+
+
+def test_sqlite_sink_satisfies_the_protocol(tmp_path: Path) -> None:
+    assert isinstance(SqliteSink(tmp_path / "p.sqlite"), Sink)
+
+
+def test_float32_sample_values_match_loggernet_files() -> None:
+    """Values seen in published LoggerNet TOA5 files, stored as IEEE4 by the logger."""
+    for text in [
+        "26.58174",
+        "70.32069",
+        "2.445851",
+        "766.2126",
+        "-9.825724",
+        "965.8099",
+        "0.04496",
+        "14.33816",
+    ]:
+        f32 = struct.unpack(">f", struct.pack(">f", float(text)))[0]
+        assert number_text(f32, 9) == text
+
+
+def test_float_in_an_integer_field_keeps_every_digit() -> None:
+    assert number_text(123456789.0, 6) == "123456789"
