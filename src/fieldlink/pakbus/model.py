@@ -16,8 +16,10 @@ from math import prod
 from fieldlink.pakbus.wire import NSec
 
 #: A scalar value as decoded from a record.  Strings are ``str`` (Latin-1), booleans
-#: ``bool``, integers ``int``, every float type ``float`` (NaN and ±inf included).
-Scalar = float | int | bool | str
+#: ``bool``, integers ``int``, every float type ``float`` (NaN and ±inf included), and
+#: time-typed fields (Sec/USec/NSec, e.g. Status ``StartTime``) naive logger-local
+#: ``datetime``.
+Scalar = float | int | bool | str | dt.datetime
 #: A field value: a scalar, or a flat row-major tuple of scalars for array fields.
 Value = Scalar | tuple[Scalar, ...]
 
