@@ -48,9 +48,13 @@ def emulate() -> None:
 
 def _mount() -> None:
     """Attach each family's commands.  Import errors here are bugs, not user errors."""
+    from fieldlink.collect.cli import collect_command
+    from fieldlink.demo import demo_command
     from fieldlink.pakbus import cli as pakbus_cli
 
     pakbus_cli.mount(cli, emulate)
+    cli.add_command(collect_command)
+    cli.add_command(demo_command)
 
 
 def main(argv: list[str] | None = None) -> None:

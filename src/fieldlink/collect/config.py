@@ -1,0 +1,485 @@
+"""The stations file: which loggers to collect, how often, and where the data go.
+
+A stations file is TOML (see ``examples/stations.toml`` for a commented
+example).  It has an optional ``[defaults]`` table and one ``[[station]]`` table
+per logger; a station inherits every key it does not set from ``[defaults]``
+(the ``retry`` and ``clock`` tables key by key; ``sinks`` as a whole list).
+
+Everything is checked here, before any link is opened, so a typo fails at once
+with the file, line and key instead of hours later in the middle of the night;
+every problem raises :class:`~fieldlink.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fieldlink.collect.durations import DURATION_HINT, format_duration, parse_duration
+from fieldlink.collect.tomlpos import KeyLocator, KeyPath
+from fieldlink.errors import ConfigError, LinkURLError
+from fieldlink.link.url import parse_url
+from fieldlink.store.timezones import parse_timezone
+
+SINK_KINDS = ("toa5", "csv", "sqlite")
+#: Placeholders a sink path may contain.
+PATH_FIELDS = ("station",)
+_STATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}")
+_TOML_POSITION = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$")
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSpec:
+    """One place a station's records are written: a sink kind and its path.
+
+    ``tables`` limits the sink to those logger tables; None means every table
+    the station collects.
+    """
+
+    kind: str
+    path: Path
+    tables: frozenset[str] | None = None
+
+    def covers(self, table: str) -> bool:
+        return self.tables is None or table in self.tables
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """LoggerNet's two-level retry schedule after a failed collection.
+
+    The first ``primary_retries`` retries come ``primary_interval`` apart; after
+    that the station is retried every ``secondary_interval`` until a cycle
+    succeeds, so a station that is down for days does not keep a modem busy.
+    """
+
+    primary_retries: int = 3
+    primary_interval: float = 30.0
+    secondary_interval: float = 3600.0
+
+    def delay_after(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` consecutive failed cycles (>= 1)."""
+        if failures <= self.primary_retries:
+            return self.primary_interval
+        return self.secondary_interval
+
+
+@dataclass(frozen=True, slots=True)
+class ClockPolicy:
+    """Compare the logger's clock with ours every cycle.
+
+    A deviation beyond ``allowed_deviation`` seconds is reported, and corrected
+    when ``set_clock`` is true (off by default: some sites keep the logger on a
+    GPS clock and never want a PC to touch it).
+    """
+
+    allowed_deviation: float = 10.0
+    set_clock: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FirstCollection:
+    """What to collect from a table the store has never seen: all, or the newest N."""
+
+    newest: int | None = None
+
+    def __str__(self) -> str:
+        return "all" if self.newest is None else f"newest {self.newest}"
+
+
+@dataclass(frozen=True, slots=True)
+class StationConfig:
+    """Everything needed to collect one station; see the module docstring for the file."""
+
+    name: str
+    url: str
+    node: int = 1
+    address: int | None = None
+    src: int = 4094
+    #: Our physical address when it differs from ``src`` (rare).
+    src_address: int | None = None
+    security_code: int = 0
+    timeout: float = 10.0
+    #: A longer wait for the very first answer (cellular modems waking up).
+    first_timeout: float | None = None
+    interval: float = 3600.0
+    #: Table names to collect; None means every table the logger's program defines.
+    tables: tuple[str, ...] | None = None
+    sinks: tuple[SinkSpec, ...] = ()
+    first_collection: FirstCollection = field(default_factory=FirstCollection)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: None disables the clock check.
+    clock: ClockPolicy | None = field(default_factory=ClockPolicy)
+    timezone: dt.tzinfo = dt.UTC
+    timezone_name: str = "UTC"
+    #: Records per sink write: the most a cut link or a crash can cost in re-collection.
+    batch_size: int = 250
+
+    def sinks_for(self, table: str) -> tuple[SinkSpec, ...]:
+        return tuple(s for s in self.sinks if s.covers(table))
+
+
+@dataclass(frozen=True, slots=True)
+class StationsFile:
+    path: Path
+    stations: tuple[StationConfig, ...]
+
+    def station(self, name: str) -> StationConfig:
+        for s in self.stations:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+DEFAULT_SINKS = ({"kind": "sqlite", "path": "fieldlink.sqlite"},)
+
+_STATION_KEYS = frozenset(
+    {
+        "name", "url", "node", "address", "src", "security_code", "timeout", "first_timeout",
+        "interval",
+        "tables", "sinks", "first_collection", "retry", "clock", "timezone", "batch_size",
+    }
+)  # fmt: skip
+_ONLY_PER_STATION = frozenset({"name", "url"})
+_RETRY_KEYS = frozenset({"primary_retries", "primary_interval", "secondary_interval"})
+_CLOCK_KEYS = frozenset({"allowed_deviation", "set"})
+_SINK_KEYS = frozenset({"kind", "path", "tables"})
+
+T = TypeVar("T")
+
+
+def load_stations(path: str | Path) -> StationsFile:
+    """Read and check a stations file; relative sink paths are relative to its folder."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such stations file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    return parse_stations(text, source=p, base_dir=p.parent)
+
+
+def parse_stations(
+    text: str, *, source: str | Path = "<stations>", base_dir: str | Path = "."
+) -> StationsFile:
+    """Parse stations TOML ``text``; ``source`` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        if m := _TOML_POSITION.match(message):
+            raise ConfigError(
+                f"{source}, line {m.group(2)}, column {m.group(3)}: {m.group(1)}"
+            ) from None
+        raise ConfigError(f"{source}: {message}") from None
+    return _Loader(data, KeyLocator(text), str(source), Path(base_dir)).load()
+
+
+class _Loader:
+    def __init__(self, data: dict[str, Any], locator: KeyLocator, source: str, base: Path):
+        self.data = data
+        self.locator = locator
+        self.source = source
+        self.base = base
+
+    def fail(self, path: KeyPath, message: str) -> ConfigError:
+        line = self.locator.line(path)
+        where = f"{self.source}, line {line}" if line is not None else self.source
+        key = _dotted(path)
+        return ConfigError(f"{where}, key {key}: {message}" if key else f"{where}: {message}")
+
+    def load(self) -> StationsFile:
+        self.check_keys(self.data, (), frozenset({"defaults", "station"}))
+        defaults = self.data.get("defaults", {})
+        if not isinstance(defaults, dict):
+            raise self.fail(("defaults",), "expected a table: [defaults]")
+        for key in _ONLY_PER_STATION & defaults.keys():
+            raise self.fail(("defaults", key), f"{key!r} belongs in each [[station]]")
+        self.check_keys(defaults, ("defaults",), _STATION_KEYS)
+        stations = self.data.get("station")
+        if stations is None:
+            raise self.fail((), "no stations: add at least one [[station]] table")
+        if not isinstance(stations, list) or not all(isinstance(s, dict) for s in stations):
+            raise self.fail(("station",), "expected [[station]] tables")
+        loaded: list[StationConfig] = []
+        seen: dict[str, int] = {}
+        for index, raw in enumerate(stations):
+            station = self.station(raw, index, defaults)
+            if station.name in seen:
+                raise self.fail(
+                    ("station", index, "name"),
+                    f"station name {station.name!r} is already used by station "
+                    f"#{seen[station.name] + 1}",
+                )
+            seen[station.name] = index
+            loaded.append(station)
+        return StationsFile(Path(self.source), tuple(loaded))
+
+    def check_keys(self, table: Mapping[str, Any], path: KeyPath, known: frozenset[str]) -> None:
+        for key in table:
+            if key not in known:
+                raise self.fail(
+                    (*path, key), f"unknown key {key!r}; expected one of {', '.join(sorted(known))}"
+                )
+
+    def station(self, raw: dict[str, Any], index: int, defaults: dict[str, Any]) -> StationConfig:
+        here: KeyPath = ("station", index)
+        self.check_keys(raw, here, _STATION_KEYS)
+
+        def pick(key: str) -> tuple[Any, KeyPath] | None:
+            if key in raw:
+                return raw[key], (*here, key)
+            if key in defaults:
+                return defaults[key], ("defaults", key)
+            return None
+
+        def get(key: str, convert: Callable[[Any, KeyPath], T], default: T) -> T:
+            found = pick(key)
+            return default if found is None else convert(*found)
+
+        name = self.required(raw, here, "name", self.station_name)
+        url = self.required(raw, here, "url", self.url)
+        tz_name = get("timezone", self.text, "UTC")
+        tz_path = pick("timezone")
+        return StationConfig(
+            name=name,
+            url=url,
+            node=get("node", self.integer(1, 4094), 1),
+            address=get("address", self.integer(1, 4094), None),
+            src=get("src", self.integer(1, 4094), 4094),
+            security_code=get("security_code", self.integer(0, 65535), 0),
+            timeout=get("timeout", self.duration(positive=True), 10.0),
+            first_timeout=get("first_timeout", self.duration(positive=True), None),
+            interval=get("interval", self.duration(positive=True), 3600.0),
+            tables=get("tables", self.tables, None),
+            sinks=self.sinks(pick("sinks"), name),
+            first_collection=get("first_collection", self.first_collection, FirstCollection()),
+            retry=self.retry(raw.get("retry"), defaults.get("retry"), here),
+            clock=self.clock(raw.get("clock"), defaults.get("clock"), here),
+            timezone=self.timezone(tz_name, tz_path[1] if tz_path else here),
+            timezone_name=tz_name,
+            batch_size=get("batch_size", self.integer(1, 100_000), 250),
+        )
+
+    def required(
+        self, raw: dict[str, Any], here: KeyPath, key: str, convert: Callable[[Any, KeyPath], T]
+    ) -> T:
+        if key not in raw:
+            raise self.fail(here, f"this station has no {key!r}; every [[station]] needs one")
+        return convert(raw[key], (*here, key))
+
+    # --- value converters: (value, path) -> typed value, raising fail(path, ...) ---
+
+    def text(self, value: Any, path: KeyPath) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, f"expected a non-empty string, got {value!r}")
+        return value.strip()
+
+    def station_name(self, value: Any, path: KeyPath) -> str:
+        name = self.text(value, path)
+        if not _STATION_NAME.fullmatch(name):
+            raise self.fail(
+                path,
+                f"station name {name!r} must start with a letter or digit and use only "
+                "letters, digits, spaces, '_', '.' and '-' (at most 64 characters): "
+                "it names files and database rows",
+            )
+        return name
+
+    def url(self, value: Any, path: KeyPath) -> str:
+        text = self.text(value, path)
+        try:
+            parse_url(text)
+        except LinkURLError as exc:
+            raise self.fail(path, str(exc)) from None
+        return text
+
+    def integer(self, low: int, high: int) -> Callable[[Any, KeyPath], int]:
+        def convert(value: Any, path: KeyPath) -> int:
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise self.fail(path, f"expected an integer from {low} to {high}, got {value!r}")
+            return value
+
+        return convert
+
+    def duration(self, *, positive: bool = False) -> Callable[[Any, KeyPath], float]:
+        def convert(value: Any, path: KeyPath) -> float:
+            try:
+                seconds = parse_duration(value)
+            except ValueError as exc:
+                raise self.fail(path, str(exc)) from None
+            if positive and seconds <= 0:
+                raise self.fail(path, f"expected {DURATION_HINT} greater than zero, got {value!r}")
+            return seconds
+
+        return convert
+
+    def boolean(self, value: Any, path: KeyPath) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {value!r}")
+        return value
+
+    def names(self, value: Any, path: KeyPath) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, f"expected a non-empty list of table names, got {value!r}")
+        out: list[str] = []
+        for i, item in enumerate(value):
+            name = self.text(item, (*path, i))
+            if name in out:
+                raise self.fail(path, f"table {name!r} is listed twice")
+            out.append(name)
+        return tuple(out)
+
+    def tables(self, value: Any, path: KeyPath) -> tuple[str, ...] | None:
+        if value == "all":
+            return None
+        if isinstance(value, str):
+            raise self.fail(path, f'expected "all" or a list of table names, got {value!r}')
+        return self.names(value, path)
+
+    def first_collection(self, value: Any, path: KeyPath) -> FirstCollection:
+        if value == "all":
+            return FirstCollection()
+        if isinstance(value, str):
+            m = re.fullmatch(r"\s*newest\s+(\d+)\s*", value)
+            if m and int(m.group(1)) > 0:
+                return FirstCollection(newest=int(m.group(1)))
+        raise self.fail(path, f'expected "all" or "newest N" (N >= 1), got {value!r}')
+
+    def timezone(self, value: str, path: KeyPath) -> dt.tzinfo:
+        try:
+            return parse_timezone(value)
+        except ConfigError as exc:
+            raise self.fail(path, str(exc)) from None
+
+    def sinks(self, found: tuple[Any, KeyPath] | None, station: str) -> tuple[SinkSpec, ...]:
+        if found is None:
+            value: Any = list(DEFAULT_SINKS)
+            path: KeyPath = ("defaults", "sinks")
+        else:
+            value, path = found
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, "expected one or more sinks: [[station.sinks]] tables")
+        specs = []
+        for i, raw in enumerate(value):
+            here = (*path, i)
+            if not isinstance(raw, dict):
+                raise self.fail(here, f"expected a table with kind and path, got {raw!r}")
+            self.check_keys(raw, here, _SINK_KEYS)
+            if "kind" not in raw or "path" not in raw:
+                raise self.fail(here, "a sink needs both 'kind' and 'path'")
+            kind = self.text(raw["kind"], (*here, "kind")).lower()
+            if kind not in SINK_KINDS:
+                raise self.fail(
+                    (*here, "kind"), f"unknown sink kind {kind!r}; expected one of "
+                    f"{', '.join(SINK_KINDS)}"
+                )  # fmt: skip
+            template = self.text(raw["path"], (*here, "path"))
+            try:
+                expanded = template.format(station=station)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise self.fail(
+                    (*here, "path"),
+                    f"bad placeholder in {template!r} ({exc}); only "
+                    f"{', '.join('{' + f + '}' for f in PATH_FIELDS)} may be used",
+                ) from None
+            tables = raw.get("tables")
+            selected = (
+                None if tables is None else frozenset(self.names(tables, (*here, "tables")))
+            )
+            specs.append(SinkSpec(kind, self.base / Path(expanded).expanduser(), selected))
+        return tuple(specs)
+
+    def subtable(
+        self, raw: Any, defaults: Any, here: KeyPath, key: str, known: frozenset[str]
+    ) -> tuple[dict[str, tuple[Any, KeyPath]], bool]:
+        """Merge a station's sub-table over the defaults' one, key by key.
+
+        Returns the merged values with their paths, and whether the sub-table was
+        set to ``false`` (only the clock check may be switched off that way).
+        """
+        merged: dict[str, tuple[Any, KeyPath]] = {}
+        disabled = False
+        for table, path in ((defaults, ("defaults", key)), (raw, (*here, key))):
+            if table is None:
+                continue
+            if table is False:
+                disabled, merged = True, {}
+                continue
+            if not isinstance(table, dict):
+                raise self.fail(path, f"expected a [{key}] table, got {table!r}")
+            self.check_keys(table, path, known)
+            disabled = False
+            merged.update({k: (v, (*path, k)) for k, v in table.items()})
+        return merged, disabled
+
+    def retry(self, raw: Any, defaults: Any, here: KeyPath) -> RetryPolicy:
+        merged, disabled = self.subtable(raw, defaults, here, "retry", _RETRY_KEYS)
+        if disabled:
+            raise self.fail((*here, "retry"), "retry cannot be false; set primary_retries = 0")
+        base = RetryPolicy()
+        return RetryPolicy(
+            primary_retries=self.merged(merged, "primary_retries", self.integer(0, 1000),
+                                        base.primary_retries),
+            primary_interval=self.merged(merged, "primary_interval", self.duration(positive=True),
+                                         base.primary_interval),
+            secondary_interval=self.merged(merged, "secondary_interval",
+                                           self.duration(positive=True), base.secondary_interval),
+        )  # fmt: skip
+
+    def clock(self, raw: Any, defaults: Any, here: KeyPath) -> ClockPolicy | None:
+        merged, disabled = self.subtable(raw, defaults, here, "clock", _CLOCK_KEYS)
+        if disabled:
+            return None
+        base = ClockPolicy()
+        return ClockPolicy(
+            allowed_deviation=self.merged(merged, "allowed_deviation", self.duration(),
+                                          base.allowed_deviation),
+            set_clock=self.merged(merged, "set", self.boolean, base.set_clock),
+        )  # fmt: skip
+
+    @staticmethod
+    def merged(
+        merged: dict[str, tuple[Any, KeyPath]],
+        key: str,
+        convert: Callable[[Any, KeyPath], T],
+        default: T,
+    ) -> T:
+        found = merged.get(key)
+        return default if found is None else convert(*found)
+
+
+def _dotted(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def describe(station: StationConfig) -> str:
+    """One line about a station: link, schedule, tables and sinks, for the collector's log."""
+    sinks = ", ".join(
+        str(s) if s.tables is None else f"{s} ({', '.join(sorted(s.tables))})"
+        for s in station.sinks
+    )
+    return (
+        f"{station.name}: {station.url} node {station.node}, every "
+        f"{format_duration(station.interval)}, tables "
+        f"{'all' if station.tables is None else ', '.join(station.tables)} -> {sinks}"
+    )

@@ -1,0 +1,32 @@
+"""Opening a station's logger for one cycle with the PakBus client.
+
+One connection per cycle, closed at its end whatever happens: a field modem or
+radio link should not stay up between collections, and a fresh connection
+after a failure is the simplest recovery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fieldlink.collect.config import StationConfig
+from fieldlink.collect.source import Logger
+
+
+@asynccontextmanager
+async def connect_client(station: StationConfig) -> AsyncIterator[Logger]:
+    """The station's logger through :class:`fieldlink.pakbus.client.AsyncDatalogger`."""
+    from fieldlink.pakbus.client import AsyncDatalogger
+
+    async with AsyncDatalogger.from_url(
+        station.url,
+        node=station.node,
+        address=station.address,
+        src=station.src,
+        security_code=station.security_code,
+        timeout=station.timeout,
+        first_timeout=station.first_timeout,
+        src_address=station.src_address,
+    ) as logger:
+        yield logger

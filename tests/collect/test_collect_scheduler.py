@@ -1,0 +1,188 @@
+"""Schedules and the many-station loop: retry levels, isolation, --once."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import itertools
+import sys
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fieldlink.collect.config import RetryPolicy, StationConfig
+from fieldlink.collect.results import ClockResult, CycleResult, TableResult
+from fieldlink.collect.schedule import StationSchedule, next_slot
+from fieldlink.collect.scheduler import collect_forever, collect_once
+from fieldlink.collect.status import LogStatus, StatusBoard
+from fieldlink.store.base import Hole
+
+
+def station(name: str, interval: float = 3600, retry: RetryPolicy | None = None) -> StationConfig:
+    return StationConfig(name=name, url="tcp:127.0.0.1:1", interval=interval,
+                         retry=retry or RetryPolicy())
+
+
+def test_regular_slots_are_multiples_of_the_interval() -> None:
+    t = dt.datetime(2024, 5, 1, 10, 7, 30, tzinfo=dt.UTC).timestamp()
+    nxt = dt.datetime.fromtimestamp(next_slot(t, 900), dt.UTC)
+    assert nxt == dt.datetime(2024, 5, 1, 10, 15, tzinfo=dt.UTC)
+    on_the_dot = dt.datetime(2024, 5, 1, 10, 15, tzinfo=dt.UTC).timestamp()
+    assert next_slot(on_the_dot, 900) == on_the_dot + 900
+
+
+@given(st.floats(min_value=0, max_value=4e9), st.floats(min_value=0.001, max_value=1e6))
+def test_next_slot_is_after_now_and_within_one_interval(now: float, interval: float) -> None:
+    slot = next_slot(now, interval)
+    assert now < slot <= now + interval * 1.000001 + 1e-6
+
+
+def test_primary_then_secondary_retries_then_back_to_regular() -> None:
+    s = StationSchedule(interval=600, retry=RetryPolicy(primary_retries=2, primary_interval=30,
+                                                        secondary_interval=1800))
+    assert s.failed(1000) == 1030 and s.level == "primary"
+    assert s.failed(1030) == 1060 and s.level == "primary"
+    assert s.failed(1060) == 2860 and s.level == "secondary"
+    assert s.failed(2860) == 4660 and s.level == "secondary"
+    assert s.succeeded(4660) == 4800 and s.level == "regular" and s.failures == 0
+    assert s.failed(4800) == 4830 and s.level == "primary"
+
+
+def test_no_primary_retries_goes_straight_to_secondary() -> None:
+    s = StationSchedule(interval=60, retry=RetryPolicy(0, 10, 500))
+    assert s.failed(0) == 500 and s.level == "secondary"
+
+
+def ok(name: str, records: int = 0) -> CycleResult:
+    now = dt.datetime.now(dt.UTC)
+    return CycleResult(name, started=now, finished=now,
+                       tables=[TableResult("T", records=records)] if records else [])
+
+
+def test_failing_station_follows_retry_schedule_while_others_keep_interval() -> None:
+    attempts: dict[str, list[float]] = {"good": [], "bad": []}
+    retry = RetryPolicy(primary_retries=2, primary_interval=0.05, secondary_interval=0.4)
+    stations = [station("good", interval=0.1, retry=retry), station("bad", 0.1, retry)]
+
+    async def cycle(s: StationConfig) -> CycleResult:
+        attempts[s.name].append(time.monotonic())
+        if s.name == "bad":
+            r = ok(s.name)
+            r.error = "no answer"
+            return r
+        return ok(s.name, 1)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        board = StatusBoard(stations)
+        task = asyncio.create_task(collect_forever(stations, cycle, board, stop=stop))
+        await asyncio.sleep(1.0)
+        stop.set()
+        await asyncio.wait_for(task, 1)
+        assert board.rows["bad"].failures == len(attempts["bad"])
+        assert board.rows["good"].total_records == len(attempts["good"])
+
+    asyncio.run(main())
+    good, bad = attempts["good"], attempts["bad"]
+    assert len(good) >= 6, good  # every 0.1 s, never held up by the bad one
+    gaps = [b - a for a, b in itertools.pairwise(bad)]
+    # first the two primary retries (~0.05 s), then secondary (~0.4 s)
+    assert 4 <= len(bad) <= 5, gaps  # without the secondary level there would be ~15
+    assert all(g < 0.3 for g in gaps[:2]), gaps
+    assert all(g >= 0.35 for g in gaps[2:]), gaps
+
+
+def test_a_hung_or_crashing_station_holds_up_nobody() -> None:
+    stations = [station("hung"), station("buggy"), *(station(f"s{i}") for i in range(5))]
+
+    async def cycle(s: StationConfig) -> CycleResult:
+        if s.name == "hung":
+            await asyncio.sleep(0.5)
+        if s.name == "buggy":
+            raise ZeroDivisionError("oops")
+        return ok(s.name, 3)
+
+    out = io.StringIO()
+    finished: list[str] = []
+
+    class Watch(LogStatus):
+        def cycle_finished(self, result: CycleResult, next_due: float | None,
+                           level: str) -> None:
+            finished.append(result.station)
+            super().cycle_finished(result, next_due, level)
+
+    results = asyncio.run(collect_once(stations, cycle, Watch(stations, out)))
+    assert [r.station for r in results] == [s.name for s in stations]
+    assert finished[-1] == "hung"
+    assert not results[1].ok and "ZeroDivisionError" in (results[1].error or "")
+    assert all(r.ok and r.records == 3 for r in results[2:])
+    text = out.getvalue()
+    assert "buggy: FAILED: internal error: ZeroDivisionError: oops" in text
+    assert "s0: ok: 3 new records (T +3)" in text
+
+
+def test_status_board_counts_and_renders() -> None:
+    stations = [station("ridge"), station("valley")]
+    board = StatusBoard(stations)
+    board.cycle_started("ridge")
+    board.table_progress("ridge", "Table1", 120)
+    assert board.rows["ridge"].state == "collecting"
+    r = ok("ridge", 200)
+    r.tables[0].holes.append(Hole("T", 10, 19))
+    r.clock = ClockResult(dt.datetime(2024, 1, 1), 12.5, 5.0, was_set=True)
+    board.cycle_finished(r, time.time() + 900, "regular")
+    bad = ok("valley")
+    bad.error = "no answer from tcp:10.0.0.9:6785 within 10 s"
+    board.cycle_finished(bad, time.time() + 30, "primary")
+    assert board.rows["ridge"].total_records == 200 and board.rows["ridge"].total_missing == 10
+    assert board.rows["valley"].failures == 1
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(board.render())
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "ridge" in text and "200" in text and "+12.5s set" in text
+    assert "failed" in text and "no answer from tcp:10.0.0.9:6785" in text
+    assert "(primary retry)" in text
+
+
+@pytest.mark.parametrize("level", ["primary", "secondary"])
+def test_log_line_names_the_retry_level(level: str) -> None:
+    out = io.StringIO()
+    status = LogStatus([station("a")], out)
+    bad = ok("a")
+    bad.error = "link closed"
+    status.cycle_finished(bad, 0.0, level)
+    assert f"a: FAILED: link closed; next retry 1970-01-01T00:00:00Z ({level})" in (
+        out.getvalue())
+
+
+def test_live_status_redraws_and_routes_log_lines_above_the_table() -> None:
+    import logging
+
+    from rich.console import Console
+
+    from fieldlink.collect.status import LiveStatus
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160, color_system=None)
+    root = logging.getLogger()
+    plain = logging.StreamHandler(sys.stderr)
+    root.addHandler(plain)
+    try:
+        with LiveStatus([station("ridge")], console) as live:
+            assert plain not in root.handlers, "stderr logging would tear the live table"
+            live.cycle_started("ridge")
+            live.table_progress("ridge", "Table1", 40)
+            logging.getLogger("fieldlink.collect.engine").warning("HOLE in Table1")
+            live.cycle_finished(ok("ridge", 40), time.time() + 60, "regular")
+        assert plain in root.handlers
+    finally:
+        root.removeHandler(plain)
+    text = out.getvalue()
+    assert "collecting Table1 40" in text
+    assert "HOLE in Table1" in text
+    assert "ok" in text and "40" in text

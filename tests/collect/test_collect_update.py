@@ -1,0 +1,103 @@
+"""``logger update``'s single-file sinks, driven by the engine against a fake logger."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from collect_fakes import FakeLogger, FakeTable, connector, make_table
+
+from fieldlink.collect.results import CycleResult
+from fieldlink.collect.update import kind_for, run_update, update_station
+from fieldlink.errors import UsageError
+
+
+def update(logger: FakeLogger, path: Path, **kw: object) -> CycleResult:
+    cfg = update_station("tcp:127.0.0.1:6785", "Table1", path, **kw)  # type: ignore[arg-type]
+    return asyncio.run(run_update(cfg, connector(logger)))
+
+
+def numbers_in(path: Path, header_lines: int) -> list[int]:
+    lines = path.read_text().splitlines()[header_lines:]
+    return [int(line.split(",")[1]) for line in lines]
+
+
+@pytest.mark.parametrize(("suffix", "header_lines"), [(".dat", 4), (".csv", 1)])
+def test_update_appends_only_new_records_to_the_named_file(
+    tmp_path: Path, suffix: str, header_lines: int
+) -> None:
+    table = FakeTable(make_table())
+    table.store(30)
+    logger = FakeLogger(table)
+    path = tmp_path / f"ridge{suffix}"
+    first = update(logger, path)
+    assert first.ok, first.error
+    assert numbers_in(path, header_lines) == list(range(30))
+    table.store(4)
+    second = update(logger, path)
+    assert second.records == 4 and logger.requests[-1] == ("Table1", 30, None)
+    assert update(logger, path).records == 0
+    assert numbers_in(path, header_lines) == list(range(34))
+    # Only the data file and, for holes, its sidecar: no per-version files next to it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_update_reports_holes_beside_the_file(tmp_path: Path) -> None:
+    table = FakeTable(make_table(size=10))
+    table.store(5)
+    logger = FakeLogger(table)
+    path = tmp_path / "t.dat"
+    update(logger, path)
+    table.store(20)  # 5..24, ring keeps 15..24
+    result = update(logger, path)
+    assert result.missing == 10
+    assert numbers_in(path, 4) == [*range(5), *range(15, 25)]
+    holes = (tmp_path / "t.dat.holes.csv").read_text()
+    assert ",5,14," in holes
+
+
+def test_update_refuses_to_mix_another_program_into_a_file(tmp_path: Path) -> None:
+    table = FakeTable(make_table())
+    table.store(3)
+    logger = FakeLogger(table)
+    path = tmp_path / "t.dat"
+    update(logger, path)
+    logger.program.program_signature = 0x1111
+    result = update(logger, path)
+    assert not result.ok and result.error_kind == "StoreError"
+    assert "give a new file name" in (result.error or "")
+    assert numbers_in(path, 4) == [0, 1, 2]
+
+
+def test_update_keeps_the_station_name_of_an_existing_toa5_file(tmp_path: Path) -> None:
+    table = FakeTable(make_table())
+    table.store(2)
+    logger = FakeLogger(table)
+    path = tmp_path / "data.dat"
+    update(logger, path, station="CR1000_Ridge")
+    table.store(1)
+    cfg = update_station("tcp:127.0.0.1:6785", "Table1", path)
+    assert cfg.name == "CR1000_Ridge"
+    assert update(logger, path).records == 1
+
+
+def test_update_into_sqlite(tmp_path: Path) -> None:
+    import sqlite3
+
+    table = FakeTable(make_table())
+    table.store(12)
+    logger = FakeLogger(table)
+    path = tmp_path / "db.sqlite"
+    assert update(logger, path, station="ridge").records == 12
+    table.store(3)
+    assert update(logger, path, station="ridge").records == 3
+    with sqlite3.connect(path) as db:
+        rows = db.execute('SELECT "record" FROM "ridge_Table1" ORDER BY 1').fetchall()
+    assert [r[0] for r in rows] == list(range(15))
+
+
+def test_unknown_suffix_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="--format"):
+        kind_for(tmp_path / "x.parquet")
+    assert kind_for(tmp_path / "x.parquet", "csv") == "csv"

@@ -1,0 +1,82 @@
+"""``fieldlink demo``: README command 1, run as a user runs it, with no options."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import toa5
+
+from fieldlink.demo import MARKER, prepare
+from fieldlink.errors import UsageError
+
+
+def test_demo_with_no_options_collects_twice_and_resumes(tmp_path: Path) -> None:
+    began = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "fieldlink", "demo"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=90)
+    elapsed = time.monotonic() - began
+    assert r.returncode == 0, r.stderr
+    assert elapsed < 45, f"the demo took {elapsed:.0f} s"
+    out = r.stdout
+    assert "cycle 2 resumed from the stored record numbers" in out
+    demo = tmp_path / "fieldlink-demo"
+    assert (demo / MARKER).exists()
+
+    # TOA5: readable by the published reader; Table1 holds 10 000 + 5 records, each once.
+    path = demo / "toa5" / "demo_Table1.dat"
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        header = toa5.read_header(reader)
+        rows = list(reader)
+    assert header.env_line.table_name == "Table1"
+    assert header.env_line.station_name == "demo"
+    numbers = [int(row[1]) for row in rows]
+    assert numbers == list(range(10_005))
+    assert "Table1" in out and "+5" in out and "10,005" in out
+
+    # SQLite: the same records, the positions where the next run would resume, no holes.
+    with sqlite3.connect(demo / "fieldlink.sqlite") as db:
+        stored = [n for (n,) in db.execute('SELECT "record" FROM "demo_Table1" ORDER BY 1')]
+        positions = dict(db.execute(
+            "SELECT table_name, last_record FROM positions WHERE station = 'demo'"))
+        holes = db.execute("SELECT count(*) FROM holes").fetchone()[0]
+        fast = db.execute('SELECT count(*), min("record"), max("record") FROM "demo_Fast"')
+        fast_count, fast_min, fast_max = fast.fetchone()
+    assert stored == numbers
+    assert positions["Table1"] == 10_004
+    assert holes == 0
+    # Fast (10 Hz, 6000-record ring): 6000 in cycle 1, then 3000 new after 5 minutes.
+    assert fast_count == 9000 and fast_max - fast_min + 1 == 9000
+    assert positions["Fast"] == fast_max
+
+
+def test_prepare_clears_only_its_own_folder(tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    prepare(own)
+    (own / "toa5").mkdir()
+    (own / "toa5" / "old.dat").write_text("x")
+    (own / "fieldlink.sqlite").write_text("x")
+    prepare(own)
+    assert sorted(p.name for p in own.iterdir()) == [MARKER]
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("precious")
+    with pytest.raises(UsageError, match="only ever clears a folder it created"):
+        prepare(foreign)
+    assert (foreign / "thesis.tex").read_text() == "precious"
+
+
+def test_demo_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    r = subprocess.run([sys.executable, "-m", "fieldlink", "demo", "--dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "already holds other files" in r.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
