@@ -1,14 +1,795 @@
-"""``fieldlink logger ...`` and ``fieldlink emulate logger`` (filled in by later issues)."""
+"""``fieldlink logger COMMAND URL ...``: a Campbell datalogger from the shell.
+
+The commands, positional arguments and options are PyCampbellCR1000's
+(``gettime``, ``settime``, ``getprogstat``, ``getsettings``, ``listfiles``,
+``getfile``, ``listtables``, ``getdata``, ``update``; ``--timeout``, ``--src``,
+``--dest``, ``--code``, ``--debug``, ``--start``, ``--stop``, ``--delim``, dates
+written ``"YYYY-MM-DD HH:MM"``) so its users feel at home, plus ``--src_addr`` and
+``--dest_addr`` for a logger behind a router and the commands it never had.  Two
+deliberate differences: the default source address is 4094 (LoggerNet's, never
+filtered by a logger) instead of 2050, and informational lines go to stderr so
+that stdout carries only data.
+
+Every command is a thin shell over :class:`~fieldlink.pakbus.client.Datalogger`;
+errors are raised as :class:`~fieldlink.errors.FieldlinkError` and printed as one
+line by the root command (status 2 for usage errors, 1 for device and link errors).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
 import click
+
+from fieldlink.errors import FieldlinkError, NotFound, UsageError
+from fieldlink.pakbus.client import DEFAULT_SRC, Datalogger
+from fieldlink.pakbus.model import TableDef
+from fieldlink.pakbus.operations import (
+    TableDefinitionChanged,
+    device_path,
+    encode_setting,
+    resolve_fields,
+)
+from fieldlink.pakbus.output import RecordWriter, check_delimiter, output_format
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Date formats accepted by ``--start``, ``--stop`` and ``settime``: PyCampbellCR1000's
+#: first, then with seconds, ISO ``T`` forms and a bare date.
+DATE_FORMATS = (
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d",
+)
+
+
+def parse_datetime(text: str, option: str) -> dt.datetime:
+    """A logger-local date and time as typed on the command line (``now`` = this computer's)."""
+    value = text.strip()
+    if value.lower() == "now":
+        return dt.datetime.now().replace(microsecond=0)
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    example = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    raise UsageError(f'{option}: cannot read the date {text!r}; write it like "{example}"')
+
+
+# --- connection options -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOptions:
+    """How to reach the logger, from the options every command takes."""
+
+    url: str
+    timeout: float
+    first_timeout: float | None
+    src: int
+    dest: int
+    src_addr: int | None
+    dest_addr: int | None
+    code: int
+    debug: bool
+
+
+_ADDRESS = click.IntRange(1, 4094)
+
+
+def link_options(command: F) -> F:
+    """Add URL and PyCampbellCR1000's connection options; pass them as ``link``."""
+
+    @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+                  help="Seconds to wait for each answer.")
+    @click.option("--first-timeout", type=click.FloatRange(min=0.1), default=None,
+                  help="Longer wait for the very first answer (cellular modems).")
+    @click.option("--src", default=DEFAULT_SRC, show_default=True, type=_ADDRESS,
+                  help="Our PakBus node ID.")
+    @click.option("--dest", default=1, show_default=True, type=_ADDRESS,
+                  help="The logger's PakBus node ID.")
+    @click.option("--src_addr", "--src-addr", "src_addr", default=None, type=_ADDRESS,
+                  help="Our physical address, if not --src.")
+    @click.option("--dest_addr", "--dest-addr", "dest_addr", default=None, type=_ADDRESS,
+                  help="Physical address of the next hop (a router in front of the logger).")
+    @click.option("--code", default=0, show_default=True, type=click.IntRange(0, 65535),
+                  help="The logger's security code.")
+    @click.option("--debug", is_flag=True, help="Log every PakBus frame in hex on stderr.")
+    @click.argument("url")
+    @functools.wraps(command)
+    def wrapper(
+        url: str,
+        timeout: float,
+        first_timeout: float | None,
+        src: int,
+        dest: int,
+        src_addr: int | None,
+        dest_addr: int | None,
+        code: int,
+        debug: bool,
+        **kwargs: Any,
+    ) -> Any:
+        link = LinkOptions(url, timeout, first_timeout, src, dest, src_addr, dest_addr, code, debug)
+        return command(link=link, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+@contextmanager
+def _frame_log(enabled: bool) -> Iterator[None]:
+    """``--debug``: every PakBus frame in hex on stderr, for the duration of a command."""
+    if not enabled:
+        yield
+        return
+    frames = logging.getLogger("fieldlink.pakbus.frames")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    saved = frames.level, frames.propagate
+    frames.setLevel(logging.DEBUG)
+    frames.propagate = False
+    frames.addHandler(handler)
+    try:
+        yield
+    finally:
+        frames.removeHandler(handler)
+        frames.setLevel(saved[0])
+        frames.propagate = saved[1]
+
+
+@contextmanager
+def connect(link: LinkOptions) -> Iterator[Datalogger]:
+    """The logger named by the options, closed (with a goodbye) at the end."""
+    with (
+        _frame_log(link.debug),
+        Datalogger.from_url(
+            link.url,
+            node=link.dest,
+            address=link.dest_addr,
+            src=link.src,
+            security_code=link.code,
+            timeout=link.timeout,
+            first_timeout=link.first_timeout,
+            src_address=link.src_addr,
+        ) as logger,
+    ):
+        yield logger
+
+
+def _info(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def _byte_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A rich progress bar on stderr when it is a terminal; silence in a pipe."""
+    if not _stderr_is_terminal():
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+# --- the group --------------------------------------------------------------------------------
 
 
 @click.group(name="logger")
 def logger_group() -> None:
-    """Campbell Scientific PakBus dataloggers (CR1000 family)."""
+    """Campbell Scientific PakBus dataloggers (CR1000, CR800, CR3000, CR6 ...).
+
+    \b
+    URL is tcp:HOST:PORT (PakBus/TCP is port 6785), serial:DEVICE:BAUD[:8N1],
+    or a pyserial URL (socket://, rfc2217://).  Dates are logger-local, written
+    "YYYY-MM-DD HH:MM" (seconds optional).
+    """
+
+
+# --- clock ------------------------------------------------------------------------------------
+
+
+@logger_group.command()
+@link_options
+def gettime(link: LinkOptions) -> None:
+    """Print the current date and time of the logger."""
+    with connect(link) as logger:
+        click.echo(logger.gettime())
+
+
+@logger_group.command()
+@link_options
+@click.argument("datetime")
+def settime(link: LinkOptions, datetime: str) -> None:
+    """Set the logger clock to DATETIME ("YYYY-MM-DD HH:MM[:SS]" or "now")."""
+    when = parse_datetime(datetime, "DATETIME")
+    with connect(link) as logger:
+        old = logger.gettime()
+        new = logger.settime(when)
+    click.echo(f"Old Time : {old:%Y-%m-%d %H:%M:%S}")
+    click.echo(f"Current Time : {new:%Y-%m-%d %H:%M:%S}")
+
+
+@logger_group.command(name="sync-clock")
+@link_options
+@click.option("--samples", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="Clock readings to take.")
+@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds of offset tolerated without a step.")
+@click.option("--max-step", default=300.0, show_default=True, type=click.FloatRange(min=0),
+              help="Largest step in seconds (0: no limit).")
+@click.option("--utc", is_flag=True, help="The logger keeps UTC (default: this computer's zone).")
+def sync_clock(link: LinkOptions, samples: int, threshold: float, max_step: float,
+               utc: bool) -> None:
+    """Bring the logger clock to this computer's time, if it is off by more than --threshold."""
+    with connect(link) as logger:
+        result = logger.sync_clock(
+            samples=samples,
+            threshold=threshold,
+            max_step=max_step or None,
+            tz=dt.UTC if utc else None,
+        )
+    click.echo(f"offset      {result.offset:+.3f} s (logger minus computer)")
+    click.echo(f"round trip  {result.round_trip * 1000:.1f} ms ({result.samples} samples kept)")
+    if result.adjusted:
+        click.echo(f"stepped     {result.step:+.3f} s; now {result.residual:+.3f} s")
+    else:
+        click.echo(f"not stepped (within {threshold:g} s)")
+
+
+# --- status, settings -------------------------------------------------------------------------
+
+
+@logger_group.command()
+@link_options
+def ping(link: LinkOptions) -> None:
+    """Check the logger answers and print the round-trip time."""
+    with connect(link) as logger:
+        rtt = logger.ping()
+    click.echo(f"PakBus node {link.dest} answered in {rtt * 1000:.1f} ms")
+
+
+@logger_group.command()
+@link_options
+def getprogstat(link: LinkOptions) -> None:
+    """Print the programming statistics (OS, program, compile result)."""
+    with connect(link) as logger:
+        stats = logger.program_stats()
+    for key, value in stats.as_dict().items():
+        click.echo(f"{key} : {'' if value is None else value}")
+
+
+@logger_group.command()
+@link_options
+@click.option("--output", default="-", show_default=True, type=click.File("w"),
+              help="File to write the settings to.")
+@click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
+def getsettings(link: LinkOptions, output: Any, delim: str) -> None:
+    """Print the DevConfig settings as CSV: id, value, read-only."""
+    import csv
+
+    delimiter = check_delimiter(delim)
+    with connect(link) as logger:
+        settings = logger.settings()
+    writer = csv.writer(output, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(["SettingId", "SettingValue", "ReadOnly"])
+    for s in settings:
+        writer.writerow([s.id, s.display(), int(s.read_only)])
+
+
+@logger_group.command()
+@link_options
+@click.argument("setting_id", metavar="ID", type=click.IntRange(0, 65535))
+@click.argument("value")
+@click.option("--hex", "as_hex", is_flag=True, help="VALUE is raw bytes in hex.")
+def setsetting(link: LinkOptions, setting_id: int, value: str, as_hex: bool) -> None:
+    """Change DevConfig setting ID to VALUE and commit (the logger may restart).
+
+    VALUE is encoded like the setting's current value: text stays text, a number
+    takes the current width.  --hex gives the bytes directly.
+    """
+    if as_hex:
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raise UsageError(f"VALUE {value!r} is not hex bytes (e.g. 00 01 or 0001)") from None
+    with connect(link) as logger:
+        if not as_hex:
+            current = logger.settings().get(setting_id)
+            if current is None:
+                raise NotFound(f"the logger has no setting {setting_id}")
+            raw = _setting_bytes(value, current.value, current.text is not None)
+        logger.set_setting(setting_id, raw)
+    _info(f"setting {setting_id} changed and committed")
+
+
+def _setting_bytes(value: str, current: bytes, is_text: bool) -> bytes:
+    if is_text or not current:
+        return encode_setting(value, current)
+    try:
+        number: int | float = int(value, 0)
+    except ValueError:
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageError(
+                f"setting holds a {len(current)}-byte number; {value!r} is not one"
+            ) from None
+    return encode_setting(number, current)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+@logger_group.command()
+@link_options
+@click.option("-l", "--long", "long_", is_flag=True, help="Show size, date and attributes.")
+def listfiles(link: LinkOptions, long_: bool) -> None:
+    """List the files (and drives) on the logger."""
+    from fieldlink.pakbus.directory import ATTRIBUTE_NAMES
+
+    with connect(link) as logger:
+        entries = logger.list_files()
+    for e in entries:
+        if not long_:
+            click.echo(e.name)
+            continue
+        attrs = ", ".join(ATTRIBUTE_NAMES.get(a, str(a)) for a in e.attributes)
+        size = f"{e.free_space:.0f} free" if e.free_space is not None else str(e.size)
+        click.echo(f"{e.name:<32} {size:>12}  {e.last_update:<19}  {attrs}".rstrip())
+
+
+@logger_group.command()
+@link_options
+@click.argument("filename")
+@click.argument("output")
+def getfile(link: LinkOptions, filename: str, output: str) -> None:
+    """Download FILENAME from the logger to OUTPUT (a file, or - for stdout)."""
+    with connect(link) as logger, _byte_progress(filename) as progress:
+        data = logger.get_file(filename, progress=progress)
+    _write_output(output, data)
+    if output != "-":
+        _info(f"{filename}: {len(data)} bytes written to {output}")
+
+
+def _write_output(output: str, data: bytes) -> None:
+    from fieldlink.errors import StoreError
+
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output)
+    part = target.with_name(target.name + ".part")
+    try:
+        part.write_bytes(data)
+        part.replace(target)
+    except OSError as exc:
+        raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+@logger_group.command()
+@link_options
+@click.argument("local", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("name")
+def putfile(link: LinkOptions, local: Path, name: str) -> None:
+    """Upload the file LOCAL to the logger as NAME (e.g. CPU:data.txt)."""
+    data = local.read_bytes()
+    with connect(link) as logger, _byte_progress(name) as progress:
+        logger.put_file(name, data, progress=progress)
+    _info(f"{name}: {len(data)} bytes sent")
+
+
+@logger_group.command(name="filecontrol")
+@link_options
+@click.argument("name")
+@click.argument("command")
+def filecontrol(link: LinkOptions, name: str, command: str) -> None:
+    """Run a file command on NAME: run, stop, delete, format, pause, resume, or a number."""
+    from fieldlink.pakbus.operations import file_command
+
+    file_command(command)
+    with connect(link) as logger:
+        hold_off = logger.file_control(name, command)
+    _info(f"{name}: done" + (f" (logger busy for {hold_off} s)" if hold_off else ""))
+
+
+@logger_group.command(name="send-program")
+@link_options
+@click.argument("program", metavar="FILE",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Name on the logger [CPU:<file name>].")
+@click.option("--no-run", is_flag=True, help="Only send it; do not compile and run it.")
+@click.option("--no-power-up", is_flag=True, help="Do not make it the run-on-power-up program.")
+def send_program(link: LinkOptions, program: Path, name: str | None, no_run: bool,
+                 no_power_up: bool) -> None:
+    """Send a CRBasic program, then compile and run it (deletes the old program's data)."""
+    target = device_path(name or program.name)
+    data = program.read_bytes()
+    with connect(link) as logger, _byte_progress(target) as progress:
+        stats = logger.send_program(
+            target, data, run=not no_run, power_up=not no_power_up, progress=progress
+        )
+        tables = logger.list_tables() if not no_run else []
+    if no_run:
+        _info(f"{target}: {len(data)} bytes sent")
+        return
+    click.echo(f"{stats.program_name}: {stats.compile_state_text}")
+    if stats.compile_result.strip():
+        click.echo(stats.compile_result.strip())
+    click.echo(f"tables: {', '.join(tables)}")
+
+
+# --- tables and data --------------------------------------------------------------------------
+
+
+@logger_group.command()
+@link_options
+def listtables(link: LinkOptions) -> None:
+    """List the tables of the running program."""
+    with connect(link) as logger:
+        names = logger.list_tables()
+    for name in names:
+        click.echo(name)
+
+
+@logger_group.command()
+@link_options
+@click.argument("table")
+def tabledef(link: LinkOptions, table: str) -> None:
+    """Show the definition of TABLE: its fields, types, units and processing."""
+    from fieldlink.pakbus.types import DataType
+
+    with connect(link) as logger:
+        t = logger.table_def(table)
+    interval = t.interval.seconds + t.interval.nanoseconds / 1e9
+    click.echo(f"table {t.name} (number {t.number}, signature {t.signature}, "
+               f"{t.size} records, " + (f"every {interval:g} s)" if interval else "event)"))
+    for f in t.fields:
+        try:
+            type_name = DataType(f.type_code).name
+        except ValueError:
+            type_name = str(f.type_code)
+        dims = "(" + ",".join(map(str, f.dimensions)) + ")" if f.dimensions else ""
+        flags = "RO" if f.read_only else "RW"
+        click.echo(f"  {f.name + dims:<24} {type_name:<8} {flags}  {f.units:<10} "
+                   f"{f.processing}".rstrip())
+
+
+def _parse_fields(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--fields names no field")
+    return names
+
+
+def _station_info(logger: Datalogger, station: str | None) -> Any:
+    from fieldlink.store import StationInfo
+
+    stats = logger.program_stats()
+    name = station or stats.station_name
+    if not name:
+        try:
+            value = logger.get_value("Status", "StationName")
+            name = value if isinstance(value, str) else ""
+        except NotFound:
+            name = ""
+    model = stats.model or stats.os_version.partition(".")[0]
+    return StationInfo(
+        name=name or "station",
+        model=model,
+        serial_number=stats.serial_number,
+        os_version=stats.os_version,
+        program_name=stats.program_name,
+        program_signature=stats.program_signature,
+    )
+
+
+@logger_group.command()
+@link_options
+@click.argument("table")
+@click.argument("output")
+@click.option("--start", default=None, help='First time stamp wanted, like "2024-05-01 00:00".')
+@click.option("--stop", default=None, help="Time stamp to stop before.")
+@click.option("--newest", type=click.IntRange(min=1), default=None,
+              help="Only the N newest records.")
+@click.option("--since-record", type=click.IntRange(min=0), default=None,
+              help="Records numbered N and later.")
+@click.option("--fields", default=None, help="Comma-separated field names [all].")
+@click.option("--format", "fmt", type=click.Choice(["csv", "toa5"], case_sensitive=False),
+              default=None, help="Output format [by the OUTPUT suffix: .dat is TOA5, else CSV].")
+@click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
+@click.option("--station", default=None, help="Station name for the TOA5 header.")
+def getdata(link: LinkOptions, table: str, output: str, start: str | None, stop: str | None,
+            newest: int | None, since_record: int | None, fields: str | None, fmt: str | None,
+            delim: str, station: str | None) -> None:
+    """Download the records of TABLE to OUTPUT (CSV or TOA5; - for stdout).
+
+    By default the whole table; --start/--stop select a time range (start included,
+    stop excluded), --newest or --since-record a range of records.
+    """
+    begin = parse_datetime(start, "--start") if start else None
+    end = parse_datetime(stop, "--stop") if stop else None
+    if begin is not None and end is not None and begin >= end:
+        raise UsageError(f"--start {start} is not before --stop {stop}")
+    if newest is not None and (begin or end or since_record is not None):
+        raise UsageError("--newest cannot be combined with --start, --stop or --since-record")
+    if since_record is not None and (begin or end):
+        raise UsageError("--since-record cannot be combined with --start or --stop")
+    kind = output_format(output, fmt)
+    delimiter = check_delimiter(delim)
+    names = _parse_fields(fields)
+    with connect(link) as logger:
+        tdef = logger.table_def(table)
+        info = _station_info(logger, station) if kind == "toa5" else _plain_station(station)
+        for attempt in (1, 2):
+            try:
+                count = _download(logger, tdef, info, output, kind, delimiter, names,
+                                  begin, end, newest, since_record)
+                break
+            except TableDefinitionChanged:
+                if attempt == 2:
+                    raise
+                _info(f"the definition of {tdef.name} changed on the logger; starting again")
+                tdef = logger.table_def(table)
+    if output != "-":
+        _info(f"{count} records of {tdef.name} written to {output}")
+
+
+def _plain_station(station: str | None) -> Any:
+    from fieldlink.store import StationInfo
+
+    return StationInfo(name=station or "station")
+
+
+def _download(logger: Datalogger, tdef: TableDef, info: Any, output: str, kind: str,
+              delimiter: str, names: list[str] | None, begin: dt.datetime | None,
+              end: dt.datetime | None, newest: int | None, since_record: int | None) -> int:
+    selected = tdef
+    if names:
+        numbers = resolve_fields(tdef, names)
+        selected = replace(tdef, fields=tuple(tdef.fields[n - 1] for n in numbers))
+    writer = RecordWriter(output, selected, info, fmt=kind, delimiter=delimiter)
+    complete = False
+    try:
+        with _record_progress(tdef.name) as advance:
+            batch = []
+            for record in logger.collect(tdef, start=begin, stop=end, since_record=since_record,
+                                         newest=newest, fields=names):
+                batch.append(record)
+                if len(batch) >= 256:
+                    writer.write(batch)
+                    advance(len(batch), record.timestamp)
+                    batch.clear()
+            writer.write(batch)
+            if batch:
+                advance(len(batch), batch[-1].timestamp)
+        complete = True
+    finally:
+        writer.close(complete=complete)
+        if not complete and writer.partial_path is not None and writer.count:
+            _info(f"incomplete: {writer.count} records kept in {writer.partial_path}")
+    return writer.count
+
+
+@contextmanager
+def _record_progress(table: str) -> Iterator[Callable[[int, dt.datetime], None]]:
+    if not _stderr_is_terminal():
+        yield lambda n, when: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} records"),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(table, total=None, last="")
+
+        def advance(n: int, when: dt.datetime) -> None:
+            bar.update(task, advance=n, last=f"up to {when:%Y-%m-%d %H:%M:%S}")
+
+        yield advance
+
+
+@logger_group.command()
+@link_options
+@click.argument("table")
+@click.argument("db", metavar="FILE")
+@click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "toa5", "sqlite"], case_sensitive=False),
+              default=None, help="File format [by FILE's suffix: .dat, .csv, .sqlite].")
+@click.option("--station", default=None,
+              help="Station name (TOA5 header, SQLite) [an existing TOA5 file's, else FILE's].")
+@click.option("--newest", type=click.IntRange(min=1), default=None,
+              help="When FILE holds no records yet: only the newest N [all].")
+@click.option("--timezone", "zone", default="UTC", show_default=True,
+              help='Zone of the logger clock, for SQLite\'s UTC column ("UTC-7", "Europe/Paris").')
+def update(link: LinkOptions, table: str, db: str, delim: str, fmt: str | None,
+           station: str | None, newest: int | None, zone: str) -> None:
+    """Append the new records of TABLE to FILE, resuming by record number.
+
+    The position is the record number on FILE's last complete line, so a rerun
+    appends nothing twice and a crash loses nothing; records the logger overwrote
+    meanwhile are reported as holes (and listed in FILE.holes.csv).  A program
+    change that alters TABLE stops with an error rather than mixing columns.
+    """
+    import asyncio
+
+    from fieldlink.collect.config import FirstCollection
+    from fieldlink.collect.connect import connect_client
+    from fieldlink.collect.update import run_update, update_station
+
+    delimiter = check_delimiter(delim)
+    config = update_station(
+        link.url, table, Path(db), station=station, node=link.dest, address=link.dest_addr,
+        src=link.src, src_address=link.src_addr, security_code=link.code, timeout=link.timeout,
+        first_timeout=link.first_timeout, kind=None if fmt is None else fmt.lower(), timezone=zone,
+        first=FirstCollection(newest),
+    )
+    with _frame_log(link.debug):
+        result = asyncio.run(run_update(config, connect_client, delimiter=delimiter))
+    if result.error is None:
+        _info(f"{db}: {result.summary()}")
+        return
+    if result.records:
+        _info(f"{db}: {result.records} new records stored before the error")
+    if result.error_kind in ("UsageError", "ConfigError", "LinkURLError"):
+        raise UsageError(result.error)
+    raise FieldlinkError(result.error)
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+@logger_group.command()
+@link_options
+@click.argument("table")
+@click.argument("field")
+@click.option("--swath", default=1, show_default=True, type=click.IntRange(1, 65535),
+              help="Consecutive array elements to read.")
+def getvalue(link: LinkOptions, table: str, field: str, swath: int) -> None:
+    """Print the value of TABLE.FIELD (e.g. Public Temp, or Public "Temp(2)")."""
+    with connect(link) as logger:
+        value = logger.get_value(table, field, swath)
+    values = value if isinstance(value, tuple) else (value,)
+    for v in values:
+        click.echo(v)
+
+
+@logger_group.command()
+@link_options
+@click.argument("table")
+@click.argument("field")
+@click.argument("value")
+def setvalue(link: LinkOptions, table: str, field: str, value: str) -> None:
+    """Set TABLE.FIELD to VALUE (a number, true/false, or text)."""
+    with connect(link) as logger:
+        logger.set_value(table, field, value)
+        new = logger.get_value(table, field)
+    click.echo(new)
+
+
+@logger_group.command()
+@link_options
+@click.option("--table", default="Public", show_default=True, help="Table to watch.")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between refreshes.")
+@click.option("--count", default=None, type=click.IntRange(min=1),
+              help="Stop after this many refreshes [run until Ctrl-C].")
+def monitor(link: LinkOptions, table: str, interval: float, count: int | None) -> None:
+    """Watch the live values of the Public table (or --table), refreshing.
+
+    On a terminal a live table is redrawn in place; in a pipe one line is printed
+    per refresh.
+    """
+    with connect(link) as logger:
+        tdef = logger.table_def(table)
+        live = sys.stdout.isatty()
+        refreshes = 0
+        if live:
+            _monitor_live(logger, tdef, interval, count)
+            return
+        while count is None or refreshes < count:
+            started = time.monotonic()
+            for record in logger.collect(tdef, newest=1):
+                cells = [f"{k}={_fmt(v)}" for k, v in record.values.items()]
+                click.echo(f"{record.timestamp} " + " ".join(cells))
+            refreshes += 1
+            if count is None or refreshes < count:
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, tuple):
+        return "(" + ",".join(_fmt(v) for v in value) + ")"
+    return str(value)
+
+
+def _monitor_live(logger: Datalogger, tdef: TableDef, interval: float, count: int | None) -> None:
+    from rich.live import Live
+    from rich.table import Table
+
+    def render() -> Table:
+        grid = Table(title=f"{tdef.name}", show_lines=False)
+        grid.add_column("field")
+        grid.add_column("value", justify="right")
+        grid.add_column("units")
+        for record in logger.collect(tdef, newest=1):
+            grid.caption = f"{record.timestamp}  record {record.number}"
+            units = {f.name: f.units for f in tdef.fields}
+            for name, value in record.values.items():
+                grid.add_row(name, _fmt(value), units.get(name, ""))
+        return grid
+
+    refreshes = 0
+    with Live(render(), refresh_per_second=4) as live:
+        refreshes += 1
+        while count is None or refreshes < count:
+            time.sleep(interval)
+            live.update(render())
+            refreshes += 1
 
 
 def mount(root: click.Group, emulate: click.Group) -> None:
     root.add_command(logger_group)
+    from fieldlink.pakbus.emulate_cli import logger_command
+
+    emulate.add_command(logger_command)

@@ -1,0 +1,256 @@
+"""Run a conversation over a real link: one blocking driver, one asyncio driver.
+
+The conversation (a generator of :data:`~fieldlink.pakbus.session.Step`) holds all
+the protocol logic; :class:`~fieldlink.pakbus.session.Exchange` holds the matching,
+Please Wait and retry rules.  What is left here is only the I/O: write, read until
+the deadline, feed, repeat -- and, for streaming operations, hand emitted items to
+the caller as they arrive.  The two halves of this module mirror each other line for
+line so that a reader can check they agree.
+
+``guard`` (a lock) is held around each exchange, not around a whole operation, so
+a caller iterating over a collection may still call other methods between records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar
+
+from fieldlink.errors import FieldlinkError, LinkTimeout
+from fieldlink.link import AsyncLink, Link
+from fieldlink.pakbus.session import (
+    ClientSession,
+    Emit,
+    Instant,
+    Now,
+    Operation,
+    Pause,
+    Request,
+    Sent,
+    Step,
+    Stream,
+)
+
+T = TypeVar("T")
+
+_NO_GUARD: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
+def _instant() -> Instant:
+    return Instant(time.monotonic(), time.time())
+
+
+# --- blocking ---------------------------------------------------------------------------------
+
+
+class _Runner:
+    """Performs steps for one operation: remembers its TranNbr for continuations."""
+
+    def __init__(self, link: Link, session: ClientSession, guard: Any) -> None:
+        self.link = link
+        self.session = session
+        self.guard = guard if guard is not None else _NO_GUARD
+        self.tran: int | None = None
+
+    def perform(self, step: Step) -> Sent:
+        if isinstance(step, Request):
+            with self.guard:
+                return self._exchange(step)
+        if isinstance(step, Now):
+            return _instant()
+        if isinstance(step, Pause):
+            with self.guard:
+                self._idle(step.seconds)
+            return None
+        raise TypeError(f"an operation run for a result cannot yield {type(step).__name__}")
+
+    def _exchange(self, request: Request) -> Sent:
+        ex = self.session.exchange(request, time.monotonic(), self.tran)
+        self.tran = ex.tran
+        self.link.write(ex.start(time.monotonic()))
+        if request.one_way:
+            return None
+        while True:
+            remaining = ex.deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise LinkTimeout("deadline passed")
+                data = self.link.read(4096, timeout=remaining)
+            except LinkTimeout:
+                if time.monotonic() < ex.deadline:  # a Please Wait moved it meanwhile
+                    continue
+                self.link.write(ex.on_timeout(time.monotonic()))
+                continue
+            result = ex.receive(data, time.monotonic())
+            if reply := self.session.take_outbox():
+                self.link.write(reply)
+            if result is not None:
+                return result
+
+    def _idle(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (remaining := end - time.monotonic()) > 0:
+            try:
+                data = self.link.read(4096, timeout=remaining)
+            except LinkTimeout:
+                break
+            self.session.receive(data)
+            if reply := self.session.take_outbox():
+                self.link.write(reply)
+
+
+def run(link: Link, session: ClientSession, operation: Operation[T], *, guard: Any = None) -> T:
+    """Drive ``operation`` to completion over a blocking link and return its result."""
+    runner = _Runner(link, session, guard)
+    sent: Sent = None
+    try:
+        step = next(operation)
+        while True:
+            try:
+                sent = runner.perform(step)
+            except FieldlinkError as exc:
+                step = operation.throw(exc)
+                continue
+            step = operation.send(sent)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        operation.close()
+
+
+def stream(
+    link: Link, session: ClientSession, operation: Stream, *, guard: Any = None
+) -> Iterator[Any]:
+    """Drive a streaming operation, yielding each item it emits as soon as it arrives.
+
+    Abandoning the iterator closes the operation between exchanges, never in the
+    middle of one.
+    """
+    runner = _Runner(link, session, guard)
+    try:
+        step = next(operation)
+        while True:
+            if isinstance(step, Emit):
+                yield from step.items
+                step = operation.send(None)
+                continue
+            try:
+                sent = runner.perform(step)
+            except FieldlinkError as exc:
+                step = operation.throw(exc)
+                continue
+            step = operation.send(sent)
+    except StopIteration:
+        return
+    finally:
+        operation.close()
+
+
+# --- asyncio ----------------------------------------------------------------------------------
+
+
+class _AsyncRunner:
+    """The asyncio twin of :class:`_Runner`."""
+
+    def __init__(self, link: AsyncLink, session: ClientSession, guard: Any) -> None:
+        self.link = link
+        self.session = session
+        self.guard = guard if guard is not None else contextlib.nullcontext()
+        self.tran: int | None = None
+
+    async def perform(self, step: Step) -> Sent:
+        if isinstance(step, Request):
+            async with self.guard:
+                return await self._exchange(step)
+        if isinstance(step, Now):
+            return _instant()
+        if isinstance(step, Pause):
+            async with self.guard:
+                await self._idle(step.seconds)
+            return None
+        raise TypeError(f"an operation run for a result cannot yield {type(step).__name__}")
+
+    async def _exchange(self, request: Request) -> Sent:
+        ex = self.session.exchange(request, time.monotonic(), self.tran)
+        self.tran = ex.tran
+        await self.link.write(ex.start(time.monotonic()))
+        if request.one_way:
+            return None
+        while True:
+            remaining = ex.deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise LinkTimeout("deadline passed")
+                data = await self.link.read(4096, timeout=remaining)
+            except LinkTimeout:
+                if time.monotonic() < ex.deadline:  # a Please Wait moved it meanwhile
+                    continue
+                await self.link.write(ex.on_timeout(time.monotonic()))
+                continue
+            result = ex.receive(data, time.monotonic())
+            if reply := self.session.take_outbox():
+                await self.link.write(reply)
+            if result is not None:
+                return result
+
+    async def _idle(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (remaining := end - time.monotonic()) > 0:
+            try:
+                data = await self.link.read(4096, timeout=remaining)
+            except LinkTimeout:
+                break
+            self.session.receive(data)
+            if reply := self.session.take_outbox():
+                await self.link.write(reply)
+
+
+async def run_async(
+    link: AsyncLink, session: ClientSession, operation: Operation[T], *, guard: Any = None
+) -> T:
+    """Drive ``operation`` to completion over an asyncio link and return its result."""
+    runner = _AsyncRunner(link, session, guard)
+    sent: Sent = None
+    try:
+        step = next(operation)
+        while True:
+            try:
+                sent = await runner.perform(step)
+            except FieldlinkError as exc:
+                step = operation.throw(exc)
+                continue
+            step = operation.send(sent)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        operation.close()
+
+
+async def stream_async(
+    link: AsyncLink, session: ClientSession, operation: Stream, *, guard: Any = None
+) -> AsyncIterator[Any]:
+    """Drive a streaming operation over an asyncio link, yielding items as they arrive."""
+    runner = _AsyncRunner(link, session, guard)
+    try:
+        step = next(operation)
+        while True:
+            if isinstance(step, Emit):
+                for item in step.items:
+                    yield item
+                step = operation.send(None)
+                continue
+            try:
+                sent = await runner.perform(step)
+            except FieldlinkError as exc:
+                step = operation.throw(exc)
+                continue
+            step = operation.send(sent)
+    except StopIteration:
+        return
+    finally:
+        operation.close()
+
+
+__all__ = ["run", "run_async", "stream", "stream_async"]

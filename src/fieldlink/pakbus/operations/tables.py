@@ -1,0 +1,337 @@
+"""Table definitions and data collection (pakbus.md §8.2, §8.3, §8.5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fieldlink.errors import (
+    DeviceError,
+    NotFound,
+    ProtocolError,
+    UsageError,
+)
+from fieldlink.pakbus import bmp5
+from fieldlink.pakbus.codes import (
+    Bmp5ResponseCode,
+    CollectMode,
+    TableControlOption,
+    bmp5_meaning,
+)
+from fieldlink.pakbus.model import Record, TableDef
+from fieldlink.pakbus.operations.common import check_response
+from fieldlink.pakbus.operations.files import get_file
+from fieldlink.pakbus.records import (
+    Fragment,
+    FragmentAssembler,
+    RecordBlock,
+    parse_collect_payload,
+)
+from fieldlink.pakbus.session import (
+    Operation,
+    Request,
+    Stream,
+    emit,
+    expect,
+)
+from fieldlink.pakbus.tabledef import parse_tdf
+from fieldlink.pakbus.types import datetime_to_nsec
+from fieldlink.pakbus.wire import NSec
+
+#: The largest NSec second count (an open-ended time range ends here).
+_MAX_SECONDS = 2**31 - 1
+
+
+class TableDefinitionChanged(DeviceError):
+    """The logger no longer has the table definition a collection was using (RespCode 7).
+
+    The program was changed or recompiled; the client has already re-read ``.TDF``.
+    A collector should start a new version of the table and collect again.
+    """
+
+
+# --- table definitions ------------------------------------------------------------------------
+
+
+@dataclass
+class TableCatalog:
+    """The table definitions last read from the logger, shared by every operation.
+
+    Kept by the client so that ``.TDF`` is read once, and re-read when a program
+    change makes it stale.
+    """
+
+    tables: tuple[TableDef, ...] | None = None
+
+    def invalidate(self) -> None:
+        self.tables = None
+
+    def find(self, name: str) -> TableDef:
+        """The table called ``name`` (exact, else the one case-insensitive match)."""
+        tables = self.tables or ()
+        for t in tables:
+            if t.name == name:
+                return t
+        folded = [t for t in tables if t.name.lower() == name.lower()]
+        if len(folded) == 1:
+            return folded[0]
+        known = ", ".join(t.name for t in tables) or "none"
+        raise NotFound(f"no table {name!r} on the logger (tables: {known})")
+
+
+def table_defs(
+    catalog: TableCatalog, security_code: int = 0, *, refresh: bool = False
+) -> Operation[tuple[TableDef, ...]]:
+    """The logger's table definitions (``.TDF``, §8.2), read once and cached in ``catalog``."""
+    if catalog.tables is None or refresh:
+        raw = yield from get_file(".TDF", security_code)
+        catalog.tables = parse_tdf(raw)
+    return catalog.tables
+
+
+def resolve_fields(table: TableDef, names: Sequence[str] | None) -> tuple[int, ...]:
+    """1-based field numbers for ``names`` (all pieces of each), in the order given."""
+    if not names:
+        return ()
+    numbers: list[int] = []
+    for name in names:
+        found = [i for i, f in enumerate(table.fields, 1) if f.name == name]
+        if not found:
+            found = [i for i, f in enumerate(table.fields, 1) if f.name.lower() == name.lower()]
+        if not found:
+            known = ", ".join(dict.fromkeys(f.name for f in table.fields))
+            raise NotFound(f"table {table.name!r} has no field {name!r} (fields: {known})")
+        numbers.extend(n for n in found if n not in numbers)
+    return tuple(numbers)
+
+
+# --- data collection --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """What a collection asks for; checked once, before anything is sent."""
+
+    start: dt.datetime | None = None
+    stop: dt.datetime | None = None
+    since_record: int | None = None
+    newest: int | None = None
+
+    def check(self) -> None:
+        if self.newest is not None and (
+            self.start is not None or self.stop is not None or self.since_record is not None
+        ):
+            raise UsageError("newest cannot be combined with start, stop or since_record")
+        if self.since_record is not None and (self.start is not None or self.stop is not None):
+            raise UsageError("since_record cannot be combined with start or stop")
+        if self.newest is not None and self.newest < 1:
+            raise UsageError(f"newest must be at least 1, not {self.newest}")
+        if self.since_record is not None and not 0 <= self.since_record < 2**32:
+            raise UsageError(f"since_record must be 0..{2**32 - 1}, not {self.since_record}")
+        for name, when in (("start", self.start), ("stop", self.stop)):
+            if when is not None and when.tzinfo is not None:
+                raise UsageError(f"{name} must be a naive logger-local time (loggers have no zone)")
+        if self.start is not None and self.stop is not None and self.start >= self.stop:
+            raise UsageError(f"start {self.start} is not before stop {self.stop}")
+
+    def wants(self, record: Record) -> bool:
+        if self.start is not None and record.timestamp < self.start:
+            return False
+        return self.stop is None or record.timestamp < self.stop
+
+
+@dataclass
+class _Progress:
+    """Where a collection stands between requests."""
+
+    emitted: int = 0
+    last: int | None = None
+    first: int | None = None
+
+
+def _time(when: dt.datetime | None, default: NSec) -> NSec:
+    return default if when is None else datetime_to_nsec(when)
+
+
+def _first_request(q: _Query) -> tuple[int, int | NSec | None, int | NSec | None]:
+    if q.newest is not None:
+        return CollectMode.NEWEST, q.newest, None
+    if q.since_record is not None:
+        return CollectMode.FROM_RECORD, q.since_record, None
+    if q.start is not None or q.stop is not None:
+        return (
+            CollectMode.TIME_RANGE,
+            _time(q.start, NSec(0, 0)),
+            _time(q.stop, NSec(_MAX_SECONDS, 0)),
+        )
+    return CollectMode.ALL, None, None
+
+
+def _table_request(
+    table: TableDef, fields: tuple[int, ...], p1: int | NSec | None, p2: int | NSec | None
+) -> bmp5.TableRequest:
+    return bmp5.TableRequest(table.number, table.signature, p1, p2, fields)
+
+
+def _collect_once(
+    catalog: TableCatalog,
+    table: TableDef,
+    fields: tuple[int, ...],
+    mode: int,
+    p1: int | NSec | None,
+    p2: int | NSec | None,
+    security_code: int,
+) -> Operation[bmp5.CollectDataResponse]:
+    request = _table_request(table, fields, p1, p2)
+    r = yield from expect(
+        Request(bmp5.CollectDataCommand(0, security_code, mode, (request,))),
+        bmp5.CollectDataResponse,
+    )
+    if r.resp_code == Bmp5ResponseCode.INVALID_TABLE_DEFINITION:
+        yield from table_defs(catalog, security_code, refresh=True)
+        raise TableDefinitionChanged(
+            f"the definition of table {table.name!r} changed on the logger (new or recompiled "
+            "program?); the table definitions were read again -- collect again",
+            code=r.resp_code,
+            meaning=bmp5_meaning(r.resp_code),
+        )
+    check_response(r.resp_code, f"collecting table {table.name!r}")
+    return r
+
+
+def _assemble(
+    catalog: TableCatalog,
+    table: TableDef,
+    fields: tuple[int, ...],
+    first: Fragment,
+    security_code: int,
+) -> Operation[Record]:
+    """The whole record whose first fragment arrived: ask for the rest with mode 8."""
+    assembler = FragmentAssembler(table, first.record_nbr, fields or None)
+    record = assembler.add(first)
+    while record is None:
+        r = yield from _collect_once(
+            catalog,
+            table,
+            fields,
+            CollectMode.PARTIAL_RECORD,
+            first.record_nbr,
+            assembler.next_offset,
+            security_code,
+        )
+        payload = parse_collect_payload(r.data, {table.number: table}, {table.number: fields})
+        fragment = payload.fragment
+        if fragment is None:
+            whole = [rec for rec in payload.records if rec.number == first.record_nbr]
+            if whole:
+                return whole[0]
+            raise ProtocolError(
+                f"record {first.record_nbr} of {table.name!r} stopped arriving after "
+                f"{assembler.next_offset} bytes",
+                message_type=bmp5.CollectDataResponse.what(),
+            )
+        record = assembler.add(fragment)
+    return record
+
+
+def collect(
+    catalog: TableCatalog,
+    table: str | TableDef,
+    *,
+    start: dt.datetime | None = None,
+    stop: dt.datetime | None = None,
+    since_record: int | None = None,
+    newest: int | None = None,
+    fields: Sequence[str] | None = None,
+    security_code: int = 0,
+) -> Stream:
+    """Collect records of one table (§8.3), emitting them response by response.
+
+    What is selected:
+
+    - nothing given: every record, oldest first (mode 3);
+    - ``since_record=N``: records numbered N and later (mode 4);
+    - ``start``/``stop``: records with ``start <= time < stop`` (mode 7), naive
+      logger-local times, either bound optional;
+    - ``newest=N``: the N newest records (mode 5).
+
+    When the logger sets MoreRecsExist, collection continues after the last record
+    received -- mode 4 from last + 1, or mode 6 up to the N-th for ``newest`` (INFERRED:
+    a truncated mode-5 answer starts with the oldest of the N).  A record larger than
+    one packet arrives in fragments and is completed with mode 8 before it is emitted.
+    Only the current response is held, so memory stays flat whatever the table size.
+
+    ``table`` may be a :class:`TableDef` to pin a definition the caller already stores
+    against; a logger that no longer has it answers RespCode 7, which raises
+    :class:`TableDefinitionChanged` after re-reading ``.TDF``.
+    """
+    query = _Query(start, stop, since_record, newest)
+    query.check()
+    if isinstance(table, TableDef):
+        tdef = table
+    else:
+        yield from table_defs(catalog, security_code)
+        tdef = catalog.find(table)
+    numbers = resolve_fields(tdef, fields)
+    state = _Progress()
+    mode, p1, p2 = _first_request(query)
+    while True:
+        r = yield from _collect_once(catalog, tdef, numbers, mode, p1, p2, security_code)
+        payload = parse_collect_payload(r.data, {tdef.number: tdef}, {tdef.number: numbers})
+        batch: list[Record] = []
+        assembled = False
+        for block in payload.blocks:
+            if isinstance(block, RecordBlock):
+                batch.extend(block.records)
+            else:
+                batch.append((yield from _assemble(catalog, tdef, numbers, block, security_code)))
+                assembled = True
+        if batch and state.first is None:
+            state.first = batch[0].number
+        finished = not payload.more and not assembled
+        out: list[Record] = []
+        for record in batch:
+            if state.last is not None and record.number <= state.last:
+                continue  # already delivered (a retried or overlapping answer)
+            state.last = record.number
+            past_stop = query.stop is not None and record.timestamp >= query.stop
+            if past_stop and mode != CollectMode.TIME_RANGE:
+                finished = True  # continuing in record order has left the time window
+                break
+            if not query.wants(record):
+                continue
+            if query.newest is not None and state.emitted >= query.newest:
+                finished = True
+                break
+            out.append(record)
+            state.emitted += 1
+        yield from emit(out)
+        if query.newest is not None and state.emitted >= query.newest:
+            return
+        if finished:
+            return
+        if not batch:
+            raise ProtocolError(
+                f"the logger says more records of {tdef.name!r} exist but sent none",
+                message_type=bmp5.CollectDataResponse.what(),
+            )
+        assert state.last is not None
+        if query.newest is not None and state.first is not None:
+            mode, p1, p2 = CollectMode.RECORD_RANGE, state.last + 1, state.first + query.newest
+            if p1 >= p2:
+                return
+        else:
+            mode, p1, p2 = CollectMode.FROM_RECORD, state.last + 1, None
+
+
+def reset_table(catalog: TableCatalog, table: str, security_code: int = 0) -> Operation[None]:
+    """Table Control "reset" (§8.5): discard a table's records.  The name is appended
+    after CtrlOption (UNCERTAIN in the manual; the recommended reading)."""
+    yield from table_defs(catalog, security_code)
+    tdef = catalog.find(table)
+    r = yield from expect(
+        Request(bmp5.TableControlCommand(0, security_code, TableControlOption.RESET, tdef.name)),
+        bmp5.TableControlResponse,
+    )
+    check_response(r.resp_code, f"resetting table {tdef.name!r}")

@@ -1,0 +1,194 @@
+"""Reading and writing variables by name: Get and Set Values (pakbus.md §9.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from fieldlink.errors import (
+    NotFound,
+    ProtocolError,
+    UsageError,
+)
+from fieldlink.pakbus import bmp5
+from fieldlink.pakbus.model import FieldDef, Scalar, TableDef
+from fieldlink.pakbus.operations.common import check_response
+from fieldlink.pakbus.operations.tables import TableCatalog, table_defs
+from fieldlink.pakbus.session import (
+    Operation,
+    Request,
+    expect,
+)
+from fieldlink.pakbus.types import DataType, decode_values, encode_value
+
+#: One value read with Get Values: time stamps (NSec variables) come back as datetimes.
+FieldValue = Scalar | dt.datetime
+
+
+# --- values and table control -----------------------------------------------------------------
+
+#: The type to ask a logger for when reading or writing a field of each type: the
+#: field's own type where it is a plain big-endian one, else the nearest that is
+#: ("the safest data type to request is IEEE4", §9.1).
+_VALUE_TYPE: dict[int, int] = {
+    DataType.BYTE: DataType.BYTE,
+    DataType.UINT2: DataType.UINT2,
+    DataType.UINT4: DataType.UINT4,
+    DataType.INT1: DataType.INT1,
+    DataType.INT2: DataType.INT2,
+    DataType.INT4: DataType.INT4,
+    DataType.FP2: DataType.IEEE4,
+    DataType.FP4: DataType.IEEE4,
+    DataType.IEEE4: DataType.IEEE4,
+    DataType.BOOL: DataType.BOOL,
+    DataType.ASCII: DataType.ASCIIZ,
+    DataType.SEC: DataType.NSEC,
+    DataType.USEC: DataType.NSEC,
+    DataType.NSEC: DataType.NSEC,
+    DataType.FP3: DataType.IEEE4,
+    DataType.ASCIIZ: DataType.ASCIIZ,
+    DataType.BOOL8: DataType.BYTE,
+    DataType.IEEE8: DataType.IEEE8,
+    DataType.INT2_LSF: DataType.INT2,
+    DataType.INT4_LSF: DataType.INT4,
+    DataType.UINT2_LSF: DataType.UINT2,
+    DataType.UINT4_LSF: DataType.UINT4,
+    DataType.NSEC_LSF: DataType.NSEC,
+    DataType.IEEE4_LSF: DataType.IEEE4,
+    DataType.IEEE8_LSF: DataType.IEEE8,
+    DataType.FS4: DataType.IEEE4,
+    DataType.BOOL2: DataType.BOOL,
+    DataType.BOOL4: DataType.BOOL,
+}
+
+
+def _field_base(field_name: str) -> str:
+    return field_name.partition("(")[0].strip()
+
+
+def _value_field(
+    catalog: TableCatalog, table: str, field_name: str, security_code: int
+) -> Operation[tuple[TableDef, FieldDef]]:
+    yield from table_defs(catalog, security_code)
+    tdef = catalog.find(table)
+    base = _field_base(field_name)
+    for f in tdef.fields:
+        if f.name == base:
+            return tdef, f
+    for f in tdef.fields:
+        if f.name.lower() == base.lower():
+            return tdef, f
+    known = ", ".join(dict.fromkeys(f.name for f in tdef.fields))
+    raise NotFound(f"table {tdef.name!r} has no field {base!r} (fields: {known})")
+
+
+def _named(tdef: TableDef, fdef: FieldDef, field_name: str) -> str:
+    """The field name as the logger spells it, keeping the caller's subscript."""
+    _, paren, subscript = field_name.partition("(")
+    return fdef.name + (paren + subscript if paren else "")
+
+
+def get_value(
+    catalog: TableCatalog, table: str, field_name: str, swath: int = 1, security_code: int = 0
+) -> Operation[FieldValue | tuple[FieldValue, ...]]:
+    """Read ``swath`` consecutive values of a variable (Get Values, §9.1).
+
+    ``field_name`` may carry a subscript (``Temp(3)``).  The values are asked for in
+    a type the logger converts to without loss (IEEE4 for its float formats); a
+    string comes back whole.  One value returns a scalar, several a tuple.
+    """
+    if not 1 <= swath <= 0xFFFF:
+        raise UsageError(f"swath must be 1..65535, not {swath}")
+    tdef, fdef = yield from _value_field(catalog, table, field_name, security_code)
+    code = _VALUE_TYPE.get(fdef.type_code, DataType.IEEE4)
+    if code == DataType.ASCIIZ:
+        swath = 1
+    r = yield from expect(
+        Request(
+            bmp5.GetValuesCommand(
+                0, security_code, tdef.name, code, _named(tdef, fdef, field_name), swath
+            )
+        ),
+        bmp5.GetValuesResponse,
+    )
+    check_response(r.resp_code, f"reading {tdef.name}.{field_name}")
+    try:
+        values, _ = decode_values(code, r.data, swath)
+    except ProtocolError as exc:
+        raise ProtocolError(
+            f"value of {tdef.name}.{field_name}: {exc.reason}", message_type=r.what()
+        ) from None
+    out = tuple(_field_value(v) for v in values)
+    return out[0] if len(out) == 1 else out
+
+
+def _field_value(value: object) -> FieldValue:
+    if isinstance(value, bool | int | float | str | dt.datetime):
+        return value
+    return str(value)
+
+
+def set_value(
+    catalog: TableCatalog,
+    table: str,
+    field_name: str,
+    value: Scalar | Sequence[Scalar],
+    security_code: int = 0,
+) -> Operation[None]:
+    """Write a variable (Set Values, §9.1); a sequence writes consecutive elements.
+
+    Strings go as ASCIIZ with Swath = the text length, booleans as Bool 0xFF/0x00 and
+    numbers in the field's nearest plain type, as Campbell's client sends them.
+    """
+    tdef, fdef = yield from _value_field(catalog, table, field_name, security_code)
+    items: tuple[Scalar, ...] = (
+        tuple(value) if isinstance(value, list | tuple) else (value,)  # type: ignore[assignment]
+    )
+    if not items:
+        raise UsageError("no value to set")
+    code = _VALUE_TYPE.get(fdef.type_code, DataType.IEEE4)
+    if code == DataType.ASCIIZ:
+        if len(items) != 1:
+            raise UsageError("set one string at a time")
+        text = str(items[0])
+        data = encode_value(DataType.ASCIIZ, text)
+        swath = len(text)
+    else:
+        try:
+            data = b"".join(encode_value(code, _coerce(v, code)) for v in items)
+        except ValueError as exc:
+            raise UsageError(f"cannot write {value!r} to {tdef.name}.{fdef.name}: {exc}") from None
+        swath = len(items)
+    r = yield from expect(
+        Request(
+            bmp5.SetValuesCommand(
+                0, security_code, tdef.name, code, _named(tdef, fdef, field_name), swath, data
+            )
+        ),
+        bmp5.SetValuesResponse,
+    )
+    check_response(r.resp_code, f"writing {tdef.name}.{field_name}")
+
+
+def _coerce(value: Scalar, code: int) -> Scalar:
+    """A user's value as the wire type wants it ("1.5" from a command line included)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if code == DataType.BOOL:
+            lowered = text.lower()
+            if lowered in ("true", "yes", "on", "-1", "1"):
+                return True
+            if lowered in ("false", "no", "off", "0"):
+                return False
+            raise ValueError(f"{value!r} is not a boolean (true/false)")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+        return number
+    if code in (DataType.BYTE, DataType.UINT2, DataType.UINT4, DataType.INT1, DataType.INT2,
+                DataType.INT4) and isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value} is not a whole number")
+        return int(value)
+    return value

@@ -1,0 +1,134 @@
+"""Writing collected records to one file or stdout, for ``fieldlink logger getdata``.
+
+The sinks of :mod:`fieldlink.store` own the formats (TOA5 exactly as LoggerNet
+writes it, CSV with PyCampbellCR1000's columns) but write resumable directories of
+versioned files; ``getdata`` writes one stream, once.  So this module reuses the
+sinks' header and line formatting and adds only the stream handling: a file is
+written under a ``.part`` name and renamed when complete, so a partial download is
+never presented as a finished file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from fieldlink.errors import StoreError, UsageError
+from fieldlink.pakbus.model import Record, TableDef
+from fieldlink.store import StationInfo
+from fieldlink.store.base import columns, record_row
+from fieldlink.store.formatting import csv_value
+from fieldlink.store.toa5 import toa5_header, toa5_line
+
+#: Output formats and the file suffixes that choose them.
+FORMATS = ("csv", "toa5")
+_SUFFIXES = {".csv": "csv", ".txt": "csv", ".dat": "toa5", ".toa5": "toa5"}
+
+
+def output_format(output: str, requested: str | None) -> str:
+    """The format for ``output``: as requested, else by suffix, else CSV (and for ``-``)."""
+    if requested is not None:
+        fmt = requested.strip().lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {requested!r}: choose csv or toa5")
+        return fmt
+    if output == "-":
+        return "csv"
+    return _SUFFIXES.get(Path(output).suffix.lower(), "csv")
+
+
+def check_delimiter(delimiter: str) -> str:
+    """``--delim`` as PyCampbellCR1000 takes it: one character, ``\\t`` written as such."""
+    text = delimiter.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    if len(text) != 1 or text in '"\r\n':
+        raise UsageError(
+            f"--delim must be one character other than a quote or line break, not {delimiter!r}"
+        )
+    return text
+
+
+class RecordWriter:
+    """One table's records as CSV or TOA5 to a file (atomically renamed) or stdout."""
+
+    def __init__(
+        self,
+        output: str,
+        table: TableDef,
+        station: StationInfo,
+        *,
+        fmt: str = "csv",
+        delimiter: str = ",",
+    ) -> None:
+        self.output = output
+        self.table = table
+        self.fmt = fmt
+        self.delimiter = delimiter
+        self.count = 0
+        self._cols = columns(table)
+        self._part: Path | None = None
+        self._stream: IO[bytes]
+        if output == "-":
+            self._stream = sys.stdout.buffer
+        else:
+            final = Path(output)
+            self._part = final.with_name(final.name + ".part")
+            try:
+                self._stream = open(self._part, "wb")  # noqa: SIM115 - closed in close()
+            except OSError as exc:
+                raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        if fmt == "toa5":
+            self._write(toa5_header(station, table).encode("utf-8"))
+        else:
+            names = [c.name for c in self._cols]
+            self._write(self._csv_line(["Datetime", "RecNbr", *names]))
+
+    @property
+    def partial_path(self) -> Path | None:
+        """Where the data lives until :meth:`close` renames it (None for stdout)."""
+        return self._part
+
+    def _csv_line(self, cells: list[str]) -> bytes:
+        out = io.StringIO()
+        csv.writer(out, delimiter=self.delimiter, lineterminator="\r\n").writerow(cells)
+        return out.getvalue().encode("utf-8")
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._stream.write(data)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.output}: {exc.strerror or exc}") from exc
+
+    def write(self, records: Iterable[Record]) -> None:
+        chunks = []
+        for record in records:
+            row = record_row(self.table, record)
+            if self.fmt == "toa5":
+                chunks.append(toa5_line(record, row, self._cols).encode("utf-8"))
+            else:
+                cells = [str(record.timestamp), str(record.number)]
+                cells += [
+                    csv_value(v, c.field.type_code) for v, c in zip(row, self._cols, strict=True)
+                ]
+                chunks.append(self._csv_line(cells))
+            self.count += 1
+        self._write(b"".join(chunks))
+
+    def close(self, *, complete: bool) -> None:
+        """Flush; a complete file gets its final name, an incomplete one keeps ``.part``."""
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.output}: {exc.strerror or exc}") from exc
+        if self._part is None:
+            return
+        self._stream.close()
+        if complete:
+            os.replace(self._part, self.output)
+
+
+__all__ = ["FORMATS", "RecordWriter", "check_delimiter", "output_format"]

@@ -1,0 +1,479 @@
+"""The client side of a PakBus link, without I/O (in the manner of h11).
+
+A :class:`ClientSession` turns messages into wire bytes and wire bytes into the
+messages meant for us, answering the logger's own link chatter (Hello commands,
+bare Rings) by itself.  An :class:`Exchange` is one request awaiting its answer: it
+knows which response matches (HiProtoCode, MsgType | 0x80, TranNbr, source node),
+honours Please Wait, recognises the delivery failure that refers to it, and decides
+when to resend.  Nothing here reads a clock: the driver passes ``now`` in, so the
+same objects serve the blocking and the asyncio drivers
+(:mod:`fieldlink.pakbus.drive`) and can be tested with bytes alone.
+
+A conversation with a logger (an *operation*) is a generator of :data:`Step`:
+
+- :class:`Request` -- send this message, send me back the matching response;
+- :class:`Now` -- send me back the current :class:`Instant` (round trips, clock sync);
+- :class:`Pause` -- wait this long (a File Control HoldOff) while still answering
+  the logger's Hellos;
+- :class:`Emit` -- hand these items to whoever iterates over the operation (records
+  of a collection, streamed as they arrive so memory stays flat).
+
+Operations compose with ``yield from`` and the helpers :func:`call`, :func:`expect`,
+:func:`now`, :func:`pause` and :func:`emit`.  Errors raised by an exchange (timeout,
+delivery failure, malformed response) are thrown *into* the operation, so one that
+knows better (a ping falling back to Hello) can catch them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from fieldlink.errors import DeliveryFailure, LinkTimeout, ProtocolError
+from fieldlink.pakbus import pakctrl
+from fieldlink.pakbus.codes import delivery_failure_meaning
+from fieldlink.pakbus.framing import FrameDecoder
+from fieldlink.pakbus.messages import Message, decode_message, describe_type
+from fieldlink.pakbus.packet import BROADCAST, ExpMore, HiProto, LinkState, Packet
+
+log = logging.getLogger("fieldlink.pakbus.frames")
+
+T = TypeVar("T")
+Y = TypeVar("Y")
+M = TypeVar("M", bound=Message)
+
+#: Extra time allowed after a Please Wait, on top of the logger's WaitSec (pakbus.md §6.1).
+PLEASE_WAIT_MARGIN = 2.0
+#: Extra time for file operations after a Please Wait (Campbell adds 10 s).
+PLEASE_WAIT_FILE_MARGIN = 10.0
+#: Once per try, a deadline that passes while half a frame has arrived is extended by
+#: this much: a slow serial line may still be delivering the answer (pakbus.md pitfall 4).
+MID_FRAME_GRACE = 2.0
+#: Sync bytes sent before the very first frame, to wake a serial logger (pakbus.md §2.1).
+WAKE_BURST = b"\xbd" * 6
+
+_FILE_MSG_TYPES = frozenset({0x1C, 0x1D, 0x1E})
+_BMP5_PLEASE_WAIT = 0xA1
+
+
+# --- steps ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Send ``message`` and await its answer.
+
+    ``message.tran`` is ignored: the session numbers transactions.  ``same_transaction``
+    keeps the TranNbr of the operation's previous request, which file swaths and send
+    fragments require (pakbus.md §7.1-7.2).  ``timeout`` is seconds per try (None: the
+    session's); ``retries`` resends on timeout -- a clock *set* must use 0 (the manual
+    says re-read before retrying).  ``one_way`` messages (Bye) expect no answer.
+    ``accept`` can reject a response that matches by transaction but is stale, such
+    as a duplicate swath of a file after a resend; the exchange then keeps waiting.
+    """
+
+    message: Message
+    timeout: float | None = None
+    retries: int = 2
+    same_transaction: bool = False
+    one_way: bool = False
+    link_state: int | None = None
+    accept: Callable[[Message], bool] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Now:
+    """Ask the driver for the current :class:`Instant`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """A driver's clock readings: ``monotonic`` for intervals, ``wall`` (Unix seconds)."""
+
+    monotonic: float
+    wall: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Wait ``seconds`` before the next request, still answering the logger's Hellos."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Emit(Generic[Y]):
+    """Items for the consumer of a streaming operation (see :func:`drive.stream`)."""
+
+    items: tuple[Y, ...]
+
+
+#: What an operation may yield.
+Step = Request | Now | Pause | Emit[Any]
+#: What the driver sends back: the response to a Request (None for one-way), an Instant
+#: for Now, None for Pause and Emit.
+Sent = Message | Instant | None
+#: A conversation: yields Steps, is sent the answers, returns a result.
+Operation = Generator[Step, Sent, T]
+#: A conversation whose result is a stream of items delivered with :class:`Emit`.
+Stream = Generator[Step, Sent, None]
+
+
+def call(request: Request) -> Generator[Step, Sent, Message]:
+    """Perform one request and return the response (``yield from call(...)``)."""
+    reply = yield request
+    if not isinstance(reply, Message):
+        raise TypeError(f"driver answered a Request with {type(reply).__name__}")
+    return reply
+
+
+def expect(request: Request, kind: type[M]) -> Generator[Step, Sent, M]:
+    """Perform one request and return its response, which must be a ``kind``."""
+    reply = yield from call(request)
+    if not isinstance(reply, kind):
+        raise ProtocolError(
+            f"expected a {kind.what()}, got a {reply.describe()}",
+            message_type=kind.what(),
+        )
+    return reply
+
+
+def send_one_way(request: Request) -> Generator[Step, Sent, None]:
+    """Send a message that has no answer (``request.one_way`` is forced)."""
+    yield dataclasses.replace(request, one_way=True)
+
+
+def now() -> Generator[Step, Sent, Instant]:
+    """The driver's current clock readings."""
+    reply = yield Now()
+    if not isinstance(reply, Instant):
+        raise TypeError(f"driver answered Now with {type(reply).__name__}")
+    return reply
+
+
+def pause(seconds: float) -> Generator[Step, Sent, None]:
+    if seconds > 0:
+        yield Pause(seconds)
+
+
+def emit(items: Iterable[Y]) -> Generator[Step, Sent, None]:
+    batch = tuple(items)
+    if batch:
+        yield Emit(batch)
+
+
+# --- session ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ClientSession:
+    """Addressing, transaction numbers, timeouts and framing for one client and one logger.
+
+    ``node`` is the logger's PakBus address (the final destination); ``address`` the
+    physical address of the next hop, which differs from ``node`` only when a
+    router sits between us (pakbus.md §2.5, pitfall 3).  ``src`` is our own node
+    address and ``src_address`` our physical address (normally the same); 4000..4094
+    are software addresses that loggers' neighbour filters never block.
+
+    ``timeout`` is the default per-try deadline; until the logger has been heard from
+    once, ``first_timeout`` (when larger) replaces it, because a cellular modem may
+    take half a minute to bring a link up and is then quick.
+    """
+
+    node: int = 1
+    src: int = 4094
+    address: int | None = None
+    src_address: int | None = None
+    timeout: float = 10.0
+    first_timeout: float | None = None
+    #: Seconds added to every deadline for the route (1.25 × hop time, pakbus.md §12).
+    route_time: float = 0.0
+    decoder: FrameDecoder = field(default_factory=FrameDecoder)
+    outbox: bytearray = field(default_factory=bytearray)
+    #: True once any frame from the logger (or the router in front of it) has arrived.
+    contacted: bool = False
+    _tran: int = field(default_factory=lambda: random.randint(1, 255))
+    _woken: bool = False
+
+    def __post_init__(self) -> None:
+        for name, value in (("node", self.node), ("src", self.src)):
+            if not 1 <= value <= 4094:
+                raise ValueError(f"PakBus {name} address must be 1..4094, not {value}")
+        for name, opt in (("address", self.address), ("src_address", self.src_address)):
+            if opt is not None and not 1 <= opt <= 4094:
+                raise ValueError(f"PakBus {name} must be 1..4094, not {opt}")
+
+    @property
+    def phy(self) -> int:
+        """Physical address of the next hop towards the logger."""
+        return self.node if self.address is None else self.address
+
+    @property
+    def src_phy(self) -> int:
+        return self.src if self.src_address is None else self.src_address
+
+    def next_tran(self) -> int:
+        """Transaction numbers 1..255, never 0 (reserved for one-way messages)."""
+        self._tran = self._tran % 255 + 1
+        return self._tran
+
+    def try_timeout(self, requested: float | None) -> float:
+        """Seconds to wait for one try of a request that asked for ``requested``."""
+        base = self.timeout if requested is None else requested
+        if not self.contacted and self.first_timeout is not None:
+            base = max(base, self.first_timeout)
+        return base + self.route_time
+
+    def packet_for(self, message: Message, *, link_state: int | None = None) -> Packet:
+        if link_state is None:
+            link_state = LinkState.READY if self.contacted else LinkState.RING
+        return Packet(
+            link_state=link_state,
+            dst_phy=self.phy,
+            src_phy=self.src_phy,
+            exp_more=ExpMore.NEUTRAL,
+            hi_proto=message.HI_PROTO,
+            dst_node=self.node,
+            src_node=self.src,
+            body=message.encode(),
+        )
+
+    def encode(self, message: Message, *, link_state: int | None = None) -> bytes:
+        """Wire bytes for ``message`` addressed to the logger.
+
+        The first frame of a session is preceded by a burst of sync bytes, which wakes a
+        serial logger and is harmless on TCP (PyCampbellCR1000 does the same).
+        """
+        packet = self.packet_for(message, link_state=link_state)
+        wire = packet.to_wire()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("-> %s  %s", _hex(packet.encode()), _describe(message))
+        if not self._woken:
+            self._woken = True
+            wire = WAKE_BURST + wire
+        return wire
+
+    def _from_logger_side(self, packet: Packet) -> bool:
+        if packet.is_link_only:
+            return packet.src_phy == self.phy
+        return packet.src_node == self.node or packet.src_phy == self.phy
+
+    def receive(self, data: bytes) -> list[Received]:
+        """Feed received bytes; return what arrived for us, decoded where possible.
+
+        The logger's Hello commands and bare Rings are answered here (the answers go to
+        :attr:`outbox`), because a logger that gets no answer keeps asking and may drop
+        us as a neighbour.  Frames for other nodes are ignored; a message that fails to
+        decode is returned with its error so that a waiting exchange can report it.
+        """
+        out: list[Received] = []
+        for raw in self.decoder.feed(data):
+            try:
+                packet = Packet.decode(raw)
+            except ProtocolError as exc:
+                log.debug("<- %s  dropped: %s", _hex(raw), exc)
+                continue
+            if packet.is_link_only:
+                if packet.dst_phy not in (self.src_phy, BROADCAST):
+                    continue
+            elif packet.dst_node not in (self.src, BROADCAST):
+                continue
+            if self._from_logger_side(packet):
+                self.contacted = True
+            if packet.is_link_only:
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("<- %s  link state 0x%X", _hex(raw), packet.link_state)
+                if packet.link_state == LinkState.RING and packet.dst_phy == self.src_phy:
+                    answer = Packet.link_only(LinkState.READY, dst=packet.src_phy, src=self.src_phy)
+                    self.outbox += answer.to_wire()
+                out.append(Received(packet, None, None))
+                continue
+            try:
+                message = decode_message(packet.hi_proto or 0, packet.body)
+            except ProtocolError as exc:
+                log.warning("malformed message from node %d: %s", packet.src_node, exc)
+                out.append(Received(packet, None, exc))
+                continue
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("<- %s  %s", _hex(raw), _describe(message))
+            if isinstance(message, pakctrl.HelloCommand) and packet.dst_node == self.src:
+                reply = pakctrl.HelloResponse(
+                    message.tran, 0, message.hop_metric, message.verify_interval
+                )
+                answer = packet.reply(reply.encode(), address=self.src)
+                if self.src_address is not None:
+                    answer = dataclasses.replace(answer, src_phy=self.src_address)
+                self.outbox += answer.to_wire()
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("-> %s  %s (automatic)", _hex(answer.encode()), _describe(reply))
+            out.append(Received(packet, message, None))
+        return out
+
+    def take_outbox(self) -> bytes:
+        data = bytes(self.outbox)
+        self.outbox.clear()
+        return data
+
+    def exchange(self, request: Request, now: float, previous_tran: int | None = None) -> Exchange:
+        """Start waiting for ``request``'s answer.
+
+        ``previous_tran`` is the TranNbr of the operation's previous request, reused when
+        ``request.same_transaction`` is set.
+        """
+        if request.one_way:
+            tran = 0
+        elif request.same_transaction and previous_tran:
+            tran = previous_tran
+        else:
+            tran = self.next_tran()
+        return Exchange(self, request, tran, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A packet for us, its decoded message (None for link-only frames or on error)."""
+
+    packet: Packet
+    message: Message | None
+    error: ProtocolError | None
+
+
+class Exchange:
+    """One request and the wait for its answer.
+
+    Drivers call :meth:`start` and write the bytes, then :meth:`receive` with every
+    chunk read and :meth:`on_timeout` when :attr:`deadline` passes, until
+    :meth:`receive` returns the response (or an error is raised).
+    """
+
+    def __init__(self, session: ClientSession, request: Request, tran: int, now: float) -> None:
+        self.session = session
+        self.request = request
+        self.tran = tran
+        self.message: Message = dataclasses.replace(request.message, tran=tran)  # type: ignore[type-var]
+        self.tries = 0
+        self.deadline = now
+        self.result: Message | None = None
+        self._graced = False
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    def start(self, now: float) -> bytes:
+        """Bytes to send for the (next) try, and the deadline armed for it."""
+        self.tries += 1
+        self._graced = False
+        self.deadline = now + self.session.try_timeout(self.request.timeout)
+        return self.session.encode(self.message, link_state=self.request.link_state)
+
+    def on_timeout(self, now: float) -> bytes:
+        """The deadline passed: bytes to resend (maybe none), or LinkTimeout when out of tries."""
+        if self.session.decoder.in_frame and not self._graced:
+            self._graced = True
+            self.deadline = now + MID_FRAME_GRACE
+            return b""
+        if self.tries > self.request.retries:
+            raise LinkTimeout(
+                f"PakBus node {self.session.node} did not answer "
+                f"({_describe(self.message)}, {self.tries} "
+                f"{'try' if self.tries == 1 else 'tries'} of "
+                f"{self.session.try_timeout(self.request.timeout):g} s)"
+            )
+        log.info("no answer to %s, resending", _describe(self.message))
+        return self.start(now)
+
+    def receive(self, data: bytes, now: float) -> Message | None:
+        """Feed bytes; return the matching response once it has arrived."""
+        want_hi = self.message.HI_PROTO
+        want_type = self.message.MSG_TYPE | 0x80
+        for item in self.session.receive(data):
+            packet, message = item.packet, item.message
+            if packet.is_link_only:
+                continue
+            if isinstance(message, pakctrl.DeliveryFailureMessage):
+                if self._refers_to_us(message):
+                    meaning = delivery_failure_meaning(message.err_code)
+                    raise DeliveryFailure(
+                        f"PakBus node {self.session.node} could not be reached "
+                        f"(delivery failure from node {packet.src_node}: {meaning})",
+                        code=message.err_code,
+                        meaning=meaning,
+                    )
+                continue
+            if packet.src_node != self.session.node:
+                continue
+            if packet.hi_proto == want_hi and packet.tran_nbr == self.tran:
+                if packet.msg_type == want_type:
+                    if item.error is not None:
+                        raise item.error
+                    assert message is not None
+                    if self.request.accept is not None and not self.request.accept(message):
+                        log.debug("ignored stale %s", _describe(message))
+                        continue
+                    self.result = message
+                    return message
+                if packet.msg_type == _BMP5_PLEASE_WAIT and want_hi == HiProto.BMP5:
+                    self._please_wait(message, now)
+        return None
+
+    def _please_wait(self, message: Message | None, now: float) -> None:
+        wait = getattr(message, "wait_seconds", None)
+        if not isinstance(wait, int):
+            return
+        margin = (
+            PLEASE_WAIT_FILE_MARGIN
+            if self.message.MSG_TYPE in _FILE_MSG_TYPES
+            else PLEASE_WAIT_MARGIN
+        )
+        self.deadline = max(self.deadline, now + wait + margin + self.session.route_time)
+        log.info("PakBus node %d asks to wait %d s", self.session.node, wait)
+
+    def _refers_to_us(self, failure: pakctrl.DeliveryFailureMessage) -> bool:
+        if failure.dst_node not in (self.session.node, BROADCAST):
+            return False
+        if failure.original_msg_type is not None and failure.original_tran is not None:
+            return (
+                failure.original_msg_type == self.message.MSG_TYPE
+                and failure.original_tran == self.tran
+                and failure.hi_proto_of_original == self.message.HI_PROTO
+            )
+        return True
+
+
+def _hex(data: bytes) -> str:
+    return data.hex(" ").upper()
+
+
+def _describe(message: Message) -> str:
+    return f"{describe_type(message.HI_PROTO, message.MSG_TYPE, message.NAME)} tran {message.tran}"
+
+
+__all__ = [
+    "MID_FRAME_GRACE",
+    "PLEASE_WAIT_FILE_MARGIN",
+    "PLEASE_WAIT_MARGIN",
+    "WAKE_BURST",
+    "ClientSession",
+    "Emit",
+    "Exchange",
+    "Instant",
+    "Now",
+    "Operation",
+    "Pause",
+    "Received",
+    "Request",
+    "Sent",
+    "Step",
+    "Stream",
+    "call",
+    "emit",
+    "expect",
+    "now",
+    "pause",
+    "send_one_way",
+]

@@ -1,0 +1,377 @@
+"""``fieldlink logger ...`` against the emulator, as a PyCampbellCR1000 user would type it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fieldlink.cli import main
+from fieldlink.errors import UsageError
+from fieldlink.pakbus.cli import parse_datetime
+from fieldlink.pakbus.emulator import LoggerEmulator
+
+T0 = 1_714_564_800.0  # 2024-05-01 12:00:00, the emulated logger's frozen clock
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    emu = LoggerEmulator(records=300, seed=9, listen="127.0.0.1:0", clock=lambda: T0)
+    with emu.running():
+        assert emu.url is not None
+        yield emu.url
+
+
+@pytest.fixture
+def fresh() -> Iterator[LoggerEmulator]:
+    emu = LoggerEmulator(records=30, seed=2, listen="127.0.0.1:0", compile_seconds=0.5)
+    with emu.running():
+        yield emu
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``fieldlink logger ARGS`` in this process: (exit status, stdout, stderr)."""
+    try:
+        main(["logger", *args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# --- PyCampbellCR1000's commands --------------------------------------------------------------
+
+
+def test_gettime(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "gettime", url)
+    assert code == 0 and out.strip() == "2024-05-01 12:00:00"
+
+
+def test_pycampbellcr1000_options_are_accepted(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    code, out, err = run(
+        capsys, "gettime", url, "--timeout", "5", "--src", "2050", "--dest", "1",
+        "--src_addr", "2050", "--dest_addr", "1", "--code", "0",
+    )
+    assert code == 0, err
+    assert out.strip() == "2024-05-01 12:00:00"
+
+
+def test_settime(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator) -> None:
+    assert fresh.url is not None
+    code, out, err = run(capsys, "settime", fresh.url, "2031-02-03 04:05")
+    assert code == 0, err
+    old, current = out.splitlines()
+    assert old.startswith("Old Time : ")
+    assert current == "Current Time : 2031-02-03 04:05:00"
+    assert abs(fresh.station.now() - dt.datetime(2031, 2, 3, 4, 5)) < dt.timedelta(seconds=2)
+
+
+def test_getprogstat(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "getprogstat", url)
+    assert code == 0
+    keys = [line.split(" : ")[0] for line in out.splitlines()]
+    assert keys[:9] == ["OSVer", "OSSig", "SerialNbr", "PowUpProg", "CompState", "ProgName",
+                        "ProgSig", "CompTime", "CompResult"]
+    assert "OSVer : CR1000.Std.24" in out
+
+
+def test_getsettings_as_csv(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "getsettings", url, "--delim", ";")
+    assert code == 0
+    table = list(csv.reader(io.StringIO(out), delimiter=";"))
+    assert table[0] == ["SettingId", "SettingValue", "ReadOnly"]
+    assert ["0", "CR1000.Std.24", "1"] in table
+    target = tmp_path / "settings.csv"
+    code, _, _ = run(capsys, "getsettings", url, "--output", str(target))
+    assert code == 0 and target.read_text().startswith("SettingId,SettingValue,ReadOnly")
+
+
+def test_listfiles(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "listfiles", url)
+    assert code == 0 and "CPU:" in out.splitlines()
+    code, out, _ = run(capsys, "listfiles", url, "-l")
+    assert "running now" in out
+
+
+def test_getfile(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path) -> None:
+    target = tmp_path / "prog.cr1"
+    code, _, err = run(capsys, "getfile", url, "CPU:Default.CR1", str(target))
+    assert code == 0, err
+    assert b"BeginProg" in target.read_bytes()
+    code, out, _ = run(capsys, "getfile", url, "CPU:Default.CR1", "-")
+    assert code == 0 and out.encode() == target.read_bytes()
+
+
+def test_getfile_of_a_missing_file(capsys: pytest.CaptureFixture[str], url: str,
+                                   tmp_path: Path) -> None:
+    target = tmp_path / "x.cr1"
+    code, _, err = run(capsys, "getfile", url, "CPU:nothere.CR1", str(target))
+    assert code == 1
+    assert "no file 'CPU:nothere.CR1'" in one_error_line(err)
+    assert list(tmp_path.iterdir()) == []  # nothing that looks like a download
+
+
+def test_listtables(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "listtables", url)
+    assert code == 0 and out.split() == ["Status", "Table1", "Fast", "Public"]
+
+
+def test_getdata_csv(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path) -> None:
+    target = tmp_path / "table1.csv"
+    code, out, err = run(capsys, "getdata", url, "Table1", str(target))
+    assert code == 0, err
+    assert out == ""  # data goes to the file, news to stderr
+    assert "300 records of Table1" in err
+    rows = list(csv.reader(target.open()))
+    assert rows[0][:4] == ["Datetime", "RecNbr", "BattV_Min", "PTemp_C_Avg"]
+    assert "WS_ms_Avg(4)" in rows[0]
+    assert [r[1] for r in rows[1:]] == [str(n) for n in range(300)]
+    assert rows[-1][0] == "2024-05-01 12:00:00"
+
+
+def test_getdata_time_range_as_toa5(capsys: pytest.CaptureFixture[str], url: str,
+                                    tmp_path: Path) -> None:
+    target = tmp_path / "table1.dat"
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target),
+                       "--start", "2024-05-01 11:00", "--stop", "2024-05-01 11:30")
+    assert code == 0, err
+    lines = target.read_text().splitlines()
+    assert lines[0].startswith('"TOA5","')
+    assert lines[1].startswith('"TIMESTAMP","RECORD","BattV_Min"')
+    assert lines[2].startswith('"TS","RN","Volts"')
+    data = lines[4:]
+    assert len(data) == 30
+    assert data[0].startswith('"2024-05-01 11:00:00",')
+    assert data[-1].startswith('"2024-05-01 11:29:00",')
+
+
+def test_getdata_to_stdout_with_options(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "getdata", url, "Table1", "-", "--newest", "3",
+                       "--fields", "Counter,RH", "--delim", "\\t")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "Datetime\tRecNbr\tCounter\tRH"
+    assert [line.split("\t")[2] for line in lines[1:]] == ["297", "298", "299"]
+    code, out, _ = run(capsys, "getdata", url, "Table1", "-", "--format", "toa5", "--newest", "1")
+    assert out.startswith('"TOA5"')
+
+
+def test_getdata_of_the_fragmented_status_table(capsys: pytest.CaptureFixture[str],
+                                                url: str) -> None:
+    code, out, _ = run(capsys, "getdata", url, "Status", "-")
+    assert code == 0
+    header, row = list(csv.reader(io.StringIO(out)))
+    assert header[2] == "OSVersion" and row[2] == "CR1000.Std.24"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["Nope", "-"], 1, "no table 'Nope'"),
+        (["Table1", "-", "--fields", "Nope"], 1, "no field 'Nope'"),
+        (["Table1", "-", "--start", "yesterday"], 2, "cannot read the date 'yesterday'"),
+        (["Table1", "-", "--start", "2024-05-02 00:00", "--stop", "2024-05-01 00:00"], 2,
+         "is not before --stop"),
+        (["Table1", "out.xyz", "--format", "json"], 2, "json"),
+        (["Table1", "-", "--newest", "2", "--since-record", "4"], 2, "cannot be combined"),
+    ],
+)
+def test_getdata_bad_input(capsys: pytest.CaptureFixture[str], url: str, args: list[str],
+                           code: int, message: str) -> None:
+    status, _, err = run(capsys, "getdata", url, *args)
+    assert status == code
+    assert message in err
+
+
+def test_a_silent_node_is_a_link_error(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, _, err = run(capsys, "gettime", url, "--dest", "9", "--timeout", "0.2")
+    assert code == 1
+    assert "node 9 did not answer" in one_error_line(err)
+
+
+def test_wrong_security_code(capsys: pytest.CaptureFixture[str]) -> None:
+    emu = LoggerEmulator(records=10, security_code=4321, listen="127.0.0.1:0")
+    with emu.running():
+        assert emu.url is not None
+        code, _, err = run(capsys, "getfile", emu.url, "CPU:Default.CR1", "-", "--code", "1")
+        assert code == 1 and "security code" in one_error_line(err)
+        code, out, _ = run(capsys, "getfile", emu.url, "CPU:Default.CR1", "-", "--code", "4321")
+        assert code == 0 and "BeginProg" in out
+
+
+def test_debug_logs_frames_in_hex(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, err = run(capsys, "gettime", url, "--debug")
+    assert code == 0 and out.strip() == "2024-05-01 12:00:00"
+    sent = [line for line in err.splitlines() if " -> " in line and "clock command" in line]
+    assert sent and " 90 01 " in sent[0]  # Ring (the first frame), to node 1
+
+
+# --- fieldlink's own commands -----------------------------------------------------------------
+
+
+def test_ping(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "ping", url)
+    assert code == 0 and out.startswith("PakBus node 1 answered in ")
+
+
+def test_sync_clock(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator) -> None:
+    assert fresh.url is not None
+    fresh.station.set_clock(dt.datetime.now() - dt.timedelta(seconds=40))
+    code, out, err = run(capsys, "sync-clock", fresh.url, "--samples", "3")
+    assert code == 0, err
+    assert "stepped" in out
+    assert abs((fresh.station.now() - dt.datetime.now()).total_seconds()) < 1.0
+    code, out, _ = run(capsys, "sync-clock", fresh.url, "--threshold", "2")
+    assert "not stepped" in out
+
+
+def test_values(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator) -> None:
+    assert fresh.url is not None
+    code, out, _ = run(capsys, "setvalue", fresh.url, "Public", "Setpoint", "18.25")
+    assert code == 0 and out.strip() == "18.25"
+    code, out, _ = run(capsys, "getvalue", fresh.url, "Public", "Setpoint")
+    assert out.strip() == "18.25"
+    code, out, _ = run(capsys, "getvalue", fresh.url, "Public", "WS_ms", "--swath", "4")
+    assert code == 0 and len(out.split()) == 4
+    code, _, err = run(capsys, "setvalue", fresh.url, "Public", "Setpoint", "warm")
+    assert code == 2 and "not a number" in err
+    code, _, err = run(capsys, "getvalue", fresh.url, "Public", "Nope")
+    assert code == 1 and "no field 'Nope'" in err
+
+
+def test_tabledef(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "tabledef", url, "Table1")
+    assert code == 0
+    assert out.startswith("table Table1 (number 2, signature ")
+    assert "every 60 s" in out
+    assert any(line.split()[:2] == ["WS_ms_Avg(4)", "IEEE4"] for line in out.splitlines())
+
+
+def test_putfile_and_filecontrol(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator,
+                                 tmp_path: Path) -> None:
+    assert fresh.url is not None
+    local = tmp_path / "notes.txt"
+    local.write_bytes(b"calibrated 2024-05-01\n" * 100)
+    code, _, err = run(capsys, "putfile", fresh.url, str(local), "USR:notes.txt")
+    assert code == 0, err
+    back = tmp_path / "back.txt"
+    run(capsys, "getfile", fresh.url, "USR:notes.txt", str(back))
+    assert back.read_bytes() == local.read_bytes()
+    code, _, _ = run(capsys, "filecontrol", fresh.url, "USR:notes.txt", "delete")
+    assert code == 0
+    code, _, _ = run(capsys, "putfile", fresh.url, str(tmp_path / "none.txt"), "USR:x")
+    assert code == 2
+
+
+def test_send_program(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator,
+                      tmp_path: Path) -> None:
+    assert fresh.url is not None
+    program = tmp_path / "hourly.CR1"
+    program.write_text(
+        "Public AirTC\nDataTable(Hourly, True, 100)\n  DataInterval(0, 60, Min, 10)\n"
+        "  Average(1, AirTC, IEEE4, False)\nEndTable\nBeginProg\n  Scan(1, Sec, 0, 0)\n"
+        "    CallTable Hourly\n  NextScan\nEndProg\n"
+    )
+    code, out, err = run(capsys, "send-program", fresh.url, str(program))
+    assert code == 0, err
+    assert out.splitlines()[0] == "CPU:hourly.CR1: running"
+    assert "tables: Status, Hourly, Public" in out
+    program.write_text("BeginProg\n")
+    code, _, err = run(capsys, "send-program", fresh.url, str(program))
+    assert code == 1 and "did not compile" in one_error_line(err)
+
+
+def test_setsetting(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator) -> None:
+    assert fresh.url is not None
+    code, _, err = run(capsys, "setsetting", fresh.url, "2", "RIDGE")
+    assert code == 0, err
+    _, out, _ = run(capsys, "getsettings", fresh.url)
+    assert "2,RIDGE,0" in out.splitlines()
+    code, _, err = run(capsys, "setsetting", fresh.url, "2", "zz", "--hex")
+    assert code == 2 and "hex" in err
+
+
+def test_monitor_in_a_pipe_prints_a_line_per_refresh(capsys: pytest.CaptureFixture[str],
+                                                     url: str) -> None:
+    code, out, _ = run(capsys, "monitor", url, "--count", "2", "--interval", "0.1")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("2024-05-01 12:00:00 BattV=")
+
+
+def test_update_appends_only_new_records(capsys: pytest.CaptureFixture[str], url: str,
+                                         tmp_path: Path) -> None:
+    db = tmp_path / "table1.csv"
+    code, _, err = run(capsys, "update", url, "Table1", str(db))
+    assert code == 0, err
+    first = db.read_text().splitlines()
+    code, _, err = run(capsys, "update", url, "Table1", str(db))
+    assert code == 0, err
+    assert db.read_text().splitlines() == first  # a rerun appends nothing twice
+
+
+def test_over_a_pseudo_terminal(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    emu = LoggerEmulator(records=25, seed=4, pty=True, clock=lambda: T0)
+    with emu.running():
+        assert emu.url is not None and emu.url.startswith("serial:")
+        code, out, _ = run(capsys, "gettime", emu.url)
+        assert code == 0 and out.strip() == "2024-05-01 12:00:00"
+        target = tmp_path / "t.dat"
+        code, _, err = run(capsys, "getdata", emu.url, "Table1", str(target))
+        assert code == 0, err
+        assert len(target.read_text().splitlines()) == 4 + 25
+
+
+# --- dates, and one run as a separate process -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01 11:30", dt.datetime(2024, 5, 1, 11, 30)),
+        ("2024-05-01 11:30:15", dt.datetime(2024, 5, 1, 11, 30, 15)),
+        ("2024-05-01T11:30", dt.datetime(2024, 5, 1, 11, 30)),
+        ("2024-05-01", dt.datetime(2024, 5, 1)),
+    ],
+)
+def test_dates(text: str, expected: dt.datetime) -> None:
+    assert parse_datetime(text, "--start") == expected
+
+
+def test_bad_date() -> None:
+    with pytest.raises(UsageError, match="write it like"):
+        parse_datetime("01/05/2024", "--start")
+
+
+def test_as_a_separate_process(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "t.csv"
+    ok = subprocess.run(
+        [sys.executable, "-m", "fieldlink", "logger", "getdata", url, "Table1", str(out),
+         "--newest", "5"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert len(out.read_text().splitlines()) == 6
+    assert ok.stderr.strip() == f"5 records of Table1 written to {out}"  # no progress bar in a pipe
+    bad = subprocess.run(
+        [sys.executable, "-m", "fieldlink", "logger", "getdata", url, "Nope", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip().count("\n") == 0 and "no table 'Nope'" in bad.stderr
