@@ -12,7 +12,7 @@ Three workloads, each a list of Collect Data response payloads (the bytes after 
 
 fieldlink is measured twice: ``decode`` is :func:`parse_collect_payload` (every value,
 record number and time stamp decoded into the blocks' rows and timestamps) and
-``+Records`` additionally materialises one :class:`~fieldlink.pakbus.model.Record` per
+``+Records`` additionally materialises one :class:`~fieldlink.pakbus.protocol.model.Record` per
 record.  PyCampbellCR1000 (``pip install pycampbellcr1000``; optional) is timed with its
 ``PakBus.parse_collectdata`` on the same payloads; its output is per-record dicts with
 record number and time stamp.  Its parser decodes every element of an array but keeps
@@ -30,11 +30,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fieldlink.pakbus.model import FieldDef, TableDef, Value
-from fieldlink.pakbus.records import StoredRecord, pack_collect_payload, parse_collect_payload
-from fieldlink.pakbus.tabledef import build_tdf, make_tables, parse_tdf
-from fieldlink.pakbus.types import DataType
-from fieldlink.pakbus.wire import NSec
+from fieldlink.pakbus.protocol.model import FieldDef, TableDef, Value
+from fieldlink.pakbus.protocol.records import (
+    StoredRecord,
+    pack_collect_payload,
+    parse_collect_payload,
+)
+from fieldlink.pakbus.protocol.tabledef import build_tdf, make_tables, parse_tdf
+from fieldlink.pakbus.protocol.types import DataType
+from fieldlink.pakbus.protocol.wire import NSec
 
 ROOT = Path(__file__).resolve().parent.parent
 TDF_HEX = ROOT / "tests" / "pakbus" / "vectors" / "cr1000_tdf.hex"

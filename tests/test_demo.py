@@ -18,8 +18,13 @@ from fieldlink.errors import UsageError
 
 def test_demo_with_no_options_collects_twice_and_resumes(tmp_path: Path) -> None:
     began = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "fieldlink", "demo"], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=90)
+    r = subprocess.run(
+        [sys.executable, "-m", "fieldlink", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     elapsed = time.monotonic() - began
     assert r.returncode == 0, r.stderr
     assert elapsed < 45, f"the demo took {elapsed:.0f} s"
@@ -43,8 +48,9 @@ def test_demo_with_no_options_collects_twice_and_resumes(tmp_path: Path) -> None
     # SQLite: the same records, the positions where the next run would resume, no holes.
     with sqlite3.connect(demo / "fieldlink.sqlite") as db:
         stored = [n for (n,) in db.execute('SELECT "record" FROM "demo_Table1" ORDER BY 1')]
-        positions = dict(db.execute(
-            "SELECT table_name, last_record FROM positions WHERE station = 'demo'"))
+        positions = dict(
+            db.execute("SELECT table_name, last_record FROM positions WHERE station = 'demo'")
+        )
         holes = db.execute("SELECT count(*) FROM holes").fetchone()[0]
         fast = db.execute('SELECT count(*), min("record"), max("record") FROM "demo_Fast"')
         fast_count, fast_min, fast_max = fast.fetchone()
@@ -75,8 +81,12 @@ def test_prepare_clears_only_its_own_folder(tmp_path: Path) -> None:
 
 def test_demo_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    r = subprocess.run([sys.executable, "-m", "fieldlink", "demo", "--dir", str(tmp_path)],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "fieldlink", "demo", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert "already holds other files" in r.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"

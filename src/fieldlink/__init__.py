@@ -4,6 +4,8 @@ The public API is re-exported here; everything else is an implementation detail
 that may move.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from fieldlink.errors import (
     ConfigError,
     DeliveryFailure,
@@ -23,8 +25,28 @@ from fieldlink.errors import (
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from fieldlink.pakbus.client import AsyncDatalogger, Datalogger
+    from fieldlink.pakbus.emulator import LoggerEmulator
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: ``import fieldlink`` for the errors should not load every instrument family.
+    if name in ("AsyncDatalogger", "Datalogger"):
+        from fieldlink.pakbus import client
+
+        return getattr(client, name)
+    if name == "LoggerEmulator":
+        from fieldlink.pakbus.emulator import LoggerEmulator
+
+        return LoggerEmulator
+    raise AttributeError(name)
+
+
 __all__ = [
+    "AsyncDatalogger",
     "ConfigError",
+    "Datalogger",
     "DeliveryFailure",
     "DeviceError",
     "FieldlinkError",
@@ -32,6 +54,7 @@ __all__ = [
     "LinkError",
     "LinkTimeout",
     "LinkURLError",
+    "LoggerEmulator",
     "NotFound",
     "PermissionDenied",
     "ProtocolError",

@@ -101,7 +101,7 @@ def prepare(directory: Path) -> None:
 def run_demo(directory: Path, console: Console | None = None) -> DemoReport:
     """Run the demo into ``directory``; the report says what was collected and where."""
     from fieldlink.pakbus.emulator import LoggerEmulator
-    from fieldlink.pakbus.station import ManualClock
+    from fieldlink.pakbus.emulator.station import ManualClock
 
     console = console or Console()
     prepare(directory)
@@ -212,9 +212,14 @@ def render(report: DemoReport, console: Console) -> None:
 
 
 @click.command(name="demo")
-@click.option("--dir", "directory", default="fieldlink-demo", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the demo's TOA5 files and SQLite database.")
+@click.option(
+    "--dir",
+    "directory",
+    default="fieldlink-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the demo's TOA5 files and SQLite database.",
+)
 def demo_command(directory: Path) -> None:
     """Collect an emulated field station into TOA5 files and a SQLite database.
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from fieldlink.collect.config import SinkSpec, StationConfig
 from fieldlink.pakbus.emulator import LoggerEmulator
-from fieldlink.pakbus.model import Record
-from fieldlink.pakbus.station import ManualClock
-from fieldlink.pakbus.station_config import StationConfig as EmulatedStation
-from fieldlink.pakbus.station_config import load_station
+from fieldlink.pakbus.emulator.config import StationConfig as EmulatedStation
+from fieldlink.pakbus.emulator.config import load_station
+from fieldlink.pakbus.emulator.station import ManualClock
+from fieldlink.pakbus.protocol.model import Record
 
 START = dt.datetime(2024, 5, 1, 12, 0, 30)
 
@@ -58,21 +58,42 @@ units = "%"
 """
 
 
-def small_station(directory: Path, name: str = "ridge", *, records: int = 200,
-                  size: int = 1000, extra_field: bool = False) -> EmulatedStation:
+def small_station(
+    directory: Path,
+    name: str = "ridge",
+    *,
+    records: int = 200,
+    size: int = 1000,
+    extra_field: bool = False,
+) -> EmulatedStation:
     """An emulated station whose program has one data table, ``Small``."""
     path = directory / f"{name}{'-v2' if extra_field else ''}.toml"
-    path.write_text(SMALL.format(name=name, records=records, size=size,
-                                 extra=EXTRA_FIELD if extra_field else ""))
+    path.write_text(
+        SMALL.format(
+            name=name, records=records, size=size, extra=EXTRA_FIELD if extra_field else ""
+        )
+    )
     return load_station(path)
 
 
-def emulator(directory: Path, name: str = "ridge", *, records: int = 200, size: int = 1000,
-             clock: ManualClock | None = None, faults: str | None = None,
-             seed: int = 0) -> LoggerEmulator:
-    return LoggerEmulator(station=small_station(directory, name, records=records, size=size),
-                          listen="127.0.0.1:0", clock=clock or ManualClock(START),
-                          faults=faults, seed=seed, compile_seconds=0.05)
+def emulator(
+    directory: Path,
+    name: str = "ridge",
+    *,
+    records: int = 200,
+    size: int = 1000,
+    clock: ManualClock | None = None,
+    faults: str | None = None,
+    seed: int = 0,
+) -> LoggerEmulator:
+    return LoggerEmulator(
+        station=small_station(directory, name, records=records, size=size),
+        listen="127.0.0.1:0",
+        clock=clock or ManualClock(START),
+        faults=faults,
+        seed=seed,
+        compile_seconds=0.05,
+    )
 
 
 @contextmanager
@@ -109,11 +130,15 @@ def station_for(url: str, directory: Path, name: str = "ridge", **kw: object) ->
 # --- reading the store back -------------------------------------------------------------------
 
 
-def sqlite_records(db_path: Path, station: str, table: str = "Small",
-                   version: int = 1) -> list[tuple[object, ...]]:
+def sqlite_records(
+    db_path: Path, station: str, table: str = "Small", version: int = 1
+) -> list[tuple[object, ...]]:
     with sqlite3.connect(db_path) as db:
-        row = db.execute("SELECT sql_table FROM table_versions WHERE station = ? AND "
-                         "table_name = ? AND version = ?", (station, table, version)).fetchone()
+        row = db.execute(
+            "SELECT sql_table FROM table_versions WHERE station = ? AND "
+            "table_name = ? AND version = ?",
+            (station, table, version),
+        ).fetchone()
         assert row is not None, f"no version {version} of {station} {table}"
         quoted = '"' + str(row[0]).replace('"', '""') + '"'
         return list(db.execute(f'SELECT * FROM {quoted} ORDER BY "record"'))

@@ -16,19 +16,31 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fieldlink.errors import LinkClosed, StoreError
-from fieldlink.pakbus.model import FieldDef, Record, TableDef
 from fieldlink.pakbus.operations import TableDefinitionChanged
-from fieldlink.pakbus.wire import NSec
+from fieldlink.pakbus.protocol.model import FieldDef, Record, TableDef
+from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.store.base import Hole, Position, StationInfo, definition_key
 
 T0 = dt.datetime(2024, 5, 1, 0, 0, 0)
 
 
-def make_table(name: str = "Table1", size: int = 1000, signature: int = 0x1234,
-               number: int = 1, fields: tuple[str, ...] = ("Batt_V", "Temp_C")) -> TableDef:
-    return TableDef(name=name, number=number, size=size, time_type=14,
-                    time_into=NSec(0, 0), interval=NSec(60, 0),
-                    fields=tuple(FieldDef(f, 9) for f in fields), signature=signature)
+def make_table(
+    name: str = "Table1",
+    size: int = 1000,
+    signature: int = 0x1234,
+    number: int = 1,
+    fields: tuple[str, ...] = ("Batt_V", "Temp_C"),
+) -> TableDef:
+    return TableDef(
+        name=name,
+        number=number,
+        size=size,
+        time_type=14,
+        time_into=NSec(0, 0),
+        interval=NSec(60, 0),
+        fields=tuple(FieldDef(f, 9) for f in fields),
+        signature=signature,
+    )
 
 
 def make_record(table: TableDef, number: int, base: dt.datetime = T0) -> Record:
@@ -146,8 +158,7 @@ class MemoryWriter:
     @property
     def position(self) -> Position | None:
         rows = self._rows
-        return None if not rows else Position(self._table.signature, rows[-1].number,
-                                              self._version)
+        return None if not rows else Position(self._table.signature, rows[-1].number, self._version)
 
     def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
         assert not self.closed
@@ -159,12 +170,12 @@ class MemoryWriter:
         assert numbers == sorted(set(numbers)), "records must come in ascending order"
         fresh = [r for r in records if last is None or r.number > last]
         self._rows.extend(fresh)
-        self.sink.holes.setdefault((self._station.name, self._table.name, self._version),
-                                   []).extend(holes)
+        self.sink.holes.setdefault(
+            (self._station.name, self._table.name, self._version), []
+        ).extend(holes)
 
     def holes(self) -> list[Hole]:
-        return list(self.sink.holes.get((self._station.name, self._table.name, self._version),
-                                        []))
+        return list(self.sink.holes.get((self._station.name, self._table.name, self._version), []))
 
     def close(self) -> None:
         self.closed = True
@@ -181,8 +192,9 @@ class MemorySink:
         self.open: set[tuple[str, str]] = set()
         self.fail_with: Exception | None = None
 
-    def open_table(self, station: StationInfo, table: TableDef, *,
-                   new_version: bool = False) -> MemoryWriter:
+    def open_table(
+        self, station: StationInfo, table: TableDef, *, new_version: bool = False
+    ) -> MemoryWriter:
         ident = (station.name, table.name)
         assert ident not in self.open, "one writer per table at a time"
         key = definition_key(station, table)

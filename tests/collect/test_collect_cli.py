@@ -22,24 +22,36 @@ from collect_emulators import (
     text_numbers,
 )
 
-from fieldlink.pakbus.emulator_faults import Faults
-from fieldlink.pakbus.station import ManualClock
+from fieldlink.pakbus.emulator.faults import Faults
+from fieldlink.pakbus.emulator.station import ManualClock
 
 
 def fieldlink(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fieldlink", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "fieldlink", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "fieldlink", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "fieldlink", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stations_toml(path: Path, stations: list[tuple[str, str]], *, extra: str = "") -> Path:
-    lines = ['[defaults]', 'tables = ["Small"]', 'batch_size = 20', 'timeout = "3s"',
-             'clock = false', 'sinks = [{kind = "sqlite", path = "data/all.sqlite"},',
-             '         {kind = "toa5", path = "data/toa5"}]', extra]
+    lines = [
+        "[defaults]",
+        'tables = ["Small"]',
+        "batch_size = 20",
+        'timeout = "3s"',
+        "clock = false",
+        'sinks = [{kind = "sqlite", path = "data/all.sqlite"},',
+        '         {kind = "toa5", path = "data/toa5"}]',
+        extra,
+    ]
     for name, url in stations:
         lines += ["[[station]]", f'name = "{name}"', f'url = "{url}"']
     path.write_text("\n".join(lines) + "\n")
@@ -89,13 +101,17 @@ def test_two_dozen_stations_at_once_and_one_dead(tmp_path: Path) -> None:
     emus = [emulator(tmp_path, f"st{i:02d}", records=60 + i, seed=i) for i in range(24)]
     with running(emus) as urls:
         names = [(f"st{i:02d}", url) for i, url in enumerate(urls)]
-        config = stations_toml(tmp_path / "stations.toml", [*names, ("dead", dead_url())],
-                               extra='[defaults.retry]\nprimary_retries = 1')
+        config = stations_toml(
+            tmp_path / "stations.toml",
+            [*names, ("dead", dead_url())],
+            extra="[defaults.retry]\nprimary_retries = 1",
+        )
         began = time.monotonic()
         r = fieldlink("collect", str(config), "--once", "--plain")
         elapsed = time.monotonic() - began
-        truths = {name: emu.station.records("Small") for (name, _), emu in zip(names, emus,
-                                                                                 strict=True)}
+        truths = {
+            name: emu.station.records("Small") for (name, _), emu in zip(names, emus, strict=True)
+        }
     assert r.returncode == 1, r.stdout + r.stderr
     assert "1 of 25 stations failed: dead" in r.stderr
     assert "dead: FAILED:" in r.stdout
@@ -103,7 +119,8 @@ def test_two_dozen_stations_at_once_and_one_dead(tmp_path: Path) -> None:
         assert f"{name}: ok: {60 + i} new records" in r.stdout
         assert_sqlite_matches(truths[name], sqlite_records(tmp_path / "data" / "all.sqlite", name))
         assert text_numbers(tmp_path / "data" / "toa5" / f"{name}_Small.dat", 4) == list(
-            range(60 + i))
+            range(60 + i)
+        )
     assert elapsed < 60
 
 
@@ -111,8 +128,9 @@ def test_collect_runs_on_schedule_until_sigterm(tmp_path: Path) -> None:
     clock = ManualClock(START)
     emu = emulator(tmp_path, records=10, clock=clock)
     with running([emu]) as (url,):
-        config = stations_toml(tmp_path / "stations.toml", [("ridge", url)],
-                               extra='interval = "1s"')
+        config = stations_toml(
+            tmp_path / "stations.toml", [("ridge", url)], extra='interval = "1s"'
+        )
         dat = tmp_path / "data" / "toa5" / "ridge_Small.dat"
         proc = spawn("collect", str(config), "--plain")
         try:

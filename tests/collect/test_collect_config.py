@@ -99,8 +99,10 @@ def test_minimal_station_gets_documented_defaults(tmp_path: Path) -> None:
 def test_load_stations_resolves_paths_against_the_file(tmp_path: Path) -> None:
     f = tmp_path / "conf" / "stations.toml"
     f.parent.mkdir()
-    f.write_text('[[station]]\nname = "a"\nurl = "tcp:h:1"\n'
-                 '[[station.sinks]]\nkind = "toa5"\npath = "../data/{station}"\n')
+    f.write_text(
+        '[[station]]\nname = "a"\nurl = "tcp:h:1"\n'
+        '[[station.sinks]]\nkind = "toa5"\npath = "../data/{station}"\n'
+    )
     (a,) = load_stations(f).stations
     assert a.sinks[0].path == tmp_path / "conf" / "../data/a"
 
@@ -120,39 +122,103 @@ def test_syntax_error_names_line_and_column() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "key", "words"),
     [
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\ninterval = "5 minutes"\n', 4,
-         "station[1].interval", "duration"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\n\n[[station]]\nname = "b"\n'
-         'url = "tcp:h:2"\nnode = 5000\n', 8, "station[2].node", "1 to 4094"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\n[station.retry]\nprimary_retries = 2\n'
-         'primary_interval = "soon"\n', 6, "station[1].retry.primary_interval", "duration"),
-        ('[defaults]\nintervall = "5m"\n[[station]]\nname = "a"\nurl = "tcp:h:1"\n', 2,
-         "defaults.intervall", "unknown key"),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\ninterval = "5 minutes"\n',
+            4,
+            "station[1].interval",
+            "duration",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\n\n[[station]]\nname = "b"\n'
+            'url = "tcp:h:2"\nnode = 5000\n',
+            8,
+            "station[2].node",
+            "1 to 4094",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\n[station.retry]\nprimary_retries = 2\n'
+            'primary_interval = "soon"\n',
+            6,
+            "station[1].retry.primary_interval",
+            "duration",
+        ),
+        (
+            '[defaults]\nintervall = "5m"\n[[station]]\nname = "a"\nurl = "tcp:h:1"\n',
+            2,
+            "defaults.intervall",
+            "unknown key",
+        ),
         ('[[station]]\nname = "a"\nurl = "tcp:nohost"\n', 3, "station[1].url", "tcp:HOST:PORT"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\ntimezone = "Mars/Olympus"\n', 4,
-         "station[1].timezone", "unknown time zone"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\nfirst_collection = "newest"\n', 4,
-         "station[1].first_collection", '"newest N"'),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\n[[station.sinks]]\nkind = "parquet"\n'
-         'path = "x"\n', 5, "station[1].sinks[1].kind", "toa5, csv, sqlite"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\n[[station.sinks]]\nkind = "toa5"\n', 4,
-         "station[1].sinks[1]", "both 'kind' and 'path'"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\n[[station.sinks]]\nkind = "toa5"\n'
-         'path = "x/{table}"\n', 6, "station[1].sinks[1].path", "{station}"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\n[[station]]\nname = "a"\nurl = "tcp:h:2"\n',
-         5, "station[2].name", "already used"),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\ntimezone = "Mars/Olympus"\n',
+            4,
+            "station[1].timezone",
+            "unknown time zone",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\nfirst_collection = "newest"\n',
+            4,
+            "station[1].first_collection",
+            '"newest N"',
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\n[[station.sinks]]\nkind = "parquet"\n'
+            'path = "x"\n',
+            5,
+            "station[1].sinks[1].kind",
+            "toa5, csv, sqlite",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\n[[station.sinks]]\nkind = "toa5"\n',
+            4,
+            "station[1].sinks[1]",
+            "both 'kind' and 'path'",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\n[[station.sinks]]\nkind = "toa5"\n'
+            'path = "x/{table}"\n',
+            6,
+            "station[1].sinks[1].path",
+            "{station}",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\n[[station]]\nname = "a"\nurl = "tcp:h:2"\n',
+            5,
+            "station[2].name",
+            "already used",
+        ),
         ('[[station]]\nname = "a/b"\nurl = "tcp:h:1"\n', 2, "station[1].name", "letters"),
         ('[[station]]\nname = "a"\n', 1, "station[1]", "no 'url'"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\nclock = {allowed_deviation = -3}\n', 4,
-         "station[1].clock.allowed_deviation", "not negative"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\ntables = "Table1"\n', 4,
-         "station[1].tables", '"all" or a list'),
-        ('[defaults]\nurl = "tcp:h:1"\n[[station]]\nname = "a"\n', 2, "defaults.url",
-         "each [[station]]"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\nsecurity_code = true\n', 4,
-         "station[1].security_code", "integer"),
-        ('[[station]]\nname = "a"\nurl = "tcp:h:1"\nretry = false\n', 4, "station[1].retry",
-         "primary_retries = 0"),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\nclock = {allowed_deviation = -3}\n',
+            4,
+            "station[1].clock.allowed_deviation",
+            "not negative",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\ntables = "Table1"\n',
+            4,
+            "station[1].tables",
+            '"all" or a list',
+        ),
+        (
+            '[defaults]\nurl = "tcp:h:1"\n[[station]]\nname = "a"\n',
+            2,
+            "defaults.url",
+            "each [[station]]",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\nsecurity_code = true\n',
+            4,
+            "station[1].security_code",
+            "integer",
+        ),
+        (
+            '[[station]]\nname = "a"\nurl = "tcp:h:1"\nretry = false\n',
+            4,
+            "station[1].retry",
+            "primary_retries = 0",
+        ),
     ],
 )
 def test_bad_values_name_file_line_and_key(text: str, line: int, key: str, words: str) -> None:
@@ -175,9 +241,11 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_locator_counts_array_tables_and_nested_arrays() -> None:
-    text = ('[[station]]\nname = "a"\n[[station.sinks]]\nkind = "x"\n[[station.sinks]]\n'
-            'kind = "y"\n[[station]]\nname = "b"\n[station.retry]\n"quoted key" = 1\n'
-            'a.b = 2\n')
+    text = (
+        '[[station]]\nname = "a"\n[[station.sinks]]\nkind = "x"\n[[station.sinks]]\n'
+        'kind = "y"\n[[station]]\nname = "b"\n[station.retry]\n"quoted key" = 1\n'
+        "a.b = 2\n"
+    )
     loc = KeyLocator(text)
     assert loc.line(("station", 0, "sinks", 1, "kind")) == 6
     assert loc.line(("station", 0, "sinks", 0, "kind")) == 4
@@ -190,8 +258,16 @@ def test_locator_counts_array_tables_and_nested_arrays() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [(30, 30.0), (1.5, 1.5), ("90s", 90.0), ("15m", 900.0), ("1h30m", 5400.0), ("2d", 172800.0),
-     ("500ms", 0.5), ("1H 5M", 3900.0)],
+    [
+        (30, 30.0),
+        (1.5, 1.5),
+        ("90s", 90.0),
+        ("15m", 900.0),
+        ("1h30m", 5400.0),
+        ("2d", 172800.0),
+        ("500ms", 0.5),
+        ("1H 5M", 3900.0),
+    ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds

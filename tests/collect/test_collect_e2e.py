@@ -31,8 +31,8 @@ from fieldlink.collect.engine import run_cycle
 from fieldlink.collect.results import CycleResult
 from fieldlink.collect.sinks import SinkPool
 from fieldlink.pakbus.client import Datalogger
-from fieldlink.pakbus.crbasic import render_program
-from fieldlink.pakbus.station import ManualClock
+from fieldlink.pakbus.emulator.crbasic import render_program
+from fieldlink.pakbus.emulator.station import ManualClock
 
 
 def cycle(config: StationConfig, pool: SinkPool) -> CycleResult:
@@ -103,8 +103,7 @@ def test_records_overwritten_in_the_ring_are_holes_in_every_sink(tmp_path: Path)
         with open(tmp_path / folder / "holes.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         assert [(r["table"], r["first"], r["last"]) for r in rows] == [("Small", "50", "149")]
-    assert text_numbers(tmp_path / "toa5" / "ridge_Small.dat", 4) == [
-        *range(50), *range(150, 250)]
+    assert text_numbers(tmp_path / "toa5" / "ridge_Small.dat", 4) == [*range(50), *range(150, 250)]
 
 
 def test_new_program_starts_a_new_version_of_the_table(tmp_path: Path) -> None:
@@ -154,8 +153,7 @@ def test_clock_beyond_the_allowed_deviation_is_set(tmp_path: Path) -> None:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     emu = emulator(tmp_path, records=5, clock=ManualClock(now - dt.timedelta(hours=1)))
     with running([emu]) as (url,), SinkPool() as pool:
-        config = station_for(url, tmp_path, clock=ClockPolicy(allowed_deviation=5,
-                                                               set_clock=True))
+        config = station_for(url, tmp_path, clock=ClockPolicy(allowed_deviation=5, set_clock=True))
         first = cycle(config, pool)
         second = cycle(config, pool)
     assert first.ok and first.clock is not None
@@ -169,14 +167,23 @@ def test_sink_that_cannot_write_fails_its_station_only(tmp_path: Path) -> None:
     emus = [emulator(tmp_path, "good", records=20), emulator(tmp_path, "bad", records=20)]
     with running(emus) as (good_url, bad_url), SinkPool() as pool:
         good = station_for(good_url, tmp_path, "good")
-        bad = station_for(bad_url, tmp_path, "bad", sinks=(
-            SinkSpec("sqlite", tmp_path / "all.sqlite"),
-            SinkSpec("toa5", blocker / "toa5"),
-        ))
+        bad = station_for(
+            bad_url,
+            tmp_path,
+            "bad",
+            sinks=(
+                SinkSpec("sqlite", tmp_path / "all.sqlite"),
+                SinkSpec("toa5", blocker / "toa5"),
+            ),
+        )
 
         async def both() -> list[CycleResult]:
-            return list(await asyncio.gather(run_cycle(good, connect_client, pool.for_table),
-                                             run_cycle(bad, connect_client, pool.for_table)))
+            return list(
+                await asyncio.gather(
+                    run_cycle(good, connect_client, pool.for_table),
+                    run_cycle(bad, connect_client, pool.for_table),
+                )
+            )
 
         good_result, bad_result = asyncio.run(both())
     assert good_result.ok and good_result.records == 20

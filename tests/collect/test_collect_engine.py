@@ -22,8 +22,12 @@ from fieldlink.store.base import Hole, Sink
 
 
 def station(**kw: object) -> StationConfig:
-    base: dict[str, object] = {"name": "ridge", "url": "tcp:127.0.0.1:6785", "batch_size": 20,
-                               "clock": None}
+    base: dict[str, object] = {
+        "name": "ridge",
+        "url": "tcp:127.0.0.1:6785",
+        "batch_size": 20,
+        "clock": None,
+    }
     base.update(kw)
     return StationConfig(**base)  # type: ignore[arg-type]
 
@@ -209,8 +213,9 @@ def test_clock_check_in_the_station_time_zone() -> None:
     zone = dt.timezone(dt.timedelta(hours=-7))
     logger, _ = logger_with(1)
     logger.zone = zone
-    cfg = station(clock=ClockPolicy(allowed_deviation=5, set_clock=True), timezone=zone,
-                  timezone_name="UTC-7")
+    cfg = station(
+        clock=ClockPolicy(allowed_deviation=5, set_clock=True), timezone=zone, timezone_name="UTC-7"
+    )
     result = cycle(cfg, logger, MemorySink())
     assert result.clock is not None and abs(result.clock.deviation) < 1
     assert not logger.set_times
@@ -311,5 +316,6 @@ def test_one_failing_sink_does_not_keep_its_batch_from_the_others() -> None:
     broken.fail_with = None
     assert cycle(station(), logger, broken, healthy).ok
     assert logger.requests[-1] == ("Table1", None, None)  # the empty sink's own pass
-    assert healthy.numbers("ridge", "Table1") == broken.numbers("ridge", "Table1") == list(
-        range(50))
+    assert (
+        healthy.numbers("ridge", "Table1") == broken.numbers("ridge", "Table1") == list(range(50))
+    )

@@ -22,8 +22,9 @@ from fieldlink.store.base import Hole
 
 
 def station(name: str, interval: float = 3600, retry: RetryPolicy | None = None) -> StationConfig:
-    return StationConfig(name=name, url="tcp:127.0.0.1:1", interval=interval,
-                         retry=retry or RetryPolicy())
+    return StationConfig(
+        name=name, url="tcp:127.0.0.1:1", interval=interval, retry=retry or RetryPolicy()
+    )
 
 
 def test_regular_slots_are_multiples_of_the_interval() -> None:
@@ -41,8 +42,10 @@ def test_next_slot_is_after_now_and_within_one_interval(now: float, interval: fl
 
 
 def test_primary_then_secondary_retries_then_back_to_regular() -> None:
-    s = StationSchedule(interval=600, retry=RetryPolicy(primary_retries=2, primary_interval=30,
-                                                        secondary_interval=1800))
+    s = StationSchedule(
+        interval=600,
+        retry=RetryPolicy(primary_retries=2, primary_interval=30, secondary_interval=1800),
+    )
     assert s.failed(1000) == 1030 and s.level == "primary"
     assert s.failed(1030) == 1060 and s.level == "primary"
     assert s.failed(1060) == 2860 and s.level == "secondary"
@@ -58,8 +61,12 @@ def test_no_primary_retries_goes_straight_to_secondary() -> None:
 
 def ok(name: str, records: int = 0) -> CycleResult:
     now = dt.datetime.now(dt.UTC)
-    return CycleResult(name, started=now, finished=now,
-                       tables=[TableResult("T", records=records)] if records else [])
+    return CycleResult(
+        name,
+        started=now,
+        finished=now,
+        tables=[TableResult("T", records=records)] if records else [],
+    )
 
 
 def test_failing_station_follows_retry_schedule_while_others_keep_interval() -> None:
@@ -109,8 +116,7 @@ def test_a_hung_or_crashing_station_holds_up_nobody() -> None:
     finished: list[str] = []
 
     class Watch(LogStatus):
-        def cycle_finished(self, result: CycleResult, next_due: float | None,
-                           level: str) -> None:
+        def cycle_finished(self, result: CycleResult, next_due: float | None, level: str) -> None:
             finished.append(result.station)
             super().cycle_finished(result, next_due, level)
 
@@ -156,8 +162,7 @@ def test_log_line_names_the_retry_level(level: str) -> None:
     bad = ok("a")
     bad.error = "link closed"
     status.cycle_finished(bad, 0.0, level)
-    assert f"a: FAILED: link closed; next retry 1970-01-01T00:00:00Z ({level})" in (
-        out.getvalue())
+    assert f"a: FAILED: link closed; next retry 1970-01-01T00:00:00Z ({level})" in (out.getvalue())
 
 
 def test_live_status_redraws_and_routes_log_lines_above_the_table() -> None:

@@ -23,8 +23,8 @@ from collect_emulators import (
 from fieldlink.collect.connect import connect_client
 from fieldlink.collect.engine import run_cycle
 from fieldlink.collect.sinks import SinkPool
-from fieldlink.pakbus.emulator_faults import Faults
-from fieldlink.pakbus.station import ManualClock
+from fieldlink.pakbus.emulator.faults import Faults
+from fieldlink.pakbus.emulator.station import ManualClock
 
 SHORT = os.environ.get("FIELDLINK_SOAK", "").lower() == "short"
 
@@ -33,8 +33,14 @@ SHORT = os.environ.get("FIELDLINK_SOAK", "").lower() == "short"
 def test_soak_bad_link_many_cycles_nothing_lost_nothing_twice(tmp_path: Path) -> None:
     cycles = 6 if SHORT else 50
     clock = ManualClock(START)
-    emu = emulator(tmp_path, records=300, size=400, clock=clock, seed=7,
-                   faults="drop=0.03,corrupt=0.02,disconnect-after=9000")
+    emu = emulator(
+        tmp_path,
+        records=300,
+        size=400,
+        clock=clock,
+        seed=7,
+        faults="drop=0.03,corrupt=0.02,disconnect-after=9000",
+    )
     outcomes: list[bool] = []
     with running([emu]) as (url,), SinkPool() as pool:
         config = station_for(url, tmp_path, timeout=0.4, batch_size=15)

@@ -28,14 +28,14 @@ from fieldlink.errors import (
     PermissionDenied,
     UsageError,
 )
-from fieldlink.pakbus import bmp5, pakctrl
 from fieldlink.pakbus.client import AsyncDatalogger, Datalogger
 from fieldlink.pakbus.emulator import LoggerEmulator, spawn_logger_emulator
-from fieldlink.pakbus.framing import FrameDecoder
-from fieldlink.pakbus.messages import Message, decode_message
-from fieldlink.pakbus.model import Record
-from fieldlink.pakbus.packet import Packet
-from fieldlink.pakbus.wire import NSec
+from fieldlink.pakbus.protocol import bmp5, pakctrl
+from fieldlink.pakbus.protocol.framing import FrameDecoder
+from fieldlink.pakbus.protocol.messages import Message, decode_message
+from fieldlink.pakbus.protocol.model import Record
+from fieldlink.pakbus.protocol.packet import Packet
+from fieldlink.pakbus.protocol.wire import NSec
 
 #: The emulated logger's (frozen) clock: 2024-05-01 12:00:00.
 T0 = 1_714_564_800.0
@@ -191,9 +191,7 @@ def test_format_a_drive_waits_for_the_logger(
         assert "USR:a.txt" not in [e.name for e in lg.list_files()]
 
 
-def test_table_definitions_match_the_station(
-    logger: Datalogger, emulator: LoggerEmulator
-) -> None:
+def test_table_definitions_match_the_station(logger: Datalogger, emulator: LoggerEmulator) -> None:
     assert logger.table_defs() == emulator.station.table_defs()
     assert logger.list_tables() == ["Status", "Table1", "Fast", "Public"]
 
@@ -414,7 +412,10 @@ def test_methods_match_between_the_clients() -> None:
 def test_lossy_link_still_delivers_every_record() -> None:
     """Dropped and corrupted frames cost retries, never records."""
     emu = LoggerEmulator(
-        records=300, seed=11, listen="127.0.0.1:0", clock=lambda: T0,
+        records=300,
+        seed=11,
+        listen="127.0.0.1:0",
+        clock=lambda: T0,
         faults="drop=0.05,corrupt=0.05",
     )
     with emu.running():
@@ -496,6 +497,7 @@ def test_please_wait_outlasts_the_timeout_and_noise_is_ignored() -> None:
         with Datalogger.from_url(peer.url, timeout=1.0) as lg:
             with pytest.raises(PermissionDenied):
                 lg.program_stats()  # RespCode 1 arrives after 1.6 s > the 1 s timeout
+
             def hellos() -> list[int]:
                 return [m.tran for m in peer.received if isinstance(m, pakctrl.HelloResponse)]
 

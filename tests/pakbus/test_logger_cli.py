@@ -64,8 +64,21 @@ def test_pycampbellcr1000_options_are_accepted(
     capsys: pytest.CaptureFixture[str], url: str
 ) -> None:
     code, out, err = run(
-        capsys, "gettime", url, "--timeout", "5", "--src", "2050", "--dest", "1",
-        "--src_addr", "2050", "--dest_addr", "1", "--code", "0",
+        capsys,
+        "gettime",
+        url,
+        "--timeout",
+        "5",
+        "--src",
+        "2050",
+        "--dest",
+        "1",
+        "--src_addr",
+        "2050",
+        "--dest_addr",
+        "1",
+        "--code",
+        "0",
     )
     assert code == 0, err
     assert out.strip() == "2024-05-01 12:00:00"
@@ -85,8 +98,17 @@ def test_getprogstat(capsys: pytest.CaptureFixture[str], url: str) -> None:
     code, out, _ = run(capsys, "getprogstat", url)
     assert code == 0
     keys = [line.split(" : ")[0] for line in out.splitlines()]
-    assert keys[:9] == ["OSVer", "OSSig", "SerialNbr", "PowUpProg", "CompState", "ProgName",
-                        "ProgSig", "CompTime", "CompResult"]
+    assert keys[:9] == [
+        "OSVer",
+        "OSSig",
+        "SerialNbr",
+        "PowUpProg",
+        "CompState",
+        "ProgName",
+        "ProgSig",
+        "CompTime",
+        "CompResult",
+    ]
     assert "OSVer : CR1000.Std.24" in out
 
 
@@ -117,8 +139,9 @@ def test_getfile(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path) -
     assert code == 0 and out.encode() == target.read_bytes()
 
 
-def test_getfile_of_a_missing_file(capsys: pytest.CaptureFixture[str], url: str,
-                                   tmp_path: Path) -> None:
+def test_getfile_of_a_missing_file(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
     target = tmp_path / "x.cr1"
     code, _, err = run(capsys, "getfile", url, "CPU:nothere.CR1", str(target))
     assert code == 1
@@ -144,11 +167,21 @@ def test_getdata_csv(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Pat
     assert rows[-1][0] == "2024-05-01 12:00:00"
 
 
-def test_getdata_time_range_as_toa5(capsys: pytest.CaptureFixture[str], url: str,
-                                    tmp_path: Path) -> None:
+def test_getdata_time_range_as_toa5(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
     target = tmp_path / "table1.dat"
-    code, _, err = run(capsys, "getdata", url, "Table1", str(target),
-                       "--start", "2024-05-01 11:00", "--stop", "2024-05-01 11:30")
+    code, _, err = run(
+        capsys,
+        "getdata",
+        url,
+        "Table1",
+        str(target),
+        "--start",
+        "2024-05-01 11:00",
+        "--stop",
+        "2024-05-01 11:30",
+    )
     assert code == 0, err
     lines = target.read_text().splitlines()
     assert lines[0].startswith('"TOA5","')
@@ -161,8 +194,19 @@ def test_getdata_time_range_as_toa5(capsys: pytest.CaptureFixture[str], url: str
 
 
 def test_getdata_to_stdout_with_options(capsys: pytest.CaptureFixture[str], url: str) -> None:
-    code, out, _ = run(capsys, "getdata", url, "Table1", "-", "--newest", "3",
-                       "--fields", "Counter,RH", "--delim", "\\t")
+    code, out, _ = run(
+        capsys,
+        "getdata",
+        url,
+        "Table1",
+        "-",
+        "--newest",
+        "3",
+        "--fields",
+        "Counter,RH",
+        "--delim",
+        "\\t",
+    )
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "Datetime\tRecNbr\tCounter\tRH"
@@ -171,8 +215,9 @@ def test_getdata_to_stdout_with_options(capsys: pytest.CaptureFixture[str], url:
     assert out.startswith('"TOA5"')
 
 
-def test_getdata_of_the_fragmented_status_table(capsys: pytest.CaptureFixture[str],
-                                                url: str) -> None:
+def test_getdata_of_the_fragmented_status_table(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     code, out, _ = run(capsys, "getdata", url, "Status", "-")
     assert code == 0
     header, row = list(csv.reader(io.StringIO(out)))
@@ -185,14 +230,18 @@ def test_getdata_of_the_fragmented_status_table(capsys: pytest.CaptureFixture[st
         (["Nope", "-"], 1, "no table 'Nope'"),
         (["Table1", "-", "--fields", "Nope"], 1, "no field 'Nope'"),
         (["Table1", "-", "--start", "yesterday"], 2, "cannot read the date 'yesterday'"),
-        (["Table1", "-", "--start", "2024-05-02 00:00", "--stop", "2024-05-01 00:00"], 2,
-         "is not before --stop"),
+        (
+            ["Table1", "-", "--start", "2024-05-02 00:00", "--stop", "2024-05-01 00:00"],
+            2,
+            "is not before --stop",
+        ),
         (["Table1", "out.xyz", "--format", "json"], 2, "json"),
         (["Table1", "-", "--newest", "2", "--since-record", "4"], 2, "cannot be combined"),
     ],
 )
-def test_getdata_bad_input(capsys: pytest.CaptureFixture[str], url: str, args: list[str],
-                           code: int, message: str) -> None:
+def test_getdata_bad_input(
+    capsys: pytest.CaptureFixture[str], url: str, args: list[str], code: int, message: str
+) -> None:
     status, _, err = run(capsys, "getdata", url, *args)
     assert status == code
     assert message in err
@@ -262,8 +311,9 @@ def test_tabledef(capsys: pytest.CaptureFixture[str], url: str) -> None:
     assert any(line.split()[:2] == ["WS_ms_Avg(4)", "IEEE4"] for line in out.splitlines())
 
 
-def test_putfile_and_filecontrol(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator,
-                                 tmp_path: Path) -> None:
+def test_putfile_and_filecontrol(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator, tmp_path: Path
+) -> None:
     assert fresh.url is not None
     local = tmp_path / "notes.txt"
     local.write_bytes(b"calibrated 2024-05-01\n" * 100)
@@ -278,8 +328,9 @@ def test_putfile_and_filecontrol(capsys: pytest.CaptureFixture[str], fresh: Logg
     assert code == 2
 
 
-def test_send_program(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator,
-                      tmp_path: Path) -> None:
+def test_send_program(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator, tmp_path: Path
+) -> None:
     assert fresh.url is not None
     program = tmp_path / "hourly.CR1"
     program.write_text(
@@ -306,8 +357,9 @@ def test_setsetting(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator) -
     assert code == 2 and "hex" in err
 
 
-def test_monitor_in_a_pipe_prints_a_line_per_refresh(capsys: pytest.CaptureFixture[str],
-                                                     url: str) -> None:
+def test_monitor_in_a_pipe_prints_a_line_per_refresh(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     code, out, _ = run(capsys, "monitor", url, "--count", "2", "--interval", "0.1")
     assert code == 0
     lines = out.splitlines()
@@ -315,8 +367,9 @@ def test_monitor_in_a_pipe_prints_a_line_per_refresh(capsys: pytest.CaptureFixtu
     assert lines[0].startswith("2024-05-01 12:00:00 BattV=")
 
 
-def test_update_appends_only_new_records(capsys: pytest.CaptureFixture[str], url: str,
-                                         tmp_path: Path) -> None:
+def test_update_appends_only_new_records(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
     db = tmp_path / "table1.csv"
     code, _, err = run(capsys, "update", url, "Table1", str(db))
     assert code == 0, err
@@ -362,16 +415,30 @@ def test_bad_date() -> None:
 def test_as_a_separate_process(url: str, tmp_path: Path) -> None:
     out = tmp_path / "t.csv"
     ok = subprocess.run(
-        [sys.executable, "-m", "fieldlink", "logger", "getdata", url, "Table1", str(out),
-         "--newest", "5"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "fieldlink",
+            "logger",
+            "getdata",
+            url,
+            "Table1",
+            str(out),
+            "--newest",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
     assert len(out.read_text().splitlines()) == 6
     assert ok.stderr.strip() == f"5 records of Table1 written to {out}"  # no progress bar in a pipe
     bad = subprocess.run(
         [sys.executable, "-m", "fieldlink", "logger", "getdata", url, "Nope", str(out)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and "no table 'Nope'" in bad.stderr

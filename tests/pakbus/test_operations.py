@@ -26,16 +26,16 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus import bmp5, pakctrl
 from fieldlink.pakbus import operations as ops
-from fieldlink.pakbus.messages import Message
-from fieldlink.pakbus.model import Record
-from fieldlink.pakbus.packet import LinkState, Packet
-from fieldlink.pakbus.records import layout_for
+from fieldlink.pakbus.protocol import bmp5, pakctrl
+from fieldlink.pakbus.protocol.messages import Message
+from fieldlink.pakbus.protocol.model import Record
+from fieldlink.pakbus.protocol.packet import LinkState, Packet
+from fieldlink.pakbus.protocol.records import layout_for
+from fieldlink.pakbus.protocol.signature import signature
+from fieldlink.pakbus.protocol.tabledef import build_tdf, parse_tdf
+from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.pakbus.session import Emit, Instant, Now, Pause, Request
-from fieldlink.pakbus.signature import signature
-from fieldlink.pakbus.tabledef import build_tdf, parse_tdf
-from fieldlink.pakbus.wire import NSec
 
 VECTORS = Path(__file__).parent / "vectors"
 
@@ -114,7 +114,7 @@ def captured_message(frame: bytes) -> Message:
 
 
 def pakctrl_or_bmp5(hi_proto: int, body: bytes) -> Message:
-    from fieldlink.pakbus.messages import decode_message
+    from fieldlink.pakbus.protocol.messages import decode_message
 
     return decode_message(hi_proto, body)
 
@@ -493,8 +493,12 @@ def test_long_setting_values_go_in_fragments() -> None:
 
 @pytest.mark.parametrize(
     ("value", "current", "expected"),
-    [(-1, b"\x00\x00\x00\x00", b"\xff\xff\xff\xff"), (7, b"\x00", b"\x07"),
-     (1.5, b"\x00" * 4, struct.pack(">f", 1.5)), (b"\x01\x02", None, b"\x01\x02")],
+    [
+        (-1, b"\x00\x00\x00\x00", b"\xff\xff\xff\xff"),
+        (7, b"\x00", b"\x07"),
+        (1.5, b"\x00" * 4, struct.pack(">f", 1.5)),
+        (b"\x01\x02", None, b"\x01\x02"),
+    ],
 )
 def test_encode_setting(value: Any, current: bytes | None, expected: bytes) -> None:
     assert ops.encode_setting(value, current) == expected
@@ -755,9 +759,7 @@ def test_collect_selected_fields_in_the_order_given() -> None:
     catalog = ops.TableCatalog(parse_tdf(TDF))
     names = [f.name for f in TABLE1.fields]
     wanted = [names[3], names[0]]
-    _, trace = drive(
-        ops.collect(catalog, "Table1", fields=wanted), lambda m: collected(b"\x00")
-    )
+    _, trace = drive(ops.collect(catalog, "Table1", fields=wanted), lambda m: collected(b"\x00"))
     block = trace.messages[0].requests[0]  # type: ignore[attr-defined]
     assert block.fields == (4, 1)
     with pytest.raises(NotFound, match="no field 'Nope'"):
@@ -952,7 +954,16 @@ def test_send_program_runs_it_and_rereads_the_tables() -> None:
 def test_send_program_that_does_not_compile() -> None:
     catalog = ops.TableCatalog(parse_tdf(TDF))
     failed = bmp5.ProgStatsResponse(
-        0, 0, "CR1000.Std.24", 1, "E1", "", 2, "CPU:bad.CR1", 0, NSec(0, 0),
+        0,
+        0,
+        "CR1000.Std.24",
+        1,
+        "E1",
+        "",
+        2,
+        "CPU:bad.CR1",
+        0,
+        NSec(0, 0),
         "CPU:bad.CR1 -- line 3: Variable not declared.\r\n",
     )
     answers = by_type(

@@ -9,17 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldlink.errors import DeliveryFailure, LinkTimeout, ProtocolError
-from fieldlink.pakbus import bmp5, pakctrl
-from fieldlink.pakbus.framing import FrameDecoder, encode_frame, quote
-from fieldlink.pakbus.messages import Message
-from fieldlink.pakbus.packet import LinkState, Packet
+from fieldlink.pakbus.protocol import bmp5, pakctrl
+from fieldlink.pakbus.protocol.framing import FrameDecoder, encode_frame, quote
+from fieldlink.pakbus.protocol.messages import Message
+from fieldlink.pakbus.protocol.packet import LinkState, Packet
+from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.pakbus.session import (
     MID_FRAME_GRACE,
     WAKE_BURST,
     ClientSession,
     Request,
 )
-from fieldlink.pakbus.wire import NSec
 
 
 def wire(hex_text: str) -> bytes:
@@ -34,9 +34,7 @@ def frames_sent(data: bytes) -> list[Packet]:
 def reply_frame(
     message: Message, *, src: int = 1, dst: int = 4094, phy: int | None = None
 ) -> bytes:
-    packet = Packet.message(
-        message.HI_PROTO, message.encode(), dst=dst, src=src, src_phy=phy
-    )
+    packet = Packet.message(message.HI_PROTO, message.encode(), dst=dst, src=src, src_phy=phy)
     return packet.to_wire()
 
 

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from fieldlink.pakbus.model import FieldDef, Record, TableDef, Value
-from fieldlink.pakbus.wire import NSec
+from fieldlink.pakbus.protocol.model import FieldDef, Record, TableDef, Value
+from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.store import StationInfo
 
 # Table1 of the CR1000 .TDF in vectors §V11 (all FP2, processing Avg), signature 40615.

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldlink.errors import ConfigError, UsageError
-from fieldlink.pakbus.model import Record
+from fieldlink.pakbus.protocol.model import Record
 from fieldlink.store import (
     Hole,
     Sink,

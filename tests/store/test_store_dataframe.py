@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from fieldlink.errors import FieldlinkError, MissingExtra, UsageError
-from fieldlink.pakbus.model import Record
+from fieldlink.pakbus.protocol.model import Record
 from fieldlink.store import records_to_dataframe
 
 

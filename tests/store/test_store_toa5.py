@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import pytest
 
 from fieldlink.errors import StoreError, UsageError
-from fieldlink.pakbus.model import FieldDef, Record, TableDef
-from fieldlink.pakbus.wire import NSec
+from fieldlink.pakbus.protocol.model import FieldDef, Record, TableDef
+from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.store import Hole, Position, StationInfo, Toa5Sink, open_sink
 
 toa5 = pytest.importorskip("toa5")

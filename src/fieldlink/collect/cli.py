@@ -27,12 +27,23 @@ from fieldlink.errors import UsageError
 
 @click.command(name="collect")
 @click.argument("stations_file", metavar="STATIONS.toml", type=click.Path(path_type=Path))
-@click.option("--once", is_flag=True,
-              help="One cycle per station, then exit (for cron); exit status 1 if any failed.")
-@click.option("--station", "only", multiple=True, metavar="NAME",
-              help="Collect only this station (repeat for several).")
-@click.option("--plain", is_flag=True,
-              help="Plain log lines even on a terminal (default there: a live table).")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="One cycle per station, then exit (for cron); exit status 1 if any failed.",
+)
+@click.option(
+    "--station",
+    "only",
+    multiple=True,
+    metavar="NAME",
+    help="Collect only this station (repeat for several).",
+)
+@click.option(
+    "--plain",
+    is_flag=True,
+    help="Plain log lines even on a terminal (default there: a live table).",
+)
 def collect_command(stations_file: Path, once: bool, only: tuple[str, ...], plain: bool) -> None:
     """Collect every station in STATIONS.toml, concurrently and resumably.
 
@@ -45,8 +56,10 @@ def collect_command(stations_file: Path, once: bool, only: tuple[str, ...], plai
     if only:
         unknown = [n for n in only if n not in {s.name for s in stations}]
         if unknown:
-            raise UsageError(f"no station {', '.join(map(repr, unknown))} in {stations_file} "
-                             f"(it has: {', '.join(s.name for s in stations)})")
+            raise UsageError(
+                f"no station {', '.join(map(repr, unknown))} in {stations_file} "
+                f"(it has: {', '.join(s.name for s in stations)})"
+            )
         stations = [s for s in stations if s.name in only]
     live = not plain and sys.stdout.isatty()
     try:
@@ -56,8 +69,10 @@ def collect_command(stations_file: Path, once: bool, only: tuple[str, ...], plai
         sys.exit(130)
     if once and any(not r.ok for r in results):
         failed = [r.station for r in results if not r.ok]
-        click.echo(f"fieldlink: {len(failed)} of {len(results)} stations failed: "
-                   f"{', '.join(failed)}", err=True)
+        click.echo(
+            f"fieldlink: {len(failed)} of {len(results)} stations failed: {', '.join(failed)}",
+            err=True,
+        )
         sys.exit(1)
 
 

@@ -397,9 +397,7 @@ class _Loader:
                     f"{', '.join('{' + f + '}' for f in PATH_FIELDS)} may be used",
                 ) from None
             tables = raw.get("tables")
-            selected = (
-                None if tables is None else frozenset(self.names(tables, (*here, "tables")))
-            )
+            selected = None if tables is None else frozenset(self.names(tables, (*here, "tables")))
             specs.append(SinkSpec(kind, self.base / Path(expanded).expanduser(), selected))
         return tuple(specs)
 

@@ -42,8 +42,8 @@ from fieldlink.collect.config import ClockPolicy, FirstCollection, StationConfig
 from fieldlink.collect.results import ClockResult, CycleResult, TableResult, describe_hole
 from fieldlink.collect.source import Logger, ProgramInfo
 from fieldlink.errors import DeviceError, FieldlinkError, NotFound, StoreError
-from fieldlink.pakbus.model import Record, TableDef
 from fieldlink.pakbus.operations import TableDefinitionChanged
+from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import Hole, Sink, StationInfo, TableWriter
 
 log = logging.getLogger(__name__)

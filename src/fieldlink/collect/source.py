@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from fieldlink.pakbus.model import Record, TableDef
+from fieldlink.pakbus.protocol.model import Record, TableDef
 
 
 class ProgramInfo(Protocol):

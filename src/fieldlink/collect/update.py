@@ -24,7 +24,7 @@ from fieldlink.collect.config import FirstCollection, SinkSpec, StationConfig
 from fieldlink.collect.engine import Connect, run_cycle
 from fieldlink.collect.results import CycleResult
 from fieldlink.errors import StoreError, UsageError
-from fieldlink.pakbus.model import TableDef
+from fieldlink.pakbus.protocol.model import TableDef
 from fieldlink.store import CsvSink, Sink, SqliteSink, StationInfo, Toa5Sink
 from fieldlink.store.base import definition_key
 from fieldlink.store.files import FileSink, VersionEntry, write_new_file

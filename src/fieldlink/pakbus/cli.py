@@ -32,7 +32,6 @@ import click
 
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
 from fieldlink.pakbus.client import DEFAULT_SRC, Datalogger
-from fieldlink.pakbus.model import TableDef
 from fieldlink.pakbus.operations import (
     TableDefinitionChanged,
     device_path,
@@ -40,6 +39,7 @@ from fieldlink.pakbus.operations import (
     resolve_fields,
 )
 from fieldlink.pakbus.output import RecordWriter, check_delimiter, output_format
+from fieldlink.pakbus.protocol.model import TableDef
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,20 +94,48 @@ _ADDRESS = click.IntRange(1, 4094)
 def link_options(command: F) -> F:
     """Add URL and PyCampbellCR1000's connection options; pass them as ``link``."""
 
-    @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
-                  help="Seconds to wait for each answer.")
-    @click.option("--first-timeout", type=click.FloatRange(min=0.1), default=None,
-                  help="Longer wait for the very first answer (cellular modems).")
-    @click.option("--src", default=DEFAULT_SRC, show_default=True, type=_ADDRESS,
-                  help="Our PakBus node ID.")
-    @click.option("--dest", default=1, show_default=True, type=_ADDRESS,
-                  help="The logger's PakBus node ID.")
-    @click.option("--src_addr", "--src-addr", "src_addr", default=None, type=_ADDRESS,
-                  help="Our physical address, if not --src.")
-    @click.option("--dest_addr", "--dest-addr", "dest_addr", default=None, type=_ADDRESS,
-                  help="Physical address of the next hop (a router in front of the logger).")
-    @click.option("--code", default=0, show_default=True, type=click.IntRange(0, 65535),
-                  help="The logger's security code.")
+    @click.option(
+        "--timeout",
+        default=10.0,
+        show_default=True,
+        type=click.FloatRange(min=0.1),
+        help="Seconds to wait for each answer.",
+    )
+    @click.option(
+        "--first-timeout",
+        type=click.FloatRange(min=0.1),
+        default=None,
+        help="Longer wait for the very first answer (cellular modems).",
+    )
+    @click.option(
+        "--src", default=DEFAULT_SRC, show_default=True, type=_ADDRESS, help="Our PakBus node ID."
+    )
+    @click.option(
+        "--dest", default=1, show_default=True, type=_ADDRESS, help="The logger's PakBus node ID."
+    )
+    @click.option(
+        "--src_addr",
+        "--src-addr",
+        "src_addr",
+        default=None,
+        type=_ADDRESS,
+        help="Our physical address, if not --src.",
+    )
+    @click.option(
+        "--dest_addr",
+        "--dest-addr",
+        "dest_addr",
+        default=None,
+        type=_ADDRESS,
+        help="Physical address of the next hop (a router in front of the logger).",
+    )
+    @click.option(
+        "--code",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 65535),
+        help="The logger's security code.",
+    )
     @click.option("--debug", is_flag=True, help="Log every PakBus frame in hex on stderr.")
     @click.argument("url")
     @functools.wraps(command)
@@ -260,15 +288,31 @@ def settime(link: LinkOptions, datetime: str) -> None:
 
 @logger_group.command(name="sync-clock")
 @link_options
-@click.option("--samples", default=5, show_default=True, type=click.IntRange(1, 100),
-              help="Clock readings to take.")
-@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(min=0),
-              help="Seconds of offset tolerated without a step.")
-@click.option("--max-step", default=300.0, show_default=True, type=click.FloatRange(min=0),
-              help="Largest step in seconds (0: no limit).")
+@click.option(
+    "--samples",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Clock readings to take.",
+)
+@click.option(
+    "--threshold",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds of offset tolerated without a step.",
+)
+@click.option(
+    "--max-step",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Largest step in seconds (0: no limit).",
+)
 @click.option("--utc", is_flag=True, help="The logger keeps UTC (default: this computer's zone).")
-def sync_clock(link: LinkOptions, samples: int, threshold: float, max_step: float,
-               utc: bool) -> None:
+def sync_clock(
+    link: LinkOptions, samples: int, threshold: float, max_step: float, utc: bool
+) -> None:
     """Bring the logger clock to this computer's time, if it is off by more than --threshold."""
     with connect(link) as logger:
         result = logger.sync_clock(
@@ -309,8 +353,13 @@ def getprogstat(link: LinkOptions) -> None:
 
 @logger_group.command()
 @link_options
-@click.option("--output", default="-", show_default=True, type=click.File("w"),
-              help="File to write the settings to.")
+@click.option(
+    "--output",
+    default="-",
+    show_default=True,
+    type=click.File("w"),
+    help="File to write the settings to.",
+)
 @click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
 def getsettings(link: LinkOptions, output: Any, delim: str) -> None:
     """Print the DevConfig settings as CSV: id, value, read-only."""
@@ -374,7 +423,7 @@ def _setting_bytes(value: str, current: bytes, is_text: bool) -> bytes:
 @click.option("-l", "--long", "long_", is_flag=True, help="Show size, date and attributes.")
 def listfiles(link: LinkOptions, long_: bool) -> None:
     """List the files (and drives) on the logger."""
-    from fieldlink.pakbus.directory import ATTRIBUTE_NAMES
+    from fieldlink.pakbus.protocol.directory import ATTRIBUTE_NAMES
 
     with connect(link) as logger:
         entries = logger.list_files()
@@ -444,13 +493,15 @@ def filecontrol(link: LinkOptions, name: str, command: str) -> None:
 
 @logger_group.command(name="send-program")
 @link_options
-@click.argument("program", metavar="FILE",
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "program", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--name", default=None, help="Name on the logger [CPU:<file name>].")
 @click.option("--no-run", is_flag=True, help="Only send it; do not compile and run it.")
 @click.option("--no-power-up", is_flag=True, help="Do not make it the run-on-power-up program.")
-def send_program(link: LinkOptions, program: Path, name: str | None, no_run: bool,
-                 no_power_up: bool) -> None:
+def send_program(
+    link: LinkOptions, program: Path, name: str | None, no_run: bool, no_power_up: bool
+) -> None:
     """Send a CRBasic program, then compile and run it (deletes the old program's data)."""
     target = device_path(name or program.name)
     data = program.read_bytes()
@@ -486,13 +537,15 @@ def listtables(link: LinkOptions) -> None:
 @click.argument("table")
 def tabledef(link: LinkOptions, table: str) -> None:
     """Show the definition of TABLE: its fields, types, units and processing."""
-    from fieldlink.pakbus.types import DataType
+    from fieldlink.pakbus.protocol.types import DataType
 
     with connect(link) as logger:
         t = logger.table_def(table)
     interval = t.interval.seconds + t.interval.nanoseconds / 1e9
-    click.echo(f"table {t.name} (number {t.number}, signature {t.signature}, "
-               f"{t.size} records, " + (f"every {interval:g} s)" if interval else "event)"))
+    click.echo(
+        f"table {t.name} (number {t.number}, signature {t.signature}, "
+        f"{t.size} records, " + (f"every {interval:g} s)" if interval else "event)")
+    )
     for f in t.fields:
         try:
             type_name = DataType(f.type_code).name
@@ -500,8 +553,9 @@ def tabledef(link: LinkOptions, table: str) -> None:
             type_name = str(f.type_code)
         dims = "(" + ",".join(map(str, f.dimensions)) + ")" if f.dimensions else ""
         flags = "RO" if f.read_only else "RW"
-        click.echo(f"  {f.name + dims:<24} {type_name:<8} {flags}  {f.units:<10} "
-                   f"{f.processing}".rstrip())
+        click.echo(
+            f"  {f.name + dims:<24} {type_name:<8} {flags}  {f.units:<10} {f.processing}".rstrip()
+        )
 
 
 def _parse_fields(text: str | None) -> list[str] | None:
@@ -541,18 +595,35 @@ def _station_info(logger: Datalogger, station: str | None) -> Any:
 @click.argument("output")
 @click.option("--start", default=None, help='First time stamp wanted, like "2024-05-01 00:00".')
 @click.option("--stop", default=None, help="Time stamp to stop before.")
-@click.option("--newest", type=click.IntRange(min=1), default=None,
-              help="Only the N newest records.")
-@click.option("--since-record", type=click.IntRange(min=0), default=None,
-              help="Records numbered N and later.")
+@click.option(
+    "--newest", type=click.IntRange(min=1), default=None, help="Only the N newest records."
+)
+@click.option(
+    "--since-record", type=click.IntRange(min=0), default=None, help="Records numbered N and later."
+)
 @click.option("--fields", default=None, help="Comma-separated field names [all].")
-@click.option("--format", "fmt", type=click.Choice(["csv", "toa5"], case_sensitive=False),
-              default=None, help="Output format [by the OUTPUT suffix: .dat is TOA5, else CSV].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "toa5"], case_sensitive=False),
+    default=None,
+    help="Output format [by the OUTPUT suffix: .dat is TOA5, else CSV].",
+)
 @click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
 @click.option("--station", default=None, help="Station name for the TOA5 header.")
-def getdata(link: LinkOptions, table: str, output: str, start: str | None, stop: str | None,
-            newest: int | None, since_record: int | None, fields: str | None, fmt: str | None,
-            delim: str, station: str | None) -> None:
+def getdata(
+    link: LinkOptions,
+    table: str,
+    output: str,
+    start: str | None,
+    stop: str | None,
+    newest: int | None,
+    since_record: int | None,
+    fields: str | None,
+    fmt: str | None,
+    delim: str,
+    station: str | None,
+) -> None:
     """Download the records of TABLE to OUTPUT (CSV or TOA5; - for stdout).
 
     By default the whole table; --start/--stop select a time range (start included,
@@ -574,8 +645,19 @@ def getdata(link: LinkOptions, table: str, output: str, start: str | None, stop:
         info = _station_info(logger, station) if kind == "toa5" else _plain_station(station)
         for attempt in (1, 2):
             try:
-                count = _download(logger, tdef, info, output, kind, delimiter, names,
-                                  begin, end, newest, since_record)
+                count = _download(
+                    logger,
+                    tdef,
+                    info,
+                    output,
+                    kind,
+                    delimiter,
+                    names,
+                    begin,
+                    end,
+                    newest,
+                    since_record,
+                )
                 break
             except TableDefinitionChanged:
                 if attempt == 2:
@@ -592,9 +674,19 @@ def _plain_station(station: str | None) -> Any:
     return StationInfo(name=station or "station")
 
 
-def _download(logger: Datalogger, tdef: TableDef, info: Any, output: str, kind: str,
-              delimiter: str, names: list[str] | None, begin: dt.datetime | None,
-              end: dt.datetime | None, newest: int | None, since_record: int | None) -> int:
+def _download(
+    logger: Datalogger,
+    tdef: TableDef,
+    info: Any,
+    output: str,
+    kind: str,
+    delimiter: str,
+    names: list[str] | None,
+    begin: dt.datetime | None,
+    end: dt.datetime | None,
+    newest: int | None,
+    since_record: int | None,
+) -> int:
     selected = tdef
     if names:
         numbers = resolve_fields(tdef, names)
@@ -604,8 +696,9 @@ def _download(logger: Datalogger, tdef: TableDef, info: Any, output: str, kind: 
     try:
         with _record_progress(tdef.name) as advance:
             batch = []
-            for record in logger.collect(tdef, start=begin, stop=end, since_record=since_record,
-                                         newest=newest, fields=names):
+            for record in logger.collect(
+                tdef, start=begin, stop=end, since_record=since_record, newest=newest, fields=names
+            ):
                 batch.append(record)
                 if len(batch) >= 256:
                     writer.write(batch)
@@ -652,16 +745,41 @@ def _record_progress(table: str) -> Iterator[Callable[[int, dt.datetime], None]]
 @click.argument("table")
 @click.argument("db", metavar="FILE")
 @click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "toa5", "sqlite"], case_sensitive=False),
-              default=None, help="File format [by FILE's suffix: .dat, .csv, .sqlite].")
-@click.option("--station", default=None,
-              help="Station name (TOA5 header, SQLite) [an existing TOA5 file's, else FILE's].")
-@click.option("--newest", type=click.IntRange(min=1), default=None,
-              help="When FILE holds no records yet: only the newest N [all].")
-@click.option("--timezone", "zone", default="UTC", show_default=True,
-              help='Zone of the logger clock, for SQLite\'s UTC column ("UTC-7", "Europe/Paris").')
-def update(link: LinkOptions, table: str, db: str, delim: str, fmt: str | None,
-           station: str | None, newest: int | None, zone: str) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "toa5", "sqlite"], case_sensitive=False),
+    default=None,
+    help="File format [by FILE's suffix: .dat, .csv, .sqlite].",
+)
+@click.option(
+    "--station",
+    default=None,
+    help="Station name (TOA5 header, SQLite) [an existing TOA5 file's, else FILE's].",
+)
+@click.option(
+    "--newest",
+    type=click.IntRange(min=1),
+    default=None,
+    help="When FILE holds no records yet: only the newest N [all].",
+)
+@click.option(
+    "--timezone",
+    "zone",
+    default="UTC",
+    show_default=True,
+    help='Zone of the logger clock, for SQLite\'s UTC column ("UTC-7", "Europe/Paris").',
+)
+def update(
+    link: LinkOptions,
+    table: str,
+    db: str,
+    delim: str,
+    fmt: str | None,
+    station: str | None,
+    newest: int | None,
+    zone: str,
+) -> None:
     """Append the new records of TABLE to FILE, resuming by record number.
 
     The position is the record number on FILE's last complete line, so a rerun
@@ -677,9 +795,19 @@ def update(link: LinkOptions, table: str, db: str, delim: str, fmt: str | None,
 
     delimiter = check_delimiter(delim)
     config = update_station(
-        link.url, table, Path(db), station=station, node=link.dest, address=link.dest_addr,
-        src=link.src, src_address=link.src_addr, security_code=link.code, timeout=link.timeout,
-        first_timeout=link.first_timeout, kind=None if fmt is None else fmt.lower(), timezone=zone,
+        link.url,
+        table,
+        Path(db),
+        station=station,
+        node=link.dest,
+        address=link.dest_addr,
+        src=link.src,
+        src_address=link.src_addr,
+        security_code=link.code,
+        timeout=link.timeout,
+        first_timeout=link.first_timeout,
+        kind=None if fmt is None else fmt.lower(),
+        timezone=zone,
         first=FirstCollection(newest),
     )
     with _frame_log(link.debug):
@@ -701,8 +829,13 @@ def update(link: LinkOptions, table: str, db: str, delim: str, fmt: str | None,
 @link_options
 @click.argument("table")
 @click.argument("field")
-@click.option("--swath", default=1, show_default=True, type=click.IntRange(1, 65535),
-              help="Consecutive array elements to read.")
+@click.option(
+    "--swath",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Consecutive array elements to read.",
+)
 def getvalue(link: LinkOptions, table: str, field: str, swath: int) -> None:
     """Print the value of TABLE.FIELD (e.g. Public Temp, or Public "Temp(2)")."""
     with connect(link) as logger:
@@ -728,10 +861,19 @@ def setvalue(link: LinkOptions, table: str, field: str, value: str) -> None:
 @logger_group.command()
 @link_options
 @click.option("--table", default="Public", show_default=True, help="Table to watch.")
-@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="Seconds between refreshes.")
-@click.option("--count", default=None, type=click.IntRange(min=1),
-              help="Stop after this many refreshes [run until Ctrl-C].")
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between refreshes.",
+)
+@click.option(
+    "--count",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Stop after this many refreshes [run until Ctrl-C].",
+)
 def monitor(link: LinkOptions, table: str, interval: float, count: int | None) -> None:
     """Watch the live values of the Public table (or --table), refreshing.
 
@@ -790,6 +932,6 @@ def _monitor_live(logger: Datalogger, tdef: TableDef, interval: float, count: in
 
 def mount(root: click.Group, emulate: click.Group) -> None:
     root.add_command(logger_group)
-    from fieldlink.pakbus.emulate_cli import logger_command
+    from fieldlink.pakbus.emulator.cli import logger_command
 
     emulate.add_command(logger_command)

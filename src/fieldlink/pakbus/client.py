@@ -30,9 +30,9 @@ from fieldlink.errors import FieldlinkError, UsageError
 from fieldlink.link import AsyncLink, Link, open_async_link, open_link
 from fieldlink.pakbus import drive
 from fieldlink.pakbus import operations as ops
-from fieldlink.pakbus.directory import DirEntry
-from fieldlink.pakbus.model import Record, Scalar, TableDef
-from fieldlink.pakbus.pakctrl import HelloResponse
+from fieldlink.pakbus.protocol.directory import DirEntry
+from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.pakctrl import HelloResponse
 from fieldlink.pakbus.session import ClientSession, Operation
 
 T = TypeVar("T")
@@ -101,9 +101,7 @@ class Datalogger(_Methods):
         timeout: float = 10.0,
         first_timeout: float | None = None,
     ) -> None:
-        self._init(
-            _session(node, address, src, src_address, timeout, first_timeout), security_code
-        )
+        self._init(_session(node, address, src, src_address, timeout, first_timeout), security_code)
         self.link = link
         self._lock = threading.RLock()
 
@@ -362,9 +360,7 @@ class AsyncDatalogger(_Methods):
         timeout: float = 10.0,
         first_timeout: float | None = None,
     ) -> None:
-        self._init(
-            _session(node, address, src, src_address, timeout, first_timeout), security_code
-        )
+        self._init(_session(node, address, src, src_address, timeout, first_timeout), security_code)
         self.link = link
         self._lock = asyncio.Lock()
 
@@ -559,9 +555,7 @@ class AsyncDatalogger(_Methods):
     async def get_value(
         self, table: str, field: str, swath: int = 1
     ) -> ops.FieldValue | tuple[ops.FieldValue, ...]:
-        return await self.run(
-            ops.get_value(self.catalog, table, field, swath, self.security_code)
-        )
+        return await self.run(ops.get_value(self.catalog, table, field, swath, self.security_code))
 
     async def set_value(self, table: str, field: str, value: Scalar | Sequence[Scalar]) -> None:
         await self.run(ops.set_value(self.catalog, table, field, value, self.security_code))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from fieldlink.errors import StoreError, UsageError
-from fieldlink.pakbus.model import Record, TableDef
+from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store import StationInfo
 from fieldlink.store.base import columns, record_row
 from fieldlink.store.formatting import csv_value

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from fieldlink.errors import DeliveryFailure, LinkTimeout, ProtocolError
-from fieldlink.pakbus import pakctrl
-from fieldlink.pakbus.codes import delivery_failure_meaning
-from fieldlink.pakbus.framing import FrameDecoder
-from fieldlink.pakbus.messages import Message, decode_message, describe_type
-from fieldlink.pakbus.packet import BROADCAST, ExpMore, HiProto, LinkState, Packet
+from fieldlink.pakbus.protocol import pakctrl
+from fieldlink.pakbus.protocol.codes import delivery_failure_meaning
+from fieldlink.pakbus.protocol.framing import FrameDecoder
+from fieldlink.pakbus.protocol.messages import Message, decode_message, describe_type
+from fieldlink.pakbus.protocol.packet import BROADCAST, ExpMore, HiProto, LinkState, Packet
 
 log = logging.getLogger("fieldlink.pakbus.frames")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from fieldlink.errors import ConfigError, UsageError
-from fieldlink.pakbus.model import FieldDef, Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef
 from fieldlink.store.timezones import parse_timezone
 
 
@@ -178,8 +178,9 @@ def definition_key(station: StationInfo, table: TableDef) -> str:
         "os_version": station.os_version,
         "program_name": station.program_name,
         "program_signature": station.program_signature,
-        "columns": [[c.name, c.field.type_code, c.field.units, c.field.processing]
-                    for c in columns(table)],
+        "columns": [
+            [c.name, c.field.type_code, c.field.units, c.field.processing] for c in columns(table)
+        ],
     }
     return json.dumps(key, sort_keys=True, separators=(",", ":"))
 
@@ -191,34 +192,41 @@ def record_row(table: TableDef, record: Record) -> list[Scalar]:
     lands in the right columns; a missing or extra field is the caller's error.
     """
     if record.table != table.name:
-        raise UsageError(f"record {record.number} is from table {record.table!r}, "
-                         f"not {table.name!r}")
-    if not isinstance(record.number, int) or isinstance(record.number, bool) \
-            or record.number < 0:
+        raise UsageError(
+            f"record {record.number} is from table {record.table!r}, not {table.name!r}"
+        )
+    if not isinstance(record.number, int) or isinstance(record.number, bool) or record.number < 0:
         raise UsageError(f"bad record number {record.number!r} in table {table.name}")
     if record.timestamp.tzinfo is not None:
-        raise UsageError(f"record {record.number} of {table.name}: time stamps must be naive "
-                         "logger-local time")
+        raise UsageError(
+            f"record {record.number} of {table.name}: time stamps must be naive logger-local time"
+        )
     names = [f.name for f in table.fields]
     if set(record.values) != set(names):
         missing = [n for n in names if n not in record.values]
         extra = [n for n in record.values if n not in names]
-        raise UsageError(f"record {record.number} of {table.name} does not match the table "
-                         f"definition (missing {missing}, unknown {extra})")
+        raise UsageError(
+            f"record {record.number} of {table.name} does not match the table "
+            f"definition (missing {missing}, unknown {extra})"
+        )
     row: list[Scalar] = []
     for f in table.fields:
         value = record.values[f.name]
         width = len(f.column_names())
         if isinstance(value, tuple):
             if len(value) != width:
-                raise UsageError(f"record {record.number} of {table.name}: field {f.name} has "
-                                 f"{len(value)} values, the definition says {width}")
+                raise UsageError(
+                    f"record {record.number} of {table.name}: field {f.name} has "
+                    f"{len(value)} values, the definition says {width}"
+                )
             row.extend(value)
         elif width == 1:
             row.append(value)
         else:
-            raise UsageError(f"record {record.number} of {table.name}: field {f.name} is an "
-                             f"array of {width}, got a single value")
+            raise UsageError(
+                f"record {record.number} of {table.name}: field {f.name} is an "
+                f"array of {width}, got a single value"
+            )
     return row
 
 
@@ -237,8 +245,9 @@ def new_records(records: Sequence[Record], after: int | None) -> list[Record]:
 def check_holes(table: TableDef, holes: Sequence[Hole]) -> None:
     for h in holes:
         if h.table != table.name:
-            raise UsageError(f"hole {h.first}..{h.last} is in table {h.table!r}, "
-                             f"not {table.name!r}")
+            raise UsageError(
+                f"hole {h.first}..{h.last} is in table {h.table!r}, not {table.name!r}"
+            )
 
 
 def iso_time(t: dt.datetime) -> str:

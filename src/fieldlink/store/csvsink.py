@@ -18,7 +18,7 @@ import io
 import os
 
 from fieldlink.errors import ConfigError
-from fieldlink.pakbus.model import Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.store.base import Column, StationInfo, columns
 from fieldlink.store.files import FileSink
 from fieldlink.store.formatting import csv_value
@@ -32,8 +32,10 @@ class CsvSink(FileSink):
 
     def __init__(self, directory: str | os.PathLike[str], *, delimiter: str = ",") -> None:
         if len(delimiter) != 1 or delimiter in '"\r\n':
-            raise ConfigError(f"CSV delimiter must be one character other than a quote or "
-                              f"line break, not {delimiter!r}")
+            raise ConfigError(
+                f"CSV delimiter must be one character other than a quote or "
+                f"line break, not {delimiter!r}"
+            )
         self.delimiter = delimiter
         super().__init__(directory)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from fieldlink.errors import MissingExtra, UsageError
-from fieldlink.pakbus.model import Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.store.base import record_row
 from fieldlink.store.timezones import local_to_utc, parse_timezone
 
@@ -43,12 +43,16 @@ def _guess_columns(records: list[Record]) -> tuple[list[str], list[list[Scalar]]
     rows = []
     for r in records:
         if r.table != first.table or list(r.values) != list(first.values):
-            raise UsageError(f"record {r.number} of {r.table} does not have the fields of "
-                             f"record {first.number} of {first.table}; pass the TableDef")
+            raise UsageError(
+                f"record {r.number} of {r.table} does not have the fields of "
+                f"record {first.number} of {first.table}; pass the TableDef"
+            )
         row = r.flat()
         if len(row) != len(names):
-            raise UsageError(f"record {r.number} of {r.table} has {len(row)} values, "
-                             f"record {first.number} has {len(names)}")
+            raise UsageError(
+                f"record {r.number} of {r.table} has {len(row)} values, "
+                f"record {first.number} has {len(names)}"
+            )
         rows.append(row)
     return names, rows
 

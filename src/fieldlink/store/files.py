@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldlink.errors import StoreError, UsageError
-from fieldlink.pakbus.model import Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.store.base import (
     Column,
     Hole,
@@ -134,8 +134,9 @@ class VersionIndex:
             data = json.loads(text)
             self.entries = [VersionEntry(**e) for e in data["versions"]]
         except (ValueError, KeyError, TypeError) as e:
-            raise StoreError(f"{path} is not a fieldlink versions index ({e}); "
-                             "repair or remove it") from e
+            raise StoreError(
+                f"{path} is not a fieldlink versions index ({e}); repair or remove it"
+            ) from e
 
     def versions(self, station: str, table: str) -> list[VersionEntry]:
         found = [e for e in self.entries if e.station == station and e.table == table]
@@ -152,8 +153,14 @@ class VersionIndex:
 
 
 def _asdict(e: VersionEntry) -> dict[str, object]:
-    return {"station": e.station, "table": e.table, "version": e.version, "file": e.file,
-            "key": e.key, "created_utc": e.created_utc}
+    return {
+        "station": e.station,
+        "table": e.table,
+        "version": e.version,
+        "file": e.file,
+        "key": e.key,
+        "created_utc": e.created_utc,
+    }
 
 
 class FileSink(ABC):
@@ -203,11 +210,18 @@ class FileSink(ABC):
             if self._sink_closed:
                 raise UsageError(f"the sink at {self.directory} is closed")
             if ident in self._open:
-                raise UsageError(f"table {table.name} of {station.name} is already open "
-                                 f"in {self.directory}")
+                raise UsageError(
+                    f"table {table.name} of {station.name} is already open in {self.directory}"
+                )
             entry = self._current_file(station, table, new_version)
-            writer = FileTableWriter(self, station, table, entry.version,
-                                     self.directory / entry.file, len(self.header(station, table)))
+            writer = FileTableWriter(
+                self,
+                station,
+                table,
+                entry.version,
+                self.directory / entry.file,
+                len(self.header(station, table)),
+            )
             self._open.add(ident)
             return writer
 
@@ -245,30 +259,48 @@ class FileSink(ABC):
         if current is not None and not new_version and current.key == key:
             path = self.directory / current.file
             if not path.exists():
-                self.log(station.name, "file missing",
-                         f"{table.name} v{current.version}: {path.name} recreated")
+                self.log(
+                    station.name,
+                    "file missing",
+                    f"{table.name} v{current.version}: {path.name} recreated",
+                )
                 write_new_file(path, header)
                 return current
             if self._header_matches(path, header):
                 return current
-            self.log(station.name, "header mismatch",
-                     f"{path.name} does not hold {table.name} as now defined; new version")
+            self.log(
+                station.name,
+                "header mismatch",
+                f"{path.name} does not hold {table.name} as now defined; new version",
+            )
         elif current is None and not new_version:
             base = f"{safe_name(station.name)}_{safe_name(table.name)}{self.extension}"
             path = self.directory / base
-            if path.exists() and not self.index.claimed(base) \
-                    and self._header_matches(path, header):
+            if (
+                path.exists()
+                and not self.index.claimed(base)
+                and self._header_matches(path, header)
+            ):
                 entry = VersionEntry(station.name, table.name, 1, base, key, _stamp())
                 self.index.add(entry)
                 self.log(station.name, "adopted", f"{table.name}: existing {base}")
                 return entry
         version = current.version + 1 if current else 1
-        entry = VersionEntry(station.name, table.name, version,
-                             self._new_file_name(station, table, version), key, _stamp())
+        entry = VersionEntry(
+            station.name,
+            table.name,
+            version,
+            self._new_file_name(station, table, version),
+            key,
+            _stamp(),
+        )
         self.index.add(entry)
         write_new_file(self.directory / entry.file, header)
-        self.log(station.name, "new version",
-                 f"{table.name} v{version} signature {table.signature}: {entry.file}")
+        self.log(
+            station.name,
+            "new version",
+            f"{table.name} v{version} signature {table.signature}: {entry.file}",
+        )
         return entry
 
     def _new_file_name(self, station: StationInfo, table: TableDef, version: int) -> str:
@@ -363,8 +395,11 @@ class FileTableWriter:
             if tail.torn:
                 self._file.truncate(tail.end)
                 os.fsync(self._file.fileno())
-                sink.log(station.name, "torn line removed",
-                         f"{path.name}: {tail.torn} bytes after the last complete record")
+                sink.log(
+                    station.name,
+                    "torn line removed",
+                    f"{path.name}: {tail.torn} bytes after the last complete record",
+                )
         except OSError as e:
             self._file.close()
             raise StoreError(f"cannot recover {path}: {os_reason(e)}") from e
@@ -372,8 +407,9 @@ class FileTableWriter:
             self._file.close()
             raise
         self._end = tail.end
-        self._position = (None if tail.row is None
-                          else Position(table.signature, int(tail.row[1]), version))
+        self._position = (
+            None if tail.row is None else Position(table.signature, int(tail.row[1]), version)
+        )
         self._holes = sink._load_holes(station.name, table.name, version)
 
     @property
@@ -399,15 +435,18 @@ class FileTableWriter:
         if self._file.closed:
             raise UsageError(f"{self.path.name}: writer is closed")
         if self._broken is not None:
-            raise StoreError(f"{self.path}: an earlier write failed and could not be undone "
-                             f"({self._broken}); reopen the table")
+            raise StoreError(
+                f"{self.path}: an earlier write failed and could not be undone "
+                f"({self._broken}); reopen the table"
+            )
         check_holes(self._table, holes)
         fresh = new_records(records, None if self._position is None else self._position.record)
         lines = [self._sink.data_line(r, record_row(self._table, r), self._cols) for r in fresh]
         known = {(h.first, h.last) for h in self._holes}
-        new_holes = sorted({(h.first, h.last): h for h in holes
-                            if (h.first, h.last) not in known}.values(),
-                           key=lambda h: (h.first, h.last))
+        new_holes = sorted(
+            {(h.first, h.last): h for h in holes if (h.first, h.last) not in known}.values(),
+            key=lambda h: (h.first, h.last),
+        )
         if new_holes:
             self._sink._store_holes(self._station.name, self._version, new_holes)
             self._holes = sorted([*self._holes, *new_holes], key=lambda h: (h.first, h.last))
@@ -437,15 +476,23 @@ class FileTableWriter:
     def _log(self, fresh: list[Record], holes: list[Hole], skipped: int) -> None:
         name = f"{self._table.name} v{self._version}"
         for h in holes:
-            self._sink.log(self._station.name, "hole",
-                           f"{name}: records {h.first}..{h.last} lost in the logger "
-                           f"({h.count} records)")
+            self._sink.log(
+                self._station.name,
+                "hole",
+                f"{name}: records {h.first}..{h.last} lost in the logger ({h.count} records)",
+            )
         if fresh:
-            self._sink.log(self._station.name, "stored",
-                           f"{name}: {len(fresh)} records {fresh[0].number}..{fresh[-1].number}")
+            self._sink.log(
+                self._station.name,
+                "stored",
+                f"{name}: {len(fresh)} records {fresh[0].number}..{fresh[-1].number}",
+            )
         if skipped:
-            self._sink.log(self._station.name, "skipped",
-                           f"{name}: {skipped} records already stored or repeated")
+            self._sink.log(
+                self._station.name,
+                "skipped",
+                f"{name}: {skipped} records already stored or repeated",
+            )
 
     def close(self) -> None:
         if not self._file.closed:

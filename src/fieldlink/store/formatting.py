@@ -36,8 +36,7 @@ def quote(text: str) -> str:
 
 
 def toa5_timestamp(t: dt.datetime) -> str:
-    text = (f"{t.year:04d}-{t.month:02d}-{t.day:02d} "
-            f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}")
+    text = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
     if t.microsecond:
         text += "." + f"{t.microsecond:06d}".rstrip("0")
     return text

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fieldlink.errors import StoreError, UsageError
-from fieldlink.pakbus.model import Record, TableDef
+from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import (
     BOOL_TYPES,
     FLOAT4_TYPES,
@@ -150,8 +150,9 @@ class SqliteSink:
         self._open: set[tuple[str, str]] = set()
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(p, timeout=timeout, isolation_level=None,
-                                       check_same_thread=False)
+            self._db = sqlite3.connect(
+                p, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open database {p}: {_reason(e)}") from e
         try:
@@ -181,8 +182,9 @@ class SqliteSink:
         key = (station.name, table.name)
         with self._lock:
             if key in self._open:
-                raise UsageError(f"table {table.name} of {station.name} is already open "
-                                 f"in {self.path}")
+                raise UsageError(
+                    f"table {table.name} of {station.name} is already open in {self.path}"
+                )
             try:
                 with self.transaction() as db:
                     version, sql_table = self._version(db, station, table, new_version)
@@ -209,17 +211,31 @@ class SqliteSink:
             sql_table = self._free_name(db, station, table, version)
             db.execute(
                 "INSERT INTO table_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (station.name, table.name, version, sql_table, table.signature, definition,
-                 iso_time(utc_now())),
+                (
+                    station.name,
+                    table.name,
+                    version,
+                    sql_table,
+                    table.signature,
+                    definition,
+                    iso_time(utc_now()),
+                ),
             )
-            self._log(db, station.name, "new version",
-                      f"{table.name} v{version} signature {table.signature}: table {sql_table}")
-        col_defs = [f"{ident(n)} {sql_type(c.field.type_code)}".rstrip()
-                    for n, c in zip(sql_columns(cols), cols, strict=True)]
+            self._log(
+                db,
+                station.name,
+                "new version",
+                f"{table.name} v{version} signature {table.signature}: table {sql_table}",
+            )
+        col_defs = [
+            f"{ident(n)} {sql_type(c.field.type_code)}".rstrip()
+            for n, c in zip(sql_columns(cols), cols, strict=True)
+        ]
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {ident(sql_table)} ("
             '"record" INTEGER PRIMARY KEY, "timestamp" TEXT NOT NULL, "timestamp_utc" TEXT'
-            + "".join(", " + d for d in col_defs) + ")"
+            + "".join(", " + d for d in col_defs)
+            + ")"
         )
         return version, sql_table
 
@@ -231,7 +247,8 @@ class SqliteSink:
         name, n = base, 1
         while db.execute(
             "SELECT 1 FROM sqlite_master WHERE lower(name) = lower(?) UNION ALL "
-            "SELECT 1 FROM table_versions WHERE lower(sql_table) = lower(?)", (name, name)
+            "SELECT 1 FROM table_versions WHERE lower(sql_table) = lower(?)",
+            (name, name),
         ).fetchone():
             n += 1
             name = f"{base}_{n}"
@@ -246,8 +263,10 @@ class SqliteSink:
 
     @staticmethod
     def _log(db: sqlite3.Connection, station: str, event: str, detail: str) -> None:
-        db.execute("INSERT INTO collection_log (time_utc, station, event, detail) "
-                   "VALUES (?, ?, ?, ?)", (iso_time(utc_now()), station, event, detail))
+        db.execute(
+            "INSERT INTO collection_log (time_utc, station, event, detail) VALUES (?, ?, ?, ?)",
+            (iso_time(utc_now()), station, event, detail),
+        )
 
     def _closed(self, station: str, table: str) -> None:
         with self._lock:
@@ -268,7 +287,11 @@ class SqliteTableWriter:
     """Appends one table version; records, holes, position and log in one transaction."""
 
     def __init__(
-        self, sink: SqliteSink, station: StationInfo, table: TableDef, version: int,
+        self,
+        sink: SqliteSink,
+        station: StationInfo,
+        table: TableDef,
+        version: int,
         sql_table: str,
     ) -> None:
         self._sink = sink
@@ -279,9 +302,13 @@ class SqliteTableWriter:
         self._cols = columns(table)
         self._closed = False
         names = ["record", "timestamp", "timestamp_utc", *sql_columns(self._cols)]
-        self._insert = (f"INSERT OR IGNORE INTO {ident(sql_table)} ("
-                        + ", ".join(ident(n) for n in names) + ") VALUES ("
-                        + ", ".join("?" * len(names)) + ")")
+        self._insert = (
+            f"INSERT OR IGNORE INTO {ident(sql_table)} ("
+            + ", ".join(ident(n) for n in names)
+            + ") VALUES ("
+            + ", ".join("?" * len(names))
+            + ")"
+        )
         self._position = self._read_position()
 
     def _read_position(self) -> Position | None:
@@ -289,7 +316,8 @@ class SqliteTableWriter:
             with self._sink._lock:
                 row = self._sink._db.execute(
                     "SELECT last_record FROM positions WHERE station = ? AND table_name = ? "
-                    "AND version = ?", (self._station.name, self._table.name, self._version),
+                    "AND version = ?",
+                    (self._station.name, self._table.name, self._version),
                 ).fetchone()
         except sqlite3.Error as e:
             raise StoreError(f"cannot read {self._sink.path}: {_reason(e)}") from e
@@ -354,9 +382,13 @@ class SqliteTableWriter:
                     if cur.rowcount > 0:
                         new_holes += 1
                         lost += h.count
-                        self._sink._log(db, station, "hole",
-                                        f"{table} v{version}: records {h.first}..{h.last} "
-                                        f"lost in the logger ({h.count} records)")
+                        self._sink._log(
+                            db,
+                            station,
+                            "hole",
+                            f"{table} v{version}: records {h.first}..{h.last} "
+                            f"lost in the logger ({h.count} records)",
+                        )
                 last = fresh[-1].number if fresh else None
                 db.execute(
                     "INSERT INTO positions VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -367,16 +399,29 @@ class SqliteTableWriter:
                     "holes = holes + excluded.holes, "
                     "records_lost = records_lost + excluded.records_lost, "
                     "updated_utc = excluded.updated_utc",
-                    (station, table, version, self._table.signature, last, new_holes, lost,
-                     iso_time(utc_now())),
+                    (
+                        station,
+                        table,
+                        version,
+                        self._table.signature,
+                        last,
+                        new_holes,
+                        lost,
+                        iso_time(utc_now()),
+                    ),
                 )
                 if fresh:
-                    self._sink._log(db, station, "stored",
-                                    f"{table} v{version}: {stored} new of {len(fresh)} records "
-                                    f"{fresh[0].number}..{fresh[-1].number}")
+                    self._sink._log(
+                        db,
+                        station,
+                        "stored",
+                        f"{table} v{version}: {stored} new of {len(fresh)} records "
+                        f"{fresh[0].number}..{fresh[-1].number}",
+                    )
                 position = db.execute(
                     "SELECT last_record FROM positions WHERE station = ? AND table_name = ? "
-                    "AND version = ?", (station, table, version),
+                    "AND version = ?",
+                    (station, table, version),
                 ).fetchone()
         except sqlite3.Error as e:
             raise StoreError(f"cannot write {self._sink.path}: {_reason(e)}") from e

@@ -14,7 +14,7 @@ table per file; a changed definition gets a new file (see :mod:`fieldlink.store.
 
 from __future__ import annotations
 
-from fieldlink.pakbus.model import Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.store.base import Column, StationInfo, columns
 from fieldlink.store.files import FileSink
 from fieldlink.store.formatting import CRLF, quote, toa5_timestamp, toa5_value
@@ -24,8 +24,16 @@ def toa5_header(station: StationInfo, table: TableDef) -> str:
     cols = columns(table)
     signature = "" if station.program_signature is None else str(station.program_signature)
     lines = [
-        ["TOA5", station.name, station.model, station.serial_number, station.os_version,
-         station.program_name, signature, table.name],
+        [
+            "TOA5",
+            station.name,
+            station.model,
+            station.serial_number,
+            station.os_version,
+            station.program_name,
+            signature,
+            table.name,
+        ],
         ["TIMESTAMP", "RECORD", *(c.name for c in cols)],
         ["TS", "RN", *(c.field.units for c in cols)],
         ["", "", *(c.field.processing for c in cols)],

@@ -11,17 +11,17 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus import bmp5
 from fieldlink.pakbus.operations.common import check_response
+from fieldlink.pakbus.protocol import bmp5
+from fieldlink.pakbus.protocol.types import EPOCH as EPOCH_1990_NAIVE
+from fieldlink.pakbus.protocol.types import datetime_to_nsec
+from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.pakbus.session import (
     Operation,
     Request,
     expect,
     now,
 )
-from fieldlink.pakbus.types import EPOCH as EPOCH_1990_NAIVE
-from fieldlink.pakbus.types import datetime_to_nsec
-from fieldlink.pakbus.wire import NSec
 
 # --- clock ------------------------------------------------------------------------------------
 
@@ -37,9 +37,7 @@ def nsec_datetime(t: NSec) -> dt.datetime:
 
 def _ns(when: dt.datetime) -> int:
     if when.tzinfo is not None:
-        raise UsageError(
-            "logger clocks keep local time without a zone: give a naive date and time"
-        )
+        raise UsageError("logger clocks keep local time without a zone: give a naive date and time")
     return datetime_to_nsec(when).total_ns
 
 

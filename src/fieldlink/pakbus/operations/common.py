@@ -10,11 +10,11 @@ from fieldlink.errors import (
     PermissionDenied,
     Unsupported,
 )
-from fieldlink.pakbus.codes import (
+from fieldlink.pakbus.protocol.codes import (
     Bmp5ResponseCode,
     bmp5_meaning,
 )
-from fieldlink.pakbus.packet import MAX_BODY
+from fieldlink.pakbus.protocol.packet import MAX_BODY
 
 #: Bytes of a message after MsgType and TranNbr (pakbus.md §2.4).
 MAX_PAYLOAD = MAX_BODY - 2

@@ -15,8 +15,8 @@ from fieldlink.errors import (
     Unsupported,
     UsageError,
 )
-from fieldlink.pakbus import pakctrl
-from fieldlink.pakbus.codes import (
+from fieldlink.pakbus.protocol import pakctrl
+from fieldlink.pakbus.protocol.codes import (
     DEVCONFIG_CONTROL_MEANINGS,
     DEVCONFIG_SET_FRAGMENT_MEANINGS,
     DEVCONFIG_SET_MEANINGS,
@@ -121,9 +121,7 @@ def _setting_fragments(setting_id: int, first: bytes, security_code: int) -> Ope
     value = bytearray(first)
     while True:
         r = yield from expect(
-            Request(
-                pakctrl.DevConfigGetFragmentCommand(0, security_code, setting_id, len(value))
-            ),
+            Request(pakctrl.DevConfigGetFragmentCommand(0, security_code, setting_id, len(value))),
             pakctrl.DevConfigGetFragmentResponse,
         )
         if r.outcome == DevConfigGetFragmentOutcome.SECURITY:

@@ -8,16 +8,16 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus import bmp5
-from fieldlink.pakbus.codes import (
+from fieldlink.pakbus.operations.common import MAX_PAYLOAD, ProgressCallback, check_response
+from fieldlink.pakbus.protocol import bmp5
+from fieldlink.pakbus.protocol.codes import (
     FILE_COMMAND_MEANINGS,
     Bmp5ResponseCode,
     FileCommand,
     bmp5_meaning,
     describe_code,
 )
-from fieldlink.pakbus.directory import DirEntry, parse_dir
-from fieldlink.pakbus.operations.common import MAX_PAYLOAD, ProgressCallback, check_response
+from fieldlink.pakbus.protocol.directory import DirEntry, parse_dir
 from fieldlink.pakbus.session import (
     Operation,
     Request,

@@ -6,8 +6,10 @@ from fieldlink.errors import (
     DeliveryFailure,
     ProtocolError,
 )
-from fieldlink.pakbus import pakctrl
-from fieldlink.pakbus.packet import LinkState
+from fieldlink.pakbus.protocol import pakctrl
+from fieldlink.pakbus.protocol.packet import LinkState
+from fieldlink.pakbus.protocol.signature import nullifier, signature
+from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.pakbus.session import (
     Operation,
     Request,
@@ -15,8 +17,6 @@ from fieldlink.pakbus.session import (
     now,
     send_one_way,
 )
-from fieldlink.pakbus.signature import nullifier, signature
-from fieldlink.pakbus.wire import NSec
 
 # --- link: hello, bye, ping -------------------------------------------------------------------
 
@@ -67,8 +67,7 @@ def ping(*, size: int = 16) -> Operation[float]:
     else:
         if reply.payload != payload:
             raise ProtocolError(
-                f"echo came back with {len(reply.payload)} different bytes "
-                f"({len(payload)} sent)",
+                f"echo came back with {len(reply.payload)} different bytes ({len(payload)} sent)",
                 message_type=pakctrl.EchoResponse.what(),
             )
     end = yield from now()

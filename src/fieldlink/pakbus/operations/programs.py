@@ -8,17 +8,17 @@ from dataclasses import dataclass
 from fieldlink.errors import (
     DeviceError,
 )
-from fieldlink.pakbus import bmp5
-from fieldlink.pakbus.codes import (
+from fieldlink.pakbus.operations.clock import nsec_datetime
+from fieldlink.pakbus.operations.common import ProgressCallback, check_response
+from fieldlink.pakbus.operations.files import device_path, file_control, put_file
+from fieldlink.pakbus.operations.tables import TableCatalog, table_defs
+from fieldlink.pakbus.protocol import bmp5
+from fieldlink.pakbus.protocol.codes import (
     COMPILE_STATE_MEANINGS,
     CompileState,
     FileCommand,
     describe_code,
 )
-from fieldlink.pakbus.operations.clock import nsec_datetime
-from fieldlink.pakbus.operations.common import ProgressCallback, check_response
-from fieldlink.pakbus.operations.files import device_path, file_control, put_file
-from fieldlink.pakbus.operations.tables import TableCatalog, table_defs
 from fieldlink.pakbus.session import (
     Operation,
     Request,
@@ -71,9 +71,7 @@ class ProgramStats:
 
 def program_stats(security_code: int = 0) -> Operation[ProgramStats]:
     """Get Programming Statistics (§6.3); a logger still compiling answers Please Wait first."""
-    r = yield from expect(
-        Request(bmp5.ProgStatsCommand(0, security_code)), bmp5.ProgStatsResponse
-    )
+    r = yield from expect(Request(bmp5.ProgStatsCommand(0, security_code)), bmp5.ProgStatsResponse)
     check_response(r.resp_code, "reading the programming statistics")
     return ProgramStats(
         os_version=r.os_version or "",

@@ -12,22 +12,25 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus import bmp5
-from fieldlink.pakbus.codes import (
+from fieldlink.pakbus.operations.common import check_response
+from fieldlink.pakbus.operations.files import get_file
+from fieldlink.pakbus.protocol import bmp5
+from fieldlink.pakbus.protocol.codes import (
     Bmp5ResponseCode,
     CollectMode,
     TableControlOption,
     bmp5_meaning,
 )
-from fieldlink.pakbus.model import Record, TableDef
-from fieldlink.pakbus.operations.common import check_response
-from fieldlink.pakbus.operations.files import get_file
-from fieldlink.pakbus.records import (
+from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.pakbus.protocol.records import (
     Fragment,
     FragmentAssembler,
     RecordBlock,
     parse_collect_payload,
 )
+from fieldlink.pakbus.protocol.tabledef import parse_tdf
+from fieldlink.pakbus.protocol.types import datetime_to_nsec
+from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.pakbus.session import (
     Operation,
     Request,
@@ -35,9 +38,6 @@ from fieldlink.pakbus.session import (
     emit,
     expect,
 )
-from fieldlink.pakbus.tabledef import parse_tdf
-from fieldlink.pakbus.types import datetime_to_nsec
-from fieldlink.pakbus.wire import NSec
 
 #: The largest NSec second count (an open-ended time range ends here).
 _MAX_SECONDS = 2**31 - 1

@@ -10,16 +10,16 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus import bmp5
-from fieldlink.pakbus.model import FieldDef, Scalar, TableDef
 from fieldlink.pakbus.operations.common import check_response
 from fieldlink.pakbus.operations.tables import TableCatalog, table_defs
+from fieldlink.pakbus.protocol import bmp5
+from fieldlink.pakbus.protocol.model import FieldDef, Scalar, TableDef
+from fieldlink.pakbus.protocol.types import DataType, decode_values, encode_value
 from fieldlink.pakbus.session import (
     Operation,
     Request,
     expect,
 )
-from fieldlink.pakbus.types import DataType, decode_values, encode_value
 
 #: One value read with Get Values: time stamps (NSec variables) come back as datetimes.
 FieldValue = Scalar | dt.datetime
@@ -186,8 +186,14 @@ def _coerce(value: Scalar, code: int) -> Scalar:
         except ValueError:
             raise ValueError(f"{value!r} is not a number") from None
         return number
-    if code in (DataType.BYTE, DataType.UINT2, DataType.UINT4, DataType.INT1, DataType.INT2,
-                DataType.INT4) and isinstance(value, float):
+    if code in (
+        DataType.BYTE,
+        DataType.UINT2,
+        DataType.UINT4,
+        DataType.INT1,
+        DataType.INT2,
+        DataType.INT4,
+    ) and isinstance(value, float):
         if not value.is_integer():
             raise ValueError(f"{value} is not a whole number")
         return int(value)

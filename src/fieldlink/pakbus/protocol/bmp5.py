@@ -1,0 +1,938 @@
+"""BMP5 messages (HiProtoCode 1): what a client asks a datalogger to do.
+
+Clock, programming statistics, files, data collection, values, terminal and
+access level.  Layouts are ``pakbus.md`` §5–§9; class docstrings cite their
+subsection and state the UNCERTAIN readings we took.
+
+Record data, table definitions and variable values stay raw ``bytes`` here: only
+the table definitions (:mod:`fieldlink.pakbus.protocol.tabledef`,
+:mod:`fieldlink.pakbus.protocol.records`) say how to cut them.  Response codes stay ``int``
+(:class:`fieldlink.pakbus.protocol.codes.Bmp5ResponseCode` names them).
+
+Fields documented as "present only if RespCode = 0" are read when the code is 0,
+and otherwise read if the bytes are there anyway (some loggers send them, vectors
+V8); they are Optional or default-valued so an error response can omit them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Final, Self
+
+from fieldlink.pakbus.protocol.codes import Bmp5ResponseCode, CollectMode
+from fieldlink.pakbus.protocol.messages import BMP5, FieldWriter, Message, register
+from fieldlink.pakbus.protocol.wire import NSec, Reader
+
+_OK: Final = Bmp5ResponseCode.OK
+_NS_PER_S: Final = 1_000_000_000
+#: A clock adjustment of nothing: the clock command then only reads.
+NO_ADJUSTMENT: Final = NSec(0, 0)
+
+
+class _Bmp5(Message):
+    __slots__ = ()
+    HI_PROTO: ClassVar[int] = BMP5
+
+
+def _has_tail(code: int, r: Reader) -> bool:
+    """Whether success-only fields follow: always on success, else if bytes remain."""
+    return code == _OK or not r.at_end()
+
+
+# --- please wait (§6.1) -----------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class PleaseWait(_Bmp5):
+    """Please wait (§6.1): the answer to command ``cmd_msg_type`` needs ``wait_seconds`` more.
+
+    Carries the waiting command's TranNbr; a client resets that transaction's deadline.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0xA1
+    NAME: ClassVar[str] = "please wait"
+
+    tran: int
+    cmd_msg_type: int
+    wait_seconds: int
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.cmd_msg_type, "CmdMsgType")
+        out.u16(self.wait_seconds, "WaitSec")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u8("CmdMsgType"), r.u16("WaitSec"))
+
+
+# --- clock (§6.2) -----------------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ClockCommand(_Bmp5):
+    """Clock check/set (§6.2): ``adjustment`` is *added* to the logger clock; (0, 0) reads.
+
+    Both parts are signed Int4 on the wire (a negative adjustment carries the sign in
+    seconds and nanoseconds, as PyPak builds it — INFERRED).
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x17
+    NAME: ClassVar[str] = "clock command"
+
+    tran: int
+    security_code: int = 0
+    adjustment: NSec = NO_ADJUSTMENT
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.nsec(self.adjustment, "Adjustment", signed_ns=True)
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u16("SecurityCode"), r.nsec("Adjustment", signed_ns=True))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ClockResponse(_Bmp5):
+    """Clock response (§6.2): the logger time *before* any adjustment.
+
+    ``old_time`` keeps the wire values verbatim, so a nanosecond field ≥ 10^9 (the
+    manual's CR200 example, vectors V16.2, has 0xC8000000) decodes without error and
+    re-encodes byte-exactly.  Use :attr:`checked_old_time` for a usable time: it drops
+    such impossible nanoseconds to 0 (the seconds are still right).
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x97
+    NAME: ClassVar[str] = "clock response"
+
+    tran: int
+    resp_code: int
+    old_time: NSec | None = None
+
+    @property
+    def checked_old_time(self) -> NSec | None:
+        """``old_time`` with nanoseconds outside 0..999 999 999 replaced by 0."""
+        t = self.old_time
+        if t is None or 0 <= t.nanoseconds < _NS_PER_S:
+            return t
+        return NSec(t.seconds, 0)
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        out.require(
+            self.old_time is not None or self.resp_code != _OK,
+            "OldTime",
+            "is required when RespCode is 0",
+        )
+        if self.old_time is not None:
+            out.nsec(self.old_time, "OldTime")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        code = r.u8("RespCode")
+        return cls(tran, code, r.nsec("OldTime") if _has_tail(code, r) else None)
+
+
+# --- programming statistics (§6.3) ------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ProgStatsCommand(_Bmp5):
+    """Get programming statistics (§6.3); expect a Please Wait after a compile."""
+
+    MSG_TYPE: ClassVar[int] = 0x18
+    NAME: ClassVar[str] = "programming statistics command"
+
+    tran: int
+    security_code: int = 0
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u16("SecurityCode"))
+
+
+_PROG_STATS_REQUIRED: Final = (
+    "os_version",
+    "os_sig",
+    "serial_number",
+    "power_up_program",
+    "compile_state",
+    "program_name",
+    "program_sig",
+    "compile_time",
+    "compile_result",
+)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ProgStatsResponse(_Bmp5):
+    """Programming statistics response (§6.3, vectors V6).
+
+    Every field after ``resp_code`` is None when the logger refused (RespCode ≠ 0).
+    ``model`` and ``station_name`` are sent only by newer OS versions (CR1000 OS 24
+    sends neither); bytes after ``station_name`` are ignored, so a still newer OS that
+    appends more does not break collection.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x98
+    NAME: ClassVar[str] = "programming statistics response"
+
+    tran: int
+    resp_code: int
+    os_version: str | None = None
+    os_sig: int | None = None
+    serial_number: str | None = None
+    power_up_program: str | None = None
+    compile_state: int | None = None
+    program_name: str | None = None
+    program_sig: int | None = None
+    compile_time: NSec | None = None
+    compile_result: str | None = None
+    model: str | None = None
+    station_name: str | None = None
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        names = (*_PROG_STATS_REQUIRED, "model", "station_name")
+        if self.resp_code != _OK and all(getattr(self, n) is None for n in names):
+            return
+        out.text(out.present(self.os_version, "OSVer"), "OSVer")
+        out.u16(out.present(self.os_sig, "OSSig"), "OSSig")
+        out.text(out.present(self.serial_number, "SerialNbr"), "SerialNbr")
+        out.text(out.present(self.power_up_program, "PowUpProg"), "PowUpProg")
+        out.u8(out.present(self.compile_state, "CompState"), "CompState")
+        out.text(out.present(self.program_name, "ProgName"), "ProgName")
+        out.u16(out.present(self.program_sig, "ProgSig"), "ProgSig")
+        out.nsec(out.present(self.compile_time, "CompTime"), "CompTime")
+        out.text(out.present(self.compile_result, "CompResult"), "CompResult")
+        if self.station_name is not None:
+            out.text(out.present(self.model, "ModelNo"), "ModelNo")
+            out.text(self.station_name, "StationName")
+        elif self.model is not None:
+            out.text(self.model, "ModelNo")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        code = r.u8("RespCode")
+        if not _has_tail(code, r):
+            return cls(tran, code)
+        os_version = r.text("OSVer")
+        os_sig = r.u16("OSSig")
+        serial = r.text("SerialNbr")
+        power_up = r.text("PowUpProg")
+        state = r.u8("CompState")
+        program = r.text("ProgName")
+        program_sig = r.u16("ProgSig")
+        compile_time = r.nsec("CompTime")
+        result = r.text("CompResult")
+        model = None if r.at_end() else r.text("ModelNo")
+        station = None if r.at_end() else r.text("StationName")
+        r.rest()
+        return cls(
+            tran,
+            code,
+            os_version,
+            os_sig,
+            serial,
+            power_up,
+            state,
+            program,
+            program_sig,
+            compile_time,
+            result,
+            model,
+            station,
+        )
+
+
+# --- files (§7) -------------------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class FileSendCommand(_Bmp5):
+    """File send, "download" to the logger (§7.1): one fragment at ``offset``.
+
+    All fragments of one file share a TranNbr; ``close_flag`` marks the last one.
+    Campbell leaves ``file_name`` empty after the first fragment.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x1C
+    NAME: ClassVar[str] = "file send command"
+
+    tran: int
+    security_code: int
+    file_name: str
+    attribute: int
+    close_flag: bool
+    offset: int
+    data: bytes
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.text(self.file_name, "FileName")
+        out.u8(self.attribute, "Attribute")
+        out.flag(self.close_flag, "CloseFlag")
+        out.u32(self.offset, "FileOffset")
+        out.raw(self.data, "FileData")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        sec = r.u16("SecurityCode")
+        name = r.text("FileName")
+        attribute = r.u8("Attribute")
+        close = r.u8("CloseFlag") != 0
+        offset = r.u32("FileOffset")
+        return cls(tran, sec, name, attribute, close, offset, r.rest())
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class FileSendResponse(_Bmp5):
+    """File send response (§7.1): the echoed offset, and free space on newer OS.
+
+    ``space_left`` is None when absent (UNCERTAIN which OS adds it).  ``offset`` is 0
+    when an error response omits it.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x9C
+    NAME: ClassVar[str] = "file send response"
+
+    tran: int
+    resp_code: int
+    offset: int = 0
+    space_left: int | None = None
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        if self.resp_code == _OK or self.offset or self.space_left is not None:
+            out.u32(self.offset, "FileOffset")
+        if self.space_left is not None:
+            out.u32(self.space_left, "SpaceLeft")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        code = r.u8("RespCode")
+        offset = r.u32("FileOffset") if _has_tail(code, r) else 0
+        space = None if r.at_end() else r.u32("SpaceLeft")
+        return cls(tran, code, offset, space)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class FileReceiveCommand(_Bmp5):
+    """File receive, "upload" from the logger (§7.2): ``swath`` bytes from ``offset``.
+
+    Keep one TranNbr for every swath of a file (required by OS ≥ 17).  The file
+    ``.TDF`` holds the table definitions, ``.DIR`` the directory.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x1D
+    NAME: ClassVar[str] = "file receive command"
+
+    tran: int
+    security_code: int
+    file_name: str
+    close_flag: bool
+    offset: int
+    swath: int
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.text(self.file_name, "FileName")
+        out.flag(self.close_flag, "CloseFlag")
+        out.u32(self.offset, "FileOffset")
+        out.u16(self.swath, "Swath")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        sec = r.u16("SecurityCode")
+        name = r.text("FileName")
+        close = r.u8("CloseFlag") != 0
+        return cls(tran, sec, name, close, r.u32("FileOffset"), r.u16("Swath"))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class FileReceiveResponse(_Bmp5):
+    """File receive response (§7.2): ``data`` is at most the swath asked for.
+
+    Error responses also carry the 4 offset bytes in the one capture we have (vectors
+    V8: RespCode 0x0D then ``00 00 00 6C``, meaning of 0x6C UNCERTAIN); they decode
+    into ``offset`` and re-encode unchanged.  An error response without them gives
+    offset 0.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x9D
+    NAME: ClassVar[str] = "file receive response"
+
+    tran: int
+    resp_code: int
+    offset: int = 0
+    data: bytes = b""
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        if self.resp_code == _OK or self.offset or self.data:
+            out.u32(self.offset, "FileOffset")
+            out.raw(self.data, "FileData")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        code = r.u8("RespCode")
+        if not _has_tail(code, r):
+            return cls(tran, code)
+        return cls(tran, code, r.u32("FileOffset"), r.rest())
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class FileControlCommand(_Bmp5):
+    """File control (§7.4): run, stop, delete, format… (codes.FileCommand).
+
+    ``file_name2`` is only meaningful for commands 15–20; Campbell's client always
+    appends it (empty when unused) while the 2008 manual omits it.  None leaves it
+    off the wire; an absent FileName2 decodes as None.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x1E
+    NAME: ClassVar[str] = "file control command"
+
+    tran: int
+    security_code: int
+    file_name: str
+    command: int
+    file_name2: str | None = None
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.text(self.file_name, "FileName")
+        out.u8(self.command, "FileCmd")
+        if self.file_name2 is not None:
+            out.text(self.file_name2, "FileName2")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        sec = r.u16("SecurityCode")
+        name = r.text("FileName")
+        command = r.u8("FileCmd")
+        return cls(tran, sec, name, command, None if r.at_end() else r.text("FileName2"))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class FileControlResponse(_Bmp5):
+    """File control response (§7.4): wait ``hold_off`` seconds before the next transaction.
+
+    HoldOff is always encoded (PyPak and jPakBus always read it); a response without
+    it decodes as 0 (Campbell reads it only if present).
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x9E
+    NAME: ClassVar[str] = "file control response"
+
+    tran: int
+    resp_code: int
+    hold_off: int = 0
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        out.u16(self.hold_off, "HoldOff")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        code = r.u8("RespCode")
+        return cls(tran, code, 0 if r.at_end() else r.u16("HoldOff"))
+
+
+# --- data collection (§8.3) -------------------------------------------------------------------
+
+#: What P1 and P2 are in each collect mode: "u32", "nsec" or None (absent).
+COLLECT_PARAMS: Final[dict[int, tuple[str | None, str | None]]] = {
+    CollectMode.ALL: (None, None),
+    CollectMode.FROM_RECORD: ("u32", None),
+    CollectMode.NEWEST: ("u32", None),
+    CollectMode.RECORD_RANGE: ("u32", "u32"),
+    CollectMode.TIME_RANGE: ("nsec", "nsec"),
+    CollectMode.PARTIAL_RECORD: ("u32", "u32"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TableRequest:
+    """One table block of a collect-data command.
+
+    ``p1``/``p2`` per mode (codes.CollectMode): 3 none; 4 ``p1`` first record;
+    5 ``p1`` how many newest; 6 ``p1`` ≤ record < ``p2``; 7 ``p1`` ≤ time < ``p2``
+    (NSec); 8 ``p1`` record, ``p2`` byte offset.  ``fields`` are 1-based field
+    numbers; empty means all.
+    """
+
+    table_nbr: int
+    signature: int
+    p1: int | NSec | None = None
+    p2: int | NSec | None = None
+    fields: tuple[int, ...] = ()
+
+
+def _write_param(out: FieldWriter, kind: str | None, value: int | NSec | None, name: str) -> None:
+    if kind is None:
+        out.require(value is None, name, "is not used in this collect mode")
+    elif kind == "nsec":
+        if not isinstance(value, NSec):
+            raise out.error(name, "must be an NSec in this collect mode")
+        out.nsec(value, name)
+    else:
+        if not isinstance(value, int):
+            raise out.error(name, "must be an int in this collect mode")
+        out.u32(value, name)
+
+
+def _read_param(r: Reader, kind: str | None, name: str) -> int | NSec | None:
+    if kind is None:
+        return None
+    return r.nsec(name) if kind == "nsec" else r.u32(name)
+
+
+def _read_field_list(r: Reader) -> tuple[int, ...]:
+    """Field numbers up to the 0x0000 terminator, tolerating the senders §8.3 lists:
+    end of message ends the list, and a lone trailing 0x00 (weatherd) is a terminator."""
+    fields: list[int] = []
+    while not r.at_end():
+        if r.remaining == 1:
+            if r.u8("field-list terminator") != 0:
+                raise r.error("odd byte where the field-list terminator belongs", r.pos - 1)
+            break
+        number = r.u16("FieldNbr")
+        if number == 0:
+            break
+        fields.append(number)
+    return tuple(fields)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class CollectDataCommand(_Bmp5):
+    """Collect data (§8.3, vectors V1.4/V14/V18): one or more table blocks, one mode.
+
+    Decoding is tolerant, as §8.3 asks of a logger: the field list may end at the
+    end of the message or with weatherd's single 0x00; further blocks are read while
+    ≥ 4 bytes remain and the next would-be TableNbr is not 0 (no table 0 exists, so
+    that is where jPakBus's surplus P2 bytes end up; they are ignored).  Encoding
+    always writes the 0x0000 terminator.  Modes other than 3–8 raise ProtocolError
+    (the P1/P2 layout is unknown).
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x09
+    NAME: ClassVar[str] = "collect data command"
+
+    tran: int
+    security_code: int
+    mode: int
+    requests: tuple[TableRequest, ...]
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.u8(self.mode, "CollectMode")
+        kinds = COLLECT_PARAMS.get(self.mode)
+        if kinds is None:
+            raise out.error("CollectMode", f"must be 3..8, got {self.mode}")
+        out.require(bool(self.requests), "requests", "must name at least one table")
+        for req in self.requests:
+            out.u16(req.table_nbr, "TableNbr")
+            out.u16(req.signature, "TableDefSig")
+            _write_param(out, kinds[0], req.p1, "P1")
+            _write_param(out, kinds[1], req.p2, "P2")
+            for number in req.fields:
+                out.require(number != 0, "FieldNbr", "must be 1..65535 (0 ends the list)")
+                out.u16(number, "FieldNbr")
+            out.u16(0, "field-list terminator")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        sec = r.u16("SecurityCode")
+        mode = r.u8("CollectMode")
+        kinds = COLLECT_PARAMS.get(mode)
+        if kinds is None:
+            raise r.error(f"unknown collect mode {mode}", r.pos - 1)
+        requests: list[TableRequest] = []
+        while not requests or (r.remaining >= 4 and r.data[r.pos : r.pos + 2] != b"\0\0"):
+            table = r.u16("TableNbr")
+            sig = r.u16("TableDefSig")
+            p1 = _read_param(r, kinds[0], "P1")
+            p2 = _read_param(r, kinds[1], "P2")
+            requests.append(TableRequest(table, sig, p1, p2, _read_field_list(r)))
+        r.rest()
+        return cls(tran, sec, mode, tuple(requests))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class CollectDataResponse(_Bmp5):
+    """Collect data response (§8.3): ``data`` is everything after RespCode.
+
+    Record blocks, fragments and the final MoreRecsExist byte can only be cut with
+    the table definitions, so :mod:`fieldlink.pakbus.protocol.records` parses ``data``.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x89
+    NAME: ClassVar[str] = "collect data response"
+
+    tran: int
+    resp_code: int
+    data: bytes = b""
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        out.raw(self.data, "record data")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u8("RespCode"), r.rest())
+
+
+# --- table control (§8.5) ---------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class TableControlCommand(_Bmp5):
+    """Table control (§8.5): reset a table or roll over its file (codes.TableControlOption).
+
+    UNCERTAIN: the manual's command has no table name although RespCode 0x10 is
+    "invalid table name".  Recommended reading, taken here: clients append
+    ``table_name`` after CtrlOption; None leaves it off (PbCdlComm's 3-byte form).
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x19
+    NAME: ClassVar[str] = "table control command"
+
+    tran: int
+    security_code: int
+    option: int
+    table_name: str | None = None
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.u8(self.option, "CtrlOption")
+        if self.table_name is not None:
+            out.text(self.table_name, "TableName")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        sec = r.u16("SecurityCode")
+        option = r.u8("CtrlOption")
+        return cls(tran, sec, option, None if r.at_end() else r.text("TableName"))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class TableControlResponse(_Bmp5):
+    """Table control response (§8.5)."""
+
+    MSG_TYPE: ClassVar[int] = 0x99
+    NAME: ClassVar[str] = "table control response"
+
+    tran: int
+    resp_code: int
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u8("RespCode"))
+
+
+# --- values (§9.1) ----------------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class GetValuesCommand(_Bmp5):
+    """Get values (§9.1): ``swath`` values of ``type_code`` from ``field_name`` on.
+
+    ``field_name`` may carry subscripts, e.g. ``Temp(3)``.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x1A
+    NAME: ClassVar[str] = "get values command"
+
+    tran: int
+    security_code: int
+    table_name: str
+    type_code: int
+    field_name: str
+    swath: int = 1
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.text(self.table_name, "TableName")
+        out.u8(self.type_code, "TypeCode")
+        out.text(self.field_name, "FieldName")
+        out.u16(self.swath, "Swath")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        sec = r.u16("SecurityCode")
+        table = r.text("TableName")
+        type_code = r.u8("TypeCode")
+        return cls(tran, sec, table, type_code, r.text("FieldName"), r.u16("Swath"))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class GetValuesResponse(_Bmp5):
+    """Get values response (§9.1): ``data`` is the raw values (the types module decodes)."""
+
+    MSG_TYPE: ClassVar[int] = 0x9A
+    NAME: ClassVar[str] = "get values response"
+
+    tran: int
+    resp_code: int
+    data: bytes = b""
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        out.raw(self.data, "values")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u8("RespCode"), r.rest())
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class SetValuesCommand(_Bmp5):
+    """Set values (§9.1, vectors V21): ``data`` holds ``swath`` values of ``type_code``.
+
+    Campbell sets a string as type 16 (ASCIIZ) with swath = string length.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x1B
+    NAME: ClassVar[str] = "set values command"
+
+    tran: int
+    security_code: int
+    table_name: str
+    type_code: int
+    field_name: str
+    swath: int
+    data: bytes
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.text(self.table_name, "TableName")
+        out.u8(self.type_code, "TypeCode")
+        out.text(self.field_name, "FieldName")
+        out.u16(self.swath, "Swath")
+        out.raw(self.data, "values")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        sec = r.u16("SecurityCode")
+        table = r.text("TableName")
+        type_code = r.u8("TypeCode")
+        field_name = r.text("FieldName")
+        swath = r.u16("Swath")
+        return cls(tran, sec, table, type_code, field_name, swath, r.rest())
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class SetValuesResponse(_Bmp5):
+    """Set values response (§9.1).
+
+    With RespCode 0x15 (done, reboot needed) a UInt2 reboot interval in seconds
+    follows; ``reboot_interval`` is None when absent.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x9B
+    NAME: ClassVar[str] = "set values response"
+
+    tran: int
+    resp_code: int
+    reboot_interval: int | None = None
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        if self.reboot_interval is not None:
+            out.u16(self.reboot_interval, "reboot interval")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        code = r.u8("RespCode")
+        return cls(tran, code, None if r.at_end() else r.u16("reboot interval"))
+
+
+# --- one-way messages (§8.4) ------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class OneWayTableDef(_Bmp5):
+    """One-way table definition (§8.4): ``definition`` is one table in ``.TDF`` layout.
+
+    Sent by a logger program unasked; TranNbr 0, no response.  The manual's table
+    omits TblInterval (UNCERTAIN; the table definition parser reads it).
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x20
+    NAME: ClassVar[str] = "one-way table definition"
+
+    table_nbr: int
+    definition: bytes
+    tran: int = field(default=0, kw_only=True)
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.table_nbr, "TableNbr")
+        out.raw(self.definition, "table definition")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(r.u16("TableNbr"), r.rest(), tran=tran)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class OneWayData(_Bmp5):
+    """One-way data (§8.4): TableNbr, TableDefSig, RecNbr, … kept raw in ``payload``.
+
+    Its record layout matches a collect-data block minus MoreRecsExist; the records
+    module parses it with the table definition.
+    """
+
+    MSG_TYPE: ClassVar[int] = 0x14
+    NAME: ClassVar[str] = "one-way data"
+
+    payload: bytes
+    tran: int = field(default=0, kw_only=True)
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.raw(self.payload, "payload")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(r.rest(), tran=tran)
+
+
+# --- terminal (§9.4) and access level (§9.5) --------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class UserIOCommand(_Bmp5):
+    """User I/O / terminal (§9.4): ``data`` is what the user typed (≤ 996 bytes)."""
+
+    MSG_TYPE: ClassVar[int] = 0x0B
+    NAME: ClassVar[str] = "user I/O command"
+
+    tran: int
+    security_code: int
+    data: bytes = b""
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+        out.raw(self.data, "terminal input")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u16("SecurityCode"), r.rest())
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class UserIONotification(_Bmp5):
+    """User I/O notification (§9.4): RespCode (0 ok), then what the terminal prints."""
+
+    MSG_TYPE: ClassVar[int] = 0x8B
+    NAME: ClassVar[str] = "user I/O notification"
+
+    tran: int
+    resp_code: int
+    data: bytes = b""
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.resp_code, "RespCode")
+        out.raw(self.data, "terminal output")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u8("RespCode"), r.rest())
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class CheckAccessCommand(_Bmp5):
+    """Check access level (§9.5); older OS answer with delivery failure 4."""
+
+    MSG_TYPE: ClassVar[int] = 0x28
+    NAME: ClassVar[str] = "check access level command"
+
+    tran: int
+    security_code: int = 0
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u16(self.security_code, "SecurityCode")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u16("SecurityCode"))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class CheckAccessResponse(_Bmp5):
+    """Check access level response (§9.5; codes.AccessLevel)."""
+
+    MSG_TYPE: ClassVar[int] = 0xA8
+    NAME: ClassVar[str] = "check access level response"
+
+    tran: int
+    access_level: int
+
+    def _encode_fields(self, out: FieldWriter) -> None:
+        out.u8(self.access_level, "AccessLevel")
+
+    @classmethod
+    def _decode_fields(cls, r: Reader, tran: int) -> Self:
+        return cls(tran, r.u8("AccessLevel"))
+
+
+__all__ = [
+    "COLLECT_PARAMS",
+    "CheckAccessCommand",
+    "CheckAccessResponse",
+    "ClockCommand",
+    "ClockResponse",
+    "CollectDataCommand",
+    "CollectDataResponse",
+    "FileControlCommand",
+    "FileControlResponse",
+    "FileReceiveCommand",
+    "FileReceiveResponse",
+    "FileSendCommand",
+    "FileSendResponse",
+    "GetValuesCommand",
+    "GetValuesResponse",
+    "OneWayData",
+    "OneWayTableDef",
+    "PleaseWait",
+    "ProgStatsCommand",
+    "ProgStatsResponse",
+    "SetValuesCommand",
+    "SetValuesResponse",
+    "TableControlCommand",
+    "TableControlResponse",
+    "TableRequest",
+    "UserIOCommand",
+    "UserIONotification",
+]

@@ -1,0 +1,143 @@
+"""The shapes of a logger's data: table and field definitions, and records.
+
+These are plain immutable values shared by the codec (which parses them from
+``.TDF`` files and Collect Data responses), the emulator (which builds them),
+the client (which yields them) and the sinks (which store them).  Nothing here
+does I/O or parsing; see :mod:`fieldlink.pakbus.protocol.tabledef` and
+:mod:`fieldlink.pakbus.protocol.records` for that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from math import prod
+
+from fieldlink.pakbus.protocol.wire import NSec
+
+#: A scalar value as decoded from a record.  Strings are ``str`` (Latin-1), booleans
+#: ``bool``, integers ``int``, every float type ``float`` (NaN and ±inf included), and
+#: time-typed fields (Sec/USec/NSec, e.g. Status ``StartTime``) naive logger-local
+#: ``datetime``.
+Scalar = float | int | bool | str | dt.datetime
+#: A field value: a scalar, or a flat row-major tuple of scalars for array fields.
+Value = Scalar | tuple[Scalar, ...]
+
+#: PakBus data type code for ASCII (fixed length) strings.
+ASCII_TYPE = 11
+#: PakBus data type code for ASCIIZ (NUL-terminated) strings.
+ASCIIZ_TYPE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    """One field (a "piece") of a table definition, as in the ``.TDF`` file (BMP5 §8.2)."""
+
+    name: str
+    type_code: int
+    read_only: bool = True
+    processing: str = ""
+    units: str = ""
+    description: str = ""
+    begin_index: int = 1
+    #: Number of elements in this piece; for ASCII, the number of characters.
+    piece_size: int = 1
+    #: Dimensions of the whole array (empty for a scalar); for ASCII the last is the length.
+    dimensions: tuple[int, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def is_string(self) -> bool:
+        return self.type_code in (ASCII_TYPE, ASCIIZ_TYPE)
+
+    @property
+    def value_count(self) -> int:
+        """How many values this field holds in a record (strings count as one each)."""
+        if self.is_string:
+            dims = self.dimensions[:-1] if self.dimensions else ()
+            strlen = self.dimensions[-1] if self.dimensions else self.piece_size
+            if not dims:
+                return 1
+            return max(1, self.piece_size // max(1, strlen))
+        return self.piece_size
+
+    @property
+    def is_array(self) -> bool:
+        return self.value_count > 1 or (
+            not self.is_string and bool(self.dimensions) and prod(self.dimensions) > 1
+        )
+
+    def column_names(self) -> list[str]:
+        """Column headers as LoggerNet writes them: ``Name`` or ``Name(1)``, ``Name(1,2)``."""
+        if not self.is_array:
+            return [self.name]
+        dims = self.dimensions[:-1] if self.is_string else self.dimensions
+        if not dims:
+            dims = (self.value_count,)
+        names = []
+        first = self.begin_index - 1
+        for linear in range(first, first + self.value_count):
+            idx = []
+            rem = linear
+            for d in reversed(dims):
+                idx.append(rem % d + 1)
+                rem //= d
+            names.append(f"{self.name}({','.join(str(i) for i in reversed(idx))})")
+        return names
+
+
+@dataclass(frozen=True, slots=True)
+class TableDef:
+    """One table of a ``.TDF`` file.
+
+    ``number`` is the 1-based position in the file (the TableNbr of Collect Data);
+    ``signature`` is the CSI signature of the definition bytes (BMP5 §8.2), which the
+    client sends back with every collect request.
+    """
+
+    name: str
+    number: int
+    size: int
+    time_type: int
+    time_into: NSec
+    interval: NSec
+    fields: tuple[FieldDef, ...]
+    signature: int
+
+    @property
+    def is_interval(self) -> bool:
+        """Interval tables carry one time stamp per block, event tables one per record."""
+        return self.interval != NSec(0, 0)
+
+    def field(self, name: str) -> FieldDef:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def column_names(self) -> list[str]:
+        return [c for f in self.fields for c in f.column_names()]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of a table: logger-local time stamp (naive), record number, values.
+
+    ``values`` maps field name to value, in table order (or in the order of the
+    requested field list).  Array fields hold a tuple.
+    """
+
+    table: str
+    number: int
+    timestamp: dt.datetime
+    values: dict[str, Value] = field(default_factory=dict)
+
+    def flat(self) -> list[Scalar]:
+        """The values expanded to one scalar per column, in column order."""
+        out: list[Scalar] = []
+        for v in self.values.values():
+            if isinstance(v, tuple):
+                out.extend(v)
+            else:
+                out.append(v)
+        return out

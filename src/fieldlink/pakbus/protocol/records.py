@@ -1,0 +1,887 @@
+"""Collect Data record payloads (reference §8.3), decoded by the client, built by the emulator.
+
+Both sides share one idea, the :class:`RecordLayout`: a table's selected fields compiled
+*once* into a single ``struct`` format for the whole fixed-size record, plus the few
+per-item conversions ``struct`` cannot do (FP2 through a 65 536-entry lookup table, text
+cut at its NUL, booleans, times).  Decoding a block of records is then one
+``iter_unpack`` over the block and C-level ``map``/``zip`` passes, instead of interpreting
+the table definition field by field for every record — which is what makes collection
+of a big table fast.
+
+Wire facts used here (all §8.3):
+
+- A response is record blocks, then one MoreRecsExist byte.  A block is TableNbr (UInt2),
+  BegRecNbr (UInt4), then a UInt2 whose bit 15 is IsOffset.
+- IsOffset 0: bits 14..0 count the records.  Interval tables (TblInterval != 0) send one
+  time stamp, TimeOfRec, for the block and record k is TimeOfRec + k x interval; event
+  tables send a stamp before every record.
+- IsOffset 1: the word and the next UInt2 form a 31-bit *byte offset* into one record
+  whose bytes (time stamp first, for interval and event tables alike) run up to the
+  MoreRecsExist byte.  The client asks for the rest with mode 8 until it holds time
+  stamp + value bytes.
+- Emulator side (INFERRED): a new block starts wherever record numbers or interval times
+  are discontinuous.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from itertools import accumulate, chain, count, repeat
+from typing import Any, cast
+
+from fieldlink.errors import ProtocolError
+from fieldlink.pakbus.protocol import types as t
+from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
+from fieldlink.pakbus.protocol.wire import NSec
+
+__all__ = [
+    "CollectPayload",
+    "Fragment",
+    "FragmentAssembler",
+    "PackedPayload",
+    "RecordBlock",
+    "RecordLayout",
+    "StoredRecord",
+    "TimeLike",
+    "encode_fragment",
+    "encode_record_block",
+    "layout_for",
+    "pack_collect_payload",
+    "pack_records",
+    "parse_collect_payload",
+]
+
+#: A time an emulator may hand us: a naive logger-local datetime, or an exact NSec.
+TimeLike = dt.datetime | NSec
+#: One stored record as the emulator keeps it: (record number, time stamp, values).
+StoredRecord = tuple[int, TimeLike, Mapping[str, Value]]
+
+_WHAT = "BMP5 collect data response"
+_BLOCK_HEADER = struct.Struct(">HIH")
+_FRAGMENT_HEADER = struct.Struct(">HII")
+_MAX_BLOCK_RECORDS = 0x7FFF
+_MAX_OFFSET = 0x7FFFFFFF
+
+# --- compiling a layout -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """One selected field, compiled: how many struct items it takes and how to code them."""
+
+    field: FieldDef
+    code: int
+    items: int
+    item_fmt: str  # struct code of one item (no count, no byte order)
+    decode: Callable[[Any], object] | None
+    encode: Callable[[object], object]
+    array: bool
+    string_length: int | None  # ASCII/ASCIIZ only; None for ASCIIZ
+
+    @property
+    def fmt(self) -> str:
+        """The struct format of the whole piece, e.g. ``10H`` or ``8s8s8s``."""
+        if self.item_fmt.endswith("s"):
+            return self.item_fmt * self.items
+        return f"{self.items}{self.item_fmt}"
+
+
+def _string_shape(f: FieldDef) -> tuple[int, int]:
+    """(number of strings, bytes per string) of an ASCII field.
+
+    PieceSize is the piece's byte count; for a string array the last dimension is the
+    string length, e.g. PortConfig dims [8, 8] piece 64 = 8 strings of 8.
+    """
+    count = f.value_count
+    if count == 1:
+        return 1, f.piece_size
+    length = f.dimensions[-1]
+    if count * length != f.piece_size:
+        raise ProtocolError(
+            f"field {f.name!r}: string piece of {f.piece_size} bytes is not "
+            f"{count} strings of {length}"
+        )
+    return count, length
+
+
+def _ascii_encoder(length: int) -> Callable[[object], object]:
+    def encode(value: object) -> object:
+        return t.encode_value(t.DataType.ASCII, value, length=length)
+
+    return encode
+
+
+def _asciiz_encoder(value: object) -> object:
+    return t.encode_value(t.DataType.ASCIIZ, value)
+
+
+def _compile_piece(f: FieldDef) -> _Piece:
+    code = f.type_code
+    if code == t.DataType.ASCII:
+        count, length = _string_shape(f)
+        return _Piece(
+            f,
+            code,
+            count,
+            f"{length}s",
+            t._ascii_from_bytes,
+            _ascii_encoder(length),
+            f.is_array,
+            length,
+        )
+    if code == t.DataType.ASCIIZ:
+        count = f.value_count
+        return _Piece(f, code, count, "", None, _asciiz_encoder, f.is_array, None)
+    plan = t.DECODE_PLAN.get(code)
+    if plan is None:
+        raise ProtocolError(f"field {f.name!r} has unknown data type code {code}")
+    if f.piece_size < 1:
+        raise ProtocolError(f"field {f.name!r} has PieceSize {f.piece_size}")
+    fmt, decode = plan
+    return _Piece(f, code, f.piece_size, fmt, decode, t.ENCODE_PLAN[code], f.is_array, None)
+
+
+_NUL = b"\x00"
+_FIRST = operator.itemgetter(0)
+_REST = operator.itemgetter(slice(1, None))
+
+
+def _ascii_column(column: Iterable[bytes]) -> Iterable[str]:
+    """Fixed-length ASCII items cut at their first NUL, decoded as Latin-1 — all in C."""
+    heads = map(_FIRST, map(bytes.partition, column, repeat(_NUL)))
+    return map(bytes.decode, heads, repeat("latin-1"))
+
+
+ColumnConverter = Callable[[Iterable[Any]], Iterable[Any]]
+
+
+class _Codec:
+    """A compiled fixed-size record: one Struct, item conversions and a regrouping.
+
+    Decoding a block is C-level passes only.  ``iter_unpack`` yields each record's items;
+    when every item needs the same conversion (e.g. an all-FP2 table) one ``map`` over the
+    flat item stream converts them and ``zip`` regroups them into records; otherwise the
+    block is transposed into columns, only the columns that need it are mapped through
+    their converter (FP2 lookup table, ``bool``, NUL-cut Latin-1 text, times) and
+    transposed back.  An ``itemgetter`` of indexes and slices finally nests arrays.
+    """
+
+    __slots__ = ("columns", "getter", "items", "single", "struct", "uniform")
+
+    def __init__(self, pieces: Sequence[_Piece], stamp_code: int | None) -> None:
+        fmt = [">"]
+        convs: list[Callable[[Any], object] | None] = []
+        columns: list[tuple[int, ColumnConverter]] = []
+        specs: list[int | slice] = []
+        if stamp_code is not None:
+            stamp_fmt, stamp_conv = t.DECODE_PLAN[stamp_code]
+            fmt.append(stamp_fmt)
+            convs.append(stamp_conv)
+            specs.append(0)
+        for p in pieces:
+            pos = len(convs)
+            fmt.append(p.fmt)
+            convs.extend(repeat(p.decode, p.items))
+            specs.append(slice(pos, pos + p.items) if p.array else pos)
+            if p.code == t.DataType.ASCII:
+                columns.extend((i, _ascii_column) for i in range(pos, pos + p.items))
+        self.struct = struct.Struct("".join(fmt))
+        self.items = len(convs)
+        string_columns = {i for i, _ in columns}
+        for i, conv in enumerate(convs):
+            if conv is not None and i not in string_columns:
+                columns.append((i, partial(map, conv)))
+        self.columns = tuple(sorted(columns, key=_FIRST))
+        distinct = set(convs)
+        self.uniform: Callable[[Any], object] | None = (
+            convs[0] if len(distinct) == 1 and len(self.columns) == self.items else None
+        )
+        flat = all(isinstance(s, int) for s in specs)
+        self.single = len(specs) == 1 and not flat
+        self.getter: Callable[[tuple[object, ...]], Any] | None = (
+            None if flat else operator.itemgetter(*specs)
+        )
+
+    def many(self, buf: bytes | bytearray | memoryview, offset: int, count: int) -> list[Any]:
+        """``count`` records from ``offset`` as tuples of values (bounds already checked)."""
+        if count <= 0:
+            return []
+        if self.items == 0:
+            return [()] * count
+        end = offset + count * self.struct.size
+        records = self.struct.iter_unpack(memoryview(buf)[offset:end])
+        rows: Iterable[Any]
+        if not self.columns:
+            rows = records
+        elif self.uniform is not None:
+            items = map(self.uniform, chain.from_iterable(records))
+            rows = zip(*([items] * self.items), strict=False)
+        else:
+            columns: list[Iterable[Any]] = list(zip(*records, strict=True))
+            for i, convert in self.columns:
+                columns[i] = convert(columns[i])
+            rows = zip(*columns, strict=False)
+        if self.getter is not None:
+            rows = map(self.getter, rows)
+            if self.single:
+                rows = zip(rows, strict=False)
+        return list(rows)
+
+
+class RecordLayout:
+    """The selected fields of one table, compiled once for decoding and encoding records.
+
+    ``field_numbers`` are 1-based positions in the table (the FieldNbr list of the
+    request, in request order); None or empty selects every field in table order.
+    ``size`` is the byte size of one record's values (time stamp excluded), or None when
+    an ASCIIZ field makes records variable in size.  Values come back as tuples in field
+    order (``decode_many``) or as a name -> value dict (``decode``); array fields are
+    tuples, everything else a scalar.
+    """
+
+    __slots__ = (
+        "_codec",
+        "_pieces",
+        "_stamp_from",
+        "_stamp_struct",
+        "_stamped",
+        "fields",
+        "interval",
+        "names",
+        "size",
+        "stamp_size",
+        "table",
+    )
+
+    def __init__(self, table: TableDef, field_numbers: Sequence[int] | None = None) -> None:
+        self.table = table
+        if field_numbers:
+            if len(set(field_numbers)) != len(field_numbers):
+                raise ValueError(f"field numbers {list(field_numbers)} repeat a field")
+            for n in field_numbers:
+                if not 1 <= n <= len(table.fields):
+                    raise ValueError(
+                        f"table {table.name!r} has no field number {n} (it has {len(table.fields)})"
+                    )
+            self.fields = tuple(table.fields[n - 1] for n in field_numbers)
+        else:
+            self.fields = table.fields
+        self.names = tuple(f.name for f in self.fields)
+        if table.time_type not in t.TIME_TYPES:
+            raise ProtocolError(
+                f"table {table.name!r} has time stamp type {table.time_type}, not a time type"
+            )
+        stamp_fmt, self._stamp_from = t.STAMP_PLAN[table.time_type]
+        self._stamp_struct = struct.Struct(stamp_fmt)
+        self.stamp_size = self._stamp_struct.size
+        #: Time between consecutive records of an interval table; None for event tables.
+        self.interval: dt.timedelta | None = (
+            dt.timedelta(
+                seconds=table.interval.seconds, microseconds=table.interval.nanoseconds // 1000
+            )
+            if table.interval.seconds or table.interval.nanoseconds
+            else None
+        )
+        self._pieces = tuple(_compile_piece(f) for f in self.fields)
+        if any(p.code == t.DataType.ASCIIZ for p in self._pieces):
+            self.size: int | None = None
+            self._codec: _Codec | None = None
+            self._stamped: _Codec | None = None
+        else:
+            self._codec = _Codec(self._pieces, None)
+            self._stamped = _Codec(self._pieces, table.time_type)
+            self.size = self._codec.struct.size
+
+    # --- decoding ---------------------------------------------------------------------
+
+    def _short(self, what: str, offset: int, need: int, have: int) -> ProtocolError:
+        return ProtocolError(
+            f"{what} of table {self.table.name!r} needs {need} bytes, {have} left",
+            message_type=_WHAT,
+            offset=offset,
+        )
+
+    def decode_row(
+        self, buf: bytes | bytearray | memoryview, offset: int = 0
+    ) -> tuple[tuple[Value, ...], int]:
+        """One record's values at ``offset`` and the offset after them."""
+        if self._codec is not None:
+            size = self._codec.struct.size
+            if offset < 0 or offset + size > len(buf):
+                raise self._short("a record", offset, size, len(buf) - offset)
+            return self._codec.many(buf, offset, 1)[0], offset + size
+        return self._decode_variable(bytes(buf), offset)
+
+    def decode(self, buf: bytes | bytearray | memoryview, offset: int = 0) -> dict[str, Value]:
+        """One record's values as a name -> value dict."""
+        row, _ = self.decode_row(buf, offset)
+        return dict(zip(self.names, row, strict=True))
+
+    def decode_many(
+        self, buf: bytes | bytearray | memoryview, offset: int, count: int
+    ) -> list[tuple[Value, ...]]:
+        """``count`` back-to-back records (no time stamps) from ``offset``."""
+        rows, _ = self._many(buf, offset, count, stamped=False)
+        return rows
+
+    def decode_stamped_many(
+        self, buf: bytes | bytearray | memoryview, offset: int, count: int
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """``count`` records each preceded by its time stamp (event tables).
+
+        Returns rows whose item 0 is the time stamp and items 1.. the values, and the
+        offset after the last record.
+        """
+        return self._many(buf, offset, count, stamped=True)
+
+    def _many(
+        self, buf: bytes | bytearray | memoryview, offset: int, count: int, *, stamped: bool
+    ) -> tuple[list[Any], int]:
+        codec = self._stamped if stamped else self._codec
+        if codec is not None:
+            need = count * codec.struct.size
+            if offset < 0 or count < 0 or offset + need > len(buf):
+                raise self._short(f"{count} records", offset, need, len(buf) - offset)
+            return codec.many(buf, offset, count), offset + need
+        data = bytes(buf)
+        rows = []
+        for _ in range(count):
+            if stamped:
+                stamp, offset = self.decode_stamp(data, offset)
+                row, offset = self._decode_variable(data, offset)
+                rows.append((stamp, *row))
+            else:
+                row, offset = self._decode_variable(data, offset)
+                rows.append(row)
+        return rows, offset
+
+    def decode_stamp(
+        self, buf: bytes | bytearray | memoryview, offset: int = 0
+    ) -> tuple[dt.datetime, int]:
+        """A time stamp of the table's TimeType at ``offset``, and the offset after it."""
+        size = self.stamp_size
+        if offset < 0 or offset + size > len(buf):
+            raise self._short("a time stamp", offset, size, len(buf) - offset)
+        return self._stamp_from(*self._stamp_struct.unpack_from(buf, offset)), offset + size
+
+    def _decode_variable(self, data: bytes, offset: int) -> tuple[tuple[Value, ...], int]:
+        row: list[Value] = []
+        for p in self._pieces:
+            try:
+                values, offset = t.decode_values(
+                    p.code, data, p.items, offset, length=p.string_length
+                )
+            except ProtocolError as exc:
+                raise ProtocolError(
+                    f"field {p.field.name!r}: {exc.reason}", message_type=_WHAT, offset=offset
+                ) from None
+            vals = cast(tuple[Scalar, ...], values)
+            row.append(vals if p.array else vals[0])
+        return tuple(row), offset
+
+    # --- encoding ---------------------------------------------------------------------
+
+    def _items(self, p: _Piece, value: object) -> list[object]:
+        if p.array:
+            if not isinstance(value, tuple | list):
+                if p.items != 1:
+                    raise ValueError(f"field {p.field.name!r} holds {p.items} values, not a scalar")
+                value = (value,)
+            if len(value) != p.items:
+                raise ValueError(f"field {p.field.name!r} holds {p.items} values, got {len(value)}")
+            return [p.encode(v) for v in value]
+        if isinstance(value, tuple | list):
+            raise ValueError(f"field {p.field.name!r} is a scalar, got a sequence")
+        return [p.encode(value)]
+
+    def encode_row(self, row: Sequence[object]) -> bytes:
+        """One record's value bytes from values in field order."""
+        if len(row) != len(self._pieces):
+            raise ValueError(f"expected {len(self._pieces)} values, got {len(row)}")
+        try:
+            if self._codec is None:
+                pieces = zip(self._pieces, row, strict=True)
+                return b"".join(self._variable_bytes(p, v) for p, v in pieces)
+            items: list[object] = []
+            for p, v in zip(self._pieces, row, strict=True):
+                items.extend(self._items(p, v))
+            return self._codec.struct.pack(*items)
+        except (struct.error, OverflowError) as exc:
+            raise ValueError(f"cannot encode a record of {self.table.name!r}: {exc}") from None
+
+    def _variable_bytes(self, p: _Piece, value: object) -> bytes:
+        items = self._items(p, value)
+        if p.code == t.DataType.ASCIIZ:
+            return b"".join(cast(list[bytes], items))
+        return struct.pack(">" + p.fmt, *items)
+
+    def encode(self, values: Mapping[str, object]) -> bytes:
+        """One record's value bytes from a name -> value mapping (every field required)."""
+        try:
+            row = [values[name] for name in self.names]
+        except KeyError as exc:
+            raise ValueError(f"record of {self.table.name!r} lacks field {exc.args[0]!r}") from None
+        return self.encode_row(row)
+
+    def encode_stamp(self, when: TimeLike) -> bytes:
+        """A time stamp in the table's TimeType."""
+        return t.encode_value(self.table.time_type, when)
+
+
+_LAYOUTS: dict[tuple[int, tuple[int, ...]], tuple[TableDef, RecordLayout]] = {}
+_LAYOUT_CACHE_SIZE = 256
+
+
+def layout_for(table: TableDef, field_numbers: Sequence[int] | None = None) -> RecordLayout:
+    """The compiled layout of ``table`` (and field selection), compiled once and reused.
+
+    Keyed by the identity of the TableDef (hashing a 122-field Status definition on every
+    packet would cost more than decoding it); the cache holds the table, so the identity
+    cannot be reused while cached.
+    """
+    key = (id(table), tuple(field_numbers or ()))
+    hit = _LAYOUTS.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    layout = RecordLayout(table, field_numbers)
+    if len(_LAYOUTS) >= _LAYOUT_CACHE_SIZE:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = (table, layout)
+    return layout
+
+
+# --- client side: parsing a response ------------------------------------------------------
+
+
+class RecordBlock:
+    """Consecutive whole records of one table from one response.
+
+    Decoded into parallel lists — ``timestamps`` and ``rows`` (value tuples in ``names``
+    order, arrays as tuples) — which is what sinks store and costs far less than one
+    object per record; :attr:`records` builds the :class:`Record` objects on first use.
+    """
+
+    __slots__ = ("_records", "begin_record", "names", "rows", "table", "table_nbr", "timestamps")
+
+    def __init__(
+        self,
+        table_nbr: int,
+        table: str,
+        begin_record: int,
+        names: tuple[str, ...],
+        timestamps: list[dt.datetime],
+        rows: list[tuple[Value, ...]],
+    ) -> None:
+        self.table_nbr = table_nbr
+        self.table = table
+        self.begin_record = begin_record
+        self.names = names
+        self.timestamps = timestamps
+        self.rows = rows
+        self._records: list[Record] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordBlock(table={self.table!r}, table_nbr={self.table_nbr}, "
+            f"begin_record={self.begin_record}, count={len(self.rows)})"
+        )
+
+    @property
+    def numbers(self) -> range:
+        """The record numbers, consecutive from ``begin_record``."""
+        return range(self.begin_record, self.begin_record + len(self.rows))
+
+    @property
+    def records(self) -> list[Record]:
+        if self._records is None:
+            values = map(dict, map(zip, repeat(self.names), self.rows))
+            self._records = list(
+                map(Record, repeat(self.table), count(self.begin_record), self.timestamps, values)
+            )
+        return self._records
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """Part of one record too big for a packet: its bytes from ``offset`` (time stamp first)."""
+
+    table_nbr: int
+    record_nbr: int
+    offset: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CollectPayload:
+    """A decoded Collect Data response (after RespCode)."""
+
+    blocks: list[RecordBlock | Fragment]
+    more: bool
+
+    @property
+    def records(self) -> list[Record]:
+        """Every whole record, in response order."""
+        return [r for b in self.blocks if isinstance(b, RecordBlock) for r in b.records]
+
+    @property
+    def fragment(self) -> Fragment | None:
+        """The fragment of this response, if it carried one."""
+        for b in self.blocks:
+            if isinstance(b, Fragment):
+                return b
+        return None
+
+
+def parse_collect_payload(
+    data: bytes | bytearray | memoryview,
+    tables: Mapping[int, TableDef],
+    fields: Mapping[int, Sequence[int]] | None = None,
+) -> CollectPayload:
+    """Decode the bytes after RespCode of a Collect Data response (0x89).
+
+    ``tables`` maps TableNbr to definitions (e.g. ``{t.number: t for t in tdf}``);
+    ``fields`` maps TableNbr to the FieldNbr list that was requested (missing or empty
+    means all fields).  Anything that does not fit the definitions is a ProtocolError.
+    """
+    buf = bytes(data)
+    end = len(buf) - 1  # the MoreRecsExist byte
+    if end < 0:
+        raise ProtocolError("response ends before MoreRecsExist", message_type=_WHAT, offset=0)
+    blocks: list[RecordBlock | Fragment] = []
+    pos = 0
+    while pos < end:
+        if pos + _BLOCK_HEADER.size > end:
+            raise ProtocolError(
+                "response ends inside a record block header", message_type=_WHAT, offset=pos
+            )
+        table_nbr, begin, word = _BLOCK_HEADER.unpack_from(buf, pos)
+        table = tables.get(table_nbr)
+        if table is None:
+            raise ProtocolError(
+                f"record block for unknown table number {table_nbr}",
+                message_type=_WHAT,
+                offset=pos,
+            )
+        if word & 0x8000:
+            if pos + _FRAGMENT_HEADER.size > end:
+                raise ProtocolError(
+                    "response ends inside a fragment header", message_type=_WHAT, offset=pos
+                )
+            offset = _FRAGMENT_HEADER.unpack_from(buf, pos)[2] & _MAX_OFFSET
+            pos += _FRAGMENT_HEADER.size
+            blocks.append(Fragment(table_nbr, begin, offset, buf[pos:end]))
+            pos = end
+            break
+        pos += _BLOCK_HEADER.size
+        nrecs = word & 0x7FFF
+        layout = layout_for(table, (fields or {}).get(table_nbr))
+        view = memoryview(buf)[:end]
+        step = layout.interval
+        if step is not None and nrecs:
+            first, pos = layout.decode_stamp(view, pos)
+            rows, pos = layout._many(view, pos, nrecs, stamped=False)
+            stamps = list(accumulate(repeat(step, nrecs - 1), operator.add, initial=first))
+        else:
+            stamped, pos = layout._many(view, pos, nrecs, stamped=True)
+            stamps = list(map(_FIRST, stamped))
+            rows = list(map(_REST, stamped))
+        blocks.append(RecordBlock(table_nbr, table.name, begin, layout.names, stamps, rows))
+    return CollectPayload(blocks, buf[end] != 0)
+
+
+class FragmentAssembler:
+    """Collects the fragments of one record and tells the client what to ask for next.
+
+    The client feeds every :class:`Fragment` it receives to :meth:`add`; while
+    :attr:`complete` is false it sends Collect Data mode 8 with P1 = ``record_nbr`` and
+    P2 = :attr:`next_offset`.  Once time stamp + value bytes are in, :meth:`add` returns
+    the :class:`Record`.  A record whose size is not fixed (ASCIIZ fields) is complete when
+    its bytes decode in full.
+    """
+
+    def __init__(
+        self, table: TableDef, record_nbr: int, field_numbers: Sequence[int] | None = None
+    ) -> None:
+        self.table = table
+        self.record_nbr = record_nbr
+        self.layout = layout_for(table, field_numbers)
+        self.total_size: int | None = (
+            None if self.layout.size is None else self.layout.stamp_size + self.layout.size
+        )
+        self._buf = bytearray()
+        self._record: Record | None = None
+
+    @property
+    def next_offset(self) -> int:
+        """The byte offset to request next (mode 8 P2): the bytes held so far."""
+        return len(self._buf)
+
+    @property
+    def complete(self) -> bool:
+        return self._record is not None
+
+    @property
+    def record(self) -> Record | None:
+        return self._record
+
+    def add(self, fragment: Fragment) -> Record | None:
+        """Add one fragment; return the record once it is complete, else None.
+
+        A fragment that overlaps bytes already held (a retried request) contributes only
+        its new bytes; one that leaves a gap, belongs to another record, or runs past the
+        record's size is a ProtocolError.
+        """
+        if fragment.table_nbr != self.table.number or fragment.record_nbr != self.record_nbr:
+            raise ProtocolError(
+                f"fragment of table {fragment.table_nbr} record {fragment.record_nbr} while "
+                f"assembling table {self.table.number} record {self.record_nbr}",
+                message_type=_WHAT,
+            )
+        if self._record is not None:
+            return self._record
+        held = len(self._buf)
+        if fragment.offset > held:
+            raise ProtocolError(
+                f"fragment starts at byte {fragment.offset} but only {held} bytes are held",
+                message_type=_WHAT,
+            )
+        self._buf += fragment.data[held - fragment.offset :]
+        if self.total_size is not None:
+            if len(self._buf) > self.total_size:
+                raise ProtocolError(
+                    f"fragments hold {len(self._buf)} bytes of a {self.total_size}-byte record",
+                    message_type=_WHAT,
+                )
+            if len(self._buf) == self.total_size:
+                self._record = self._decode()
+        else:
+            self._record = self._decode()
+        return self._record
+
+    def _decode(self) -> Record | None:
+        """The record, or None while a variable-size record is still short."""
+        try:
+            rows, end = self.layout._many(self._buf, 0, 1, stamped=True)
+        except ProtocolError:
+            if self.total_size is None:
+                return None
+            raise
+        if end != len(self._buf):
+            raise ProtocolError(
+                f"{len(self._buf) - end} bytes left after the record", message_type=_WHAT
+            )
+        stamp, *values = rows[0]
+        return Record(
+            self.table.name,
+            self.record_nbr,
+            stamp,
+            dict(zip(self.layout.names, values, strict=True)),
+        )
+
+
+# --- emulator side: building a response ---------------------------------------------------
+
+
+def _as_triple(record: Record | StoredRecord) -> StoredRecord:
+    if isinstance(record, Record):
+        return record.number, record.timestamp, record.values
+    return record
+
+
+def _as_nsec(when: TimeLike) -> NSec:
+    return when if isinstance(when, NSec) else t.datetime_to_nsec(when)
+
+
+def encode_record_block(
+    table: TableDef,
+    begin_record: int,
+    values: Sequence[Mapping[str, Value]],
+    first_time: TimeLike,
+    *,
+    times: Sequence[TimeLike] | None = None,
+    field_numbers: Sequence[int] | None = None,
+) -> bytes:
+    """One record block (header, stamps, values) of consecutive records.
+
+    Interval tables carry ``first_time`` once; event tables a stamp per record, taken from
+    ``times`` (required for more than one record of an event table).
+    """
+    if not 0 <= begin_record < 2**32:
+        raise ValueError(f"record number {begin_record} does not fit a UInt4")
+    if len(values) > _MAX_BLOCK_RECORDS:
+        raise ValueError(f"a block holds at most {_MAX_BLOCK_RECORDS} records")
+    layout = layout_for(table, field_numbers)
+    out = [_BLOCK_HEADER.pack(table.number, begin_record, len(values))]
+    if table.is_interval:
+        if values:
+            out.append(layout.encode_stamp(first_time))
+        out.extend(layout.encode(v) for v in values)
+    else:
+        if times is None:
+            if len(values) > 1:
+                raise ValueError("an event-table block needs a time stamp per record")
+            times = [first_time] * len(values)
+        if len(times) != len(values):
+            raise ValueError(f"{len(values)} records but {len(times)} time stamps")
+        for when, v in zip(times, values, strict=True):
+            out.append(layout.encode_stamp(when))
+            out.append(layout.encode(v))
+    return b"".join(out)
+
+
+def encode_fragment(
+    table: TableDef,
+    record: Record | StoredRecord,
+    offset: int,
+    room: int,
+    *,
+    field_numbers: Sequence[int] | None = None,
+) -> tuple[bytes, int]:
+    """A fragment block of ``record`` from byte ``offset`` with at most ``room`` data bytes.
+
+    The record's bytes are its time stamp then its values, for interval and event tables
+    alike.  Returns the block and the offset after its last byte (the record's size when
+    this is the last fragment).
+    """
+    block, end, _ = _fragment(table, record, offset, room, field_numbers)
+    return block, end
+
+
+def _fragment(
+    table: TableDef,
+    record: Record | StoredRecord,
+    offset: int,
+    room: int,
+    field_numbers: Sequence[int] | None,
+) -> tuple[bytes, int, int]:
+    number, when, values = _as_triple(record)
+    layout = layout_for(table, field_numbers)
+    whole = layout.encode_stamp(when) + layout.encode(values)
+    if not 0 <= offset <= len(whole):
+        raise ValueError(f"offset {offset} is outside the {len(whole)}-byte record")
+    if room < 0:
+        raise ValueError("negative room")
+    chunk = whole[offset : offset + room]
+    header = _FRAGMENT_HEADER.pack(table.number, number, 0x80000000 | offset)
+    return header + chunk, offset + len(chunk), len(whole)
+
+
+def pack_records(
+    table: TableDef,
+    records: Sequence[Record | StoredRecord],
+    budget: int,
+    *,
+    field_numbers: Sequence[int] | None = None,
+) -> tuple[bytes, int]:
+    """As many whole records as fit in ``budget`` bytes of blocks; (bytes, records packed).
+
+    A new block starts where record numbers are not consecutive or (interval tables) a
+    time stamp is not the previous one plus the interval.  Returns ``(b"", 0)`` when not
+    even the first record fits (the caller then sends a fragment).
+    """
+    layout = layout_for(table, field_numbers)
+    interval = table.interval.total_ns if table.is_interval else None
+    stamp_size = layout.stamp_size
+    out: list[bytes] = []
+    used = 0
+    packed = 0
+    block: list[Mapping[str, Value]] = []
+    block_times: list[TimeLike] = []
+    block_begin = 0
+    prev: tuple[int, int] | None = None  # (record number, total ns) of the last record
+
+    def flush() -> None:
+        if block:
+            out.append(
+                encode_record_block(
+                    table,
+                    block_begin,
+                    block,
+                    block_times[0],
+                    times=block_times,
+                    field_numbers=field_numbers,
+                )
+            )
+
+    for record in records:
+        number, when, values = _as_triple(record)
+        ns = _as_nsec(when).total_ns
+        body = layout.size if layout.size is not None else len(layout.encode(values))
+        continues = (
+            prev is not None
+            and number == prev[0] + 1
+            and len(block) < _MAX_BLOCK_RECORDS
+            and (interval is None or ns == prev[1] + interval)
+        )
+        cost = body + (stamp_size if interval is None else 0)
+        if not continues:
+            cost += _BLOCK_HEADER.size + (stamp_size if interval is not None else 0)
+        if used + cost > budget:
+            break
+        if not continues:
+            flush()
+            block, block_times, block_begin = [], [], number
+        block.append(values)
+        block_times.append(when)
+        used += cost
+        packed += 1
+        prev = (number, ns)
+    flush()
+    return b"".join(out), packed
+
+
+@dataclass(frozen=True, slots=True)
+class PackedPayload:
+    """A Collect Data response body (after RespCode) built by the emulator.
+
+    ``records_sent`` whole records went out; ``fragment_end`` is set when the payload is a
+    fragment and is the offset the client will ask for next (the record size when done).
+    """
+
+    data: bytes
+    more: bool
+    records_sent: int
+    fragment_end: int | None = None
+    record_size: int | None = None
+
+
+def pack_collect_payload(
+    table: TableDef,
+    records: Sequence[Record | StoredRecord],
+    budget: int,
+    *,
+    field_numbers: Sequence[int] | None = None,
+    fragment_offset: int | None = None,
+) -> PackedPayload:
+    """Fill at most ``budget`` bytes (blocks + the MoreRecsExist byte) with ``records``.
+
+    Whole records first; if not even one fits, or ``fragment_offset`` is given (mode 8),
+    one fragment of ``records[0]`` from that offset (0 for the first).  MoreRecsExist is
+    set when records remain, including the rest of a fragmented record (INFERRED).
+    """
+    if budget < _FRAGMENT_HEADER.size + 2:
+        raise ValueError(f"a budget of {budget} bytes cannot carry any record data")
+    room = budget - 1
+    if fragment_offset is None and records:
+        blocks, packed = pack_records(table, records, room, field_numbers=field_numbers)
+        if packed:
+            more = packed < len(records)
+            return PackedPayload(blocks + (b"\x01" if more else b"\x00"), more, packed)
+        fragment_offset = 0
+    if not records:
+        return PackedPayload(b"\x00", False, 0)
+    assert fragment_offset is not None
+    block, end, size = _fragment(
+        table, records[0], fragment_offset, room - _FRAGMENT_HEADER.size, field_numbers
+    )
+    done = end >= size
+    more = not done or len(records) > 1
+    return PackedPayload(block + (b"\x01" if more else b"\x00"), more, 1 if done else 0, end, size)

@@ -1,0 +1,244 @@
+"""Table definitions: the ``.TDF`` file and the one-way table definition (reference §8.2, §8.4).
+
+A client reads ``.TDF`` to learn each table's number, fields and signature before it
+can ask for or decode a record; an emulator builds one from its tables.  Parsing and
+building live together so that ``build_tdf(parse_tdf(x)) == x`` can be checked on a
+captured file, which is what keeps the two sides honest.
+
+Two readings chosen where the sources disagree (see §8.2):
+
+- After FieldName, Campbell's readers skip one reserved byte; others read an alias list
+  of ASCIIZ strings ended by an empty one.  We *parse* the alias list (identical when there
+  are no aliases, which is always the case in captures) and *build* exactly one 0x00, so
+  aliases are never written.
+- PieceSize is the element count of this piece (Campbell's meaning), not the manual's
+  "dimension of the whole array".
+
+The signature of a table is the CSI signature of its bytes from the first byte of
+TableName through the field-list terminator, inclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from fieldlink.pakbus.protocol.model import FieldDef, TableDef
+from fieldlink.pakbus.protocol.signature import signature
+from fieldlink.pakbus.protocol.wire import NSec, Reader, Writer
+
+__all__ = [
+    "FSL_VERSION",
+    "TableDefSpec",
+    "build_tdf",
+    "make_table",
+    "make_tables",
+    "parse_table_definition",
+    "parse_tdf",
+    "table_bytes",
+]
+
+#: The only ``.TDF`` format version there is; Campbell rejects any other.
+FSL_VERSION = 1
+
+_READ_ONLY = 0x80
+_WHAT = ".TDF table definitions"
+
+
+@dataclass(frozen=True, slots=True)
+class TableDefSpec:
+    """A table as an emulator declares it: everything but its number and signature."""
+
+    name: str
+    size: int
+    time_type: int
+    time_into: NSec
+    interval: NSec
+    fields: tuple[FieldDef, ...]
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def _parse_field(r: Reader, field_type: int) -> FieldDef:
+    name = r.text("FieldName")
+    aliases = []
+    while True:
+        alias = r.text("AliasName")
+        if not alias:
+            break
+        aliases.append(alias)
+    processing = r.text("Processing")
+    units = r.text("Units")
+    description = r.text("Description")
+    begin_index = r.u32("BegIdx")
+    piece_size = r.u32("PieceSize")
+    dims = []
+    while True:
+        dim = r.u32("Dimension")
+        if dim == 0:
+            break
+        dims.append(dim)
+    return FieldDef(
+        name=name,
+        type_code=field_type & 0x7F,
+        read_only=bool(field_type & _READ_ONLY),
+        processing=processing,
+        units=units,
+        description=description,
+        begin_index=begin_index,
+        piece_size=piece_size,
+        dimensions=tuple(dims),
+        aliases=tuple(aliases),
+    )
+
+
+def _parse_table(r: Reader, number: int) -> TableDef:
+    start = r.pos
+    name = r.text("TableName")
+    if not name:
+        raise r.error("empty table name", start)
+    size = r.u32("TableSize")
+    time_type = r.u8("TimeType")
+    time_into = r.nsec("TblTimeInto")
+    interval = r.nsec("TblInterval")
+    fields = []
+    while True:
+        field_type = r.u8("FieldType")
+        if field_type == 0:
+            break
+        if field_type == _READ_ONLY:
+            raise r.error("field with data type 0", r.pos - 1)
+        fields.append(_parse_field(r, field_type))
+    return TableDef(
+        name=name,
+        number=number,
+        size=size,
+        time_type=time_type,
+        time_into=time_into,
+        interval=interval,
+        fields=tuple(fields),
+        signature=signature(r.data[start : r.pos]),
+    )
+
+
+def parse_table_definition(
+    data: bytes, offset: int = 0, *, number: int = 1
+) -> tuple[TableDef, int]:
+    """Parse one table definition (TableName ... terminator) at ``offset``.
+
+    This is the per-table layout shared by ``.TDF`` and the one-way table definition
+    message 0x20 (whose TableNbr precedes it and is passed as ``number``).  Returns the
+    table and the offset after its terminator.  UNCERTAIN (§8.4): the manual's 0x20 layout
+    omits TblInterval after TblTimeInto, almost certainly a slip; we read it, as in ``.TDF``.
+    """
+    r = Reader(data, _WHAT, offset)
+    table = _parse_table(r, number)
+    return table, r.pos
+
+
+def parse_tdf(data: bytes) -> tuple[TableDef, ...]:
+    """Parse a whole ``.TDF`` file; tables are numbered 1, 2, ... in file order."""
+    r = Reader(data, _WHAT)
+    version = r.u8("FslVersion")
+    if version != FSL_VERSION:
+        raise r.error(f"unsupported .TDF version {version} (only {FSL_VERSION} exists)", 0)
+    tables: list[TableDef] = []
+    while not r.at_end():
+        tables.append(_parse_table(r, len(tables) + 1))
+    return tuple(tables)
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def _check_u32(value: int, what: str) -> None:
+    if not 0 <= value < 2**32:
+        raise ValueError(f"{what} {value} does not fit a UInt4")
+
+
+def _write_table(
+    w: Writer,
+    name: str,
+    size: int,
+    time_type: int,
+    time_into: NSec,
+    interval: NSec,
+    fields: Iterable[FieldDef],
+) -> None:
+    if not name:
+        raise ValueError("a table needs a name")
+    _check_u32(size, f"table {name!r} size")
+    w.asciiz(name).u32(size).u8(time_type).nsec(time_into).nsec(interval)
+    for f in fields:
+        if not 1 <= f.type_code <= 0x7F:
+            raise ValueError(f"field {f.name!r}: type code {f.type_code} does not fit 7 bits")
+        w.u8(f.type_code | (_READ_ONLY if f.read_only else 0))
+        w.asciiz(f.name).u8(0)  # one reserved byte: the empty alias list
+        w.asciiz(f.processing).asciiz(f.units).asciiz(f.description)
+        _check_u32(f.begin_index, f"field {f.name!r} begin index")
+        _check_u32(f.piece_size, f"field {f.name!r} piece size")
+        w.u32(f.begin_index).u32(f.piece_size)
+        for dim in f.dimensions:
+            if not 0 < dim < 2**32:
+                raise ValueError(f"field {f.name!r}: dimensions must be positive UInt4s")
+            w.u32(dim)
+        w.u32(0)
+    w.u8(0)
+
+
+def table_bytes(table: TableDef | TableDefSpec) -> bytes:
+    """One table's definition bytes, TableName through terminator (what is signed)."""
+    w = Writer()
+    _write_table(
+        w, table.name, table.size, table.time_type, table.time_into, table.interval, table.fields
+    )
+    return w.bytes()
+
+
+def make_table(
+    name: str,
+    size: int,
+    time_type: int,
+    time_into: NSec,
+    interval: NSec,
+    fields: Sequence[FieldDef],
+    *,
+    number: int = 1,
+) -> TableDef:
+    """A TableDef whose signature is computed from the bytes ``build_tdf`` will write.
+
+    This is how an emulator gets the signature a client will send back without having to
+    know the signature algorithm or the ``.TDF`` layout.
+    """
+    spec = TableDefSpec(name, size, time_type, time_into, interval, tuple(fields))
+    return TableDef(
+        name=name,
+        number=number,
+        size=size,
+        time_type=time_type,
+        time_into=time_into,
+        interval=interval,
+        fields=spec.fields,
+        signature=signature(table_bytes(spec)),
+    )
+
+
+def make_tables(specs: Iterable[TableDefSpec | TableDef]) -> tuple[TableDef, ...]:
+    """Number tables 1, 2, ... in order and sign them, as ``parse_tdf(build_tdf(specs))``."""
+    return tuple(
+        make_table(s.name, s.size, s.time_type, s.time_into, s.interval, s.fields, number=i)
+        for i, s in enumerate(specs, start=1)
+    )
+
+
+def build_tdf(tables: Iterable[TableDefSpec | TableDef]) -> bytes:
+    """A whole ``.TDF`` file: FslVersion 1, then each table in order.
+
+    Table numbers and signatures of TableDefs are ignored: in the file they are implied by
+    the order and the bytes.
+    """
+    w = Writer().u8(FSL_VERSION)
+    for t in tables:
+        w.raw(table_bytes(t))
+    return w.bytes()
