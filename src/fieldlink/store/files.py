@@ -373,9 +373,9 @@ class FileTableWriter:
         header_length: int,
     ) -> None:
         self._sink = sink
-        self._station = station
-        self._table = table
-        self._version = version
+        self.station = station
+        self.table = table
+        self.version = version
         self.path = path
         self._cols = columns(table)
         self._broken: str | None = None
@@ -407,26 +407,10 @@ class FileTableWriter:
             self._file.close()
             raise
         self._end = tail.end
-        self._position = (
+        self.position = (
             None if tail.row is None else Position(table.signature, int(tail.row[1]), version)
         )
         self._holes = sink._load_holes(station.name, table.name, version)
-
-    @property
-    def station(self) -> StationInfo:
-        return self._station
-
-    @property
-    def table(self) -> TableDef:
-        return self._table
-
-    @property
-    def version(self) -> int:
-        return self._version
-
-    @property
-    def position(self) -> Position | None:
-        return self._position
 
     def holes(self) -> list[Hole]:
         return list(self._holes)
@@ -439,20 +423,20 @@ class FileTableWriter:
                 f"{self.path}: an earlier write failed and could not be undone "
                 f"({self._broken}); reopen the table"
             )
-        check_holes(self._table, holes)
-        fresh = new_records(records, None if self._position is None else self._position.record)
-        lines = [self._sink.data_line(r, record_row(self._table, r), self._cols) for r in fresh]
+        check_holes(self.table, holes)
+        fresh = new_records(records, None if self.position is None else self.position.record)
+        lines = [self._sink.data_line(r, record_row(self.table, r), self._cols) for r in fresh]
         known = {(h.first, h.last) for h in self._holes}
         new_holes = sorted(
             {(h.first, h.last): h for h in holes if (h.first, h.last) not in known}.values(),
             key=lambda h: (h.first, h.last),
         )
         if new_holes:
-            self._sink._store_holes(self._station.name, self._version, new_holes)
+            self._sink._store_holes(self.station.name, self.version, new_holes)
             self._holes = sorted([*self._holes, *new_holes], key=lambda h: (h.first, h.last))
         if lines:
             self._write(b"".join(lines))
-            self._position = Position(self._table.signature, fresh[-1].number, self._version)
+            self.position = Position(self.table.signature, fresh[-1].number, self.version)
         self._log(fresh, new_holes, len(records) - len(fresh))
 
     def _write(self, data: bytes) -> None:
@@ -474,22 +458,22 @@ class FileTableWriter:
         self._end += len(data)
 
     def _log(self, fresh: list[Record], holes: list[Hole], skipped: int) -> None:
-        name = f"{self._table.name} v{self._version}"
+        name = f"{self.table.name} v{self.version}"
         for h in holes:
             self._sink.log(
-                self._station.name,
+                self.station.name,
                 "hole",
                 f"{name}: records {h.first}..{h.last} lost in the logger ({h.count} records)",
             )
         if fresh:
             self._sink.log(
-                self._station.name,
+                self.station.name,
                 "stored",
                 f"{name}: {len(fresh)} records {fresh[0].number}..{fresh[-1].number}",
             )
         if skipped:
             self._sink.log(
-                self._station.name,
+                self.station.name,
                 "skipped",
                 f"{name}: {skipped} records already stored or repeated",
             )
@@ -497,7 +481,7 @@ class FileTableWriter:
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
-            self._sink._closed(self._station.name, self._table.name)
+            self._sink._closed(self.station.name, self.table.name)
 
     def __enter__(self) -> FileTableWriter:
         return self

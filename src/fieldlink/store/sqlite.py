@@ -295,9 +295,9 @@ class SqliteTableWriter:
         sql_table: str,
     ) -> None:
         self._sink = sink
-        self._station = station
-        self._table = table
-        self._version = version
+        self.station = station
+        self.table = table
+        self.version = version
         self.sql_table = sql_table
         self._cols = columns(table)
         self._closed = False
@@ -309,7 +309,7 @@ class SqliteTableWriter:
             + ", ".join("?" * len(names))
             + ")"
         )
-        self._position = self._read_position()
+        self.position = self._read_position()
 
     def _read_position(self) -> Position | None:
         try:
@@ -317,29 +317,13 @@ class SqliteTableWriter:
                 row = self._sink._db.execute(
                     "SELECT last_record FROM positions WHERE station = ? AND table_name = ? "
                     "AND version = ?",
-                    (self._station.name, self._table.name, self._version),
+                    (self.station.name, self.table.name, self.version),
                 ).fetchone()
         except sqlite3.Error as e:
             raise StoreError(f"cannot read {self._sink.path}: {_reason(e)}") from e
         if row is None or row[0] is None:
             return None
-        return Position(self._table.signature, int(row[0]), self._version)
-
-    @property
-    def station(self) -> StationInfo:
-        return self._station
-
-    @property
-    def table(self) -> TableDef:
-        return self._table
-
-    @property
-    def version(self) -> int:
-        return self._version
-
-    @property
-    def position(self) -> Position | None:
-        return self._position
+        return Position(self.table.signature, int(row[0]), self.version)
 
     def holes(self) -> list[Hole]:
         try:
@@ -347,26 +331,26 @@ class SqliteTableWriter:
                 rows = self._sink._db.execute(
                     "SELECT first_record, last_record FROM holes WHERE station = ? AND "
                     "table_name = ? AND version = ? ORDER BY first_record, last_record",
-                    (self._station.name, self._table.name, self._version),
+                    (self.station.name, self.table.name, self.version),
                 ).fetchall()
         except sqlite3.Error as e:
             raise StoreError(f"cannot read {self._sink.path}: {_reason(e)}") from e
-        return [Hole(self._table.name, int(a), int(b)) for a, b in rows]
+        return [Hole(self.table.name, int(a), int(b)) for a, b in rows]
 
     def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
         if self._closed:
             raise UsageError(f"{self.sql_table}: writer is closed")
-        check_holes(self._table, holes)
+        check_holes(self.table, holes)
         fresh = new_records(records, None)
-        zone = self._station.tzinfo
+        zone = self.station.tzinfo
         rows = []
         for r in fresh:
-            values = record_row(self._table, r)
+            values = record_row(self.table, r)
             utc = None if zone is None else iso_time(local_to_utc(r.timestamp, zone))
             rows.append([r.number, iso_time(r.timestamp), utc, *map(_sql_value, values)])
         if not rows and not holes:
             return
-        station, table, version = self._station.name, self._table.name, self._version
+        station, table, version = self.station.name, self.table.name, self.version
         try:
             with self._sink.transaction() as db:
                 before = db.total_changes
@@ -403,7 +387,7 @@ class SqliteTableWriter:
                         station,
                         table,
                         version,
-                        self._table.signature,
+                        self.table.signature,
                         last,
                         new_holes,
                         lost,
@@ -426,12 +410,12 @@ class SqliteTableWriter:
         except sqlite3.Error as e:
             raise StoreError(f"cannot write {self._sink.path}: {_reason(e)}") from e
         if position is not None and position[0] is not None:
-            self._position = Position(self._table.signature, int(position[0]), version)
+            self.position = Position(self.table.signature, int(position[0]), version)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._sink._closed(self._station.name, self._table.name)
+            self._sink._closed(self.station.name, self.table.name)
 
     def __enter__(self) -> SqliteTableWriter:
         return self
