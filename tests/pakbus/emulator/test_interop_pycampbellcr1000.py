@@ -24,6 +24,7 @@ import io
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,3 +147,17 @@ def test_against_the_command_line_emulator() -> None:
         assert pycr1000("listtables", proc.url).split()[:2] == ["Status", "Table1"]
         rows = read_csv(pycr1000("getdata", proc.url, "Table1", "-"))
         assert len(rows) == 30
+
+
+def test_over_a_serial_line_without_waiting_out_its_timeout() -> None:
+    """pycr1000 wakes a serial logger with 6 x 0xBD and waits for a frame before its first
+    command; the emulator answers the burst with a Hello Request, so each command is
+    quick over a pseudo-terminal too (before: every command waited its whole timeout)."""
+    with LoggerEmulator(pty=True, records=20, seed=SEED).running() as emu:
+        url = emu.url or ""
+        assert url.startswith("serial:/dev/")
+        for command in ("gettime", "listtables"):
+            start = time.monotonic()
+            out = pycr1000(command, url)
+            assert time.monotonic() - start < 4.0, command
+        assert out.split() == ["Status", "Table1", "Fast", "Public"]

@@ -111,6 +111,9 @@ def logger_command(
 
     Prints the URL to connect to as the first line, then serves until interrupted.
     """
+    for sig in (signal.SIGINT, signal.SIGTERM):  # stopped while starting: still a clean exit
+        signal.signal(sig, _stop_while_starting)
+    _log_level()
     if model is not None:
         logger_model(model)
     parse_listen(listen)
@@ -129,14 +132,29 @@ def logger_command(
     asyncio.run(_serve(emulator))
 
 
+def _stop_while_starting(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _log_level() -> None:
+    """An emulator is a server: at the default level its log says what it serves and
+    one line for each connection opened and closed; ``-v`` adds every message in and
+    out (``-vv`` also every frame the decoder drops)."""
+    context = click.get_current_context(silent=True)
+    verbose = 0
+    if context is not None:
+        verbose = int(context.find_root().params.get("verbose") or 0)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
 async def _serve(emulator: LoggerEmulator) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the URL: a script may signal at once
+        loop.add_signal_handler(sig, stop.set)
     url = await emulator.start()
     sys.stdout.write(url + "\n")
     sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:

@@ -36,7 +36,9 @@ program, and put more loggers behind this one.  Every key is optional::
     model = "CR800"
     station = "behind.toml"         # optional; or any of the keys above, inline
 
-Mistakes raise :class:`~fieldlink.errors.ConfigError` naming the file and key.
+``examples/station.toml`` (with its program ``examples/ridge.CR1``) is a commented
+example.  Mistakes raise :class:`~fieldlink.errors.ConfigError` naming the file and
+key; :func:`check_addresses` refuses loggers that share a PakBus address.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ __all__ = [
     "DEFAULT_RECORDS",
     "NeighbourConfig",
     "StationConfig",
+    "check_addresses",
     "default_program",
     "load_station",
     "parse_station",
@@ -136,6 +139,8 @@ class NeighbourConfig:
 
     node: int
     station: StationConfig
+    #: Where the neighbour is described, for messages: ``"site.toml: neighbours[0]"``.
+    origin: str = "a neighbour"
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,10 +472,11 @@ def _read_program(path_text: str, base: Path, where: _Where) -> tuple[ProgramSpe
 
 
 def parse_station(
-    data: dict[str, Any], *, source: str, base: Path, depth: int = 0
+    data: dict[str, Any], *, source: str, base: Path, depth: int = 0, path: str = ""
 ) -> StationConfig:
-    """Build a StationConfig from parsed TOML ``data`` (``source`` names it in errors)."""
-    where = _Where(source)
+    """Build a StationConfig from parsed TOML ``data`` (``source`` names it in errors,
+    ``path`` is the key path of an inline neighbour's table inside it)."""
+    where = _Where(source, path)
     _known_keys(data, _STATION_KEYS, where)
     model = _str(data, "model", where)
     if model is not None and model.upper() not in MODELS:
@@ -534,11 +540,12 @@ def parse_station(
         security=_security(data, where),
         usr_drive_size=_int(data, "usr_drive_size", where, 0, 2**31 - 1),
         neighbours=tuple(neighbours),
-        source=source,
+        source=f"{source}: {path}" if path else source,
     )
 
 
 def _neighbour(data: dict[str, Any], where: _Where, base: Path, depth: int) -> NeighbourConfig:
+    _known_keys(data, _STATION_KEYS | {"node", "station"}, where)
     node = data.get("node")
     if isinstance(node, bool) or not isinstance(node, int) or not 1 <= node <= 4094:
         raise where.at("node").error("must be a PakBus address 1..4094")
@@ -546,19 +553,39 @@ def _neighbour(data: dict[str, Any], where: _Where, base: Path, depth: int) -> N
     if "station" in data:
         path_text = _str(data, "station", where) or ""
         path = base / path_text
-        merged = {**_read_toml(path, str(path)), **inline}
+        merged = {**_read_toml(path, str(path), where.at("station")), **inline}
         station = parse_station(merged, source=str(path), base=path.parent, depth=depth + 1)
     else:
         station = parse_station(
-            inline, source=f"{where.source} {where.path}", base=base, depth=depth + 1
+            inline, source=where.source, base=base, depth=depth + 1, path=where.path
         )
-    return NeighbourConfig(node=node, station=station)
+    return NeighbourConfig(node=node, station=station, origin=f"{where.source}: {where.path}")
 
 
-def _read_toml(path: Path, source: str) -> dict[str, Any]:
+def check_addresses(config: StationConfig, node: int) -> None:
+    """Refuse a station whose loggers share a PakBus address: packets to it could not be
+    routed.  ``node`` is the address the emulated logger itself has (``--node``)."""
+    seen = {node: "this logger (--node)"}
+
+    def walk(station: StationConfig) -> None:
+        for n in station.neighbours:
+            if n.node in seen:
+                raise ConfigError(
+                    f"{n.origin}.node: {n.node} is already the address of {seen[n.node]}"
+                )
+            seen[n.node] = n.origin
+            walk(n.station)
+
+    walk(config)
+
+
+def _read_toml(path: Path, source: str, where: _Where | None = None) -> dict[str, Any]:
+    """The TOML file at ``path``; ``where`` is the key that names it, if a file does."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
+        if where is not None:
+            raise where.error(f"cannot read {path}: {exc.strerror or exc}") from None
         raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
     try:
         return tomllib.loads(raw.decode("utf-8"))

@@ -5,6 +5,8 @@ A real logger compiles the CRBasic program it is sent and its tables follow from
 client sees -- names, types, array sizes, units, intervals, table sizes -- and ignores
 everything else (measurement instructions, logic).  Understood, case-insensitively:
 
+- ``Const NAME = value``: numbers and ``+ - * /`` of numbers and earlier constants,
+  usable wherever a number is (sizes, intervals, Reps); text constants are skipped;
 - ``Public``/``Dim`` declarations: ``Name``, ``Name(3)``, ``Name(2,3)``, with
   ``As Float|Long|Boolean|Double|String * N`` (Float is the default, strings 24 chars);
 - ``Units Name = text``;
@@ -14,7 +16,10 @@ everything else (measurement instructions, logic).  Understood, case-insensitive
 - output instructions ``Sample``, ``Average``, ``Maximum``, ``Minimum``, ``Totalize``,
   ``StdDev`` as ``(Reps, Source, DataType, ...)`` with DataType FP2, IEEE4, Long, UINT2,
   UINT4, Boolean, String, NSEC, Bool8 or IEEE8; each makes one field named
-  ``Source_Avg``, ``Source_Max`` ... (``Source`` for Sample), an array when Reps > 1;
+  ``Source_Avg``, ``Source_Max`` ... (``Source`` for Sample), an array when Reps > 1
+  (Reps from the element ``Source(i)`` on must stay inside the array); ``Maximum`` and
+  ``Minimum`` with their Time argument true add ``Source_TMx``/``Source_TMn`` (NSEC,
+  INFERRED: the manual names the fields but not their wire type);
 - ``FieldNames("name:description")`` renaming the previous output instruction's field;
 - ``Scan(Interval, Units, ...)`` for the Public table's update rate;
 - ``BeginProg`` and ``EndProg``, which must both be there.
@@ -27,7 +32,11 @@ running program for download and a client can send it back unchanged.
 
 from __future__ import annotations
 
+import ast
+import math
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from fieldlink.pakbus.emulator.spec import (
@@ -135,9 +144,12 @@ _INSTRUCTION_NAMES = {
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*\Z", re.S)
 _DECLARATOR = re.compile(
-    r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^)]*)\))?\s*(?:as\s+([A-Za-z0-9_]+)\s*(?:\*\s*(\d+))?)?\s*\Z",
+    r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^)]*)\))?\s*"
+    r"(?:as\s+([A-Za-z0-9_]+)\s*(?:\*\s*([A-Za-z0-9_]+))?)?\s*\Z",
     re.I,
 )
+#: Maximum/Minimum with Time true add a field with the time of the extreme.
+_TIME_OF = {"Max": "TMx", "Min": "TMn"}
 
 
 class CompileError(Exception):
@@ -200,25 +212,44 @@ def _split_args(text: str) -> list[str]:
     return args
 
 
-def _int(text: str, line: int, what: str) -> int:
+_ARITHMETIC: dict[type[ast.operator], Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+def _evaluate(text: str, constants: dict[str, float], line: int, what: str) -> float:
+    """A number, a ``Const`` name or simple arithmetic of them (``60 * SCAN_SEC``)."""
+    source = text.strip()
     try:
-        return int(text.strip())
-    except ValueError:
-        raise CompileError(line, f"{what} must be a whole number, not {text.strip()!r}") from None
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        raise CompileError(line, f"{what} must be a number, not {source!r}") from None
 
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return float(node.value)  # type: ignore[arg-type]
+        if isinstance(node, ast.Name):
+            found = constants.get(node.id.lower())
+            if found is None:
+                raise CompileError(line, f"{what} must be a number or a Const, not {node.id!r}")
+            return found
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            operand = value(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            left, right = value(node.left), value(node.right)
+            if isinstance(node.op, ast.Div) and right == 0:
+                raise CompileError(line, f"{what}: division by zero")
+            return _ARITHMETIC[type(node.op)](left, right)
+        raise CompileError(line, f"{what} must be a number, not {source!r}")
 
-def _number(text: str, line: int, what: str) -> float:
-    try:
-        return float(text.strip())
-    except ValueError:
-        raise CompileError(line, f"{what} must be a number, not {text.strip()!r}") from None
-
-
-def _duration(amount: str, unit: str, line: int) -> int:
-    scale = _UNITS_NS.get(unit.strip().lower())
-    if scale is None:
-        raise CompileError(line, f"unknown time unit {unit.strip()!r}")
-    return round(_number(amount, line, "interval") * scale)
+    result = value(tree.body)
+    if not math.isfinite(result):
+        raise CompileError(line, f"{what} must be a finite number, not {source!r}")
+    return result
 
 
 class _Compiler:
@@ -229,6 +260,35 @@ class _Compiler:
         self.scan_ns = NS_PER_S
         self.begin = self.end = False
         self.last_output: tuple[_Table, int] | None = None
+        self.constants: dict[str, float] = {}
+
+    def number(self, text: str, line: int, what: str) -> float:
+        return _evaluate(text, self.constants, line, what)
+
+    def whole(self, text: str, line: int, what: str) -> int:
+        number = self.number(text, line, what)
+        if number != int(number):
+            raise CompileError(line, f"{what} must be a whole number, not {text.strip()!r}")
+        return int(number)
+
+    def duration(self, amount: str, unit: str, line: int) -> int:
+        scale = _UNITS_NS.get(unit.strip().lower())
+        if scale is None:
+            raise CompileError(line, f"unknown time unit {unit.strip()!r}")
+        return round(self.number(amount, line, "interval") * scale)
+
+    def constant(self, text: str, line: int) -> None:
+        """``Const NAME = value``: numbers (and arithmetic of earlier constants); text
+        constants are accepted and ignored, as nothing the emulator reads uses them."""
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        if not sep or not _NAME.match(name):
+            raise CompileError(line, f"cannot read the constant {text.strip()!r}")
+        if name.lower() in self.constants or name.lower() in self.variables:
+            raise CompileError(line, f"{name} is declared twice")
+        if value.strip().startswith('"'):
+            return
+        self.constants[name.lower()] = self.number(value, line, f"Const {name}")
 
     def declare(self, text: str, public: bool, line: int) -> None:
         for decl in _split_args(text):
@@ -242,7 +302,7 @@ class _Compiler:
             if type_code is None:
                 raise CompileError(line, f"unknown variable type {type_text!r}")
             dims = (
-                tuple(_int(d, line, "array size") for d in dims_text.split(","))
+                tuple(self.whole(d, line, "array size") for d in dims_text.split(","))
                 if dims_text
                 else ()
             )
@@ -250,7 +310,7 @@ class _Compiler:
                 raise CompileError(line, f"array {name} needs positive dimensions")
             if type_code == DataType.ASCII:
                 length = (
-                    _int(length_text, line, "string size")
+                    self.whole(length_text, line, "string size")
                     if length_text
                     else (DEFAULT_STRING_LENGTH)
                 )
@@ -281,7 +341,7 @@ class _Compiler:
             t.name.lower() == name.lower() for t in self.tables
         ):
             raise CompileError(line, f"table name {name} is already used")
-        size = _int(args[2], line, "table size")
+        size = self.whole(args[2], line, "table size")
         self.table = _Table(name, size if size > 0 else AUTO_TABLE_SIZE, line)
 
     def data_interval(self, args: list[str], line: int) -> None:
@@ -289,11 +349,11 @@ class _Compiler:
             raise CompileError(line, "DataInterval outside a DataTable")
         if len(args) < 3:
             raise CompileError(line, "DataInterval needs (TintoInt, Interval, Units, Lapses)")
-        interval = _duration(args[1], args[2], line)
+        interval = self.duration(args[1], args[2], line)
         if interval <= 0:
             raise CompileError(line, "DataInterval needs a positive interval")
         self.table.interval_ns = interval
-        self.table.time_into_ns = _duration(args[0], args[2], line) % interval
+        self.table.time_into_ns = self.duration(args[0], args[2], line) % interval
 
     def output(self, processing: str, args: list[str], line: int) -> None:
         table = self.table
@@ -301,10 +361,11 @@ class _Compiler:
             raise CompileError(line, "output instruction outside a DataTable")
         if len(args) < 3:
             raise CompileError(line, "output instructions need (Reps, Source, DataType)")
-        reps = _int(args[0], line, "Reps")
+        reps = self.whole(args[0], line, "Reps")
         if reps < 1:
             raise CompileError(line, "Reps must be at least 1")
-        source = args[1].split("(", 1)[0].strip()
+        source, _, index_text = args[1].partition("(")
+        source = source.strip()
         var = self.variables.get(source.lower())
         if var is None:
             raise CompileError(line, f"variable {source} is not declared")
@@ -320,6 +381,12 @@ class _Compiler:
             dims: tuple[int, ...] = (reps, var.dims[-1]) if reps > 1 else (var.dims[-1],)
         else:
             dims = (reps,) if reps > 1 else ()
+        start = 1
+        index_text = index_text.rstrip().removesuffix(")").strip()
+        if index_text and "," not in index_text:
+            start = self.whole(index_text, line, "array index")
+        if start < 1 or start - 1 + reps > _count(var.dims, var.type_code):
+            raise CompileError(line, f"{reps} repetitions of {args[1].strip()} pass the end of it")
         name = var.name + PROCESSING_SUFFIXES[processing]
         table.fields.append(
             FieldSpec(
@@ -334,6 +401,19 @@ class _Compiler:
             )
         )
         self.last_output = (table, len(table.fields) - 1)
+        timed = _TIME_OF.get(processing)
+        if timed and len(args) >= 5 and args[4].strip().lower() not in ("false", "0"):
+            table.fields.append(
+                FieldSpec(
+                    name=f"{var.name}_{timed}",
+                    type_code=DataType.NSEC,
+                    processing=timed,
+                    description=timed,
+                    dims=(reps,) if reps > 1 else (),
+                    read_only=True,
+                    source=var.name,
+                )
+            )
 
     def field_names(self, args: list[str], line: int) -> None:
         if self.last_output is None or self.last_output[0] is not self.table:
@@ -371,6 +451,9 @@ class _Compiler:
         if word == "units":
             self.units(rest, line)
             return
+        if word == "const":
+            self.constant(rest, line)
+            return
         lowered = text.lower()
         if lowered == "endtable":
             self.end_table(line)
@@ -395,7 +478,7 @@ class _Compiler:
         elif call == "fieldnames":
             self.field_names(args, line)
         elif call == "scan" and len(args) >= 2:
-            self.scan_ns = max(_duration(args[0], args[1], line), 1_000_000)
+            self.scan_ns = max(self.duration(args[0], args[1], line), 1_000_000)
 
     def finish(self, last_line: int) -> ProgramSpec:
         if self.table is not None:
@@ -513,8 +596,17 @@ def render_program(program: ProgramSpec, *, title: str = "fieldlink emulated sta
                 f"  DataInterval({table.time_into_ns // scale}, {table.interval_ns // scale}, "
                 f"{unit}, 10)"
             )
-        for f in table.fields:
-            out.extend(_output_lines(f))
+        fields = list(table.fields)
+        for i, f in enumerate(fields):
+            if f.processing in _TIME_OF.values():
+                continue  # written by the Maximum/Minimum before it
+            following = fields[i + 1] if i + 1 < len(fields) else None
+            timed = (
+                following is not None
+                and following.processing == _TIME_OF.get(f.processing)
+                and following.variable == f.variable
+            )
+            out.extend(_output_lines(f, timed=timed))
         out.append("EndTable")
     unit, scale = _best_unit(program.scan_ns)
     out += ["", "BeginProg", f"  Scan({program.scan_ns // scale}, {unit}, 0, 0)"]
@@ -532,7 +624,7 @@ def _count(dims: tuple[int, ...], type_code: int) -> int:
     return n
 
 
-def _output_lines(f: FieldSpec) -> list[str]:
+def _output_lines(f: FieldSpec, *, timed: bool = False) -> list[str]:
     instruction = _INSTRUCTION_NAMES.get(f.processing, "Sample")
     processing = f.processing if f.processing in _INSTRUCTION_NAMES else "Smp"
     type_name = _OUTPUT_SPELLING[_OUTPUT_NAMES.get(f.type_code, "ieee4")]
@@ -541,6 +633,8 @@ def _output_lines(f: FieldSpec) -> list[str]:
     args = [str(reps), source, type_name]
     if processing != "Smp":
         args.append("False")
+    if processing in _TIME_OF:
+        args.append("True" if timed else "False")
     lines = [f"  {instruction}({', '.join(args)})"]
     default_name = f.variable + PROCESSING_SUFFIXES[processing]
     if f.name != default_name or f.description != processing:

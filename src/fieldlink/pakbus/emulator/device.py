@@ -38,6 +38,9 @@ from fieldlink.pakbus.emulator.settings import CATALOGUE_MAJOR, CATALOGUE_MINOR,
 from fieldlink.pakbus.emulator.station import Need, Station
 from fieldlink.pakbus.protocol import bmp5, pakctrl
 from fieldlink.pakbus.protocol.codes import (
+    BMP5_MEANINGS,
+    DELIVERY_FAILURE_MEANINGS,
+    FILE_COMMAND_MEANINGS,
     Bmp5ResponseCode,
     CollectMode,
     DeliveryFailureCode,
@@ -48,10 +51,16 @@ from fieldlink.pakbus.protocol.codes import (
     FileCommand,
     StringSettingsCode,
     TableControlOption,
+    describe_code,
 )
 from fieldlink.pakbus.protocol.framing import FrameDecoder
 from fieldlink.pakbus.protocol.linkstate import LinkStateMachine
-from fieldlink.pakbus.protocol.messages import Message, UnknownMessage, decode_message
+from fieldlink.pakbus.protocol.messages import (
+    Message,
+    UnknownMessage,
+    decode_message,
+    describe_type,
+)
 from fieldlink.pakbus.protocol.packet import (
     BROADCAST,
     MAX_BODY,
@@ -204,13 +213,28 @@ class Device:
         try:
             message = decode_message(hi, packet.body)
         except ProtocolError as exc:
-            log.info("malformed message from node %d: %s", packet.src_node, exc)
+            log.debug(
+                "connection %s: malformed message from node %d: %s", client, packet.src_node, exc
+            )
             return self._failure(packet, F.MALFORMED_MESSAGE, own)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "connection %s: <- %s tran %d from node %d",
+                client,
+                message.describe(),
+                message.tran,
+                packet.src_node,
+            )
         handler = self._handlers.get(type(message))
         if handler is None:
             if not isinstance(message, UnknownMessage) and message.is_response:
                 return []
-            log.info("unsupported %s from node %d", message.describe(), packet.src_node)
+            log.debug(
+                "connection %s: unsupported %s from node %d",
+                client,
+                message.describe(),
+                packet.src_node,
+            )
             return self._failure(packet, F.UNSUPPORTED_MESSAGE_TYPE, own)
         if hi == HiProto.BMP5 and self.station.busy_remaining() > 0 and not message.is_response:
             return self._after_busy(packet, message, handler, client)
@@ -541,8 +565,16 @@ class Device:
         if not s.allowed(cmd.security_code, Need.ADMIN):
             answer = bmp5.FileControlResponse(cmd.tran, R.PERMISSION_DENIED, 0)
             return [self._reply(packet, answer)]
+        before = s.program.compile_time_ns
         code = s.file_control(cmd.file_name, cmd.command, cmd.file_name2)
-        log.info("file control %d on %r: RespCode %d", cmd.command, cmd.file_name, code)
+        log.info(
+            "file control on %r: %s -> %s",
+            cmd.file_name,
+            describe_code(FILE_COMMAND_MEANINGS, cmd.command),
+            describe_code(BMP5_MEANINGS, code),
+        )
+        if s.program.compile_time_ns != before:
+            log.info("%s", " ".join(s.program.result.split()))
         answer = bmp5.FileControlResponse(cmd.tran, code, 0)
         if cmd.command == FileCommand.FORMAT and code == R.OK:
             slow = s.busy_remaining()
@@ -673,6 +705,20 @@ class Device:
         return range(0), None
 
 
+def _describe(out: Outgoing) -> str:
+    """An outgoing packet as the debug log names it."""
+    packet = out.packet
+    later = f" in {out.delay:.1f} s" if out.delay else ""
+    if packet.is_link_only:
+        return f"link state 0x{packet.link_state:X} to {packet.dst_phy}{later}"
+    try:
+        message = decode_message(packet.hi_proto or 0, packet.body)
+        what = f"{message.describe()} tran {message.tran}"
+    except ProtocolError:
+        what = f"{len(packet.body)} bytes"
+    return f"{what} to node {packet.dst_node}{later}"
+
+
 def _wait_seconds(remaining: float) -> int:
     return max(1, min(_MAX_WAIT, math.ceil(remaining)))
 
@@ -684,6 +730,11 @@ class DevicePort:
     link (answering a bare Ring with Ready, Finished with Off-line ...) and passes
     messages to the device.  Malformed frames are counted and dropped by the frame
     decoder; a packet that still fails is logged and dropped, never raised.
+
+    Logging stays per connection, not per frame, at the default level: the first
+    delivery failure this port sends and the first frame for a node that is not here
+    get one INFO line each (they are what a user with a misconfigured client needs to
+    see); every message in and out is logged at DEBUG.
     """
 
     def __init__(self, device: Device, client: Hashable = None) -> None:
@@ -691,6 +742,12 @@ class DevicePort:
         self.client = client
         self.decoder = FrameDecoder()
         self._links: dict[int, LinkStateMachine] = {}
+        #: Delivery failures sent back on this link (malformed, unsupported, unreachable).
+        self.failures = 0
+        #: Frames answered; frames ignored because they were addressed to another node.
+        self.answered = 0
+        self.ignored = 0
+        self._wrong_nodes: set[int] = set()
 
     def hello_request(self) -> Outgoing:
         return Outgoing(hello_request_packet(self.device.node))
@@ -698,19 +755,80 @@ class DevicePort:
     def receive(self, data: bytes) -> list[Outgoing]:
         """Feed bytes from the link; return what the logger sends back."""
         out: list[Outgoing] = []
-        for raw in self.decoder.feed(data):
-            try:
-                out.extend(self._packet(raw))
-            except ProtocolError as exc:
-                log.info("dropped frame %s: %s", raw[:16].hex(" "), exc)
-            except Exception:  # a bug must not take the emulator down with it
-                log.exception("error answering frame %s", raw[:32].hex(" "))
+        for raw in self.frames(data):
+            out.extend(self.answer(raw))
         return out
+
+    def frames(self, data: bytes) -> list[bytes]:
+        """The checked frames ``data`` completes (see FrameDecoder), not yet answered.
+
+        With :meth:`answer` this lets a server answer one frame at a time and let
+        other links run in between, instead of answering a whole read at once.
+        """
+        return self.decoder.feed(data)
+
+    def answer(self, raw: bytes) -> list[Outgoing]:
+        """What the logger sends back for one frame from :meth:`frames`; never raises."""
+        try:
+            out = self._packet(raw)
+        except ProtocolError as exc:
+            log.debug("%s: dropped frame %s: %s", self._who(), raw[:16].hex(" "), exc)
+            return []
+        except Exception:  # a bug must not take the emulator down with it
+            log.exception("%s: error answering frame %s", self._who(), raw[:32].hex(" "))
+            return []
+        for item in out:
+            self._note_failure(item.packet)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s: -> %s", self._who(), _describe(item))
+        if out:
+            self.answered += 1
+        return out
+
+    def _who(self) -> str:
+        return f"connection {self.client}"
+
+    def _note_failure(self, packet: Packet) -> None:
+        body = packet.body
+        if packet.hi_proto != HiProto.PAKCTRL or body[:1] != b"\x81" or len(body) < 7:
+            return
+        self.failures += 1
+        if self.failures > 1:
+            return
+        code = body[2]
+        quoted = body[7:9]
+        what = (
+            describe_type(int.from_bytes(body[3:5], "big") >> 12, quoted[0])
+            if quoted
+            else "a message"
+        )
+        meaning = DELIVERY_FAILURE_MEANINGS.get(code, "unknown")
+        log.info(
+            "%s: answered %s for node %d with delivery failure %d (%s)%s",
+            self._who(),
+            what,
+            int.from_bytes(body[3:5], "big") & 0xFFF,
+            code,
+            meaning,
+            "; -v shows each message" if not log.isEnabledFor(logging.DEBUG) else "",
+        )
 
     def _packet(self, raw: bytes) -> list[Outgoing]:
         packet = Packet.decode(raw)
         node = self.device.node
         if packet.dst_phy not in (node, BROADCAST):
+            self.ignored += 1
+            if packet.dst_phy not in self._wrong_nodes and len(self._wrong_nodes) < 16:
+                self._wrong_nodes.add(packet.dst_phy)
+                log.info(
+                    "%s: ignoring frames for node %d: this logger is node %d "
+                    "(a client needs --dest %d, or --dest_addr %d to route through it)",
+                    self._who(),
+                    packet.dst_phy,
+                    node,
+                    node,
+                    node,
+                )
             return []
         out: list[Outgoing] = []
         if packet.dst_phy != BROADCAST:

@@ -59,10 +59,13 @@ class Faults:
             key = key.strip().lower().replace("_", "-")
             if not eq or key not in _KEYS:
                 raise UsageError(f"bad fault {part!r}: use {', '.join(k + '=...' for k in _KEYS)}")
+            if key in values:
+                raise UsageError(f"bad faults {spec!r}: {key} is given twice")
             try:
                 values[key] = int(text) if key == "disconnect-after" else float(text)
             except ValueError:
-                raise UsageError(f"bad fault {part!r}: {text.strip()!r} is not a number") from None
+                kind = "a whole number of bytes" if key == "disconnect-after" else "a number"
+                raise UsageError(f"bad fault {part!r}: {text.strip()!r} is not {kind}") from None
         return cls(
             drop=float(values.get("drop", 0.0)),
             corrupt=float(values.get("corrupt", 0.0)),
@@ -73,7 +76,16 @@ class Faults:
         )
 
     def __str__(self) -> str:
-        parts = [f"drop={self.drop:g}", f"corrupt={self.corrupt:g}", f"delay={self.delay:g}"]
+        """The spec :meth:`parse` reads back: the faults that are on (empty: none)."""
+        parts = [
+            f"{name}={value:g}"
+            for name, value in (
+                ("drop", self.drop),
+                ("corrupt", self.corrupt),
+                ("delay", self.delay),
+            )
+            if value
+        ]
         if self.disconnect_after is not None:
             parts.append(f"disconnect-after={self.disconnect_after}")
         return ",".join(parts)
@@ -88,8 +100,10 @@ class FaultInjector:
         self.sent = 0
         self.dropped = 0
         self.corrupted = 0
-        #: What happened to each outgoing frame, in order: "sent", "dropped", "corrupted".
+        #: What happened to each outgoing frame, in order: "sent", "dropped", "corrupted"
+        #: (kept only while some fault is active: a fault-free link would just grow it).
         self.history: list[str] = []
+        self._record = faults.active
 
     def apply(self, frame: bytes) -> bytes | None:
         """The frame as it goes out: None when dropped, else possibly damaged."""
@@ -98,18 +112,22 @@ class FaultInjector:
         drop, corrupt = self._rng.random(), self._rng.random()
         if drop < f.drop:
             self.dropped += 1
-            self.history.append("dropped")
+            self._note("dropped")
             return None
         if corrupt < f.corrupt and len(frame) > 2:
             self.corrupted += 1
-            self.history.append("corrupted")
+            self._note("corrupted")
             pos = self._rng.randrange(1, len(frame) - 1)
             damaged = bytearray(frame)
             value = damaged[pos] ^ (1 << self._rng.randrange(8))
             damaged[pos] = value if value not in (0xBC, 0xBD) else value ^ 0x40
             return bytes(damaged)
-        self.history.append("sent")
+        self._note("sent")
         return frame
+
+    def _note(self, what: str) -> None:
+        if self._record:
+            self.history.append(what)
 
     def allowance(self, size: int) -> int:
         """How many of the next ``size`` bytes may still go before the line is cut."""

@@ -27,6 +27,7 @@ import logging
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -38,7 +39,7 @@ from types import TracebackType
 from fieldlink.errors import LinkError, UsageError
 from fieldlink.link.pty import PtyPair, open_pty
 from fieldlink.link.throttle import transmit_seconds
-from fieldlink.pakbus.emulator.config import StationConfig, load_station
+from fieldlink.pakbus.emulator.config import StationConfig, check_addresses, load_station
 from fieldlink.pakbus.emulator.device import Device, DevicePort, Outgoing
 from fieldlink.pakbus.emulator.faults import FaultInjector, Faults
 from fieldlink.pakbus.emulator.station import Station
@@ -57,10 +58,42 @@ log = logging.getLogger("fieldlink.pakbus.emulator")
 DEFAULT_PORT = 6785
 #: Seconds after a TCP accept before the unsolicited Hello Request (§2.7).
 HELLO_REQUEST_DELAY = 0.1
+#: On a pseudo-terminal, a read of nothing but sync bytes (at least two, outside a
+#: frame) is a client waking the line -- PyCampbellCR1000 sends 6 x 0xBD, then waits
+#: for a frame before it says anything -- and the emulator answers it with the Hello
+#: Request it sends on a TCP connect, at most once in this many seconds.  pakbus.md
+#: §2.7 allows this ("and/or after the 0xBD burst"); a real serial CR1000 was never
+#: seen doing it (UNCERTAIN), and clients that send a frame with their burst (fieldlink,
+#: LoggerNet) never trigger it.
+WAKE_HELLO_INTERVAL = 0.05
 #: Baud rate a pseudo-terminal announces when no --baud is given (no pacing then).
 PTY_DEFAULT_BAUD = 115_200
 #: Bytes written at once when pacing to a baud rate.
 _PACE_CHUNK = 64
+#: Answers (bytes) a connection may have waiting to be sent before it is no longer
+#: read from: a client that does not read its answers gets TCP back-pressure.
+MAX_BACKLOG = 64 * 1024
+
+
+#: Connections whose fault history is kept after they close (the newest ones).
+_FAULT_HISTORIES = 1_000
+
+#: What a client on this machine dials when the emulator listens on every interface.
+_WILDCARD_URL_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def _os_reason(exc: OSError) -> str:
+    """The operating system's words for ``exc``, without asyncio's wrapping."""
+    if isinstance(exc, socket.gaierror) or not exc.errno or exc.errno < 0:
+        return str(exc.strerror or exc)
+    return os.strerror(exc.errno)
+
+
+def _peer_text(peer: object) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = str(peer[0])
+        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+    return str(peer or "unknown peer")
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -79,7 +112,13 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class _Connection:
-    """One client link: reads into a DevicePort, writes its answers paced and faulted."""
+    """One client link: reads into a DevicePort, writes its answers paced and faulted.
+
+    Input is answered one frame at a time, yielding to the event loop in between, and
+    a connection whose answers pile up unsent (a client that writes requests but does
+    not read) is not read from until they drain: one greedy or hostile client can
+    neither stall the others nor make the emulator hoard memory.
+    """
 
     def __init__(
         self,
@@ -93,34 +132,66 @@ class _Connection:
         self.number = number
         self.port = DevicePort(emulator.device, client=number)
         self.faults = FaultInjector(emulator.faults, emulator.seed, number)
-        emulator.fault_history[number] = self.faults.history
+        history = emulator.fault_history
+        history[number] = self.faults.history
+        if len(history) > _FAULT_HISTORIES:
+            del history[next(iter(history))]
         self._write = write
         self._close = close
         self._drain = drain
         self._queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._timers: list[asyncio.TimerHandle] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+        #: Bytes answered but not yet handed to the link.
+        self.backlog = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self.frames_out = 0
+        self.opened = time.monotonic()
         self.closed = False
 
     def start(self) -> None:
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
-    def received(self, data: bytes) -> None:
-        for out in self.port.receive(data):
-            self.send(out)
+    async def feed(self, data: bytes) -> None:
+        """Answer the frames in ``data``, one at a time, waiting while the backlog is full."""
+        for raw in self.port.frames(data):
+            if self.closed:
+                return
+            for out in self.port.answer(raw):
+                self.send(out)
+            await asyncio.sleep(0)  # let the other connections have their turn
+            while self.backlog > MAX_BACKLOG and not self.closed:
+                self._room.clear()
+                await self._room.wait()
 
     def send(self, out: Outgoing) -> None:
         if self.closed:
             return
         if out.delay > 0:
             loop = asyncio.get_running_loop()
-            self._timers.append(loop.call_later(out.delay, self._enqueue, out))
+            timer: asyncio.TimerHandle | None = None
+
+            def later() -> None:
+                if timer is not None:
+                    self._timers.discard(timer)
+                self._enqueue(out)
+
+            timer = loop.call_later(out.delay, later)
+            self._timers.add(timer)
         else:
             self._enqueue(out)
 
     def _enqueue(self, out: Outgoing) -> None:
         if not self.closed:
-            self._queue.put_nowait((time.monotonic(), out.to_wire()))
+            frame = out.to_wire()
+            self.backlog += len(frame)
+            self._queue.put_nowait((time.monotonic(), frame))
+
+    def _sent(self, size: int) -> None:
+        self.backlog -= size
+        if self.backlog <= MAX_BACKLOG:
+            self._room.set()
 
     async def _write_loop(self) -> None:
         baud = self.emulator.baud
@@ -128,16 +199,20 @@ class _Connection:
         try:
             while True:
                 queued_at, frame = await self._queue.get()
-                if latency:
-                    wait = queued_at + latency - time.monotonic()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                damaged = self.faults.apply(frame)
-                if damaged is None:
-                    continue
-                allowed = self.faults.allowance(len(damaged))
-                await self._put(damaged[:allowed], baud)
-                self.faults.sent += allowed
+                try:
+                    if latency:
+                        wait = queued_at + latency - time.monotonic()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                    damaged = self.faults.apply(frame)
+                    if damaged is None:
+                        continue
+                    allowed = self.faults.allowance(len(damaged))
+                    await self._put(damaged[:allowed], baud)
+                    self.faults.sent += allowed
+                    self.frames_out += 1
+                finally:
+                    self._sent(len(frame))
                 if allowed < len(damaged):
                     log.info(
                         "connection %d: cut after %d bytes (fault)", self.number, self.faults.sent
@@ -145,7 +220,7 @@ class _Connection:
                     self.shutdown()
                     return
         except (ConnectionError, OSError) as exc:
-            log.info("connection %d: write failed: %s", self.number, exc)
+            log.debug("connection %d: write failed: %s", self.number, exc)
             self.shutdown()
 
     async def _put(self, data: bytes, baud: int | None) -> None:
@@ -163,12 +238,32 @@ class _Connection:
                 await self._drain()
             await asyncio.sleep(transmit_seconds(len(chunk), baud))
 
+    def summary(self) -> str:
+        """How the connection went, for its one closing log line."""
+        stats = self.port.decoder.stats
+        f = self.faults
+        parts = [
+            f"{stats.frames} frames in",
+            f"{self.frames_out} out",
+        ]
+        if stats.dropped:
+            parts.append(f"{stats.dropped} damaged frames dropped")
+        if self.port.failures:
+            parts.append(f"{self.port.failures} delivery failures sent")
+        if self.port.ignored:
+            parts.append(f"{self.port.ignored} frames for other nodes ignored")
+        if f.dropped or f.corrupted:
+            parts.append(f"faults: {f.dropped} dropped, {f.corrupted} corrupted")
+        return f"after {time.monotonic() - self.opened:.1f} s: " + ", ".join(parts)
+
     def shutdown(self) -> None:
         if self.closed:
             return
         self.closed = True
+        self._room.set()
         for timer in self._timers:
             timer.cancel()
+        self._timers.clear()
         if self._writer is not None and self._writer is not asyncio.current_task():
             self._writer.cancel()
         with contextlib.suppress(OSError, RuntimeError):
@@ -206,6 +301,8 @@ class LoggerEmulator:
         format_seconds: float = 2.0,
     ) -> None:
         config = load_station(station) if isinstance(station, str | Path) else station
+        if config is not None:
+            check_addresses(config, node)
         if baud is not None and baud < 1:
             raise UsageError(f"baud must be a positive number, not {baud}")
         self.station = Station(
@@ -235,6 +332,8 @@ class LoggerEmulator:
         self._server: asyncio.base_events.Server | None = None
         self._pty: PtyPair | None = None
         self._pty_connection: _Connection | None = None
+        self._pty_task: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[object]] = set()
         self._pty_pending = bytearray()
         self._thread_loop: asyncio.AbstractEventLoop | None = None
 
@@ -247,23 +346,48 @@ class LoggerEmulator:
         if self.use_pty:
             self.url = self._start_pty()
         else:
-            try:
-                self._server = await asyncio.start_server(self._accept, self.host, self.port)
-            except OSError as exc:
-                raise LinkError(
-                    f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
-                ) from exc
+            self._server = await self._listen()
             sock = self._server.sockets[0].getsockname()
-            host = f"[{sock[0]}]" if ":" in sock[0] else sock[0]
+            host = _WILDCARD_URL_HOSTS.get(sock[0], sock[0])
+            if sock[0] in _WILDCARD_URL_HOSTS:
+                log.warning(
+                    "listening on every network interface (%s): other machines can reach "
+                    "this emulator",
+                    self.host,
+                )
+            host = f"[{host}]" if ":" in host else host
             self.url = f"tcp:{host}:{sock[1]}"
-        log.info(
-            "emulated %s node %d (%s) serving on %s",
-            self.station.model.name,
-            self.station.node,
-            self.station.station_name,
-            self.url,
-        )
+        log.info("%s serving on %s", self._describe(), self.url)
         return self.url
+
+    async def _listen(self) -> asyncio.base_events.Server:
+        host: str | list[str] = self.host
+        try:
+            if self.port == 0:
+                # One address only: each address of a name like "localhost" would
+                # otherwise get its own free port, and the URL names just one.
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    self.host, 0, type=socket.SOCK_STREAM
+                )
+                host = str(infos[0][4][0])
+            return await asyncio.start_server(self._accept, host, self.port)
+        except OSError as exc:
+            raise LinkError(f"cannot listen on {self.host}:{self.port}: {_os_reason(exc)}") from exc
+
+    def _describe(self) -> str:
+        s = self.station
+        tables = ", ".join(spec.name for spec in s.data_table_specs()) or "no data tables"
+        extras = [f"program {s.program.name}", tables]
+        if self.faults.active:
+            extras.append(f"faults {self.faults}")
+        if self.baud:
+            extras.append(f"paced to {self.baud} baud")
+        if s.security[0]:
+            extras.append("security code set")
+        text = f"emulated {s.model.name} node {s.node} '{s.station_name}' ({'; '.join(extras)})"
+        for node, child in sorted(s.neighbours.items()):
+            text += f", routing to {child.model.name} node {node} '{child.station_name}'"
+        return text
 
     async def stop(self) -> None:
         """Stop serving and close every connection."""
@@ -271,13 +395,23 @@ class LoggerEmulator:
             self._server.close()
         for conn in list(self.connections):
             conn.shutdown()
+        handlers = [t for t in self._handlers if t is not asyncio.current_task()]
+        if handlers:  # closing their connections ends them; cancel what lingers
+            _, lingering = await asyncio.wait(handlers, timeout=2.0)
+            for task in lingering:
+                task.cancel()
+            if lingering:
+                await asyncio.wait(lingering, timeout=1.0)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
             self._server = None
+        if self._pty_task is not None:
+            self._pty_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._pty_task
+            self._pty_task = None
         if self._pty is not None:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._pty.master_fd)
             self._pty.close()
             self._pty = None
         self.url = None
@@ -296,7 +430,10 @@ class LoggerEmulator:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         number = next(self._numbers)
-        peer = writer.get_extra_info("peername")
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        peer = _peer_text(writer.get_extra_info("peername"))
         log.info("connection %d from %s", number, peer)
         conn = _Connection(self, number, writer.write, writer.close, writer.drain)
         self.connections.append(conn)
@@ -304,24 +441,24 @@ class LoggerEmulator:
         if self.hello_on_connect:
             hello = conn.port.hello_request()
             conn.send(Outgoing(hello.packet, HELLO_REQUEST_DELAY))
+        reason = ""
         try:
             while not conn.closed:
                 data = await reader.read(4096)
                 if not data:
                     break
-                conn.received(data)
-        except (ConnectionError, OSError) as exc:
-            log.info("connection %d: %s", number, exc)
+                await conn.feed(data)
+        except OSError as exc:  # ConnectionResetError and friends
+            reason = f" ({exc.strerror or exc})"
+        except asyncio.CancelledError:  # the emulator is stopping; the handler ends here
+            reason = " (emulator stopping)"
         finally:
             conn.shutdown()
             with contextlib.suppress(ValueError):
                 self.connections.remove(conn)
-            log.info(
-                "connection %d closed (%d frames in, %d dropped as damaged)",
-                number,
-                conn.port.decoder.stats.frames,
-                conn.port.decoder.stats.dropped,
-            )
+            if task is not None:
+                self._handlers.discard(task)
+            log.info("connection %d from %s closed%s %s", number, peer, reason, conn.summary())
 
     def _start_pty(self) -> str:
         pair = open_pty(self.baud or PTY_DEFAULT_BAUD)
@@ -333,21 +470,46 @@ class LoggerEmulator:
         self._pty_connection = conn
         self.connections.append(conn)
         conn.start()
-        asyncio.get_running_loop().add_reader(pair.master_fd, self._pty_readable)
+        self._pty_task = asyncio.get_running_loop().create_task(self._pty_serve(pair, conn))
         return pair.url
 
-    def _pty_readable(self) -> None:
-        if self._pty is None or self._pty_connection is None:
-            return
-        try:
-            data = os.read(self._pty.master_fd, 4096)
-        except BlockingIOError:
-            return
-        except OSError as exc:  # EIO while no client holds the slave: keep serving
-            log.debug("pty read: %s", exc)
-            return
-        if data:
-            self._pty_connection.received(data)
+    async def _pty_serve(self, pair: PtyPair, conn: _Connection) -> None:
+        """Read the line and answer it; not reading while answers are being worked out,
+        so a busy or back-pressured line does not spin the event loop."""
+        loop = asyncio.get_running_loop()
+        fd = pair.master_fd
+        readable = asyncio.Event()
+        last_hello = -WAKE_HELLO_INTERVAL
+        while not pair.closed:
+            readable.clear()
+            loop.add_reader(fd, readable.set)
+            try:
+                await readable.wait()
+            finally:
+                with contextlib.suppress(Exception):
+                    loop.remove_reader(fd)
+            try:
+                data = os.read(fd, 4096)
+            except BlockingIOError:
+                continue
+            except OSError as exc:  # EIO while no client holds the slave: keep serving
+                log.debug("pty read: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            if not data:
+                continue
+            now = time.monotonic()
+            if (
+                self.hello_on_connect
+                and now - last_hello >= WAKE_HELLO_INTERVAL
+                and not conn.port.decoder.in_frame
+                and len(data) >= 2
+                and data.count(b"\xbd") == len(data)
+            ):
+                log.debug("line woken by sync bytes: answering with a Hello Request")
+                conn.send(Outgoing(conn.port.hello_request().packet, HELLO_REQUEST_DELAY))
+                last_hello = now
+            await conn.feed(data)
 
     def _pty_write(self, data: bytes) -> None:
         """Write what the pseudo-terminal takes now; :meth:`_pty_drain` does the rest."""
@@ -420,8 +582,11 @@ class LoggerEmulator:
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout)
-            loop.close()
             self._thread_loop = None
+            if thread.is_alive():  # still busy: leave the daemon thread its loop
+                log.warning("the logger emulator did not stop within %g s", timeout)
+            else:
+                loop.close()
 
 
 class EmulatorProcess:
@@ -462,17 +627,19 @@ def spawn_logger_emulator(
     timeout: float = 20.0,
     stderr: int | None = None,
     env: dict[str, str] | None = None,
+    verbose: int = 0,
 ) -> EmulatorProcess:
-    """Start ``python -m fieldlink emulate logger ARGS...`` and read its URL.
+    """Start ``python -m fieldlink [-v...] emulate logger ARGS...`` and read its URL.
 
     The URL is the first line the command prints; ``--listen 127.0.0.1:0`` is added
     unless ``--listen`` or ``--pty`` is among ``args``, so parallel tests never clash.
+    ``verbose`` is the number of ``-v`` (more log on ``stderr``).
     """
     argv = list(args)
     if "--listen" not in argv and "--pty" not in argv:
         argv += ["--listen", "127.0.0.1:0"]
     process = subprocess.Popen(
-        [python, "-m", "fieldlink", "emulate", "logger", *argv],
+        [python, "-m", "fieldlink", *["-v"] * verbose, "emulate", "logger", *argv],
         stdout=subprocess.PIPE,
         stderr=stderr,
         env=env,
