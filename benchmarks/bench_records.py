@@ -10,14 +10,18 @@ Three workloads, each a list of Collect Data response payloads (the bytes after 
 - ``Wide``      N records of a wider table with arrays and a string (IEEE4, FP2[16],
                 IEEE4[8], Int4[4], Bool4, ASCII 16), same packing.
 
-fieldlink is measured twice: ``decode`` is :func:`parse_collect_payload` (every value,
-record number and time stamp decoded into the blocks' rows and timestamps) and
-``+Records`` additionally materialises one :class:`~fieldlink.pakbus.protocol.model.Record` per
-record.  PyCampbellCR1000 (``pip install pycampbellcr1000``; optional) is timed with its
-``PakBus.parse_collectdata`` on the same payloads; its output is per-record dicts with
-record number and time stamp.  Its parser decodes every element of an array but keeps
-only the first; the work is comparable.  The runs are interleaved and the best of
-``--repeat`` is kept, so a busy machine affects both sides alike.
+fieldlink is measured three times: ``decode`` is :func:`parse_collect_payload` (every
+value, record number and time stamp decoded into the blocks' rows and timestamps);
+``+Records`` also builds the :class:`~fieldlink.pakbus.protocol.model.Record` objects,
+which is what ``Datalogger.collect`` yields (the number to hold to 20x); ``+values``
+also reads every record's ``values`` dict, which a record makes on first use -- the
+cost a consumer that wants dicts pays.  PyCampbellCR1000 (``pip install
+pycampbellcr1000``; optional) is timed with its ``PakBus.parse_collectdata`` on the
+same payloads; its output is per-record dicts with record number and time stamp.  Its
+parser decodes every element of an array but keeps only the first; the work is
+comparable.  Times are CPU time, best of ``--repeat``; the contenders are interleaved
+over ``--rounds`` and each ratio is the median of the rounds' ratios, so a busy machine
+affects both sides alike.  Ratios are the result; absolute rates vary by machine.
 """
 
 from __future__ import annotations
@@ -150,13 +154,20 @@ def run(
         for p in payloads:
             parse_collect_payload(p, by_number).records  # noqa: B018 - materialise Records
 
+    def ours_values() -> None:
+        for p in payloads:
+            for record in parse_collect_payload(p, by_number).records:
+                record.values  # noqa: B018 - materialise the dict
+
     pycr = pycr_parser(tdf)
     decode: list[float] = []
     with_records: list[float] = []
+    with_values: list[float] = []
     theirs: list[float] = []
     for _ in range(rounds):  # interleave the contenders; compare runs made back to back
         decode.append(best_rate(ours_decode, n, repeat))
         with_records.append(best_rate(ours_records, n, repeat))
+        with_values.append(best_rate(ours_values, n, repeat))
         if pycr is not None:
             bus, tabledef = pycr
 
@@ -165,13 +176,14 @@ def run(
                     bus.parse_collectdata(p, tabledef)
 
             theirs.append(best_rate(pycr_decode, n, max(1, repeat // 2)))
-    line = f"{name:<8} {n:>6} records  fieldlink {max(decode):>10,.0f}/s"
-    line += f" (+Records {max(with_records):>9,.0f}/s)"
+    rates = (decode, with_records, with_values)
+    line = f"{name:<8} {n:>7}  " + "  ".join(f"{max(r):>9,.0f}" for r in rates)
     if theirs:
-        ratio = statistics.median(a / c for a, c in zip(decode, theirs, strict=True))
-        ratio_records = statistics.median(b / c for b, c in zip(with_records, theirs, strict=True))
-        line += f"  pycampbellcr1000 {max(theirs):>8,.0f}/s"
-        line += f"  ratio {ratio:5.1f}x (+Records {ratio_records:4.1f}x)"
+        line += f"  {max(theirs):>8,.0f}  "
+        line += "  ".join(
+            f"{statistics.median(a / c for a, c in zip(r, theirs, strict=True)):>6.1f}x"
+            for r in rates
+        )
     print(line, flush=True)
 
 
@@ -200,6 +212,8 @@ def main() -> None:
     args = parser.parse_args()
     n = args.records
 
+    print("                  fieldlink records/s (CPU)      pycampbell   ratio to pycampbellcr1000")
+    print("workload records     decode   +Records    +values  cr1000/s   decode  +Records  +values")
     tdf = load_tdf()
     cr1000 = parse_tdf(tdf)
     table1 = cr1000[1]

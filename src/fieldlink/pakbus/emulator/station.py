@@ -22,6 +22,7 @@ import datetime as dt
 import struct
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -47,7 +48,7 @@ from fieldlink.pakbus.emulator.settings import (
 from fieldlink.pakbus.emulator.spec import NS_PER_S, ProgramSpec, TableSpec
 from fieldlink.pakbus.emulator.status import status_values
 from fieldlink.pakbus.emulator.tables import LoggedTable
-from fieldlink.pakbus.emulator.values import ValueModel
+from fieldlink.pakbus.emulator.values import FieldValues, ValueModel
 from fieldlink.pakbus.emulator.variables import (
     decode_assignment,
     encode_values,
@@ -68,6 +69,10 @@ R = Bmp5ResponseCode
 _NSEC = DataType.NSEC
 _STATUS_CADENCE_NS = NS_PER_S
 _DEFAULT_USR_SIZE = 65_536
+#: Data records whose values a station keeps after computing them: collect answers
+#: overlap (the device computes a few more records than fit a packet), and fragments
+#: and retried requests ask for the same records again.
+_RECENT_RECORDS = 512
 _COMPILED = "Compiled in PipelineMode."
 _COMPILE_COMMANDS = {
     # command: (keep data, set power-up, paused)
@@ -209,6 +214,10 @@ class Station:
         self._data: dict[str, LoggedTable] = {}
         self._specs: dict[str, TableSpec] = {}
         self._defs: tuple[TableDef, ...] = ()
+        # (table, generation, number, time) -> values, newest last; shared, never mutated
+        self._recent: OrderedDict[tuple[str, int, int, int], dict[str, Value]] = OrderedDict()
+        # table -> (generation, compiled value function of each field)
+        self._field_values: dict[str, tuple[int, list[tuple[str, FieldValues]]]] = {}
         self._tdf = b""
         self._public_overrides: dict[str, list[Scalar]] = {}
         self._status_overrides: dict[str, list[Scalar]] = {}
@@ -418,7 +427,7 @@ class Station:
                 name,
                 number,
                 nsec_to_datetime(NSec.from_total_ns(when)),
-                self._values(name, table, number, when),
+                dict(self._values(name, table, number, when)),
             )
 
     def records(self, name: str, start: int | None = None, stop: int | None = None) -> list[Record]:
@@ -428,12 +437,16 @@ class Station:
             lo = held.start if start is None else max(start, held.start)
             hi = held.stop if stop is None else min(stop, held.stop)
             return [
-                Record(name, n, nsec_to_datetime(NSec.from_total_ns(when)), values)
+                Record(name, n, nsec_to_datetime(NSec.from_total_ns(when)), dict(values))
                 for n, when, values in self._rows(name, range(lo, hi))
             ]
 
     def stored_records(self, name: str, numbers: list[int] | range) -> list[StoredRecord]:
-        """(number, exact time stamp, values) for packing into a collect response."""
+        """(number, exact time stamp, values) for packing into a collect response.
+
+        The values dicts may be shared with the station's cache of recent records: read
+        them, do not change them.
+        """
         with self.lock:
             return [(n, NSec.from_total_ns(t), v) for n, t, v in self._rows(name, numbers)]
 
@@ -462,6 +475,7 @@ class Station:
             return R.OK
 
     def _values(self, name: str, table: LoggedTable, number: int, when: int) -> dict[str, Value]:
+        """The values of one record (shared with the recent-records cache: do not change)."""
         if name == "Status":
             return self._status_values(number, when)
         if name == "Public":
@@ -475,11 +489,20 @@ class Station:
                 else:
                     out[f.name] = self.values.value("Public", f, number, when)
             return out
-        tspec = self._specs[name]
-        return {
-            f.name: self.values.value(name, f, number, when, generation=table.generation)
-            for f in tspec.fields
-        }
+        key = (name, table.generation, number, when)
+        recent = self._recent.get(key)
+        if recent is not None:
+            self._recent.move_to_end(key)
+            return recent
+        compiled = self._field_values.get(name)
+        if compiled is None or compiled[0] != table.generation:
+            fields = self.values.fields(name, self._specs[name].fields, table.generation)
+            compiled = self._field_values[name] = (table.generation, fields)
+        values = {field: value(number, when) for field, value in compiled[1]}
+        self._recent[key] = values
+        if len(self._recent) > _RECENT_RECORDS:
+            self._recent.popitem(last=False)
+        return values
 
     # --- programs -------------------------------------------------------------------------
 
@@ -487,6 +510,8 @@ class Station:
         now = self.now_ns()
         old_data, old_defs = self._data, {d.name: d for d in self._defs}
         self._data, self._specs = {}, {}
+        self._recent.clear()  # a new program's table may reuse a name, numbers and times
+        self._field_values.clear()
         defs: list[TableDef] = [make_table("Status", 1, _NSEC, NSec(), NSec(), status_fields())]
         for ts in spec.tables if spec else ():
             definition = _definition(ts)

@@ -16,17 +16,37 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import struct
 import zlib
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import cast
 
 from fieldlink.pakbus.emulator.spec import NS_PER_S, FieldSpec
 from fieldlink.pakbus.protocol.model import Scalar, Value
-from fieldlink.pakbus.protocol.types import DataType, decode_value, encode_value, nsec_to_datetime
+from fieldlink.pakbus.protocol.types import (
+    DECODE_PLAN,
+    ENCODE_PLAN,
+    FP2_TABLE,
+    DataType,
+    decode_value,
+    encode_value,
+    fp2_to_word,
+    nsec_to_datetime,
+)
 from fieldlink.pakbus.protocol.wire import NSec
 
-__all__ = ["ValueModel", "logger_datetime", "quantize", "unit_noise"]
+__all__ = ["FieldValues", "ValueModel", "logger_datetime", "quantize", "unit_noise"]
 
 _MASK64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+#: unit_noise's divisor: the top 53 bits of a hash as a float in [0, 1).
+_UNIT = float(1 << 53)
+#: Compiled field functions a ValueModel keeps (tables x fields x resets of a station).
+_COMPILED_FIELDS = 4096
+
+#: A field's compiled value function: (record number, logger time in ns) -> value.
+FieldValues = Callable[[int, int], Value]
 
 _FLOATS = frozenset(
     {
@@ -64,7 +84,8 @@ NAN_SHARE = 0.01
 
 
 def _mix(h: int) -> int:
-    """splitmix64 finaliser: a cheap, well-spread integer hash."""
+    """splitmix64 finaliser: a cheap, well-spread integer hash (inlined in the compiled
+    value functions below: keep them in step)."""
     h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
     h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK64
     return h ^ (h >> 31)
@@ -76,7 +97,7 @@ def _key(part: int | str) -> int:
 
 def _chain(h: int, parts: tuple[int | str, ...]) -> int:
     for part in parts:
-        h = _mix((h + 0x9E3779B97F4A7C15 + _key(part)) & _MASK64)
+        h = _mix((h + _GOLDEN + _key(part)) & _MASK64)
     return h
 
 
@@ -95,7 +116,7 @@ def unit_noise(seed: int, *parts: int | str) -> float:
     while split < len(parts) and isinstance(parts[split], str):
         split += 1
     h = _chain(_prefix(seed, *parts[:split]), parts[split:])
-    return (h >> 11) / float(1 << 53)
+    return (h >> 11) / _UNIT
 
 
 def quantize(type_code: int, value: Scalar, length: int | None = None) -> Scalar:
@@ -136,10 +157,19 @@ def _kind(variable: str) -> str:
 
 
 class ValueModel:
-    """Computes field values for one emulated station (one seed)."""
+    """Computes field values for one emulated station (one seed).
+
+    Collecting a big table asks for every field of every record, so a field's value
+    function is *compiled* once per (table, field, generation): the hash state of the
+    constant key parts, the signal kind, the NaN rule and the wire type's quantizer are
+    all settled up front, and a record costs one hash step per record and element plus
+    the signal itself.  The compiled functions compute exactly what the definition
+    above says (tests hold them to a straightforward reading of it).
+    """
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
+        self._compiled: dict[tuple[str, FieldSpec, int], FieldValues] = {}
 
     def value(
         self, table: str, spec: FieldSpec, record: int, when_ns: int, *, generation: int = 0
@@ -149,77 +179,223 @@ class ValueModel:
         ``when_ns`` is logger time in nanoseconds since 1990; ``generation`` counts table
         resets, so a reset table does not repeat its old values under reused numbers.
         """
-        count = spec.element_count
-        values = tuple(
-            self._element(table, spec, record, when_ns, generation, element)
-            for element in range(count)
-        )
-        return values[0] if count == 1 else values
+        return self.field(table, spec, generation)(record, when_ns)
 
-    def _element(
-        self, table: str, spec: FieldSpec, record: int, when_ns: int, generation: int, element: int
-    ) -> Scalar:
-        code = spec.type_code
-        noise = unit_noise(self.seed, table, spec.name, generation, record, element)
-        kind = _kind(spec.variable)
-        if spec.is_string:
-            text = _MESSAGES[int(noise * len(_MESSAGES))] if kind != "counter" else str(record)
-            text = text[: spec.string_length]
-            return text if code == DataType.ASCIIZ else quantize(code, text, spec.string_length)
-        if code in _BOOLS:
-            return noise < 0.1
-        if code in _TIMES:
-            return quantize(code, nsec_to_datetime(NSec.from_total_ns(when_ns)))
-        if code in _INT_RANGES:
-            lo, hi = _INT_RANGES[code]  # type: ignore[index]
-            if kind == "counter":
-                number = record
-            elif kind == "diagnostic":
-                number = 1 + int(noise * 700) % 7 if noise < 0.02 else 0
-            else:
-                number = int(noise * 1000)
-            return max(lo, min(hi, number))
-        if code not in _FLOATS:
-            return 0
-        if kind in ("air", "humidity") and code in _NAN_CAPABLE:
-            sick = unit_noise(self.seed, "nan", table, spec.name, generation, record)
-            if sick < NAN_SHARE:
-                return math.nan
-        raw = _signal(kind, when_ns / NS_PER_S, noise, element, record)
-        return quantize(code, raw)
+    def field(self, table: str, spec: FieldSpec, generation: int = 0) -> FieldValues:
+        """The compiled value function ``(record, when_ns) -> value`` of one field."""
+        key = (table, spec, generation)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            if len(self._compiled) >= _COMPILED_FIELDS:
+                self._compiled.clear()
+            compiled = self._compiled[key] = _compile_field(self.seed, table, spec, generation)
+        return compiled
+
+    def fields(
+        self, table: str, specs: Iterable[FieldSpec], generation: int = 0
+    ) -> list[tuple[str, FieldValues]]:
+        """(name, compiled value function) of each field, in order."""
+        return [(spec.name, self.field(table, spec, generation)) for spec in specs]
 
 
-def _signal(kind: str, t: float, noise: float, element: int, record: int) -> float:
-    """A plausible reading of ``kind`` at logger time ``t`` (seconds since 1990)."""
+def _quantizer(code: int) -> Callable[[float], Scalar]:
+    """``quantize`` of one numeric wire type, with the type's codec looked up once."""
+    if code == DataType.FP2:
+        table = FP2_TABLE
+        return lambda value: table[fp2_to_word(value)]
+    fmt, decode = DECODE_PLAN[code]
+    packer = struct.Struct(">" + fmt)
+    encode = ENCODE_PLAN[code]
+    pack, unpack = packer.pack, packer.unpack
+    if code in (DataType.IEEE4, DataType.IEEE8):  # a float packs as itself: no conversion
+        return lambda value: cast(float, unpack(pack(value))[0])
+
+    def quantize_number(value: float) -> Scalar:
+        (item,) = unpack(pack(encode(value)))
+        return cast(Scalar, item if decode is None else decode(item))
+
+    return quantize_number
+
+
+def _record_state(base: int, record: int) -> int:
+    """The hash state after ``record``, continuing from ``base`` (one ``_chain`` step)."""
+    h = (base + _GOLDEN + (record & _MASK64)) & _MASK64
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK64
+    return h ^ (h >> 31)
+
+
+def _element_noise(state: int, element: int) -> float:
+    """unit_noise's last step: one more ``_chain`` step for ``element``, as a float."""
+    h = (state + _GOLDEN + element) & _MASK64
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK64
+    return ((h ^ (h >> 31)) >> 11) / _UNIT
+
+
+def _compile_field(seed: int, table: str, spec: FieldSpec, generation: int) -> FieldValues:
+    """The value function of one field, with everything that does not vary folded in.
+
+    ``unit_noise(seed, table, name, generation, record, element)`` is a hash chain over
+    those parts; the state after ``generation`` is the same for every record, so it is
+    computed here once and a value costs the record and element steps only.  Scalars
+    get their own functions (most fields are scalars); arrays share the record step.
+    """
+    code = spec.type_code
+    kind = _kind(spec.variable)
+    count = spec.element_count
+    base = _chain(_prefix(seed, table, spec.name), (generation,))
+
+    def noises(record: int) -> list[float]:
+        state = _record_state(base, record)
+        return [_element_noise(state, e) for e in range(count)]
+
+    def noise(record: int) -> float:
+        """unit_noise for element 0: _record_state and _element_noise in one."""
+        h = (base + _GOLDEN + (record & _MASK64)) & _MASK64
+        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
+        h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK64
+        h = ((h ^ (h >> 31)) + _GOLDEN) & _MASK64
+        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
+        h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK64
+        return ((h ^ (h >> 31)) >> 11) / _UNIT
+
+    def same(value: Callable[[int, int], Scalar]) -> FieldValues:
+        """A field whose elements all hold one value."""
+        if count == 1:
+            return value
+        return lambda record, when_ns: (value(record, when_ns),) * count
+
+    def each(element: Callable[[float], Scalar]) -> FieldValues:
+        """A field whose elements each follow their own noise, through ``element``."""
+        if count == 1:
+            return lambda record, when_ns: element(noise(record))
+        return lambda record, when_ns: tuple(map(element, noises(record)))
+
+    if spec.is_string:
+        length = spec.string_length
+
+        def as_text(text: str) -> Scalar:
+            text = text[:length]
+            return text if code == DataType.ASCIIZ else quantize(code, text, length)
+
+        if kind == "counter":
+            return same(lambda record, when_ns: as_text(str(record)))
+        messages = [as_text(m) for m in _MESSAGES]
+        return each(lambda n: messages[int(n * len(messages))])
+    if code in _BOOLS:
+        return each(lambda n: n < 0.1)
+    if code in _TIMES:
+        return same(lambda record, when_ns: quantize(code, logger_datetime(when_ns)))
+    if code in _INT_RANGES:
+        lo, hi = _INT_RANGES[code]  # type: ignore[index]
+        if kind == "counter":
+            return same(lambda record, when_ns: max(lo, min(hi, record)))
+        if kind == "diagnostic":
+            return each(lambda n: max(lo, min(hi, 1 + int(n * 700) % 7 if n < 0.02 else 0)))
+        return each(lambda n: max(lo, min(hi, int(n * 1000))))
+    if code not in _FLOATS:
+        return same(lambda record, when_ns: 0)
+    signal = _SIGNALS[kind]
+    quantized = _quantizer(code)
+
+    def scalar(record: int, when_ns: int) -> Value:
+        return quantized(signal(when_ns / NS_PER_S, noise(record), 0, record))
+
+    def array(record: int, when_ns: int) -> Value:
+        t = when_ns / NS_PER_S
+        return tuple(quantized(signal(t, n, e, record)) for e, n in enumerate(noises(record)))
+
+    measured = scalar if count == 1 else array
+    if kind not in ("air", "humidity") or code not in _NAN_CAPABLE:
+        return measured
+    # unit_noise(seed, "nan", table, name, generation, record): one draw for the record
+    nan_base = _chain(_prefix(seed, "nan", table, spec.name), (generation,))
+    nan: Value = math.nan if count == 1 else (math.nan,) * count
+
+    def flaky(record: int, when_ns: int) -> Value:
+        sick = (_record_state(nan_base, record) >> 11) / _UNIT
+        return nan if sick < NAN_SHARE else measured(record, when_ns)
+
+    return flaky
+
+
+def _diurnal(t: float) -> float:
     day = (t % 86_400.0) / 86_400.0
-    diurnal = math.sin(2 * math.pi * (day - 0.375))  # peaks mid-afternoon
-    wiggle = noise - 0.5
-    if kind == "battery":
-        return 12.5 + 0.9 * max(0.0, diurnal) + 0.1 * wiggle
-    if kind == "panel":
-        return 18.0 + 9.0 * diurnal + 0.4 * wiggle
-    if kind == "air":
-        return 15.0 + 8.0 * diurnal + 0.6 * wiggle
-    if kind == "humidity":
-        return min(100.0, max(5.0, 65.0 - 25.0 * diurnal + 6.0 * wiggle))
-    if kind == "wind":
-        gust = math.sin(2 * math.pi * t / 7_200.0 + element)
-        return abs(3.0 + 2.0 * gust + 3.0 * wiggle) + 0.1 * element
-    if kind == "component":
-        return 2.0 * math.sin(2 * math.pi * t / 600.0 + element) + 1.5 * wiggle
-    if kind == "direction":
-        return (200.0 + 60.0 * math.sin(2 * math.pi * t / 20_000.0) + 40.0 * wiggle) % 360.0
-    if kind == "rain":
-        return 0.254 * (1 + int(noise * 300)) if noise < 0.03 else 0.0
-    if kind == "pressure":
-        return 1013.0 + 6.0 * math.sin(2 * math.pi * t / 259_200.0) + 0.5 * wiggle
-    if kind == "solar":
-        return max(0.0, 900.0 * math.sin(2 * math.pi * (day - 0.25))) * (0.8 + 0.2 * noise)
-    if kind == "counter":
-        return float(record)
-    if kind == "diagnostic":
-        return 0.0
+    return math.sin(2 * math.pi * (day - 0.375))  # peaks mid-afternoon
+
+
+def _battery(t: float, noise: float, element: int, record: int) -> float:
+    return 12.5 + 0.9 * max(0.0, _diurnal(t)) + 0.1 * (noise - 0.5)
+
+
+def _panel(t: float, noise: float, element: int, record: int) -> float:
+    return 18.0 + 9.0 * _diurnal(t) + 0.4 * (noise - 0.5)
+
+
+def _air(t: float, noise: float, element: int, record: int) -> float:
+    return 15.0 + 8.0 * _diurnal(t) + 0.6 * (noise - 0.5)
+
+
+def _humidity(t: float, noise: float, element: int, record: int) -> float:
+    return min(100.0, max(5.0, 65.0 - 25.0 * _diurnal(t) + 6.0 * (noise - 0.5)))
+
+
+def _wind(t: float, noise: float, element: int, record: int) -> float:
+    gust = math.sin(2 * math.pi * t / 7_200.0 + element)
+    return abs(3.0 + 2.0 * gust + 3.0 * (noise - 0.5)) + 0.1 * element
+
+
+def _component(t: float, noise: float, element: int, record: int) -> float:
+    return 2.0 * math.sin(2 * math.pi * t / 600.0 + element) + 1.5 * (noise - 0.5)
+
+
+def _direction(t: float, noise: float, element: int, record: int) -> float:
+    return (200.0 + 60.0 * math.sin(2 * math.pi * t / 20_000.0) + 40.0 * (noise - 0.5)) % 360.0
+
+
+def _rain(t: float, noise: float, element: int, record: int) -> float:
+    return 0.254 * (1 + int(noise * 300)) if noise < 0.03 else 0.0
+
+
+def _pressure(t: float, noise: float, element: int, record: int) -> float:
+    return 1013.0 + 6.0 * math.sin(2 * math.pi * t / 259_200.0) + 0.5 * (noise - 0.5)
+
+
+def _solar(t: float, noise: float, element: int, record: int) -> float:
+    day = (t % 86_400.0) / 86_400.0
+    return max(0.0, 900.0 * math.sin(2 * math.pi * (day - 0.25))) * (0.8 + 0.2 * noise)
+
+
+def _counter(t: float, noise: float, element: int, record: int) -> float:
+    return float(record)
+
+
+def _flat(t: float, noise: float, element: int, record: int) -> float:
+    return 0.0
+
+
+def _generic(t: float, noise: float, element: int, record: int) -> float:
     return 100.0 * noise
+
+
+#: A plausible reading of each kind of variable at logger time ``t`` (seconds since
+#: 1990), given the record's noise in [0, 1).
+_SIGNALS: dict[str, Callable[[float, float, int, int], float]] = {
+    "battery": _battery,
+    "panel": _panel,
+    "air": _air,
+    "humidity": _humidity,
+    "wind": _wind,
+    "component": _component,
+    "direction": _direction,
+    "rain": _rain,
+    "pressure": _pressure,
+    "solar": _solar,
+    "counter": _counter,
+    "diagnostic": _flat,
+    "generic": _generic,
+}
 
 
 def logger_datetime(when_ns: int) -> dt.datetime:

@@ -10,7 +10,9 @@ does I/O or parsing; see :mod:`fieldlink.pakbus.protocol.tabledef` and
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import count
 from math import prod
 
 from fieldlink.pakbus.protocol.wire import NSec
@@ -119,25 +121,117 @@ class TableDef:
         return [c for f in self.fields for c in f.column_names()]
 
 
-@dataclass(frozen=True, slots=True)
 class Record:
     """One record of a table: logger-local time stamp (naive), record number, values.
 
     ``values`` maps field name to value, in table order (or in the order of the
     requested field list).  Array fields hold a tuple.
+
+    Collecting makes these by the hundred thousand, so this is a plain slotted class
+    rather than a frozen dataclass (whose ``__init__`` goes through
+    ``object.__setattr__`` per field), and a record made by :func:`records_from_rows`
+    keeps the decoder's row of values until ``values`` is first read: a caller that
+    only wants numbers, times or :meth:`flat` never pays for a dict.  Treat records as
+    immutable, the values dict included: nothing stops an assignment, but one record
+    may be shared by several consumers (e.g. every sink of a collection).
     """
+
+    __slots__ = ("_names", "_row", "_values", "number", "table", "timestamp")
+    __match_args__ = ("table", "number", "timestamp", "values")
 
     table: str
     number: int
     timestamp: dt.datetime
-    values: dict[str, Value] = field(default_factory=dict)
+    _values: dict[str, Value] | None
+    _row: tuple[Value, ...]
+    _names: tuple[str, ...]
+
+    def __init__(
+        self,
+        table: str,
+        number: int,
+        timestamp: dt.datetime,
+        values: dict[str, Value] | None = None,
+    ) -> None:
+        self.table = table
+        self.number = number
+        self.timestamp = timestamp
+        self._values = {} if values is None else values
+
+    @classmethod
+    def from_row(
+        cls,
+        table: str,
+        number: int,
+        timestamp: dt.datetime,
+        names: tuple[str, ...],
+        row: tuple[Value, ...],
+    ) -> Record:
+        """A record whose values are ``row`` (one per name, in order), kept as a row."""
+        return records_from_rows(table, number, (timestamp,), names, (row,))[0]
+
+    @property
+    def values(self) -> dict[str, Value]:
+        values = self._values
+        if values is None:
+            values = self._values = dict(zip(self._names, self._row, strict=True))
+        return values
 
     def flat(self) -> list[Scalar]:
         """The values expanded to one scalar per column, in column order."""
         out: list[Scalar] = []
-        for v in self.values.values():
+        for v in self._row if self._values is None else self._values.values():
             if isinstance(v, tuple):
                 out.extend(v)
             else:
                 out.append(v)
         return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (
+            self.number == other.number
+            and self.table == other.table
+            and self.timestamp == other.timestamp
+            and self.values == other.values
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # equal records may hold different dicts
+
+    def __repr__(self) -> str:
+        return (
+            f"Record(table={self.table!r}, number={self.number!r}, "
+            f"timestamp={self.timestamp!r}, values={self.values!r})"
+        )
+
+    def __reduce__(self) -> tuple[type[Record], tuple[str, int, dt.datetime, dict[str, Value]]]:
+        return Record, (self.table, self.number, self.timestamp, self.values)
+
+
+def records_from_rows(
+    table: str,
+    first_number: int,
+    timestamps: Iterable[dt.datetime],
+    names: tuple[str, ...],
+    rows: Iterable[tuple[Value, ...]],
+) -> list[Record]:
+    """Records numbered from ``first_number``, one per (time stamp, row) pair.
+
+    This is how a decoder makes records: no ``__init__`` call and no dict per record
+    (see :class:`Record`), which makes building them cost a fraction of decoding them.
+    Each row holds one value per name, in the order of ``names``.
+    """
+    new = object.__new__
+    out: list[Record] = []
+    append = out.append
+    for number, stamp, row in zip(count(first_number), timestamps, rows):
+        record = new(Record)
+        record.table = table
+        record.number = number
+        record.timestamp = stamp
+        record._values = None
+        record._row = row
+        record._names = names
+        append(record)
+    return out

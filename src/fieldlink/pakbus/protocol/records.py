@@ -28,15 +28,24 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import struct
+import sys
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import accumulate, chain, count, repeat
+from itertools import accumulate, chain, repeat
 from typing import Any, cast
 
 from fieldlink.errors import ProtocolError
 from fieldlink.pakbus.protocol import types as t
-from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
+from fieldlink.pakbus.protocol.model import (
+    FieldDef,
+    Record,
+    Scalar,
+    TableDef,
+    Value,
+    records_from_rows,
+)
 from fieldlink.pakbus.protocol.wire import NSec
 
 __all__ = [
@@ -111,9 +120,27 @@ def _string_shape(f: FieldDef) -> tuple[int, int]:
 
 def _ascii_encoder(length: int) -> Callable[[object], object]:
     def encode(value: object) -> object:
-        return t.encode_value(t.DataType.ASCII, value, length=length)
+        return t._ascii_to_bytes(value, length)
 
     return encode
+
+
+_FP2_ITEM = t.ENCODE_PLAN[t.DataType.FP2]
+#: float -> FP2 word, for floats that are exactly an FP2 value (at most 65 536 of them):
+#: what an emulator sends has been through FP2 already, and finding its word again
+#: the long way costs more than the rest of encoding the record.
+_FP2_WORDS: dict[float, int] = {}
+
+
+def _fp2_encoder(value: object) -> object:
+    if type(value) is not float:
+        return _FP2_ITEM(value)  # checks the type, converts ints
+    word = _FP2_WORDS.get(value)
+    if word is None:
+        word = t.fp2_to_word(value)
+        if t.FP2_TABLE[word] == value:
+            _FP2_WORDS[value] = word
+    return word
 
 
 def _asciiz_encoder(value: object) -> object:
@@ -143,10 +170,12 @@ def _compile_piece(f: FieldDef) -> _Piece:
     if f.piece_size < 1:
         raise ProtocolError(f"field {f.name!r} has PieceSize {f.piece_size}")
     fmt, decode = plan
-    return _Piece(f, code, f.piece_size, fmt, decode, t.ENCODE_PLAN[code], f.is_array, None)
+    encode = _fp2_encoder if code == t.DataType.FP2 else t.ENCODE_PLAN[code]
+    return _Piece(f, code, f.piece_size, fmt, decode, encode, f.is_array, None)
 
 
 _NUL = b"\x00"
+_SEQUENCES = (tuple, list)
 _FIRST = operator.itemgetter(0)
 _REST = operator.itemgetter(slice(1, None))
 
@@ -159,49 +188,140 @@ def _ascii_column(column: Iterable[bytes]) -> Iterable[str]:
 
 ColumnConverter = Callable[[Iterable[Any]], Iterable[Any]]
 
+#: struct codes that an array.array reads as the same type and size on this machine.
+_ARRAY_CODES = frozenset(c for c in "bBhHiIlLqQfd" if array(c).itemsize == struct.calcsize(">" + c))
+#: Whether wire (big-endian) items need a byte swap after reading them into an array.
+_SWAP = sys.byteorder == "little"
+_FP2_DECODE = t.DECODE_PLAN[t.DataType.FP2][1]
+
+
+def _fp2_column(words: Sequence[int]) -> Iterable[float]:
+    """FP2 words -> floats through the lookup table in one C call (an ``itemgetter`` of
+    all the words beats a ``map`` of a method per word by a third)."""
+    if len(words) > 1:
+        return operator.itemgetter(*words)(t.FP2_TABLE)  # type: ignore[no-any-return]
+    return [t.FP2_TABLE[w] for w in words]
+
+
+def _column_converter(convert: Callable[[Any], object]) -> ColumnConverter:
+    """A whole column (or block) of items through ``convert``."""
+    if convert is _FP2_DECODE:
+        return cast(ColumnConverter, _fp2_column)
+    return partial(map, convert)
+
+
+def _array_column(
+    code: str, count: int, convert: Callable[[Any], object] | None
+) -> ColumnConverter:
+    """A column of raw array pieces (``count`` big-endian items each) -> tuples of values.
+
+    The pieces of every record are joined and read as one :class:`array.array`, so a
+    16-element FP2 array costs 16 table look-ups per record and nothing else.
+    """
+    converter = None if convert is None else _column_converter(convert)
+
+    def column(pieces: Iterable[bytes]) -> Iterable[Any]:
+        numbers = array(code)
+        numbers.frombytes(b"".join(pieces))
+        if _SWAP:
+            numbers.byteswap()
+        items = iter(numbers if converter is None else converter(numbers))
+        return zip(*([items] * count), strict=False)
+
+    return column
+
 
 class _Codec:
-    """A compiled fixed-size record: one Struct, item conversions and a regrouping.
+    """A compiled fixed-size record: Structs, item conversions and a regrouping.
 
-    Decoding a block is C-level passes only.  ``iter_unpack`` yields each record's items;
-    when every item needs the same conversion (e.g. an all-FP2 table) one ``map`` over the
-    flat item stream converts them and ``zip`` regroups them into records; otherwise the
-    block is transposed into columns, only the columns that need it are mapped through
-    their converter (FP2 lookup table, ``bool``, NUL-cut Latin-1 text, times) and
-    transposed back.  An ``itemgetter`` of indexes and slices finally nests arrays.
+    Decoding a block is C-level passes only, in one of three plans:
+
+    - every item of one numeric type (an all-FP2 or all-IEEE4 table, the common case):
+      the block is read into an :class:`array.array` in one go and byte-swapped in
+      place, one pass converts the items (FP2: one ``itemgetter`` over the lookup
+      table) and ``zip`` regroups them into records -- no tuple per record from
+      ``struct``;
+    - every item needing the same conversion but not an array type: ``iter_unpack``
+      and the same conversion and ``zip``;
+    - otherwise ``iter_unpack`` with a format that reads each numeric array field as
+      one raw piece, the block transposed into columns, only the columns that need it
+      converted (FP2 lookup table, ``bool``, NUL-cut Latin-1 text, times; array pieces
+      through :func:`_array_column`) and transposed back.
+
+    An ``itemgetter`` of indexes and slices finally nests arrays where a plan leaves
+    them flat.  ``struct`` is the one-item-per-element format, used for encoding.
     """
 
-    __slots__ = ("columns", "getter", "items", "single", "struct", "uniform")
+    __slots__ = (
+        "array_code",
+        "columns",
+        "getter",
+        "items",
+        "single",
+        "struct",
+        "uniform",
+        "unpacker",
+        "width",
+    )
 
     def __init__(self, pieces: Sequence[_Piece], stamp_code: int | None) -> None:
         fmt = [">"]
         convs: list[Callable[[Any], object] | None] = []
-        columns: list[tuple[int, ColumnConverter]] = []
+        codes: set[str] = set()
         specs: list[int | slice] = []
+        # the column plan: struct format, converter of each column, nesting
+        column_fmt = [">"]
+        columns: list[tuple[int, ColumnConverter]] = []
+        column_specs: list[int | slice] = []
         if stamp_code is not None:
             stamp_fmt, stamp_conv = t.DECODE_PLAN[stamp_code]
             fmt.append(stamp_fmt)
             convs.append(stamp_conv)
+            codes.add(stamp_fmt)
             specs.append(0)
+            column_fmt.append(stamp_fmt)
+            if stamp_conv is not None:
+                columns.append((0, _column_converter(stamp_conv)))
+            column_specs.append(0)
         for p in pieces:
             pos = len(convs)
             fmt.append(p.fmt)
             convs.extend(repeat(p.decode, p.items))
+            codes.add(p.item_fmt)
             specs.append(slice(pos, pos + p.items) if p.array else pos)
+            col = len(column_fmt) - 1
+            if p.array and p.item_fmt in _ARRAY_CODES:
+                column_fmt.append(f"{p.items * struct.calcsize('>' + p.item_fmt)}s")
+                columns.append((col, _array_column(p.item_fmt, p.items, p.decode)))
+                column_specs.append(col)
+                continue
+            column_fmt.extend(repeat(p.item_fmt, p.items))
+            column_specs.append(slice(col, col + p.items) if p.array else col)
             if p.code == t.DataType.ASCII:
-                columns.extend((i, _ascii_column) for i in range(pos, pos + p.items))
+                columns.extend((i, _ascii_column) for i in range(col, col + p.items))
+            elif p.decode is not None:
+                convert = _column_converter(p.decode)
+                columns.extend((i, convert) for i in range(col, col + p.items))
         self.struct = struct.Struct("".join(fmt))
         self.items = len(convs)
-        string_columns = {i for i, _ in columns}
-        for i, conv in enumerate(convs):
-            if conv is not None and i not in string_columns:
-                columns.append((i, partial(map, conv)))
-        self.columns = tuple(sorted(columns, key=_FIRST))
         distinct = set(convs)
-        self.uniform: Callable[[Any], object] | None = (
-            convs[0] if len(distinct) == 1 and len(self.columns) == self.items else None
+        same = convs[0] if len(distinct) == 1 else None  # the one conversion of every item
+        strings = any(p.code == t.DataType.ASCII for p in pieces)
+        self.uniform: ColumnConverter | None = (
+            _column_converter(same) if same is not None and not strings else None
         )
-        flat = all(isinstance(s, int) for s in specs)
+        one_code = next(iter(codes)) if len(codes) == 1 and len(distinct) == 1 else None
+        self.array_code: str | None = one_code if one_code in _ARRAY_CODES else None
+        if self.array_code is not None or self.uniform is not None:
+            self.unpacker = self.struct
+            self.width = self.items
+            self.columns: tuple[tuple[int, ColumnConverter], ...] = ()
+        else:
+            self.unpacker = struct.Struct("".join(column_fmt))
+            self.width = len(column_fmt) - 1
+            self.columns = tuple(columns)
+            specs = column_specs
+        flat = len(specs) == self.width and all(s == i for i, s in enumerate(specs))
         self.single = len(specs) == 1 and not flat
         self.getter: Callable[[tuple[object, ...]], Any] | None = (
             None if flat else operator.itemgetter(*specs)
@@ -214,18 +334,27 @@ class _Codec:
         if self.items == 0:
             return [()] * count
         end = offset + count * self.struct.size
-        records = self.struct.iter_unpack(memoryview(buf)[offset:end])
         rows: Iterable[Any]
-        if not self.columns:
-            rows = records
+        if self.array_code is not None:
+            numbers = array(self.array_code)
+            numbers.frombytes(buf[offset:end])
+            if _SWAP:
+                numbers.byteswap()
+            items = iter(numbers if self.uniform is None else self.uniform(numbers))
+            rows = zip(*([items] * self.items), strict=False)
         elif self.uniform is not None:
-            items = map(self.uniform, chain.from_iterable(records))
+            records = self.struct.iter_unpack(memoryview(buf)[offset:end])
+            items = iter(self.uniform(list(chain.from_iterable(records))))
             rows = zip(*([items] * self.items), strict=False)
         else:
-            columns: list[Iterable[Any]] = list(zip(*records, strict=True))
-            for i, convert in self.columns:
-                columns[i] = convert(columns[i])
-            rows = zip(*columns, strict=False)
+            records = self.unpacker.iter_unpack(memoryview(buf)[offset:end])
+            if self.columns:
+                columns: list[Iterable[Any]] = list(zip(*records, strict=True))
+                for i, convert in self.columns:
+                    columns[i] = convert(columns[i])
+                rows = zip(*columns, strict=False)
+            else:
+                rows = records
         if self.getter is not None:
             rows = map(self.getter, rows)
             if self.single:
@@ -360,6 +489,38 @@ class RecordLayout:
                 rows.append(row)
         return rows, offset
 
+    def decode_block(
+        self,
+        buf: bytes | bytearray | memoryview,
+        offset: int,
+        count: int,
+        end: int | None = None,
+    ) -> tuple[list[dt.datetime], list[tuple[Value, ...]], int]:
+        """The time stamps and value rows of a record block's ``count`` records.
+
+        ``offset`` is where the block's first time stamp starts (after the header) and
+        ``end`` where the block must end at the latest (default: the end of ``buf``);
+        returns the stamps, the rows and the offset after the block.
+        """
+        codec, step = self._codec, self.interval
+        limit = len(buf) if end is None else end
+        if step is not None and codec is not None and count > 0:
+            size = self.stamp_size + count * codec.struct.size
+            if offset >= 0 and offset + size <= limit:  # else the checks below explain
+                first = self._stamp_from(*self._stamp_struct.unpack_from(buf, offset))
+                rows = codec.many(buf, offset + self.stamp_size, count)
+                stamps = list(accumulate(repeat(step, count - 1), operator.add, initial=first))
+                return stamps, rows, offset + size
+        if limit < len(buf):
+            buf = memoryview(buf)[:limit]
+        if step is not None and count:
+            first, offset = self.decode_stamp(buf, offset)
+            rows, offset = self._many(buf, offset, count, stamped=False)
+            stamps = list(accumulate(repeat(step, count - 1), operator.add, initial=first))
+            return stamps, rows, offset
+        stamped, offset = self._many(buf, offset, count, stamped=True)
+        return list(map(_FIRST, stamped)), list(map(_REST, stamped)), offset
+
     def decode_stamp(
         self, buf: bytes | bytearray | memoryview, offset: int = 0
     ) -> tuple[dt.datetime, int]:
@@ -408,8 +569,17 @@ class RecordLayout:
                 pieces = zip(self._pieces, row, strict=True)
                 return b"".join(self._variable_bytes(p, v) for p, v in pieces)
             items: list[object] = []
+            append, extend = items.append, items.extend
             for p, v in zip(self._pieces, row, strict=True):
-                items.extend(self._items(p, v))
+                # the common shapes inline; anything else (and every error) via _items
+                if isinstance(v, _SEQUENCES):
+                    if p.array and len(v) == p.items:
+                        extend(map(p.encode, v))
+                        continue
+                elif not p.array:
+                    append(p.encode(v))
+                    continue
+                extend(self._items(p, v))
             return self._codec.struct.pack(*items)
         except (struct.error, OverflowError) as exc:
             raise ValueError(f"cannot encode a record of {self.table.name!r}: {exc}") from None
@@ -502,9 +672,8 @@ class RecordBlock:
     @property
     def records(self) -> list[Record]:
         if self._records is None:
-            values = map(dict, map(zip, repeat(self.names), self.rows))
-            self._records = list(
-                map(Record, repeat(self.table), count(self.begin_record), self.timestamps, values)
+            self._records = records_from_rows(
+                self.table, self.begin_record, self.timestamps, self.names, self.rows
             )
         return self._records
 
@@ -519,9 +688,13 @@ class Fragment:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CollectPayload:
-    """A decoded Collect Data response (after RespCode)."""
+    """A decoded Collect Data response (after RespCode).
+
+    Not frozen only because a frozen dataclass's ``__init__`` costs as much as decoding
+    a few records, once per response: treat it as read-only.
+    """
 
     blocks: list[RecordBlock | Fragment]
     more: bool
@@ -529,7 +702,11 @@ class CollectPayload:
     @property
     def records(self) -> list[Record]:
         """Every whole record, in response order."""
-        return [r for b in self.blocks if isinstance(b, RecordBlock) for r in b.records]
+        out: list[Record] = []
+        for block in self.blocks:
+            if isinstance(block, RecordBlock):
+                out += block.records
+        return out
 
     @property
     def fragment(self) -> Fragment | None:
@@ -581,18 +758,8 @@ def parse_collect_payload(
             pos = end
             break
         pos += _BLOCK_HEADER.size
-        nrecs = word & 0x7FFF
-        layout = layout_for(table, (fields or {}).get(table_nbr))
-        view = memoryview(buf)[:end]
-        step = layout.interval
-        if step is not None and nrecs:
-            first, pos = layout.decode_stamp(view, pos)
-            rows, pos = layout._many(view, pos, nrecs, stamped=False)
-            stamps = list(accumulate(repeat(step, nrecs - 1), operator.add, initial=first))
-        else:
-            stamped, pos = layout._many(view, pos, nrecs, stamped=True)
-            stamps = list(map(_FIRST, stamped))
-            rows = list(map(_REST, stamped))
+        layout = layout_for(table, fields.get(table_nbr) if fields else None)
+        stamps, rows, pos = layout.decode_block(buf, pos, word & 0x7FFF, end)
         blocks.append(RecordBlock(table_nbr, table.name, begin, layout.names, stamps, rows))
     return CollectPayload(blocks, buf[end] != 0)
 
