@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import toa5
 
+from fieldlink.collect import load_stations
 from fieldlink.demo import MARKER, prepare
 from fieldlink.errors import UsageError
 
@@ -41,6 +42,9 @@ def test_demo_with_no_options_collects_twice_and_resumes(tmp_path: Path) -> None
         rows = list(reader)
     assert header.env_line.table_name == "Table1"
     assert header.env_line.station_name == "demo"
+    # A CR1000 on OS 24 sends no ModelNo: the model comes from its OS version.
+    assert header.env_line.logger_model == "CR1000"
+    assert header.env_line.logger_os == "CR1000.Std.24"
     numbers = [int(row[1]) for row in rows]
     assert numbers == list(range(10_005))
     assert "Table1" in out and "+5" in out and "10,005" in out
@@ -60,6 +64,40 @@ def test_demo_with_no_options_collects_twice_and_resumes(tmp_path: Path) -> None
     # Fast (10 Hz, 6000-record ring): 6000 in cycle 1, then 3000 new after 5 minutes.
     assert fast_count == 9000 and fast_max - fast_min + 1 == 9000
     assert positions["Fast"] == fast_max
+
+    # The next step it suggests is a stations file that works as it stands.
+    stations = demo / "stations.toml"
+    assert f"fieldlink collect {Path('fieldlink-demo') / 'stations.toml'} --once" in " ".join(
+        out.split()
+    )
+    (station,) = load_stations(stations).stations
+    assert station.url == "tcp:127.0.0.1:6785"  # where `fieldlink emulate logger` listens
+    assert {s.kind: s.path for s in station.sinks}["sqlite"] == demo / "mystation.sqlite"
+    # On an 80-column console no sentence of the summary is broken over two lines.
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[0].startswith("fieldlink demo: an emulated CR1000 at tcp:127.0.0.1:")
+    assert [line[:2] for line in lines[1:4]] == ["- "] * 3, out
+
+
+def test_the_demos_stations_file_collects_an_emulator(tmp_path: Path) -> None:
+    from fieldlink.demo import write_stations_file
+    from fieldlink.pakbus.emulator import LoggerEmulator
+
+    path = write_stations_file(tmp_path)
+    emu = LoggerEmulator(records=20, listen="127.0.0.1:0")
+    with emu.running():
+        assert emu.url is not None
+        path.write_text(path.read_text().replace("tcp:127.0.0.1:6785", emu.url))
+        r = subprocess.run(
+            [sys.executable, "-m", "fieldlink", "collect", str(path), "--once", "--plain"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "mystation: ok:" in r.stdout
+    assert (tmp_path / "mystation.sqlite").exists()
+    assert (tmp_path / "mystation-toa5" / "mystation_Table1.dat").exists()
 
 
 def test_prepare_clears_only_its_own_folder(tmp_path: Path) -> None:

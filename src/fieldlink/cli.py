@@ -2,8 +2,10 @@
 
 Every family contributes a command group (``fieldlink logger ...``) and an
 emulator command (``fieldlink emulate logger``).  Errors that fieldlink raises on
-purpose become one line on stderr and a non-zero exit status (2 for usage, 1 for
-device and link faults); anything else is a bug and keeps its traceback.
+purpose -- and click's own usage errors -- become one line on stderr and a non-zero
+exit status (2 for usage, 1 for device and link faults); anything else is a bug and
+keeps its traceback.  A command may add notes to an error on its way out (what it
+kept of a partial download); they are printed on the same line.
 """
 
 from __future__ import annotations
@@ -24,10 +26,16 @@ def cli(verbose: int) -> None:
     """Talk to the instruments of a field station, or emulate them.
 
     \b
-    Families:
-      logger    Campbell Scientific PakBus dataloggers (CR1000, CR800, CR3000, CR6 ...)
+    Try it first:
+      fieldlink demo                    collect an emulated station into TOA5 and SQLite
+    Instruments:
+      fieldlink logger COMMAND URL ...  Campbell PakBus dataloggers (CR1000, CR800, CR6 ...)
+    Collection:
+      fieldlink collect STATIONS.toml   keep many stations' data on disk, resumably
     Emulators:
-      fieldlink emulate logger      a virtual CR1000-family datalogger
+      fieldlink emulate logger          a virtual CR1000-family datalogger
+
+    Run "fieldlink COMMAND --help" for the options of each.
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(
@@ -65,13 +73,59 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("fieldlink: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        if _is_help_request(exc):
+            exc.show()  # a bare group: its help, as click shows it
+        else:
+            click.echo(f"fieldlink: error: {usage_message(exc)}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"fieldlink: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except FieldlinkError as exc:
-        click.echo(f"fieldlink: error: {exc}", err=True)
+        click.echo(f"fieldlink: error: {error_message(exc)}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        click.echo(f"fieldlink: interrupted{_notes(exc)}", err=True)
         sys.exit(130)
     except BrokenPipeError:
+        _quiet_stdout()
         sys.exit(0)
+
+
+def error_message(exc: BaseException) -> str:
+    """The error on one line, with the notes a command added on its way out (what was kept)."""
+    return " ".join(str(exc).split()) + _notes(exc)
+
+
+def _notes(exc: BaseException) -> str:
+    notes = [" ".join(str(n).split()) for n in getattr(exc, "__notes__", ())]
+    notes = [n for n in notes if n]
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """Click's usage error on one line, pointing at the command's help."""
+    text = " ".join(exc.format_message().split())
+    if exc.ctx is not None:
+        text += f" (see '{exc.ctx.command_path} --help')"
+    return text
+
+
+def _is_help_request(exc: click.UsageError) -> bool:
+    """A group called without a command: click (8.2+) answers with the group's help."""
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)
+    return no_args is not None and isinstance(exc, no_args)
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout went away (``| head``): drop what is still buffered
+    instead of failing again when Python flushes it at exit."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

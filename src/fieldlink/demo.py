@@ -74,6 +74,7 @@ class DemoReport:
     cycles: list[CycleResult] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     tables: list[TableSummary] = field(default_factory=list)
+    stations_file: Path | None = None
 
 
 def prepare(directory: Path) -> None:
@@ -96,6 +97,41 @@ def prepare(directory: Path) -> None:
         (directory / MARKER).write_text("created by `fieldlink demo`; safe to delete\n")
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
+
+
+#: The stations file the demo leaves behind: the next step, ready to run against
+#: ``fieldlink emulate logger`` (whose default address it names).
+STATIONS_FILE = "stations.toml"
+STATIONS_TOML = """\
+# Written by `fieldlink demo`: your next step, collecting a logger of your own.
+#
+#   fieldlink emulate logger                    # in one terminal: a logger on 127.0.0.1:6785
+#   fieldlink collect {path} --once   # in another: collect it once
+#
+# Drop --once to collect every minute until Ctrl-C.  Point `url` at a real logger
+# (tcp:HOST:6785, serial:/dev/ttyUSB0:115200 ...) and add a [[station]] per logger.
+# Paths are relative to this file's folder.
+
+[[station]]
+name = "mystation"
+url = "tcp:127.0.0.1:6785"
+interval = "1m"
+sinks = [
+    {{ kind = "sqlite", path = "mystation.sqlite" }},
+    {{ kind = "toa5", path = "mystation-toa5" }},
+]
+"""
+
+
+def write_stations_file(directory: Path) -> Path:
+    """Leave a stations file for the next step in the demo folder."""
+    path = directory / STATIONS_FILE
+    path.write_text(STATIONS_TOML.format(path=path), encoding="utf-8")
+    return path
+
+
+def _records(count: int) -> str:
+    return f"{count:,} record" + ("" if count == 1 else "s")
 
 
 def run_demo(directory: Path, console: Console | None = None) -> DemoReport:
@@ -128,7 +164,7 @@ def run_demo(directory: Path, console: Console | None = None) -> DemoReport:
                 with console.status(f"[cyan]{label}[/]") as status:
 
                     def progress(_station: str, table: str, count: int) -> None:
-                        status.update(f"[cyan]{label}[/]  {table}: {count:,} records")  # noqa: B023
+                        status.update(f"[cyan]{label}[/]  {table}: {_records(count)}")  # noqa: B023
 
                     began = time.perf_counter()
                     result = asyncio.run(
@@ -141,6 +177,7 @@ def run_demo(directory: Path, console: Console | None = None) -> DemoReport:
                                          f"{result.error}")  # fmt: skip
                 clock.advance(LATER_MINUTES * 60)
     report.tables = _summarise(report)
+    report.stations_file = write_stations_file(directory)
     return report
 
 
@@ -175,12 +212,11 @@ def _summarise(report: DemoReport) -> list[TableSummary]:
 def render(report: DemoReport, console: Console) -> None:
     first, second = report.cycles
     console.print(
-        f"\n[bold]fieldlink demo[/]: an emulated CR1000 at [cyan]{report.url}[/] "
-        "(PakBus/TCP on this computer)\n"
+        f"\n[bold]fieldlink demo[/]: an emulated CR1000 at [cyan]{report.url}[/]\n"
         f"- cycle 1 collected [bold]{first.records:,}[/] records in {report.seconds[0]:.1f} s\n"
         f"- the logger logged on for {LATER_MINUTES} minutes (of its emulated time)\n"
-        f"- cycle 2 resumed from the stored record numbers: only the [bold]"
-        f"{second.records:,}[/] new records, in {report.seconds[1]:.1f} s\n"
+        f"- cycle 2 resumed from the stored record numbers: [bold]{second.records:,}[/] "
+        f"new records in {report.seconds[1]:.1f} s\n"
     )
     table = Table(title="What was collected", title_justify="left")
     table.add_column("table")
@@ -206,8 +242,9 @@ def render(report: DemoReport, console: Console) -> None:
     console.print(
         f"SQLite database: [cyan]{report.database}[/] (also: positions, holes, collection_log)\n"
         f"TOA5 files:      [cyan]{report.toa5_dir}[/] (LoggerNet's format; any TOA5 reader)\n"
-        "Next: [bold]fieldlink emulate logger[/] in one terminal and "
-        "[bold]fieldlink collect STATIONS.toml[/] in another; see examples/stations.toml."
+        "Next: [bold]fieldlink emulate logger[/] in one terminal, then "
+        f"[bold]fieldlink collect {report.stations_file} --once[/] in another "
+        "(that file is ready to edit for your own loggers)."
     )
 
 

@@ -11,12 +11,12 @@ sinks are exercised by the end-to-end tests.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fieldlink.errors import LinkClosed, StoreError
-from fieldlink.pakbus.operations import TableDefinitionChanged
+from fieldlink.pakbus.operations import TableDefinitionChanged, TableReset
 from fieldlink.pakbus.protocol.model import FieldDef, Record, TableDef
 from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.store.base import Hole, Position, StationInfo, definition_key
@@ -71,6 +71,13 @@ class FakeTable:
             self.next_number += 1
         del self.records[: max(0, len(self.records) - self.table.size)]
 
+    def reset(self, count: int = 0, base: dt.datetime = dt.datetime(2024, 6, 1)) -> None:
+        """Table Control reset: numbering starts again at 0; then ``count`` new records."""
+        self.records.clear()
+        self.next_number = 0
+        self.base = base
+        self.store(count)
+
     def select(self, since_record: int | None, newest: int | None) -> list[Record]:
         if newest is not None:
             return self.records[-newest:] if newest else []
@@ -94,6 +101,10 @@ class FakeLogger:
         self.sent = 0
         self.requests: list[tuple[str, int | None, int | None]] = []
         self.refuse_settime: Exception | None = None
+        #: Records per answer; between answers ``between_pages`` runs (e.g. a reset).
+        self.page_size = 10**9
+        self.between_pages: Callable[[], None] | None = None
+        self.raises_reset = True
 
     async def program_stats(self) -> Program:
         return self.program
@@ -115,15 +126,31 @@ class FakeLogger:
     async def collect(
         self, table: TableDef, *, since_record: int | None = None, newest: int | None = None
     ) -> AsyncIterator[Record]:
+        """Pages of ``page_size`` records, each page after the first asked for anew from
+        the last record + 1 (as the client continues on MoreRecsExist); record numbers
+        going backwards raise TableReset, as the client does (unless ``raises_reset``
+        is off: a logger that passes them on)."""
         self.requests.append((table.name, since_record, newest))
         held = self.tables[table.name]
         if held.table.signature != table.signature:
             raise TableDefinitionChanged(f"table {table.name} changed", code=7)
-        for record in held.select(since_record, newest):
-            if self.cut_after is not None and self.sent >= self.cut_after:
-                raise LinkClosed("fake link cut")
-            self.sent += 1
-            yield record
+        reached = since_record - 1 if since_record else None
+        selected = held.select(since_record, newest)
+        while True:
+            page, rest = selected[: self.page_size], selected[self.page_size :]
+            for record in page:
+                if self.cut_after is not None and self.sent >= self.cut_after:
+                    raise LinkClosed("fake link cut")
+                if self.raises_reset and reached is not None and record.number <= reached:
+                    raise TableReset(table.name, reached, record.number)
+                reached = record.number
+                self.sent += 1
+                yield record
+            if not rest:
+                return
+            if self.between_pages is not None:
+                self.between_pages()
+            selected = rest if newest is not None else held.select((reached or 0) + 1, None)
 
 
 def connector(logger: FakeLogger):  # type: ignore[no-untyped-def]

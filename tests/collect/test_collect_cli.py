@@ -113,7 +113,8 @@ def test_two_dozen_stations_at_once_and_one_dead(tmp_path: Path) -> None:
             name: emu.station.records("Small") for (name, _), emu in zip(names, emus, strict=True)
         }
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "1 of 25 stations failed: dead" in r.stderr
+    (last,) = r.stderr.splitlines()
+    assert last.startswith("fieldlink: 1 of 25 stations failed: dead (connection refused by")
     assert "dead: FAILED:" in r.stdout
     for i, (name, _) in enumerate(names):
         assert f"{name}: ok: {60 + i} new records" in r.stdout
@@ -174,3 +175,48 @@ def test_logger_update_appends_only_new_records(tmp_path: Path) -> None:
     assert "nothing new" in third.stderr or "0 new records" in third.stderr
     assert text_numbers(out, 4) == [r.number for r in truth] == list(range(28))
     assert out.read_text().startswith('"TOA5","ridge",')
+
+
+def test_collect_and_getdata_write_the_same_toa5_header(tmp_path: Path) -> None:
+    """One helper builds the station line for both: a CR1000 on OS 24 sends no ModelNo,
+    and both name it "CR1000" from its OS version."""
+    emu = emulator(tmp_path, records=5)
+    got = tmp_path / "got.dat"
+    with running([emu]) as (url,):
+        config = stations_toml(tmp_path / "stations.toml", [("ridge", url)])
+        collected = fieldlink("collect", str(config), "--once", "--plain")
+        assert collected.returncode == 0, collected.stdout + collected.stderr
+        fetched = fieldlink("logger", "getdata", url, "Small", str(got), "--station", "ridge")
+        assert fetched.returncode == 0, fetched.stderr
+    first_line = (tmp_path / "data" / "toa5" / "ridge_Small.dat").read_text().splitlines()[0]
+    assert first_line == got.read_text().splitlines()[0]
+    assert first_line.split(",")[:5] == ['"TOA5"', '"ridge"', '"CR1000"', '"E4668"',
+                                         '"CR1000.Std.24"']  # fmt: skip
+
+
+def test_failure_summary_names_each_failed_station_and_why() -> None:
+    import datetime as dt
+
+    from fieldlink.collect.cli import failure_summary
+    from fieldlink.collect.results import CycleResult
+
+    def result(name: str, error: str | None = None, kind: str | None = None) -> CycleResult:
+        r = CycleResult(name, started=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+        r.error, r.error_kind = error, kind
+        return r
+
+    one = [result("a"), result("b", "no answer\nfrom node 1", "LinkTimeout")]
+    assert failure_summary(one) == "1 of 2 stations failed: b (no answer from node 1)"
+    two = [*one, result("c", "disk full", "StoreError")]
+    assert failure_summary(two) == "2 of 3 stations failed: b (LinkTimeout), c (StoreError)"
+
+
+def test_the_example_in_collect_help_is_a_valid_stations_file() -> None:
+    from fieldlink.collect.cli import collect_command
+    from fieldlink.collect.config import parse_stations
+
+    help_text = collect_command.help or ""
+    example = help_text.split("[[station]]", 1)[1]
+    toml = "[[station]]\n" + "\n".join(line.strip() for line in example.splitlines())
+    (station,) = parse_stations(toml).stations
+    assert (station.name, station.url) == ("ridge", "tcp:192.168.1.10:6785")

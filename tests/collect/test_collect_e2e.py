@@ -149,6 +149,47 @@ def test_table_reset_starts_a_new_version_instead_of_dropping_records(tmp_path: 
     assert len(sqlite_records(tmp_path / "all.sqlite", "ridge", version=1)) == 40
 
 
+def test_table_reset_mid_collection_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """Table Control resets the table while the collector is half-way through it."""
+    clock = ManualClock(START)
+    emu = emulator(tmp_path, records=1500, size=2000, clock=clock)
+    reset_after: list[int] = []
+
+    def progress(station: str, table: str, stored: int) -> None:
+        if not reset_after:  # once, after the first batch: more answers are to come
+            reset_after.append(stored)
+            assert emu.station.reset_table("Small") == 0
+            clock.advance(3 * 60)
+
+    with running([emu]) as (url,), SinkPool() as pool:
+        old_run = emu.station.records("Small")
+        config = station_for(url, tmp_path, batch_size=10)
+        result = asyncio.run(run_cycle(config, connect_client, pool.for_table, progress=progress))
+        new_run = emu.station.records("Small")
+        again = cycle(config, pool)
+    assert result.ok, result.error
+    assert reset_after == [10]
+    assert result.table("Small").reset
+    assert [r.number for r in new_run] == [0, 1, 2]
+    old_rows = sqlite_records(tmp_path / "all.sqlite", "ridge", version=1)
+    kept = len(old_rows)
+    assert 10 <= kept < 1500, "the reset came mid-table"
+    assert [r[0] for r in old_rows] == list(range(kept)), "the old run, once each, no gap"
+    assert_sqlite_matches(old_run[:kept], old_rows)
+    assert_sqlite_matches(new_run, sqlite_records(tmp_path / "all.sqlite", "ridge", version=2))
+    assert result.records == kept + 3
+    files = sorted(p.name for p in (tmp_path / "toa5").glob("ridge_Small*.dat"))
+    assert len(files) == 2
+    assert text_numbers(tmp_path / "toa5" / files[0], 4) == list(range(kept))
+    assert text_numbers(tmp_path / "toa5" / files[1], 4) == [0, 1, 2]
+    csv_files = sorted(p.name for p in (tmp_path / "csv").glob("ridge_Small*.csv"))
+    assert [text_numbers(tmp_path / "csv" / f, 1) for f in csv_files] == [
+        list(range(kept)),
+        [0, 1, 2],
+    ]
+    assert again.ok and again.records == 0 and not again.table("Small").reset
+
+
 def test_clock_beyond_the_allowed_deviation_is_set(tmp_path: Path) -> None:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     emu = emulator(tmp_path, records=5, clock=ManualClock(now - dt.timedelta(hours=1)))

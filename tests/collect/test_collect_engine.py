@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
-from collect_fakes import BrokenSink, FakeLogger, FakeTable, MemorySink, connector, make_table
+from collect_fakes import (
+    BrokenSink,
+    FakeLogger,
+    FakeTable,
+    MemorySink,
+    connector,
+    make_record,
+    make_table,
+)
 
 from fieldlink.collect.config import ClockPolicy, FirstCollection, StationConfig
-from fieldlink.collect.engine import run_cycle
+from fieldlink.collect.engine import MAX_RESETS_PER_PASS, run_cycle
 from fieldlink.collect.results import CycleResult
 from fieldlink.errors import PermissionDenied
+from fieldlink.pakbus.operations import TableReset
+from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import Hole, Sink
 
 
@@ -119,6 +129,64 @@ def test_table_reset_starts_a_new_version_instead_of_skipping() -> None:
     table.store(2)
     cycle(station(), logger, sink)
     assert sink.numbers("ridge", "Table1", 2) == list(range(14))
+
+
+@pytest.mark.parametrize("raises_reset", [True, False], ids=["TableReset", "numbers-only"])
+def test_table_reset_mid_collection_keeps_both_runs_apart(raises_reset: bool) -> None:
+    """The table is reset while its records are being collected: the old run's records
+    received so far stay in version 1, the whole new run goes to version 2."""
+    logger, table = logger_with(50)
+    logger.page_size = 20
+    logger.raises_reset = raises_reset
+    resets = iter([lambda: table.reset(12)])
+    logger.between_pages = lambda: next(resets, lambda: None)()
+    sink = MemorySink()
+    result = cycle(station(), logger, sink)
+    assert result.ok, result.error
+    assert result.table("Table1").reset
+    assert sink.numbers("ridge", "Table1", 1) == list(range(20))
+    assert sink.numbers("ridge", "Table1", 2) == list(range(12))
+    assert [r.timestamp.month for r in sink.data[("ridge", "Table1", 2)]] == [6] * 12
+    assert logger.requests[-1] == ("Table1", None, None), "the new run is collected whole"
+    assert result.records == 32 and not result.holes
+    # the next cycle resumes the new version
+    table.store(3)
+    again = cycle(station(), logger, sink)
+    assert again.ok and again.records == 3
+    assert sink.numbers("ridge", "Table1", 2) == list(range(15))
+
+
+def test_table_reset_whose_new_run_the_ring_already_overwrote_reports_the_hole() -> None:
+    logger, table = logger_with(30, size=10)
+    sink = MemorySink()
+    cycle(station(), logger, sink)
+    table.reset(15)  # new run 0..14; the ring holds 5..14
+    result = cycle(station(), logger, sink)
+    assert result.ok, result.error
+    assert sink.numbers("ridge", "Table1", 2) == list(range(5, 15))
+    assert result.table("Table1").holes == [Hole("Table1", 0, 4)]
+
+
+class ResettingLogger(FakeLogger):
+    """A logger whose every answer after the first record restarts the table."""
+
+    async def collect(
+        self, table: TableDef, *, since_record: int | None = None, newest: int | None = None
+    ) -> AsyncIterator[Record]:
+        self.requests.append((table.name, since_record, newest))
+        yield make_record(table, 7)
+        raise TableReset(table.name, 7, 0)
+
+
+def test_a_table_that_keeps_resetting_fails_the_cycle_after_a_few_tries() -> None:
+    _, table = logger_with(0)
+    logger = ResettingLogger(table)
+    sink = MemorySink()
+    result = cycle(station(), logger, sink)
+    assert not result.ok and result.error_kind == "TableReset"
+    assert "went back from 7 to 0" in (result.error or "")
+    assert len(logger.requests) == 1 + MAX_RESETS_PER_PASS
+    assert not sink.open, "writers are closed after the failure"
 
 
 def test_program_change_collects_all_of_the_new_version_whatever_the_policy() -> None:

@@ -152,7 +152,32 @@ def test_status_board_counts_and_renders() -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "ridge" in text and "200" in text and "+12.5s set" in text
     assert "failed" in text and "no answer from tcp:10.0.0.9:6785" in text
-    assert "(primary retry)" in text
+    assert "primary retry: no answer from tcp:10.0.0.9:6785" in text
+
+
+@pytest.mark.parametrize("width", [80, 140])
+def test_status_board_cuts_a_long_error_instead_of_wrapping_it(width: int) -> None:
+    """A connection error is a long sentence: wrapped in the table it took a dozen lines
+    per station on an 80-column terminal; it is cut with an ellipsis instead."""
+    from rich.console import Console
+
+    board = StatusBoard([station("ridge"), station("dead")])
+    board.cycle_finished(ok("ridge", 12), time.time() + 60, "regular")
+    bad = ok("dead")
+    bad.error = (
+        "connection refused by 127.0.0.1:1 (tcp:127.0.0.1:1): nothing is listening on that "
+        "port, or a firewall rejects it"
+    )
+    board.cycle_finished(bad, time.time() + 30, "regular")
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(board.render(width=width))
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert all(len(line) <= width for line in lines)
+    (dead,) = [line for line in lines if "dead" in line]
+    assert "connection" in dead and "…" in dead
+    assert not any("firewall" in line for line in lines)
+    body = lines[lines.index(dead) - 1 : -1]
+    assert len(body) == 2, "one line per station"
 
 
 @pytest.mark.parametrize("level", ["primary", "secondary"])
@@ -188,6 +213,6 @@ def test_live_status_redraws_and_routes_log_lines_above_the_table() -> None:
     finally:
         root.removeHandler(plain)
     text = out.getvalue()
-    assert "collecting Table1 40" in text
+    assert "collecting" in text and "Table1 40" in text
     assert "HOLE in Table1" in text
     assert "ok" in text and "40" in text

@@ -101,3 +101,40 @@ def test_unknown_suffix_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--format"):
         kind_for(tmp_path / "x.parquet")
     assert kind_for(tmp_path / "x.parquet", "csv") == "csv"
+
+
+def test_a_table_reset_during_update_keeps_the_file_whole_and_says_why(tmp_path: Path) -> None:
+    """A text file holds one run of records: the old run's records received before the
+    reset are appended, then the update stops and asks for a new file."""
+    table = FakeTable(make_table())
+    table.store(50)
+    logger = FakeLogger(table)
+    logger.page_size = 20
+    resets = iter([lambda: table.reset(5)])
+    logger.between_pages = lambda: next(resets, lambda: None)()
+    path = tmp_path / "t.csv"
+    result = update(logger, path)
+    assert not result.ok and result.error_kind == "StoreError"
+    assert "new file" in (result.error or "")
+    assert result.records == 20
+    assert numbers_in(path, 1) == list(range(20))
+
+
+def test_a_table_reset_during_update_into_sqlite_starts_a_new_version(tmp_path: Path) -> None:
+    import sqlite3
+
+    table = FakeTable(make_table())
+    table.store(50)
+    logger = FakeLogger(table)
+    logger.page_size = 20
+    resets = iter([lambda: table.reset(5)])
+    logger.between_pages = lambda: next(resets, lambda: None)()
+    result = update(logger, tmp_path / "t.sqlite", station="ridge")
+    assert result.ok, result.error
+    assert result.table("Table1").reset and result.records == 25
+    with sqlite3.connect(tmp_path / "t.sqlite") as db:
+        versions = db.execute(
+            "SELECT version, sql_table FROM table_versions ORDER BY version"
+        ).fetchall()
+        counts = [db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for _, t in versions]
+    assert [v for v, _ in versions] == [1, 2] and counts == [20, 5]

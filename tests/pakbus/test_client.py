@@ -275,6 +275,31 @@ def test_reset_table(fresh: LoggerEmulator) -> None:
         assert len(list(lg.collect("Table1"))) <= 1
 
 
+def test_a_table_reset_mid_collection_raises_table_reset() -> None:
+    """Table Control resets the table while it is being collected: the records of the
+    old run arrive, then TableReset names the jump -- the new run is neither dropped
+    as "seen before" nor passed off as a continuation of the old one."""
+    from fieldlink.pakbus.emulator.station import ManualClock
+    from fieldlink.pakbus.operations import TableReset
+
+    clock = ManualClock(NOON)
+    with LoggerEmulator(records=1500, seed=4, listen="127.0.0.1:0", clock=clock).running() as emu:
+        assert emu.url is not None
+        numbers: list[int] = []
+        with Datalogger.from_url(emu.url, timeout=5.0) as lg:
+            with pytest.raises(TableReset) as info:
+                for record in lg.collect("Table1"):
+                    numbers.append(record.number)
+                    if len(numbers) == 1:
+                        lg.reset_table("Table1")  # between two answers of the stream
+                        clock.advance(3 * 60)
+            new_run = [r.number for r in lg.collect("Table1")]
+    assert 1 <= len(numbers) < 1500
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert (info.value.table, info.value.last, info.value.first) == ("Table1", numbers[-1], 0)
+    assert new_run == [0, 1, 2], "the new run is all there for whoever collects it next"
+
+
 # --- programs ---------------------------------------------------------------------------------
 
 NEW_PROGRAM = b"""\

@@ -391,6 +391,191 @@ def test_over_a_pseudo_terminal(capsys: pytest.CaptureFixture[str], tmp_path: Pa
         assert len(target.read_text().splitlines()) == 4 + 25
 
 
+# --- what users meet when something goes wrong -----------------------------------------------
+
+
+def test_every_command_has_a_whole_first_sentence_in_the_list() -> None:
+    """`fieldlink logger --help` lists each command by its first sentence: an "e.g."
+    inside it used to cut the sentence there ("Print the value of TABLE.FIELD (e.g.")."""
+    from fieldlink.pakbus.cli import logger_group
+
+    for name, command in logger_group.commands.items():
+        short = command.get_short_help_str(limit=200)
+        assert short.count("(") == short.count(")"), (name, short)
+        assert not short.endswith(("e.g.", "i.e.")), (name, short)
+
+
+def test_tabledef_of_a_one_record_table(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "tabledef", url, "Status")
+    assert code == 0 and ", 1 record, " in out.splitlines()[0]
+
+
+def test_setsetting_bad_values_name_the_setting(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    code, _, err = run(capsys, "setsetting", url, "3", "99999")  # PakBus address: 2 bytes
+    assert code == 2 and one_error_line(err).startswith("fieldlink: error: setting 3:")
+    code, _, err = run(capsys, "setsetting", url, "3", "abc")
+    assert code == 2 and "setting 3 holds a 2-byte number" in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["putfile", "tcp:127.0.0.1:1", "/no/such/file", "USR:x"],
+        ["getdata", "tcp:127.0.0.1:1", "Table1"],
+        ["setsetting", "tcp:127.0.0.1:1", "70000", "5"],
+        ["gettime", "tcp:127.0.0.1:1", "--timeout", "fast"],
+        ["nosuchcommand"],
+    ],
+)
+def test_usage_errors_are_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    line = one_error_line(err)
+    assert line.startswith("fieldlink: error: ") and "--help" in line
+
+
+def test_a_cut_link_leaves_a_part_file_and_says_so_on_the_error_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    emu = LoggerEmulator(records=3000, listen="127.0.0.1:0", clock=lambda: T0,
+                         faults="disconnect-after=20000")  # fmt: skip
+    target = tmp_path / "t1.csv"
+    with emu.running():
+        assert emu.url is not None
+        code, _, err = run(capsys, "getdata", emu.url, "Table1", str(target), "--timeout", "2")
+    assert code == 1
+    line = one_error_line(err)
+    assert "closed" in line and f"records kept in {target}.part" in line
+    assert not target.exists(), "never a file that looks complete"
+    kept = int(line.split("incomplete: ")[1].split()[0])
+    rows = list(csv.reader((tmp_path / "t1.csv.part").open()))
+    assert 0 < kept == len(rows) - 1 < 3001
+    assert [int(r[1]) for r in rows[1:]] == list(range(kept))
+
+
+def test_getfile_checks_where_it_writes_before_downloading(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Nothing listens on port 1: the unwritable target must be found first.
+    target = tmp_path / "no" / "such" / "dir" / "prog.cr1"
+    code, _, err = run(capsys, "getfile", "tcp:127.0.0.1:1", "CPU:x.CR1", str(target))
+    assert code == 1 and f"cannot write {target}" in one_error_line(err)
+    code, _, err = run(capsys, "getsettings", "tcp:127.0.0.1:1", "--output", str(target))
+    assert code == 1 and f"cannot write {target}" in one_error_line(err)
+
+
+def test_values_print_as_the_logger_holds_them(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    """An IEEE4 value prints with the 7 digits it has, not a double's 17."""
+    from fieldlink.pakbus.client import Datalogger
+
+    with Datalogger.from_url(url) as lg:
+        speed = lg.get_value("Public", "WS_ms(2)")
+    assert isinstance(speed, float)
+    code, out, _ = run(capsys, "getvalue", url, "Public", "WS_ms(2)")
+    assert code == 0 and out.strip() == f"{speed:.7g}"
+    assert len(out.strip()) <= 9
+
+
+def test_values_bad_subscript_and_read_only_field(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    code, _, err = run(capsys, "getvalue", url, "Public", "WS_ms(9)")
+    assert code == 1 and "WS_ms is an array of 4" in one_error_line(err)
+    code, _, err = run(capsys, "setvalue", url, "Status", "OSVersion", "hacked")
+    assert code == 1 and "read-only" in one_error_line(err)
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``fieldlink logger getdata URL TABLE - | head -1``: no error, no traceback."""
+    emu = LoggerEmulator(records=5000, listen="127.0.0.1:0", clock=lambda: T0)
+    with emu.running():
+        assert emu.url is not None
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fieldlink", "logger", "getdata", emu.url, "Table1", "-"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith(b"Datetime,RecNbr,")
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        proc.wait(30)
+    assert err == ""
+    assert proc.returncode == 1  # click's status for a closed pipe; the shell reports head's
+
+
+def _on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run ``fieldlink ARGS`` with stdout and stderr on a pseudo-terminal: (status, screen)."""
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldlink", *args], stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    screen = b""
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed its end
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        proc.wait(60)
+        os.close(master)
+    return proc.returncode, screen.decode("utf-8", "replace")
+
+
+def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
+    emu = LoggerEmulator(records=2000, listen="127.0.0.1:0", clock=lambda: T0)
+    with emu.running():
+        assert emu.url is not None
+        code, screen = _on_a_terminal(
+            "logger", "getdata", emu.url, "Table1", str(tmp_path / "a.csv")
+        )
+        assert code == 0, screen
+        assert "Table1 " in screen and " records up to 2024-05-01" in screen  # the bar
+        assert "2000 records of Table1 written to" in screen
+        code, screen = _on_a_terminal(
+            "logger", "update", emu.url, "Table1", str(tmp_path / "b.csv")
+        )
+        assert code == 0, screen
+        assert " records stored" in screen
+        code, screen = _on_a_terminal("logger", "getfile", emu.url, ".TDF", str(tmp_path / "t"))
+        assert code == 0, screen
+        assert "kB" in screen and ".TDF: " in screen
+
+
+def test_no_progress_in_a_pipe(url: str, tmp_path: Path) -> None:
+    for args in (["update", url, "Table1", str(tmp_path / "b.csv")],
+                 ["getfile", url, ".TDF", str(tmp_path / "t")]):  # fmt: skip
+        r = subprocess.run(
+            [sys.executable, "-m", "fieldlink", "logger", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        assert len(r.stderr.splitlines()) == 1, r.stderr  # the closing line only
+        assert "\x1b" not in r.stderr
+
+
 # --- dates, and one run as a separate process -------------------------------------------------
 
 

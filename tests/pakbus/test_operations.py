@@ -391,6 +391,43 @@ def test_program_stats_from_captured_response_v6() -> None:
     assert stats.as_dict()["CompResult"] == "CPU:CR1000_LABO.CR1 -- Compiled in PipelineMode."
 
 
+def test_program_stats_model_comes_from_the_os_version_when_modelno_is_absent_v6() -> None:
+    """A CR1000 on OS 24 (V6) sends no ModelNo: the model is read from "CR1000.Std.24"."""
+    response = captured_message(V6)
+    assert isinstance(response, bmp5.ProgStatsResponse) and response.model is None
+    stats, _ = drive(ops.program_stats(), lambda m: response)
+    assert stats.model_number == ""
+    assert stats.model == "CR1000"
+    assert "ModelNo" not in stats.as_dict(), "getprogstat shows what the logger sent"
+
+
+def test_program_stats_model_prefers_the_modelno_sent() -> None:
+    import dataclasses
+
+    response = captured_message(V6)
+    assert isinstance(response, bmp5.ProgStatsResponse)
+    newer = dataclasses.replace(response, model="CR850")
+    stats, _ = drive(ops.program_stats(), lambda m: newer)
+    assert (stats.model_number, stats.model) == ("CR850", "CR850")
+    assert stats.as_dict()["ModelNo"] == "CR850"
+
+
+@pytest.mark.parametrize(
+    ("os_version", "model"),
+    [
+        ("CR1000.Std.24", "CR1000"),
+        ("CR1000X.Std.04.02", "CR1000X"),
+        ("CR6.Std.07.02", "CR6"),
+        ("CR800.Std.28", "CR800"),
+        ("  CR3000.Std.32 ", "CR3000"),
+        ("", ""),
+        (".Std", ""),
+    ],
+)
+def test_model_from_os(os_version: str, model: str) -> None:
+    assert ops.model_from_os(os_version) == model
+
+
 def test_settings_follow_more_settings_from_the_device_order_v12() -> None:
     first = captured_message(V12)
     assert isinstance(first, pakctrl.DevConfigGetSettingsResponse) and first.more
@@ -411,6 +448,19 @@ def test_settings_follow_more_settings_from_the_device_order_v12() -> None:
     assert settings.get(5).display() == "0"  # one byte: a flag, not an empty string
     assert [s.id for s in settings][:6] == [0, 1, 2, 3, 4, 86]
     assert settings.get(90) is not None
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        (b"\xff\xff\x6a\x00", "-38400"),  # auto-baud from 38400: a number ending in NUL
+        (b"\xff\xfe\x3e\x00", "-115200"),
+        (b"Station1\x00", "Station1"),
+        (b"caf\xe9\x00", "63 61 66 e9 00"),  # not ASCII: neither text nor a 1/2/4-byte number
+    ],
+)
+def test_setting_display_reads_only_ascii_as_text(raw: bytes, shown: str) -> None:
+    assert ops.Setting(7, raw).display() == shown
 
 
 def test_large_setting_values_are_fetched_in_fragments() -> None:
@@ -671,6 +721,17 @@ def collected(data: bytes, more: bool | None = None) -> bmp5.CollectDataResponse
     return bmp5.CollectDataResponse(0, 0, data)
 
 
+def v13_from(index: int, *, first_number: int = 89052, more: bool = False) -> bytes:
+    """V13's records from the ``index``-th on, as the logger answers a request from that one.
+
+    V13 holds six 20-byte records of an interval table; only the first carries its time
+    stamp (one minute apart).  ``first_number`` renumbers them, as after a table reset.
+    """
+    head = struct.pack(">HIH", 2, first_number + index, 6 - index)
+    stamp = struct.pack(">II", 712158000 + 60 * index, 0)
+    return head + stamp + V13[16 + 20 * index : -1] + (b"\x01" if more else b"\x00")
+
+
 def test_collect_decodes_the_captured_records_v13() -> None:
     catalog = ops.TableCatalog(parse_tdf(TDF))
     _, trace = drive(ops.collect(catalog, "Table1"), lambda m: collected(V13))
@@ -720,6 +781,60 @@ def test_collect_newest_stops_at_the_count() -> None:
     assert len(trace.requests) == 1
 
 
+def test_v13_from_rebuilds_the_captured_answer() -> None:
+    assert v13_from(0) == V13  # the helper below is only as good as this
+
+
+def test_collect_raises_table_reset_when_numbers_go_back_mid_stream() -> None:
+    """A reset between two answers: the old run is emitted, then TableReset -- no record
+    of the new run is dropped as "already seen", none is passed off as the old run's."""
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    replies = iter([collected(v13_from(0), more=True), collected(v13_from(0, first_number=0))])
+    op = ops.collect(catalog, "Table1")
+    with pytest.raises(ops.TableReset) as info:
+        drive(op, lambda m: next(replies))
+    reset = info.value
+    assert (reset.table, reset.last, reset.first) == ("Table1", 89057, 0)
+    assert isinstance(reset, DeviceError)
+    assert "went back from 89057 to 0" in str(reset)
+
+
+def test_collect_emits_the_old_run_before_raising_table_reset() -> None:
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    emitted: list[int] = []
+    replies = iter([collected(v13_from(0), more=True), collected(v13_from(0, first_number=0))])
+    op = ops.collect(catalog, "Table1")
+    step = next(op)
+    with pytest.raises(ops.TableReset):
+        while True:
+            if isinstance(step, Emit):
+                emitted.extend(r.number for r in step.items)
+                step = op.send(None)
+            else:
+                step = op.send(next(replies))
+    assert emitted == list(range(89052, 89058))
+
+
+def test_collect_since_record_beyond_the_newest_is_a_table_reset() -> None:
+    """Mode 4 from a number the logger does not hold answers from its oldest record:
+    asked from 100, records 0..5 arrive -- the table restarted."""
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    op = ops.collect(catalog, "Table1", since_record=100)
+    with pytest.raises(ops.TableReset) as info:
+        drive(op, lambda m: collected(v13_from(0, first_number=0)))
+    assert (info.value.last, info.value.first) == (99, 0)
+    assert "holds no record 100 of table 'Table1'" in str(info.value)
+    assert "answered from record 0" in str(info.value)
+
+
+def test_collect_since_record_overwritten_is_not_a_reset() -> None:
+    """Asked from a number the ring already overwrote, the oldest held is newer: a hole
+    for the caller to see, not a reset."""
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    _, trace = drive(ops.collect(catalog, "Table1", since_record=89000), lambda m: collected(V13))
+    assert [r.number for r in trace.emitted] == list(range(89052, 89058))
+
+
 def test_collect_time_window_uses_mode_7_then_stops_at_the_window_end() -> None:
     catalog = ops.TableCatalog(parse_tdf(TDF))
     start = dt.datetime(2012, 7, 26, 13, 40)
@@ -727,7 +842,7 @@ def test_collect_time_window_uses_mode_7_then_stops_at_the_window_end() -> None:
     # First answer: the first two records only (NbrOfRecs patched to 2), more to come.
     first = bytearray(V13[: 8 + 8 + 20 * 2] + b"\x01")
     first[7] = 2
-    replies = iter([collected(bytes(first)), collected(V13)])
+    replies = iter([collected(bytes(first)), collected(v13_from(2))])
     _, trace = drive(
         ops.collect(catalog, "Table1", start=start, stop=stop), lambda m: next(replies)
     )
@@ -902,15 +1017,49 @@ def test_get_value_errors() -> None:
 def test_set_value_encodings() -> None:
     catalog = ops.TableCatalog(parse_tdf(TDF))
     ok = lambda m: bmp5.SetValuesResponse(0, 0)  # noqa: E731
-    float_field = TABLE1.fields[0].name
-    _, trace = drive(ops.set_value(catalog, "Table1", float_field, "2.5"), ok)
+    _, trace = drive(ops.set_value(catalog, "Public", "Batt_Volt", "2.5"), ok)
     sent = trace.messages[0]
     assert (sent.type_code, sent.swath, sent.data) == (9, 1, struct.pack(">f", 2.5))  # type: ignore[attr-defined]
     _, trace = drive(ops.set_value(catalog, "Status", "StationName", "LABO"), ok)
     sent = trace.messages[0]
     assert (sent.type_code, sent.swath, sent.data) == (16, 4, b"LABO\x00")  # type: ignore[attr-defined]
     with pytest.raises(UsageError, match="not a number"):
-        drive(ops.set_value(catalog, "Table1", float_field, "warm"), ok)
+        drive(ops.set_value(catalog, "Public", "Batt_Volt", "warm"), ok)
+
+
+def test_set_value_refuses_a_read_only_field_before_sending() -> None:
+    """The captured .TDF marks data-table fields read-only and Public variables not."""
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    float_field = TABLE1.fields[0].name
+    with pytest.raises(DeviceError, match=f"Table1.{float_field} is read-only"):
+        drive(ops.set_value(catalog, "Table1", float_field, "2.5"), lambda m: pytest.fail())
+    with pytest.raises(DeviceError, match="read-only"):
+        drive(ops.set_value(catalog, "Status", "OSVersion", "x"), lambda m: pytest.fail())
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("Batt_Volt(2)", "Batt_Volt is a single value"),
+        ("Batt_Volt(1,1)", "Batt_Volt is a single value"),
+        ("OSVersion(2)", "OSVersion is a single value"),  # a string's length is no index
+    ],
+)
+def test_a_subscript_beyond_the_field_is_named_before_sending(name: str, problem: str) -> None:
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    table = "Status" if name.startswith("OS") else "Public"
+    with pytest.raises(NotFound, match=problem):
+        drive(ops.get_value(catalog, table, name), lambda m: pytest.fail())
+
+
+def test_a_subscript_within_the_field_is_sent_as_typed() -> None:
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    answer = lambda m: bmp5.GetValuesResponse(0, 0, struct.pack(">f", 1.5))  # noqa: E731
+    value, trace = drive(ops.get_value(catalog, "Public", "batt_volt(1)"), answer)
+    assert value == 1.5
+    assert trace.messages[0].field_name == "Batt_Volt(1)"  # type: ignore[attr-defined]
+    with pytest.raises(UsageError, match="whole numbers"):
+        drive(ops.get_value(catalog, "Public", "Batt_Volt(one)"), lambda m: pytest.fail())
 
 
 def test_reset_table_names_the_table() -> None:

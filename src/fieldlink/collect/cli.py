@@ -49,8 +49,15 @@ def collect_command(stations_file: Path, once: bool, only: tuple[str, ...], plai
 
     Each table resumes from the last record stored, so a crash, a cut link or a
     rerun never loses or duplicates a record; records the logger overwrote before
-    they could be collected are reported as holes.  See examples/stations.toml for
-    the file format.
+    they could be collected are reported as holes.
+
+    \b
+    A minimal STATIONS.toml (`fieldlink demo` leaves one in fieldlink-demo/;
+    examples/stations.toml in the source explains every key):
+      [[station]]
+      name = "ridge"
+      url = "tcp:192.168.1.10:6785"
+      sinks = [{ kind = "sqlite", path = "ridge.sqlite" }]
     """
     stations = list(load_stations(stations_file).stations)
     if only:
@@ -68,12 +75,17 @@ def collect_command(stations_file: Path, once: bool, only: tuple[str, ...], plai
         click.echo("fieldlink: collection interrupted", err=True)
         sys.exit(130)
     if once and any(not r.ok for r in results):
-        failed = [r.station for r in results if not r.ok]
-        click.echo(
-            f"fieldlink: {len(failed)} of {len(results)} stations failed: {', '.join(failed)}",
-            err=True,
-        )
+        click.echo(f"fieldlink: {failure_summary(results)}", err=True)
         sys.exit(1)
+
+
+def failure_summary(results: list[CycleResult]) -> str:
+    """One line for cron mail: which stations failed, and why when that fits on it."""
+    failed = [r for r in results if not r.ok]
+    head = f"{len(failed)} of {len(results)} stations failed: "
+    if len(failed) == 1:
+        return head + f"{failed[0].station} ({' '.join((failed[0].error or '').split())})"
+    return head + ", ".join(f"{r.station} ({r.error_kind or 'error'})" for r in failed)
 
 
 async def _run(stations: list[StationConfig], *, once: bool, live: bool) -> list[CycleResult]:

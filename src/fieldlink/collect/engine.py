@@ -17,10 +17,14 @@ What the record numbers reveal is reported, never papered over:
   a *hole*, stored with the next batch and shown in the cycle result (except in
   one-record tables such as Status and Public, which only ever hold the current
   values: there the skipped numbers are by design);
-- the first record returned is older than what we asked for: mode 4 fell back
-  to the oldest record because the number asked for lies beyond the newest, so
-  the table was reset or the program recompiled; the sink starts a new version
-  instead of dropping records whose numbers it has seen before.
+- record numbers go backwards — the first record returned is older than what we
+  asked for, or a later answer restarts below the records already received: mode
+  4 fell back to the oldest record because the number asked for lies beyond the
+  newest, so the table was reset (Table Control, keypad) or the program
+  recompiled, between cycles or in the middle of this one.  The client raises
+  :class:`~fieldlink.pakbus.operations.TableReset`; the records of the old run
+  received so far are stored, every sink starts a new version, and the new run is
+  collected into it from its oldest record — nothing lost, nothing stored twice.
 
 UNCERTAIN: a table that was reset *and* has since stored more records than our
 position cannot be told apart by numbers alone (its record position + 1 exists
@@ -40,9 +44,9 @@ from dataclasses import dataclass, field
 
 from fieldlink.collect.config import ClockPolicy, FirstCollection, StationConfig
 from fieldlink.collect.results import ClockResult, CycleResult, TableResult, describe_hole
-from fieldlink.collect.source import Logger, ProgramInfo
+from fieldlink.collect.source import Logger, ProgramInfo, describe_station
 from fieldlink.errors import DeviceError, FieldlinkError, NotFound, StoreError
-from fieldlink.pakbus.operations import TableDefinitionChanged
+from fieldlink.pakbus.operations import TableDefinitionChanged, TableReset
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import Hole, Sink, StationInfo, TableWriter
 
@@ -92,11 +96,12 @@ class _Feed:
         return batch
 
     def restart(self, station: StationInfo) -> None:
+        """Close this version and open a new one that expects record 0 first."""
         self.flush()
         table = self.writer.table
         self.writer.close()
         self.writer = self.sink.open_table(station, table, new_version=True)
-        self.last = None
+        self.last = -1
 
 
 @dataclass(slots=True)
@@ -217,6 +222,10 @@ async def collect_table(
                 log.warning("%s %s: closing a sink failed: %s", station.name, table.name, exc)
 
 
+#: Table resets met in one pass before the cycle gives up (a logger resetting in a loop).
+MAX_RESETS_PER_PASS = 3
+
+
 async def _run_pass(
     logger: Logger,
     station: StationInfo,
@@ -226,13 +235,48 @@ async def _run_pass(
     result: TableResult,
     progress: Callable[[int], None] | None,
 ) -> None:
+    """Run one pass; after a table reset, store the new run of records as a new version.
+
+    The logger's :class:`TableReset` (or record numbers going backwards, from a logger
+    that does not raise it) ends the stream once the old run's records are stored.
+    Every sink then opens a new version and the new run is collected from its oldest
+    record (Collect Data "all"): nothing of it is lost, and nothing is stored twice
+    because the old version keeps only the old run.
+    """
+    since, newest = plan.since_record, plan.newest
+    resets = 0
+    while True:
+        try:
+            await _stream(logger, station, table, plan, since, newest, batch_size, result,
+                          progress)  # fmt: skip
+            return
+        except TableReset as reset:
+            resets += 1
+            if resets > MAX_RESETS_PER_PASS:
+                raise
+            _restart(plan, station, result, reset)
+            since, newest = None, None
+
+
+async def _stream(
+    logger: Logger,
+    station: StationInfo,
+    table: TableDef,
+    plan: _Pass,
+    since: int | None,
+    newest: int | None,
+    batch_size: int,
+    result: TableResult,
+    progress: Callable[[int], None] | None,
+) -> None:
     received = 0
     previous: int | None = None
-    stream = logger.collect(table, since_record=plan.since_record, newest=plan.newest)
+    stream = logger.collect(table, since_record=since, newest=newest)
     try:
         async for record in stream:
-            if _went_backwards(record.number, previous, plan.since_record):
-                _restart(plan, station, result, table, record.number, previous)
+            reached = previous if previous is not None else (since - 1 if since else None)
+            if reached is not None and record.number <= reached:
+                raise TableReset(table.name, reached, record.number, asked=previous is None)
             previous = record.number
             for feed in plan.feeds:
                 hole = feed.offer(record)
@@ -246,7 +290,8 @@ async def _run_pass(
     except (StoreError, OSError):
         raise
     except BaseException:
-        # The link broke (or we were cancelled) mid-table: keep what did arrive.
+        # The link broke, the table was reset (or we were cancelled) mid-table: keep
+        # what did arrive.
         try:
             _flush(plan, result, progress)
         except (StoreError, OSError) as store_exc:
@@ -260,27 +305,20 @@ async def _run_pass(
     _flush(plan, result, progress)
 
 
-def _went_backwards(number: int, previous: int | None, since: int | None) -> bool:
-    if previous is not None:
-        return number <= previous
-    return since is not None and number < since
+def _restart(plan: _Pass, station: StationInfo, result: TableResult, reset: TableReset) -> None:
+    """The table was reset: move every sink to a new version for the new run of records.
 
-
-def _restart(
-    plan: _Pass,
-    station: StationInfo,
-    result: TableResult,
-    table: TableDef,
-    number: int,
-    previous: int | None,
-) -> None:
-    """Record numbers went backwards: the table was reset; move every sink to a new version."""
-    after = f"record {previous}" if previous is not None else f"asking for {plan.since_record}"
-    log.warning("%s %s: got record %d after %s: the table was reset; starting a new version",
-                station.name, table.name, number, after)  # fmt: skip
+    A reset restarts record numbers at 0, so the new version expects record 0 first:
+    if the oldest record of the new run is later, the ring overwrote the ones before
+    it and they are reported as a hole like any other.
+    """
+    log.warning("%s %s: record numbers went back from %d to %d: the table was reset; "
+                "starting a new version", station.name, reset.table, reset.last,
+                reset.first)  # fmt: skip
     for feed in plan.feeds:
         feed.restart(station)
-        feed.sink.log(station.name, "reset", f"{table.name}: record {number} after {after}")
+        feed.sink.log(station.name, "reset",
+                      f"{reset.table}: record {reset.first} after {reset.last}")  # fmt: skip
     result.reset = True
 
 
@@ -317,18 +355,8 @@ def select_tables(defs: Sequence[TableDef], wanted: Sequence[str] | None) -> lis
 
 
 def station_info(station: StationConfig, program: ProgramInfo | None) -> StationInfo:
-    """The station as the sinks record it (TOA5 environment line, SQLite stations table)."""
-    if program is None:
-        return StationInfo(station.name, timezone=station.timezone_name)
-    return StationInfo(
-        station.name,
-        model=program.model,
-        serial_number=program.serial_number,
-        os_version=program.os_version,
-        program_name=program.program_name,
-        program_signature=program.program_signature,
-        timezone=station.timezone_name,
-    )
+    """The station as the sinks record it (see :func:`~.source.describe_station`)."""
+    return describe_station(station.name, program, timezone=station.timezone_name)
 
 
 async def _collect_tables(

@@ -12,13 +12,17 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.store.base import StationInfo
 
 
 class ProgramInfo(Protocol):
     """The parts of Get Programming Statistics (BMP5 §6.3) a sink records."""
 
     @property
-    def model(self) -> str: ...
+    def model(self) -> str:
+        """The model, never empty for a PakBus logger: ModelNo, else read from the OS
+        version (see :attr:`fieldlink.pakbus.operations.ProgramStats.model`)."""
+        ...
 
     @property
     def serial_number(self) -> str: ...
@@ -56,5 +60,30 @@ class Logger(Protocol):
 
         ``table`` pins the definition the sinks were opened with: if the logger's
         program changed meanwhile, it must refuse (RespCode 7) rather than send
-        records of another layout."""
+        records of another layout.  Record numbers only rise: when they go back (the
+        table was reset) it raises :class:`~fieldlink.pakbus.operations.TableReset`
+        after the records of the old run -- the engine also copes with a logger that
+        simply goes on with the new run's lower numbers."""
         ...
+
+
+def describe_station(
+    name: str, program: ProgramInfo | None, *, timezone: str | None = None
+) -> StationInfo:
+    """The station as the sinks record it (TOA5 environment line, SQLite stations table).
+
+    The one place where programming statistics become a :class:`StationInfo`, for
+    ``fieldlink collect`` and ``fieldlink logger getdata`` alike, so their TOA5 headers
+    cannot drift apart.
+    """
+    if program is None:
+        return StationInfo(name, timezone=timezone)
+    return StationInfo(
+        name,
+        model=program.model,
+        serial_number=program.serial_number,
+        os_version=program.os_version,
+        program_name=program.program_name,
+        program_signature=program.program_signature,
+        timezone=timezone,
+    )

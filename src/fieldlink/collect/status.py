@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, TextIO
 
+from rich import box
 from rich.console import Console
 from rich.live import Live
 from rich.logging import RichHandler
@@ -97,37 +98,69 @@ class StatusBoard:
             row.failures += 1
             row.message = result.error or ""
 
-    def render(self, now: float | None = None) -> Table:
+    def render(self, now: float | None = None, width: int | None = None) -> Table:
+        """The board as a table; with ``width`` (the terminal's), one line per station.
+
+        The short columns keep their width; the message column (what is being
+        collected, or why the last cycle failed -- an error can be long) takes what is
+        left and is cut with an ellipsis rather than wrapped over many lines.  The
+        plain log and ``--once``'s last line carry errors whole.
+        """
         now = time.time() if now is None else now
-        table = Table(title="fieldlink collect", expand=False)
-        for column, justify in (
-            ("station", "left"), ("state", "left"), ("records", "right"), ("lost", "right"),
-            ("clock", "right"), ("last ok", "left"), ("next", "left"), ("message", "left"),
-        ):  # fmt: skip
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for row in self.rows.values():
-            state = Text(row.state, style=_STATE_STYLE.get(row.state, ""))
-            if row.state == "collecting" and row.table:
-                state.append(f" {row.table} {row.records_this_cycle}", style="dim")
-            next_text = ""
-            if row.next_due is not None:
-                # A clock time, not a countdown: the table is redrawn only on events.
-                when = dt.datetime.fromtimestamp(row.next_due).astimezone()
-                fmt = "%H:%M:%S" if row.next_due - now < 86400 else "%Y-%m-%d %H:%M"
-                next_text = when.strftime(fmt)
-                if row.level != "regular":
-                    next_text += f" ({row.level} retry)"
-            table.add_row(
-                row.name,
-                state,
-                str(row.total_records),
-                Text(str(row.total_missing), style="bold red" if row.total_missing else ""),
-                row.clock,
-                row.last_ok.astimezone().strftime("%Y-%m-%d %H:%M:%S") if row.last_ok else "",
-                next_text,
-                Text(row.message, style="red" if row.state == "failed" else "yellow"),
-            )
+        table = Table(
+            title="fieldlink collect", expand=False, box=box.SIMPLE_HEAD, collapse_padding=True
+        )
+        headers = ("station", "state", "records", "lost", "clock", "last ok", "next")
+        rows = [self._cells(row, now) for row in self.rows.values()]
+        natural = [max([len(h)] + [len(r[i].plain) for r in rows]) for i, h in enumerate(headers)]
+        for column, size in zip(headers, natural, strict=True):
+            justify = "right" if column in ("records", "lost", "clock") else "left"
+            table.add_column(column, justify=justify, no_wrap=True, min_width=size)  # type: ignore[arg-type]
+        message_width = None
+        if width is not None:
+            # Two spaces between columns (their paddings collapse), and the edges.
+            message_width = max(10, width - sum(natural) - 2 * len(headers) - 4)
+        table.add_column("message", max_width=message_width, no_wrap=True, overflow="ellipsis")
+        for cells in rows:
+            table.add_row(*cells)
         return table
+
+    @staticmethod
+    def _cells(row: StationRow, now: float) -> list[Text]:
+        next_text = ""
+        if row.next_due is not None:
+            # A clock time, not a countdown: the table is redrawn only on events.
+            when = dt.datetime.fromtimestamp(row.next_due).astimezone()
+            fmt = "%H:%M:%S" if row.next_due - now < 86400 else "%Y-%m-%d %H:%M"
+            next_text = when.strftime(fmt)
+        if row.state == "collecting":
+            message = Text(
+                f"{row.table} {row.records_this_cycle}" if row.table else "", style="dim"
+            )
+        else:
+            message = Text(" ".join(row.message.split()),
+                           style="red" if row.state == "failed" else "yellow")  # fmt: skip
+            if row.level != "regular" and row.next_due is not None:
+                message = Text(f"{row.level} retry: ", style="bold") + message
+        message.no_wrap, message.overflow = True, "ellipsis"
+        return [
+            Text(row.name),
+            Text(row.state, style=_STATE_STYLE.get(row.state, "")),
+            Text(str(row.total_records)),
+            Text(str(row.total_missing), style="bold red" if row.total_missing else ""),
+            Text(row.clock),
+            Text(_clock_time(row.last_ok, now)),
+            Text(next_text),
+            message,
+        ]
+
+
+def _clock_time(when: dt.datetime | None, now: float) -> str:
+    """A local time of day, with the date only when it is not within the last day."""
+    if when is None:
+        return ""
+    fmt = "%H:%M:%S" if now - when.timestamp() < 86400 else "%Y-%m-%d %H:%M"
+    return when.astimezone().strftime(fmt)
 
 
 _STATE_STYLE = {"ok": "green", "failed": "bold red", "collecting": "cyan", "waiting": "dim"}
@@ -140,7 +173,7 @@ class LiveStatus(StatusBoard):
         super().__init__(stations)
         self.console = console or Console()
         self._live = Live(
-            self.render(), console=self.console, refresh_per_second=2, auto_refresh=False
+            self._table(), console=self.console, refresh_per_second=2, auto_refresh=False
         )
         self._replaced: list[logging.Handler] = []
         self._rich_handler: logging.Handler | None = None
@@ -186,8 +219,11 @@ class LiveStatus(StatusBoard):
             root.addHandler(h)
         self._replaced, self._rich_handler = [], None
 
+    def _table(self) -> Table:
+        return self.render(width=self.console.width)
+
     def refresh(self) -> None:
-        self._live.update(self.render(), refresh=True)
+        self._live.update(self._table(), refresh=True)
 
     def cycle_started(self, station: str) -> None:
         super().cycle_started(station)

@@ -21,7 +21,7 @@ import logging
 from pathlib import Path
 
 from fieldlink.collect.config import FirstCollection, SinkSpec, StationConfig
-from fieldlink.collect.engine import Connect, run_cycle
+from fieldlink.collect.engine import Connect, Progress, run_cycle
 from fieldlink.collect.results import CycleResult
 from fieldlink.errors import StoreError, UsageError
 from fieldlink.pakbus.protocol.model import TableDef
@@ -161,13 +161,20 @@ def update_station(
 
 
 async def run_update(
-    config: StationConfig, connect: Connect, *, delimiter: str = ","
+    config: StationConfig,
+    connect: Connect,
+    *,
+    delimiter: str = ",",
+    progress: Progress | None = None,
 ) -> CycleResult:
-    """One cycle of ``config`` into its single sink; the sink is closed afterwards."""
+    """One cycle of ``config`` into its single sink; the sink is closed afterwards.
+
+    ``progress`` is told (station, table, records stored so far) after every batch.
+    """
     spec = config.sinks[0]
     sink = open_file_sink(spec.path, spec.kind, delimiter=delimiter)
     try:
-        return await run_cycle(config, connect, lambda _station, _table: [sink])
+        return await run_cycle(config, connect, lambda _station, _table: [sink], progress=progress)
     finally:
         sink.close()
 

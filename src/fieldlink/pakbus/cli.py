@@ -23,7 +23,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,10 +36,18 @@ from fieldlink.pakbus.operations import (
     TableDefinitionChanged,
     device_path,
     encode_setting,
+    find_field,
     resolve_fields,
 )
-from fieldlink.pakbus.output import RecordWriter, check_delimiter, output_format
-from fieldlink.pakbus.protocol.model import TableDef
+from fieldlink.pakbus.output import (
+    RecordWriter,
+    atomic_output,
+    check_delimiter,
+    output_format,
+    value_text,
+)
+from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.store.base import StationInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -357,21 +365,25 @@ def getprogstat(link: LinkOptions) -> None:
     "--output",
     default="-",
     show_default=True,
-    type=click.File("w"),
-    help="File to write the settings to.",
+    metavar="FILE",
+    help="File to write the settings to (- for stdout).",
 )
-@click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
-def getsettings(link: LinkOptions, output: Any, delim: str) -> None:
+@click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
+def getsettings(link: LinkOptions, output: str, delim: str) -> None:
     """Print the DevConfig settings as CSV: id, value, read-only."""
     import csv
+    import io
 
     delimiter = check_delimiter(delim)
-    with connect(link) as logger:
-        settings = logger.settings()
-    writer = csv.writer(output, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(["SettingId", "SettingValue", "ReadOnly"])
-    for s in settings:
-        writer.writerow([s.id, s.display(), int(s.read_only)])
+    with atomic_output(output) as sink:
+        with connect(link) as logger:
+            settings = logger.settings()
+        text = io.StringIO()
+        writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(["SettingId", "SettingValue", "ReadOnly"])
+        for s in settings:
+            writer.writerow([s.id, s.display(), int(s.read_only)])
+        sink.write(text.getvalue().encode("utf-8"))
 
 
 @logger_group.command()
@@ -395,12 +407,23 @@ def setsetting(link: LinkOptions, setting_id: int, value: str, as_hex: bool) -> 
             current = logger.settings().get(setting_id)
             if current is None:
                 raise NotFound(f"the logger has no setting {setting_id}")
-            raw = _setting_bytes(value, current.value, current.text is not None)
+            raw = _setting_bytes(setting_id, value, current.value, current.text is not None)
         logger.set_setting(setting_id, raw)
     _info(f"setting {setting_id} changed and committed")
 
 
-def _setting_bytes(value: str, current: bytes, is_text: bool) -> bytes:
+def _setting_bytes(setting_id: int, value: str, current: bytes, is_text: bool) -> bytes:
+    """VALUE encoded like the setting's current value; an error names the setting."""
+    try:
+        return _encode_like(setting_id, value, current, is_text)
+    except UsageError as exc:
+        text = str(exc)
+        if text.startswith(f"setting {setting_id} "):
+            raise
+        raise UsageError(f"setting {setting_id}: {text}") from None
+
+
+def _encode_like(setting_id: int, value: str, current: bytes, is_text: bool) -> bytes:
     if is_text or not current:
         return encode_setting(value, current)
     try:
@@ -410,7 +433,7 @@ def _setting_bytes(value: str, current: bytes, is_text: bool) -> bytes:
             number = float(value)
         except ValueError:
             raise UsageError(
-                f"setting holds a {len(current)}-byte number; {value!r} is not one"
+                f"setting {setting_id} holds a {len(current)}-byte number; {value!r} is not one"
             ) from None
     return encode_setting(number, current)
 
@@ -441,28 +464,17 @@ def listfiles(link: LinkOptions, long_: bool) -> None:
 @click.argument("filename")
 @click.argument("output")
 def getfile(link: LinkOptions, filename: str, output: str) -> None:
-    """Download FILENAME from the logger to OUTPUT (a file, or - for stdout)."""
-    with connect(link) as logger, _byte_progress(filename) as progress:
-        data = logger.get_file(filename, progress=progress)
-    _write_output(output, data)
+    """Download FILENAME from the logger to OUTPUT (a file, or - for stdout).
+
+    The file appears under its name only once complete; an interrupted download
+    leaves nothing behind.
+    """
+    with atomic_output(output) as sink:
+        with connect(link) as logger, _byte_progress(filename) as progress:
+            data = logger.get_file(filename, progress=progress)
+        sink.write(data)
     if output != "-":
         _info(f"{filename}: {len(data)} bytes written to {output}")
-
-
-def _write_output(output: str, data: bytes) -> None:
-    from fieldlink.errors import StoreError
-
-    if output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(output)
-    part = target.with_name(target.name + ".part")
-    try:
-        part.write_bytes(data)
-        part.replace(target)
-    except OSError as exc:
-        raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
 @logger_group.command()
@@ -470,7 +482,7 @@ def _write_output(output: str, data: bytes) -> None:
 @click.argument("local", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("name")
 def putfile(link: LinkOptions, local: Path, name: str) -> None:
-    """Upload the file LOCAL to the logger as NAME (e.g. CPU:data.txt)."""
+    """Upload the file LOCAL to the logger as NAME, like CPU:data.txt or USR:notes.txt."""
     data = local.read_bytes()
     with connect(link) as logger, _byte_progress(name) as progress:
         logger.put_file(name, data, progress=progress)
@@ -544,7 +556,8 @@ def tabledef(link: LinkOptions, table: str) -> None:
     interval = t.interval.seconds + t.interval.nanoseconds / 1e9
     click.echo(
         f"table {t.name} (number {t.number}, signature {t.signature}, "
-        f"{t.size} records, " + (f"every {interval:g} s)" if interval else "event)")
+        f"{t.size} record{'' if t.size == 1 else 's'}, "
+        + (f"every {interval:g} s)" if interval else "event)")
     )
     for f in t.fields:
         try:
@@ -567,8 +580,10 @@ def _parse_fields(text: str | None) -> list[str] | None:
     return names
 
 
-def _station_info(logger: Datalogger, station: str | None) -> Any:
-    from fieldlink.store import StationInfo
+def _station_info(logger: Datalogger, station: str | None) -> StationInfo:
+    """The TOA5 header's station: as ``fieldlink collect`` writes it, named by --station,
+    else by the logger (its programming statistics, else Status.StationName)."""
+    from fieldlink.collect.source import describe_station
 
     stats = logger.program_stats()
     name = station or stats.station_name
@@ -578,30 +593,27 @@ def _station_info(logger: Datalogger, station: str | None) -> Any:
             name = value if isinstance(value, str) else ""
         except NotFound:
             name = ""
-    model = stats.model or stats.os_version.partition(".")[0]
-    return StationInfo(
-        name=name or "station",
-        model=model,
-        serial_number=stats.serial_number,
-        os_version=stats.os_version,
-        program_name=stats.program_name,
-        program_signature=stats.program_signature,
-    )
+    return describe_station(name.strip() or "station", stats)
 
 
 @logger_group.command()
 @link_options
 @click.argument("table")
 @click.argument("output")
-@click.option("--start", default=None, help='First time stamp wanted, like "2024-05-01 00:00".')
-@click.option("--stop", default=None, help="Time stamp to stop before.")
+@click.option(
+    "--start",
+    default=None,
+    metavar="DATETIME",
+    help='First time stamp wanted, like "2024-05-01 00:00".',
+)
+@click.option("--stop", default=None, metavar="DATETIME", help="Time stamp to stop before.")
 @click.option(
     "--newest", type=click.IntRange(min=1), default=None, help="Only the N newest records."
 )
 @click.option(
     "--since-record", type=click.IntRange(min=0), default=None, help="Records numbered N and later."
 )
-@click.option("--fields", default=None, help="Comma-separated field names [all].")
+@click.option("--fields", default=None, metavar="NAMES", help="Comma-separated field names [all].")
 @click.option(
     "--format",
     "fmt",
@@ -609,8 +621,8 @@ def _station_info(logger: Datalogger, station: str | None) -> Any:
     default=None,
     help="Output format [by the OUTPUT suffix: .dat is TOA5, else CSV].",
 )
-@click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
-@click.option("--station", default=None, help="Station name for the TOA5 header.")
+@click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
+@click.option("--station", default=None, metavar="NAME", help="Station name for the TOA5 header.")
 def getdata(
     link: LinkOptions,
     table: str,
@@ -668,16 +680,14 @@ def getdata(
         _info(f"{count} records of {tdef.name} written to {output}")
 
 
-def _plain_station(station: str | None) -> Any:
-    from fieldlink.store import StationInfo
-
+def _plain_station(station: str | None) -> StationInfo:
     return StationInfo(name=station or "station")
 
 
 def _download(
     logger: Datalogger,
     tdef: TableDef,
-    info: Any,
+    info: StationInfo,
     output: str,
     kind: str,
     delimiter: str,
@@ -692,26 +702,39 @@ def _download(
         numbers = resolve_fields(tdef, names)
         selected = replace(tdef, fields=tuple(tdef.fields[n - 1] for n in numbers))
     writer = RecordWriter(output, selected, info, fmt=kind, delimiter=delimiter)
-    complete = False
+    #: Records received and not yet handed to the writer (taken out before writing, so
+    #: a failed write is never repeated).
+    pending: list[Record] = []
+
+    def write_pending(advance: Callable[[int, dt.datetime], None]) -> None:
+        records = pending[:]
+        pending.clear()
+        writer.write(records)
+        if records:
+            advance(len(records), records[-1].timestamp)
+
     try:
         with _record_progress(tdef.name) as advance:
-            batch = []
             for record in logger.collect(
                 tdef, start=begin, stop=end, since_record=since_record, newest=newest, fields=names
             ):
-                batch.append(record)
-                if len(batch) >= 256:
-                    writer.write(batch)
-                    advance(len(batch), record.timestamp)
-                    batch.clear()
-            writer.write(batch)
-            if batch:
-                advance(len(batch), batch[-1].timestamp)
-        complete = True
-    finally:
-        writer.close(complete=complete)
-        if not complete and writer.partial_path is not None and writer.count:
-            _info(f"incomplete: {writer.count} records kept in {writer.partial_path}")
+                pending.append(record)
+                if len(pending) >= 256:
+                    write_pending(advance)
+            write_pending(advance)
+    except BaseException as exc:
+        # Never a finished-looking file: what arrived stays under .part (the records
+        # received but not yet written included), said on the error's own line.
+        with suppress(FieldlinkError, OSError):
+            writer.write(pending)
+        with suppress(FieldlinkError, OSError):
+            writer.close(complete=False)
+        if writer.count and writer.partial_path is not None:
+            exc.add_note(f"incomplete: {writer.count} records kept in {writer.partial_path}")
+        elif writer.count:
+            exc.add_note(f"incomplete: {writer.count} records written before it")
+        raise
+    writer.close(complete=True)
     return writer.count
 
 
@@ -740,11 +763,36 @@ def _record_progress(table: str) -> Iterator[Callable[[int, dt.datetime], None]]
         yield advance
 
 
+@contextmanager
+def _stored_progress(table: str) -> Iterator[Callable[[str, str, int], None] | None]:
+    """``update``'s count of records stored so far, on a terminal only."""
+    if not _stderr_is_terminal():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} records stored"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(table, total=None)
+
+        def stored(_station: str, _table: str, count: int) -> None:
+            bar.update(task, completed=count)
+
+        yield stored
+
+
 @logger_group.command()
 @link_options
 @click.argument("table")
 @click.argument("db", metavar="FILE")
-@click.option("--delim", default=",", show_default=True, help="CSV delimiter.")
+@click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
 @click.option(
     "--format",
     "fmt",
@@ -810,16 +858,18 @@ def update(
         timezone=zone,
         first=FirstCollection(newest),
     )
-    with _frame_log(link.debug):
-        result = asyncio.run(run_update(config, connect_client, delimiter=delimiter))
+    with _frame_log(link.debug), _stored_progress(table) as progress:
+        result = asyncio.run(
+            run_update(config, connect_client, delimiter=delimiter, progress=progress)
+        )
     if result.error is None:
         _info(f"{db}: {result.summary()}")
         return
+    usage = result.error_kind in ("UsageError", "ConfigError", "LinkURLError")
+    error = UsageError(result.error) if usage else FieldlinkError(result.error)
     if result.records:
-        _info(f"{db}: {result.records} new records stored before the error")
-    if result.error_kind in ("UsageError", "ConfigError", "LinkURLError"):
-        raise UsageError(result.error)
-    raise FieldlinkError(result.error)
+        error.add_note(f"{result.records} new records stored in {db} before it; rerun to resume")
+    raise error
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -837,12 +887,16 @@ def update(
     help="Consecutive array elements to read.",
 )
 def getvalue(link: LinkOptions, table: str, field: str, swath: int) -> None:
-    """Print the value of TABLE.FIELD (e.g. Public Temp, or Public "Temp(2)")."""
+    """Print the value of a variable: TABLE FIELD, like Public Temp or Public "Temp(2)".
+
+    With --swath N, N consecutive elements from FIELD on, one per line.
+    """
     with connect(link) as logger:
         value = logger.get_value(table, field, swath)
+        type_code = find_field(logger.table_def(table), field).type_code
     values = value if isinstance(value, tuple) else (value,)
     for v in values:
-        click.echo(v)
+        click.echo(value_text(v, type_code))
 
 
 @logger_group.command()
@@ -851,11 +905,15 @@ def getvalue(link: LinkOptions, table: str, field: str, swath: int) -> None:
 @click.argument("field")
 @click.argument("value")
 def setvalue(link: LinkOptions, table: str, field: str, value: str) -> None:
-    """Set TABLE.FIELD to VALUE (a number, true/false, or text)."""
+    """Set a variable to VALUE (a number, true/false, or text); print what it now holds.
+
+    TABLE FIELD as for getvalue, e.g. Public Setpoint 21.5.
+    """
     with connect(link) as logger:
         logger.set_value(table, field, value)
         new = logger.get_value(table, field)
-    click.echo(new)
+        type_code = find_field(logger.table_def(table), field).type_code
+    click.echo(value_text(new, type_code))
 
 
 @logger_group.command()
@@ -880,6 +938,13 @@ def monitor(link: LinkOptions, table: str, interval: float, count: int | None) -
     On a terminal a live table is redrawn in place; in a pipe one line is printed
     per refresh.
     """
+    try:
+        _monitor(link, table, interval, count)
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how a monitor is meant to end
+
+
+def _monitor(link: LinkOptions, table: str, interval: float, count: int | None) -> None:
     with connect(link) as logger:
         tdef = logger.table_def(table)
         live = sys.stdout.isatty()
@@ -890,19 +955,16 @@ def monitor(link: LinkOptions, table: str, interval: float, count: int | None) -
         while count is None or refreshes < count:
             started = time.monotonic()
             for record in logger.collect(tdef, newest=1):
-                cells = [f"{k}={_fmt(v)}" for k, v in record.values.items()]
+                types = _field_types(tdef)
+                cells = [f"{k}={value_text(v, types.get(k, 0))}" for k, v in record.values.items()]
                 click.echo(f"{record.timestamp} " + " ".join(cells))
             refreshes += 1
             if count is None or refreshes < count:
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
-def _fmt(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, tuple):
-        return "(" + ",".join(_fmt(v) for v in value) + ")"
-    return str(value)
+def _field_types(tdef: TableDef) -> dict[str, int]:
+    return {f.name: f.type_code for f in tdef.fields}
 
 
 def _monitor_live(logger: Datalogger, tdef: TableDef, interval: float, count: int | None) -> None:
@@ -917,8 +979,9 @@ def _monitor_live(logger: Datalogger, tdef: TableDef, interval: float, count: in
         for record in logger.collect(tdef, newest=1):
             grid.caption = f"{record.timestamp}  record {record.number}"
             units = {f.name: f.units for f in tdef.fields}
+            types = _field_types(tdef)
             for name, value in record.values.items():
-                grid.add_row(name, _fmt(value), units.get(name, ""))
+                grid.add_row(name, value_text(value, types.get(name, 0)), units.get(name, ""))
         return grid
 
     refreshes = 0

@@ -289,7 +289,12 @@ class Datalogger(_Methods):
         newest: int | None = None,
         fields: Sequence[str] | None = None,
     ) -> Iterator[Record]:
-        """Records of ``table`` as they arrive (see :func:`operations.collect`)."""
+        """Records of ``table`` as they arrive (see :func:`operations.collect`).
+
+        Record numbers only rise: if the table is reset meanwhile, the records of the
+        old run are yielded and then :class:`~fieldlink.pakbus.operations.TableReset`
+        is raised rather than the new run being dropped or mixed in.
+        """
         return drive.stream(
             self.link,
             self.session,
@@ -535,7 +540,11 @@ class AsyncDatalogger(_Methods):
         newest: int | None = None,
         fields: Sequence[str] | None = None,
     ) -> AsyncIterator[Record]:
-        """Records of ``table`` as they arrive: ``async for record in logger.collect(...)``."""
+        """Records of ``table`` as they arrive: ``async for record in logger.collect(...)``.
+
+        A table reset meanwhile ends the iteration with
+        :class:`~fieldlink.pakbus.operations.TableReset`, as in :meth:`Datalogger.collect`.
+        """
         return drive.stream_async(
             self.link,
             self.session,

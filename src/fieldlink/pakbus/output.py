@@ -14,7 +14,8 @@ import csv
 import io
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -42,6 +43,17 @@ def output_format(output: str, requested: str | None) -> str:
     return _SUFFIXES.get(Path(output).suffix.lower(), "csv")
 
 
+def value_text(value: object, type_code: int) -> str:
+    """A value as ``getvalue``, ``setvalue`` and ``monitor`` print it: as in getdata's CSV.
+
+    ``type_code`` is the field's, so a 4-byte float reads ``3.528624``, not the
+    ``3.5286242961883545`` its conversion to a Python float would print.
+    """
+    if isinstance(value, tuple):
+        return "(" + ",".join(value_text(v, type_code) for v in value) + ")"
+    return csv_value(value, type_code)
+
+
 def check_delimiter(delimiter: str) -> str:
     """``--delim`` as PyCampbellCR1000 takes it: one character, ``\\t`` written as such."""
     text = delimiter.encode("latin-1", "backslashreplace").decode("unicode_escape")
@@ -50,6 +62,39 @@ def check_delimiter(delimiter: str) -> str:
             f"--delim must be one character other than a quote or line break, not {delimiter!r}"
         )
     return text
+
+
+@contextmanager
+def atomic_output(output: str) -> Iterator[IO[bytes]]:
+    """``output`` opened for bytes: stdout for ``-``, else a ``.part`` file beside it.
+
+    The ``.part`` file is renamed over ``output`` when the block ends normally and
+    removed when it does not, so a failed download leaves neither a file that looks
+    finished nor a stale half one.  Opening it first finds an unwritable target
+    before anything is downloaded.
+    """
+    if output == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output)
+    part = target.with_name(target.name + ".part")
+    try:
+        stream = open(part, "wb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    try:
+        yield stream
+        stream.close()
+        os.replace(part, target)
+    except OSError as exc:
+        stream.close()
+        part.unlink(missing_ok=True)
+        raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    except BaseException:
+        stream.close()
+        part.unlink(missing_ok=True)
+        raise
 
 
 class RecordWriter:
@@ -100,6 +145,8 @@ class RecordWriter:
     def _write(self, data: bytes) -> None:
         try:
             self._stream.write(data)
+        except BrokenPipeError:
+            raise  # the reader of stdout went away: not a storage fault
         except OSError as exc:
             raise StoreError(f"cannot write {self.output}: {exc.strerror or exc}") from exc
 
@@ -119,16 +166,30 @@ class RecordWriter:
         self._write(b"".join(chunks))
 
     def close(self, *, complete: bool) -> None:
-        """Flush; a complete file gets its final name, an incomplete one keeps ``.part``."""
+        """Flush; a complete file gets its final name, an incomplete one keeps ``.part``
+        (its records are sound, one per line) unless it holds none, then it goes."""
         try:
             self._stream.flush()
+        except BrokenPipeError:
+            raise
         except OSError as exc:
             raise StoreError(f"cannot write {self.output}: {exc.strerror or exc}") from exc
+        finally:
+            if self._part is not None:
+                self._stream.close()
         if self._part is None:
             return
-        self._stream.close()
         if complete:
             os.replace(self._part, self.output)
+        elif not self.count:
+            self._part.unlink(missing_ok=True)
 
 
-__all__ = ["FORMATS", "RecordWriter", "check_delimiter", "output_format"]
+__all__ = [
+    "FORMATS",
+    "RecordWriter",
+    "atomic_output",
+    "check_delimiter",
+    "output_format",
+    "value_text",
+]

@@ -49,16 +49,22 @@ from fieldlink.pakbus.operations.files import (
     put_file,
 )
 from fieldlink.pakbus.operations.link import bye, echo_payload, hello, ping
-from fieldlink.pakbus.operations.programs import ProgramStats, program_stats, send_program
+from fieldlink.pakbus.operations.programs import (
+    ProgramStats,
+    model_from_os,
+    program_stats,
+    send_program,
+)
 from fieldlink.pakbus.operations.tables import (
     TableCatalog,
     TableDefinitionChanged,
+    TableReset,
     collect,
     reset_table,
     resolve_fields,
     table_defs,
 )
-from fieldlink.pakbus.operations.values import FieldValue, get_value, set_value
+from fieldlink.pakbus.operations.values import FieldValue, find_field, get_value, set_value
 
 __all__ = [
     "FILE_SWATH",
@@ -71,6 +77,7 @@ __all__ = [
     "Setting",
     "TableCatalog",
     "TableDefinitionChanged",
+    "TableReset",
     "bye",
     "check_response",
     "collect",
@@ -79,11 +86,13 @@ __all__ = [
     "encode_setting",
     "file_command",
     "file_control",
+    "find_field",
     "get_file",
     "get_settings",
     "get_value",
     "hello",
     "list_files",
+    "model_from_os",
     "nsec_datetime",
     "ping",
     "program_stats",

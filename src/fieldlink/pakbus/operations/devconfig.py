@@ -62,13 +62,16 @@ class Setting:
         """The value as a string when it is one NUL-terminated printable text, else None.
 
         A lone NUL byte reads as the number 0, not as an empty string: one-byte
-        settings (flags) are far more common than empty one-byte strings.
+        settings (flags) are far more common than empty one-byte strings.  Only
+        printable ASCII counts as text: a four-byte number ending in a zero byte, such
+        as an auto-baud rate of -38400 (``FF FF 6A 00``), would otherwise read as
+        Latin-1 garbage ("ÿÿj").
         """
         v = self.value
         if len(v) < 2 or not v.endswith(b"\x00") or b"\x00" in v[:-1]:
             return None
         s = v[:-1].decode("latin-1")
-        return s if s.isprintable() else None
+        return s if s.isascii() and s.isprintable() else None
 
     @property
     def number(self) -> int | None:

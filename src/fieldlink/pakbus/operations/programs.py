@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from fieldlink.errors import (
@@ -27,6 +28,14 @@ from fieldlink.pakbus.session import (
 
 # --- programming statistics -------------------------------------------------------------------
 
+_OS_MODEL = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+
+
+def model_from_os(os_version: str) -> str:
+    """The model an OS version string names (``"CR1000.Std.24"`` -> ``"CR1000"``), or ""."""
+    found = _OS_MODEL.match(os_version.strip())
+    return found.group(0) if found else ""
+
 
 @dataclass(frozen=True, slots=True)
 class ProgramStats:
@@ -41,9 +50,21 @@ class ProgramStats:
     program_signature: int
     compile_time: dt.datetime | None
     compile_result: str
-    #: Model and station name: sent by newer OS versions only ("" when absent).
-    model: str = ""
+    #: ModelNo and StationName as the logger sent them: newer OS versions only ("" when
+    #: absent; a CR1000 on OS 24 sends neither).  Use :attr:`model` for the model.
+    model_number: str = ""
     station_name: str = ""
+
+    @property
+    def model(self) -> str:
+        """The logger model: ModelNo when sent, else read from the OS version.
+
+        Every Campbell OS version names the model before its first dot
+        (``"CR1000.Std.24"``, ``"CR1000X.Std.04.02"``), so loggers too old to send
+        ModelNo still get a model in TOA5 headers and the store.  A CR850 runs the
+        CR800 OS and so reads as ``"CR800"`` -- what LoggerNet shows for it as well.
+        """
+        return self.model_number or model_from_os(self.os_version)
 
     @property
     def compile_state_text(self) -> str:
@@ -62,8 +83,8 @@ class ProgramStats:
             "CompTime": self.compile_time,
             "CompResult": self.compile_result.strip("\r\n"),
         }
-        if self.model:
-            out["ModelNo"] = self.model
+        if self.model_number:
+            out["ModelNo"] = self.model_number
         if self.station_name:
             out["StationName"] = self.station_name
         return out
@@ -83,7 +104,7 @@ def program_stats(security_code: int = 0) -> Operation[ProgramStats]:
         program_signature=r.program_sig or 0,
         compile_time=None if r.compile_time is None else nsec_datetime(r.compile_time),
         compile_result=r.compile_result or "",
-        model=r.model or "",
+        model_number=r.model or "",
         station_name=r.station_name or "",
     )
 

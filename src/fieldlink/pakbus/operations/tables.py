@@ -51,6 +51,43 @@ class TableDefinitionChanged(DeviceError):
     """
 
 
+class TableReset(DeviceError):
+    """The logger's record numbers went backwards while collecting: the table was reset.
+
+    A Table Control reset, a reset from the keypad or a recompile that kept the table
+    definition restarts a table's record numbers at 0.  A logger asked for records from
+    a number it does not hold, and that is not the next to be stored, answers with its
+    oldest record (§8.3 mode 4) -- so the new run of records arrives numbered *below*
+    what the caller already has.  Rather than drop those records (numbers seen before)
+    or pass them on as if they continued the old run, the collection stops here with
+    this error; the records emitted before it all belong to the old run.
+
+    ``last`` is the record number the old run had reached (the last record emitted, or
+    ``since_record - 1`` when the very first answer went backwards) and ``first`` the
+    number of the first record of the new run.  A collector stores the new run as a new
+    version of the table and collects it from its oldest record; a one-off download
+    reports that the table changed under it.
+    """
+
+    def __init__(self, table: str, last: int, first: int, *, asked: bool = False) -> None:
+        self.table = table
+        self.last = last
+        self.first = first
+        if asked:  # the very first answer: nothing of the old run was seen in this stream
+            message = (
+                f"the logger holds no record {last + 1} of table {table!r} or later: it "
+                f"answered from record {first}, so the table was reset (Table Control or a "
+                f"recompiled program) -- or {last + 1} is beyond its newest record"
+            )
+        else:
+            message = (
+                f"table {table!r} was reset on the logger during collection: its record "
+                f"numbers went back from {last} to {first} (Table Control reset or program "
+                "recompiled)"
+            )
+        super().__init__(message)
+
+
 # --- table definitions ------------------------------------------------------------------------
 
 
@@ -148,6 +185,19 @@ class _Progress:
     emitted: int = 0
     last: int | None = None
     first: int | None = None
+
+
+def _reached(state: _Progress, query: _Query) -> int | None:
+    """The record number the stream has reached: a record at or below it went backwards.
+
+    Before the first record that is ``since_record - 1``: a mode-4 answer never starts
+    below the number asked for unless that number is beyond the newest record.
+    """
+    if state.last is not None:
+        return state.last
+    if query.since_record:
+        return query.since_record - 1
+    return None
 
 
 def _time(when: dt.datetime | None, default: NSec) -> NSec:
@@ -265,6 +315,13 @@ def collect(
     ``table`` may be a :class:`TableDef` to pin a definition the caller already stores
     against; a logger that no longer has it answers RespCode 7, which raises
     :class:`TableDefinitionChanged` after re-reading ``.TDF``.
+
+    Record numbers only ever rise within one stream.  A record numbered at or below one
+    already emitted (or below ``since_record``) means the table was reset meanwhile:
+    the records of the old run are emitted, then :class:`TableReset` is raised instead
+    of dropping the new run or mixing it in.  UNCERTAIN: a reset table that has already
+    stored more records than the caller's position answers mode 4 from that number as
+    if nothing happened; record numbers alone cannot reveal it.
     """
     query = _Query(start, stop, since_record, newest)
     query.check()
@@ -292,8 +349,10 @@ def collect(
         finished = not payload.more and not assembled
         out: list[Record] = []
         for record in batch:
-            if state.last is not None and record.number <= state.last:
-                continue  # already delivered (a retried or overlapping answer)
+            reached = _reached(state, query)
+            if reached is not None and record.number <= reached:
+                yield from emit(out)  # the old run's records of this answer, then stop
+                raise TableReset(tdef.name, reached, record.number, asked=state.last is None)
             state.last = record.number
             past_stop = query.stop is not None and record.timestamp >= query.stop
             if past_stop and mode != CollectMode.TIME_RANGE:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from fieldlink.errors import (
+    DeviceError,
     NotFound,
     ProtocolError,
     UsageError,
@@ -66,20 +67,53 @@ def _field_base(field_name: str) -> str:
     return field_name.partition("(")[0].strip()
 
 
+def find_field(tdef: TableDef, field_name: str) -> FieldDef:
+    """The field ``field_name`` names (``Temp`` or ``Temp(3)``; exact, else any case).
+
+    A subscript is checked against the field's dimensions, so a typo is named here
+    rather than answered by the logger's vague "invalid table or field name".
+    """
+    base = _field_base(field_name)
+    found = next((f for f in tdef.fields if f.name == base), None)
+    if found is None:
+        found = next((f for f in tdef.fields if f.name.lower() == base.lower()), None)
+    if found is None:
+        known = ", ".join(dict.fromkeys(f.name for f in tdef.fields))
+        raise NotFound(f"table {tdef.name!r} has no field {base!r} (fields: {known})")
+    _check_subscript(tdef, found, field_name)
+    return found
+
+
+def _check_subscript(tdef: TableDef, fdef: FieldDef, field_name: str) -> None:
+    _, paren, rest = field_name.partition("(")
+    if not paren:
+        return
+    # A scalar reads as an array of one (``BattV(1)``); a string's last dimension is its
+    # length, not an index.
+    dims = (fdef.dimensions[:-1] if fdef.is_string else fdef.dimensions) or (1,)
+    inside = rest.rstrip().removesuffix(")")
+    try:
+        index = tuple(int(part) for part in inside.split(","))
+    except ValueError:
+        raise UsageError(
+            f"{field_name!r}: a subscript is whole numbers, like {fdef.name}(2)"
+        ) from None
+    if len(index) != len(dims) or any(not 1 <= i <= d for i, d in zip(index, dims, strict=False)):
+        if dims == (1,):
+            shape = "a single value"
+        elif len(dims) == 1:
+            shape = f"an array of {dims[0]} ({fdef.name}(1) to {fdef.name}({dims[0]}))"
+        else:
+            shape = "an array of " + " x ".join(map(str, dims))
+        raise NotFound(f"{tdef.name}.{field_name} does not exist: {fdef.name} is {shape}")
+
+
 def _value_field(
     catalog: TableCatalog, table: str, field_name: str, security_code: int
 ) -> Operation[tuple[TableDef, FieldDef]]:
     yield from table_defs(catalog, security_code)
     tdef = catalog.find(table)
-    base = _field_base(field_name)
-    for f in tdef.fields:
-        if f.name == base:
-            return tdef, f
-    for f in tdef.fields:
-        if f.name.lower() == base.lower():
-            return tdef, f
-    known = ", ".join(dict.fromkeys(f.name for f in tdef.fields))
-    raise NotFound(f"table {tdef.name!r} has no field {base!r} (fields: {known})")
+    return tdef, find_field(tdef, field_name)
 
 
 def _named(tdef: TableDef, fdef: FieldDef, field_name: str) -> str:
@@ -141,6 +175,11 @@ def set_value(
     numbers in the field's nearest plain type, as Campbell's client sends them.
     """
     tdef, fdef = yield from _value_field(catalog, table, field_name, security_code)
+    if fdef.read_only:
+        raise DeviceError(
+            f"{tdef.name}.{fdef.name} is read-only on the logger (its table definition "
+            "says so); only writable variables, such as most of Public, can be set"
+        )
     items: tuple[Scalar, ...] = (
         tuple(value) if isinstance(value, list | tuple) else (value,)  # type: ignore[assignment]
     )
