@@ -106,9 +106,7 @@ def test_two_dozen_stations_at_once_and_one_dead(tmp_path: Path) -> None:
             [*names, ("dead", dead_url())],
             extra="[defaults.retry]\nprimary_retries = 1",
         )
-        began = time.monotonic()
         r = fieldlink("collect", str(config), "--once", "--plain")
-        elapsed = time.monotonic() - began
         truths = {
             name: emu.station.records("Small") for (name, _), emu in zip(names, emus, strict=True)
         }
@@ -122,7 +120,6 @@ def test_two_dozen_stations_at_once_and_one_dead(tmp_path: Path) -> None:
         assert text_numbers(tmp_path / "data" / "toa5" / f"{name}_Small.dat", 4) == list(
             range(60 + i)
         )
-    assert elapsed < 60
 
 
 def test_collect_runs_on_schedule_until_sigterm(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ in every kind of split a serial port or TCP socket can produce.
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 from hypothesis import given
@@ -403,23 +402,19 @@ def test_quote_and_sync_soup_never_raises(tokens: list[bytes]) -> None:
 # --- FrameDecoder: efficiency --------------------------------------------------------------------
 
 
-def test_a_64k_read_of_frames_is_linear() -> None:
+def test_a_64k_read_of_frames_yields_every_frame() -> None:
+    # How fast: benchmarks/bench_framing.py (speed is measured there, not asserted here).
     wire = WIRE["V21.1"][0]
     count = 65536 // len(wire)
-    stream = wire * count
     decoder = FrameDecoder()
-    start = time.perf_counter()
-    out = decoder.feed(stream)
-    elapsed = time.perf_counter() - start
+    out = decoder.feed(wire * count)
     assert len(out) == count
-    assert elapsed < 2.0  # ~0.05 s expected; quadratic buffering would take far longer
 
 
-def test_a_64k_read_without_sync_bytes_is_cheap() -> None:
+def test_a_long_run_without_sync_bytes_is_abandoned_once() -> None:
     decoder = FrameDecoder()
-    start = time.perf_counter()
     decoder.feed(b"\xbd")
     for _ in range(64):
         decoder.feed(b"\x11" * 65536)
-    assert time.perf_counter() - start < 2.0
     assert decoder.stats.too_long == 1
+    assert not decoder.in_frame
