@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import struct
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldlink.errors import ConfigError, UsageError
-from fieldlink.pakbus.protocol.model import Record
+from fieldlink.pakbus.protocol.model import Record, TableDef, Value, records_from_rows
 from fieldlink.store import (
     Hole,
     Sink,
@@ -227,3 +228,118 @@ def test_float32_sample_values_match_loggernet_files() -> None:
 
 def test_float_in_an_integer_field_keeps_every_digit() -> None:
     assert number_text(123456789.0, 6) == "123456789"
+
+
+# --- record_row: rows read as they stand equal rows read by name ------------------------------
+
+
+def _by_name(table: TableDef, values: dict[str, Value]) -> list[object]:
+    """The row by the definition: each field of the table, by name, arrays flattened."""
+    row: list[object] = []
+    for f in table.fields:
+        v = values[f.name]
+        row.extend(v if isinstance(v, tuple) else (v,))
+    return row
+
+
+def _same_row(a: list[object], b: list[object]) -> bool:
+    def same(x: object, y: object) -> bool:
+        if isinstance(x, float) and isinstance(y, float) and math.isnan(x):
+            return math.isnan(y)
+        return type(x) is type(y) and x == y
+
+    return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _decoded(table: TableDef, values: dict[str, Value], n: int = 7) -> Record:
+    """A record as a decoder makes it: a row and its names, no values dict yet."""
+    names = tuple(values)
+    stamp = dt.datetime(2024, 5, 1, 12, 0)
+    (record,) = records_from_rows(table.name, n, (stamp,), names, (tuple(values.values()),))
+    return record
+
+
+_scalar = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.integers(-(2**31), 2**31 - 1),
+    st.booleans(),
+    st.text(max_size=8),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_rows_of_decoded_records_equal_rows_read_by_name(
+    smp: SimpleNamespace, data: st.DataObject
+) -> None:
+    table = smp.mixed_table()
+    values: dict[str, Value] = {}
+    for f in table.fields:
+        width = len(f.column_names())
+        if width == 1:
+            values[f.name] = data.draw(_scalar)
+        else:
+            values[f.name] = tuple(data.draw(st.lists(_scalar, min_size=width, max_size=width)))
+    want = _by_name(table, values)
+    decoded = _decoded(table, values)
+    assert _same_row(record_row(table, decoded), want)
+    assert decoded._values is None  # read from the row: no dict was made
+    as_dict = Record(table.name, 7, decoded.timestamp, dict(values))
+    assert _same_row(record_row(table, as_dict), want)
+    shuffled = dict(data.draw(st.permutations(list(values.items()))))
+    assert _same_row(record_row(table, Record(table.name, 7, decoded.timestamp, shuffled)), want)
+    assert _same_row(record_row(table, _decoded(table, shuffled)), want)
+
+
+def test_decoded_records_in_table_order_are_read_without_a_dict(smp: SimpleNamespace) -> None:
+    table = smp.mixed_table()
+    values = dict(smp.mixed_record(3).values)  # arrays, a NaN, a string, booleans
+    record = _decoded(table, values)
+    row = record_row(table, record)
+    assert record._values is None
+    assert _same_row(row, _by_name(table, values))
+    assert len(row) == len(table.column_names())
+    assert isinstance(row[4], float) and math.isnan(row[4])  # TC(3)
+    assert row[-2] == "ok"
+
+
+def test_decoded_records_that_do_not_match_are_refused_as_before(smp: SimpleNamespace) -> None:
+    table = smp.mixed_table()
+    values = dict(smp.mixed_record(3).values)
+    subset = {k: v for k, v in values.items() if k != "Note"}
+    extra = {**values, "Extra": 1.0}
+    short_array = {**values, "Grid": (1, 2, 3)}
+    scalar_for_array = {**values, "TC": 1.5}
+    array_for_scalar = {**values, "PTemp": (1.0, 2.0)}
+    for bad, message in [
+        (subset, r"missing \['Note'\]"),
+        (extra, r"unknown \['Extra'\]"),
+        (short_array, "field Grid has 3 values, the definition says 4"),
+        (scalar_for_array, "field TC is an array of 3, got a single value"),
+        (array_for_scalar, "field PTemp has 2 values, the definition says 1"),
+    ]:
+        for record in (_decoded(table, bad), Record(table.name, 7, dt.datetime(2024, 1, 1), bad)):
+            with pytest.raises(UsageError, match=message):
+                record_row(table, record)
+
+
+def test_a_record_of_a_field_subset_is_refused_by_either_path(smp: SimpleNamespace) -> None:
+    # A collection of selected fields gives records with fewer fields than the table.
+    table = smp.v11_table1()
+    names = tuple(f.name for f in table.fields)
+    part = {n: float(i) for i, n in enumerate(names[:3])}
+    with pytest.raises(UsageError, match="does not match the table"):
+        record_row(table, _decoded(table, part))
+    full = {n: float(i) for i, n in enumerate(names)}
+    assert record_row(table, _decoded(table, full)) == [float(i) for i in range(len(names))]
+
+
+def test_a_table_of_another_identity_but_same_fields_is_read_right(smp: SimpleNamespace) -> None:
+    # Shapes are kept per TableDef object: a new definition must not reuse an old one.
+    values = dict(smp.mixed_record(1).values)
+    for _ in range(3):
+        table = smp.mixed_table(extra=True)
+        with pytest.raises(UsageError, match="WS_ms"):
+            record_row(table, _decoded(table, values))
+        table = smp.mixed_table()
+        assert _same_row(record_row(table, _decoded(table, values)), _by_name(table, values))

@@ -185,11 +185,42 @@ def definition_key(station: StationInfo, table: TableDef) -> str:
     return json.dumps(key, sort_keys=True, separators=(",", ":"))
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A table's field names and each field's column count, worked out once per table."""
+
+    table: TableDef
+    names: tuple[str, ...]
+    widths: tuple[int, ...]
+    #: Whether no two fields share a name (else values go by name, as a dict has them).
+    unique: bool
+
+
+#: Shapes of recently used tables by identity: sinks convert record after record of
+#: one TableDef, and its column counts cost a ``column_names()`` per field to find.
+_shapes: dict[int, _Shape] = {}
+_MAX_SHAPES = 64
+
+
+def _shape(table: TableDef) -> _Shape:
+    shape = _shapes.get(id(table))
+    if shape is None or shape.table is not table:
+        if len(_shapes) >= _MAX_SHAPES:
+            _shapes.clear()
+        names = tuple(f.name for f in table.fields)
+        widths = tuple(len(f.column_names()) for f in table.fields)
+        shape = _Shape(table, names, widths, len(set(names)) == len(names))
+        _shapes[id(table)] = shape
+    return shape
+
+
 def record_row(table: TableDef, record: Record) -> list[Scalar]:
     """The record's values in column order, checked against the table definition.
 
     Values are matched by field name, so a record whose dict is in another order still
-    lands in the right columns; a missing or extra field is the caller's error.
+    lands in the right columns; a missing or extra field is the caller's error.  A
+    record whose fields are the table's, in table order (what a collection gives), is
+    read as it stands instead of name by name.
     """
     if record.table != table.name:
         raise UsageError(
@@ -201,22 +232,24 @@ def record_row(table: TableDef, record: Record) -> list[Scalar]:
         raise UsageError(
             f"record {record.number} of {table.name}: time stamps must be naive logger-local time"
         )
-    names = [f.name for f in table.fields]
-    if set(record.values) != set(names):
-        missing = [n for n in names if n not in record.values]
-        extra = [n for n in record.values if n not in names]
-        raise UsageError(
-            f"record {record.number} of {table.name} does not match the table "
-            f"definition (missing {missing}, unknown {extra})"
-        )
+    shape = _shape(table)
+    ordered = record.values_in_order(shape.names) if shape.unique else None
+    if ordered is None:
+        named = record.values
+        if set(named) != set(shape.names):
+            missing = [n for n in shape.names if n not in named]
+            extra = [n for n in named if n not in shape.names]
+            raise UsageError(
+                f"record {record.number} of {table.name} does not match the table "
+                f"definition (missing {missing}, unknown {extra})"
+            )
+        ordered = [named[n] for n in shape.names]
     row: list[Scalar] = []
-    for f in table.fields:
-        value = record.values[f.name]
-        width = len(f.column_names())
+    for name, width, value in zip(shape.names, shape.widths, ordered, strict=True):
         if isinstance(value, tuple):
             if len(value) != width:
                 raise UsageError(
-                    f"record {record.number} of {table.name}: field {f.name} has "
+                    f"record {record.number} of {table.name}: field {name} has "
                     f"{len(value)} values, the definition says {width}"
                 )
             row.extend(value)
@@ -224,7 +257,7 @@ def record_row(table: TableDef, record: Record) -> list[Scalar]:
             row.append(value)
         else:
             raise UsageError(
-                f"record {record.number} of {table.name}: field {f.name} is an "
+                f"record {record.number} of {table.name}: field {name} is an "
                 f"array of {width}, got a single value"
             )
     return row

@@ -165,6 +165,23 @@ def test_garbage_from_one_client_harms_nobody(emulator: LoggerEmulator) -> None:
         assert isinstance(clock_of(noisy), NSec)  # and the noisy link still works
 
 
+def test_a_dropped_connection_leaves_no_unfinished_upload_behind(
+    emulator: LoggerEmulator,
+) -> None:
+    url = emulator.url or ""
+    station = emulator.station
+    with open_link(url, timeout=5) as link:
+        fragment = bmp5.FileSendCommand(0, 0, "CPU:half.txt", 0, False, 0, b"x" * 500)
+        answer = Client(link).request(fragment)
+        assert isinstance(answer, bmp5.FileSendResponse) and answer.resp_code == R.OK
+        assert station.upload_bytes == 500
+    deadline = time.monotonic() + 5
+    while station.upload_bytes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert station.upload_bytes == 0  # the connection closed mid-upload
+    assert station.file_bytes("CPU:half.txt") is None
+
+
 def test_async_api() -> None:
     async def main() -> tuple[str, bytes]:
         async with LoggerEmulator(listen="127.0.0.1:0", records=10) as emu:

@@ -180,12 +180,12 @@ def test_set_clock_to_a_datetime() -> None:
 def test_logged_table_time_range_over_segments() -> None:
     t = LoggedTable("T", cadence_ns=10, size=100, start_ns=0, now_ns=95)
     assert t.next_record == 10
-    assert t.numbers_in_time(20, 50) == [2, 3, 4]
+    assert list(t.numbers_in_time(20, 50)) == [2, 3, 4]
     t.realign(1_000)  # the clock jumped
     t.advance(1_035)
     assert t.time_of(10) == 1_010
-    assert t.numbers_in_time(0, 30) == [0, 1, 2]
-    assert t.numbers_in_time(1_000, 1_040) == [10, 11, 12]  # 1040 is still to come
+    assert list(t.numbers_in_time(0, 30)) == [0, 1, 2]
+    assert list(t.numbers_in_time(1_000, 1_040)) == [10, 11, 12]  # 1040 is still to come
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -368,6 +368,67 @@ def test_file_upload_in_fragments() -> None:
     assert station.receive_fragment(owner, "", 5, True, b"x")[0] == R.INVALID_FRAGMENT
     big = b"x" * (station.files.free("USR:") + 1)
     assert station.receive_fragment(owner, "USR:big", 0, True, big)[0] == (R.INSUFFICIENT_RESOURCES)
+
+
+def test_a_closed_connection_forgets_its_unfinished_uploads() -> None:
+    station, _ = make()
+    assert station.receive_fragment(("c1", 4094), "CPU:a.txt", 0, False, b"a" * 100)[0] == R.OK
+    assert station.receive_fragment(("c1", 4093), "USR:b.txt", 0, False, b"b" * 50)[0] == R.OK
+    assert station.receive_fragment(("c2", 4094), "CPU:c.txt", 0, False, b"c" * 30)[0] == R.OK
+    assert station.upload_bytes == 180
+    assert station.forget_uploads("c1") == 2
+    assert station.upload_bytes == 30
+    assert station.forget_uploads("c1") == 0
+    # c1's uploads are gone: a next fragment has nothing to continue.
+    assert station.receive_fragment(("c1", 4094), "", 100, True, b"!")[0] == R.INVALID_FRAGMENT
+    assert station.file_bytes("CPU:a.txt") is None
+    # c2 is untouched and finishes; what it held is released.
+    assert station.receive_fragment(("c2", 4094), "", 30, True, b"!")[0] == R.OK
+    assert station.file_bytes("CPU:c.txt") == b"c" * 30 + b"!"
+    assert station.upload_bytes == 0
+
+
+def test_routed_neighbours_forget_a_closed_connections_uploads_too() -> None:
+    config = parse_station({"neighbours": [{"node": 2}]}, source="t", base=Path("."))
+    station = Station(config=config, clock=FakeClock(), records=3)
+    child = station.neighbours[2]
+    assert child.receive_fragment(("c1", 4094), "CPU:x", 0, False, b"x" * 10)[0] == R.OK
+    assert station.forget_uploads("c1") == 1
+    assert child.upload_bytes == 0
+
+
+def test_unfinished_uploads_are_capped_in_total() -> None:
+    station, _ = make()
+    assert 0 < station.upload_limit < station.files.free("CRD:")  # below a drive's worth
+    station.upload_limit = 1_000
+    assert station.receive_fragment(("a", 1), "CRD:a", 0, False, b"a" * 600)[0] == R.OK
+    assert station.receive_fragment(("b", 1), "CRD:b", 0, False, b"b" * 300)[0] == R.OK
+    # b's next fragment would take the total to 1 100: refused, and b's upload dropped.
+    code, left = station.receive_fragment(("b", 1), "", 300, False, b"b" * 200)
+    assert code == R.INSUFFICIENT_RESOURCES and left == station.files.free("CRD:")
+    assert station.upload_bytes == 600
+    assert station.receive_fragment(("b", 1), "", 300, False, b"b")[0] == R.INVALID_FRAGMENT
+    # A new upload starts but cannot pass the cap either, even in its first fragment.
+    assert station.receive_fragment(("c", 1), "CRD:c", 0, False, b"c" * 401)[0] == (
+        R.INSUFFICIENT_RESOURCES
+    )
+    assert station.receive_fragment(("c", 1), "CRD:c", 0, False, b"c" * 400)[0] == R.OK
+    assert station.upload_bytes == 1_000
+    # Finished uploads free their share: a is written, and c can grow again.
+    assert station.receive_fragment(("a", 1), "", 600, True, b"")[0] == R.OK
+    assert station.file_bytes("CRD:a") == b"a" * 600
+    assert station.receive_fragment(("c", 1), "", 400, True, b"c" * 500)[0] == R.OK
+    assert station.file_bytes("CRD:c") == b"c" * 900
+    assert station.upload_bytes == 0
+
+
+def test_restarting_an_upload_releases_what_it_held() -> None:
+    station, _ = make()
+    station.upload_limit = 100
+    owner = ("a", 1)
+    for _ in range(5):  # a client that keeps starting over must not leak the cap
+        assert station.receive_fragment(owner, "CPU:a", 0, False, b"a" * 80)[0] == R.OK
+    assert station.upload_bytes == 80
 
 
 def test_format_empties_a_drive() -> None:

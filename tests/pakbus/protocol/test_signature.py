@@ -226,3 +226,18 @@ def test_appending_the_nullifier_gives_zero(data: bytes) -> None:
 def test_signature_accepts_bytearray_and_memoryview() -> None:
     frame = CAPTURED["V3.2"]
     assert signature(bytearray(frame)) == signature(memoryview(frame)) == 0
+
+
+def _plain_loop(data: bytes, seed: int) -> int:
+    """The closed form of the module docstring, byte by byte."""
+    hi, lo = seed >> 8, seed & 0xFF
+    for b in data:
+        hi, lo = lo, (_rol8(lo) + hi + b) & 0xFF
+    return (hi << 8) | lo
+
+
+@given(st.binary(max_size=600), st.integers(0, 0xFFFF))
+def test_signature_equals_the_closed_form_and_the_manual_from_any_seed(
+    data: bytes, seed: int
+) -> None:
+    assert signature(data, seed) == _plain_loop(data, seed) == _manual_signature(data, seed)

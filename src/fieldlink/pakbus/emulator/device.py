@@ -698,7 +698,9 @@ class Device:
         if mode == CollectMode.RECORD_RANGE and isinstance(p1, int) and isinstance(p2, int):
             return range(max(p1, held.start), min(p2, held.stop)), None
         if mode == CollectMode.TIME_RANGE and isinstance(p1, NSec) and isinstance(p2, NSec):
-            return table.numbers_in_time(p1.total_ns, p2.total_ns), None
+            # One more than a response holds, so the caller still sees there is more.
+            limit = _MAX_RECORDS_PER_RESPONSE + 1
+            return table.numbers_in_time(p1.total_ns, p2.total_ns, limit), None
         if mode == CollectMode.PARTIAL_RECORD and isinstance(p1, int) and isinstance(p2, int):
             known = table.holds(p1) or (table.size == 1 and table.can_describe(p1))
             return ([p1] if known else []), p2

@@ -260,6 +260,7 @@ class _Connection:
         if self.closed:
             return
         self.closed = True
+        self.emulator.station.forget_uploads(self.number)  # File Sends it left unfinished
         self._room.set()
         for timer in self._timers:
             timer.cancel()

@@ -63,7 +63,14 @@ from fieldlink.pakbus.protocol.tabledef import build_tdf, make_table
 from fieldlink.pakbus.protocol.types import DataType, nsec_to_datetime
 from fieldlink.pakbus.protocol.wire import EPOCH_1990, NSec
 
-__all__ = ["ManualClock", "Need", "ProgramState", "Station", "local_wall_clock"]
+__all__ = [
+    "UPLOAD_BYTES_LIMIT",
+    "ManualClock",
+    "Need",
+    "ProgramState",
+    "Station",
+    "local_wall_clock",
+]
 
 R = Bmp5ResponseCode
 _NSEC = DataType.NSEC
@@ -73,6 +80,11 @@ _DEFAULT_USR_SIZE = 65_536
 #: overlap (the device computes a few more records than fit a packet), and fragments
 #: and retried requests ask for the same records again.
 _RECENT_RECORDS = 512
+#: Bytes a station holds, over all File Sends in progress, before it answers
+#: "insufficient resources" (RespCode 2, pakbus.md §7.1).  An upload lives in memory
+#: until its last fragment; without a cap, clients that start uploads and never
+#: finish them could each hold a drive's worth (a CRD: card is gigabytes).
+UPLOAD_BYTES_LIMIT = 16 * 1024 * 1024
 _COMPILED = "Compiled in PipelineMode."
 _COMPILE_COMMANDS = {
     # command: (keep data, set power-up, paused)
@@ -211,6 +223,9 @@ class Station:
         self.files = FileStore(drives)
         self.program = ProgramState()
         self._uploads: dict[Hashable, _Upload] = {}
+        #: Total bytes in ``_uploads``, and the most it may hold (UPLOAD_BYTES_LIMIT).
+        self._upload_bytes = 0
+        self.upload_limit = UPLOAD_BYTES_LIMIT
         self._data: dict[str, LoggedTable] = {}
         self._specs: dict[str, TableSpec] = {}
         self._defs: tuple[TableDef, ...] = ()
@@ -749,7 +764,12 @@ class Station:
     def receive_fragment(
         self, owner: Hashable, name: str, offset: int, close: bool, data: bytes
     ) -> tuple[int, int]:
-        """One File Send fragment: (BMP5 RespCode, bytes left on the drive)."""
+        """One File Send fragment: (BMP5 RespCode, bytes left on the drive).
+
+        An upload that would take the bytes held in unfinished uploads past
+        :attr:`upload_limit` is abandoned with "insufficient resources", as one that
+        would not fit its drive is.
+        """
         with self.lock:
             self._tick()
             upload = self._uploads.get(owner)
@@ -760,6 +780,7 @@ class Station:
                 existing = self.files.get(full)
                 if existing is not None and existing.read_only:
                     return R.FILE_NOT_ACCESSIBLE, 0
+                self._drop_upload(owner)
                 upload = self._uploads[owner] = _Upload(full)
             elif upload is None or (name and self.files.normalise(name) != upload.name):
                 return R.INVALID_FRAGMENT, 0
@@ -770,14 +791,47 @@ class Station:
             elif offset != len(buffer):
                 return R.INVALID_FRAGMENT, self.files.free(drive)
             else:
-                if not self.files.fits(upload.name, len(buffer) + len(data)):
-                    del self._uploads[owner]
+                if not self.files.fits(upload.name, len(buffer) + len(data)) or (
+                    self._upload_bytes + len(data) > self.upload_limit
+                ):
+                    self._drop_upload(owner)
                     return R.INSUFFICIENT_RESOURCES, self.files.free(drive)
                 buffer += data
+                self._upload_bytes += len(data)
             if close:
                 self.files.write(upload.name, bytes(buffer), _stamp(self.now_ns()))
-                del self._uploads[owner]
+                self._drop_upload(owner)
             return R.OK, self.files.free(drive)
+
+    def forget_uploads(self, connection: Hashable) -> int:
+        """Abandon the File Sends in progress over ``connection``, which has closed.
+
+        Uploads belong to an owner: ``connection`` itself, or a ``(connection, node)``
+        pair as :class:`~fieldlink.pakbus.emulator.device.Device` makes them (one per
+        client node on the link).  Routed neighbours forget theirs too.  Returns how
+        many uploads were dropped.
+        """
+        with self.lock:
+            gone = [
+                owner
+                for owner in self._uploads
+                if owner == connection
+                or (isinstance(owner, tuple) and owner and owner[0] == connection)
+            ]
+            for owner in gone:
+                self._drop_upload(owner)
+            return len(gone) + sum(n.forget_uploads(connection) for n in self.neighbours.values())
+
+    @property
+    def upload_bytes(self) -> int:
+        """Bytes held in unfinished File Sends (at most :attr:`upload_limit`)."""
+        with self.lock:
+            return self._upload_bytes
+
+    def _drop_upload(self, owner: Hashable) -> None:
+        upload = self._uploads.pop(owner, None)
+        if upload is not None:
+            self._upload_bytes -= len(upload.buffer)
 
     # --- values (Get/Set Values) ----------------------------------------------------------
 

@@ -167,25 +167,48 @@ class LoggedTable:
         jitter = unit_noise(self.seed, "event", self.name, self.generation, number)
         return boundary + int(jitter * self.cadence_ns * 0.8) // 1_000_000 * 1_000_000
 
-    def numbers_in_time(self, start_ns: int, end_ns: int) -> list[int]:
-        """Held record numbers whose time stamp t has start <= t < end, ascending."""
-        out: list[int] = []
+    def numbers_in_time(
+        self, start_ns: int, end_ns: int, limit: int | None = None
+    ) -> range | list[int]:
+        """Held record numbers whose time stamp t has start <= t < end, ascending.
+
+        At most ``limit`` of them (the first ones), if given.  Within a segment time
+        stamps strictly increase with the record number -- an event record's jitter is
+        in [0, 0.8 cadence), below the gap to the next boundary -- so each segment's
+        answer is one run of numbers found from its ends in O(1): no record is looked
+        at one by one.  Segments are ascending and disjoint in record numbers, so one
+        run is returned as a ``range`` (whatever its size) and several are joined,
+        which builds at most ``limit`` numbers.
+        """
+        runs: list[range] = []
         oldest, stop = self.oldest, self.next_record
+        c = self.cadence_ns
         for i, seg in enumerate(self._segments):
             seg_end = self._segments[i + 1].first if i + 1 < len(self._segments) else stop
             lo, hi = max(seg.first, oldest), min(seg_end, stop)
             if lo >= hi:
                 continue
-            c = self.cadence_ns
+            # Boundaries of `first`.. are >= start; those of ..`last` - 1 are < end.
             first = seg.first + _ceil_div(start_ns - seg.time_ns, c)
             last = seg.first + _ceil_div(end_ns - seg.time_ns, c)
-            if not self.event:  # boundaries exactly: no need to look at each record
-                out.extend(range(max(lo, first), min(hi, last)))
-                continue
-            for n in range(max(lo, first - 1), min(hi, last)):
-                if start_ns <= self.time_of(n) < end_ns:
-                    out.append(n)
-        return sorted(set(out))
+            a, b = max(lo, first), min(hi, last)
+            if self.event:
+                # The jitter can lift the record before `first` into the range and
+                # push the last one out of it; it moves nothing else across an end.
+                if lo <= first - 1 < hi and start_ns <= self.time_of(first - 1) < end_ns:
+                    a = first - 1
+                if a < b and self.time_of(b - 1) >= end_ns:
+                    b -= 1
+            if a < b:
+                runs.append(range(a, b))
+        if len(runs) == 1:
+            return runs[0] if limit is None else runs[0][:limit]
+        out: list[int] = []
+        for run in runs:
+            if limit is not None:
+                run = run[: limit - len(out)]
+            out.extend(run)
+        return out
 
 
 def _ceil_div(a: int, b: int) -> int:

@@ -177,6 +177,19 @@ class Record:
             values = self._values = dict(zip(self._names, self._row, strict=True))
         return values
 
+    def values_in_order(self, names: tuple[str, ...]) -> Iterable[Value] | None:
+        """The values in field order if this record's fields are exactly ``names``, else None.
+
+        Lets a consumer that knows the table (a sink) read a decoded record's row as it
+        stands, without building the ``values`` dict or looking fields up by name.
+        """
+        values = self._values
+        if values is None:
+            given, row = self._names, self._row
+            same = (given is names or given == names) and len(row) == len(names)
+            return row if same else None
+        return values.values() if tuple(values) == names else None
+
     def flat(self) -> list[Scalar]:
         """The values expanded to one scalar per column, in column order."""
         out: list[Scalar] = []
