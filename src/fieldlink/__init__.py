@@ -28,6 +28,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from fieldlink.pakbus.client import AsyncDatalogger, Datalogger
     from fieldlink.pakbus.emulator import LoggerEmulator
+    from fieldlink.pakbus.operations import TableDefinitionChanged, TableReset
 
 
 def __getattr__(name: str) -> Any:
@@ -40,7 +41,11 @@ def __getattr__(name: str) -> Any:
         from fieldlink.pakbus.emulator import LoggerEmulator
 
         return LoggerEmulator
-    raise AttributeError(name)
+    if name in ("TableDefinitionChanged", "TableReset"):
+        from fieldlink.pakbus import operations
+
+        return getattr(operations, name)
+    raise AttributeError(f"module 'fieldlink' has no attribute {name!r}")
 
 
 __all__ = [
@@ -59,6 +64,8 @@ __all__ = [
     "PermissionDenied",
     "ProtocolError",
     "StoreError",
+    "TableDefinitionChanged",
+    "TableReset",
     "Unsupported",
     "UsageError",
     "__version__",

@@ -145,8 +145,9 @@ def test_program_stats_match_the_station(logger: Datalogger, emulator: LoggerEmu
 def test_settings(logger: Datalogger, emulator: LoggerEmulator) -> None:
     settings = logger.settings()
     assert settings.model == "CR1000"
-    assert settings.get(2) is not None and settings.get(2).text == emulator.station.station_name
-    assert settings.get(3) is not None and settings.get(3).number == 1
+    name, level = settings.get(2), settings.get(3)
+    assert name is not None and name.text == emulator.station.station_name
+    assert level is not None and level.number == 1
     assert len(settings) > 20
 
 
@@ -449,6 +450,84 @@ def test_lossy_link_still_delivers_every_record() -> None:
             got = list(lg.collect("Table1"))
             assert rows(got) == rows(emu.station.records("Table1"))
             assert lg.session.decoder.stats.dropped > 0  # the faults did happen
+
+
+@pytest.mark.slow
+def test_a_lossy_link_costs_a_round_trip_not_a_timeout_per_lost_frame() -> None:
+    """drop=0.1 with the default 10 s timeout: every record once, and lost frames cheap.
+
+    Before adaptive deadlines each lost answer cost the full 10 s (QA: 10 000 records
+    in 9.5 minutes).  Asserted on the session's own accounting, not on wall-clock time.
+    """
+    count = 2_000 if SHORT else 10_000
+    emu = LoggerEmulator(
+        records=count, seed=21, listen="127.0.0.1:0", clock=lambda: T0, faults="drop=0.1"
+    )
+    with emu.running():
+        assert emu.url is not None
+        with Datalogger.from_url(emu.url, timeout=10.0) as lg:
+            got = [r.number for r in lg.collect("Table1")]
+            stats = lg.link_stats
+    assert got == [r.number for r in emu.station.records("Table1")]
+    assert len(got) == len(set(got)) == count
+    assert stats.timeouts >= 5  # the faults did happen
+    assert stats.answered == stats.exchanges
+    # Each lost frame cost about a second (the floor), far from the 10 s timeout.
+    assert stats.waited_out < 0.25 * stats.timeouts * 10.0
+    assert stats.rtt_samples > stats.exchanges // 2
+
+
+def test_async_client_learns_the_round_trip_too() -> None:
+    emu = LoggerEmulator(
+        records=400, seed=21, listen="127.0.0.1:0", clock=lambda: T0, faults="drop=0.1"
+    )
+
+    async def main(url: str) -> tuple[list[int], int, float]:
+        async with AsyncDatalogger.from_url(url, timeout=10.0) as lg:
+            got = [r.number async for r in lg.collect("Table1")]
+            return got, lg.link_stats.timeouts, lg.link_stats.waited_out
+
+    with emu.running():
+        assert emu.url is not None
+        got, timeouts, waited = asyncio.run(main(emu.url))
+    assert got == list(range(400))
+    assert timeouts > 0 and waited < 0.25 * timeouts * 10.0
+
+
+def test_a_wrong_node_fails_at_the_first_timeout_naming_the_logger_heard() -> None:
+    with LoggerEmulator(node=7, records=5, listen="127.0.0.1:0").running() as emu:
+        assert emu.url is not None
+        with Datalogger.from_url(emu.url, timeout=1.0) as lg:  # node 1, the default
+            start = time.monotonic()
+            with pytest.raises(LinkTimeout) as info:
+                lg.gettime()
+            elapsed = time.monotonic() - start
+        message = str(info.value)
+        assert "node 1 did not answer" in message
+        assert "a logger at PakBus node 7 is on this link; use --dest 7" in message
+        assert elapsed < 2.0  # one timeout, not three
+        with Datalogger.from_url(emu.url, node=7, timeout=1.0) as right:
+            assert right.gettime().year >= 2024
+
+
+def test_table_reset_and_definition_changed_are_exported_lazily() -> None:
+    import subprocess
+    import sys
+
+    import fieldlink
+    from fieldlink.pakbus import operations
+
+    assert fieldlink.TableReset is operations.TableReset
+    assert fieldlink.TableDefinitionChanged is operations.TableDefinitionChanged
+    assert {"TableReset", "TableDefinitionChanged"} <= set(fieldlink.__all__)
+    assert issubclass(fieldlink.TableReset, fieldlink.FieldlinkError)
+    probe = (
+        "import sys, fieldlink; "
+        "print('fieldlink.pakbus' in sys.modules); "
+        "fieldlink.TableReset; print('fieldlink.pakbus.operations' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
 
 
 # --- a scripted peer --------------------------------------------------------------------------

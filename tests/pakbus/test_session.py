@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,10 +16,13 @@ from fieldlink.pakbus.protocol.messages import Message
 from fieldlink.pakbus.protocol.packet import LinkState, Packet
 from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.pakbus.session import (
+    MAX_GRACES,
     MID_FRAME_GRACE,
     WAKE_BURST,
     ClientSession,
+    Exchange,
     Request,
+    RoundTripEstimator,
 )
 
 
@@ -102,7 +106,7 @@ def test_transaction_numbers_skip_zero_and_continuations_reuse() -> None:
 
 
 @pytest.mark.parametrize("bad", [{"node": 0}, {"src": 4095}, {"address": 5000}])
-def test_addresses_out_of_range_are_refused(bad: dict[str, int]) -> None:
+def test_addresses_out_of_range_are_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         ClientSession(**bad)
 
@@ -115,7 +119,7 @@ V7 = "A8 02 10 01 18 02 00 01 97 05 00 2A 72 73 0A 3B 02 33 80 8D 6D"
 V4 = "EF FF 10 01 0F FF 00 01 0E 00 DD F0"
 
 
-def clock_exchange(tran: int = 5, src: int = 0x802):
+def clock_exchange(tran: int = 5, src: int = 0x802) -> tuple[ClientSession, Exchange]:
     session = contacted(ClientSession(node=1, src=src))
     session._tran = tran - 1
     ex = session.exchange(Request(bmp5.ClockCommand(0), timeout=5.0, retries=1), now=0.0)
@@ -255,6 +259,204 @@ def test_route_time_is_added() -> None:
     ex = session.exchange(Request(bmp5.ClockCommand(0)), 0.0)
     ex.start(0.0)
     assert ex.deadline == 7.25
+
+
+# --- adaptive resend deadlines (RFC 6298), on a fake clock ------------------------------------
+
+
+def clock_reply(ex: Exchange) -> bytes:
+    return reply_frame(bmp5.ClockResponse(ex.tran, 0, NSec(1, 0)), src=ex.session.node)
+
+
+def answered(
+    session: ClientSession, sent: float, rtt: float, request: Request | None = None
+) -> Exchange:
+    """One exchange sent at ``sent`` and answered ``rtt`` seconds later, at the first try."""
+    ex = session.exchange(request or Request(bmp5.ClockCommand(0)), sent)
+    ex.start(sent)
+    assert ex.receive(clock_reply(ex), now=sent + rtt) is not None
+    return ex
+
+
+def next_deadline(session: ClientSession, now: float, request: Request | None = None) -> float:
+    ex = session.exchange(request or Request(bmp5.ClockCommand(0)), now)
+    ex.start(now)
+    return ex.deadline - now
+
+
+def test_round_trip_estimate_follows_rfc_6298_by_hand() -> None:
+    rtt = RoundTripEstimator()
+    assert rtt.timeout(10.0) == 10.0  # nothing known yet: the configured timeout
+    rtt.sample(0.4)
+    assert (rtt.srtt, rtt.rttvar) == pytest.approx((0.4, 0.2))
+    rtt.sample(0.8)
+    # RTTVAR = 3/4 * 0.2 + 1/4 * |0.4 - 0.8| = 0.25;  SRTT = 7/8 * 0.4 + 1/8 * 0.8 = 0.45
+    assert (rtt.srtt, rtt.rttvar) == pytest.approx((0.45, 0.25))
+    # 2 x (SRTT + 4 RTTVAR) = 2 x 1.45
+    assert rtt.timeout(10.0) == pytest.approx(2.9)
+    assert rtt.timeout(2.0) == 2.0  # never above the configured timeout
+
+
+def test_the_first_exchange_waits_the_configured_timeout_then_the_link_is_learned() -> None:
+    session = contacted(ClientSession(node=1, src=4094, timeout=10.0))
+    assert next_deadline(session, 0.0) == 10.0
+    answered(session, 20.0, 0.2)
+    # SRTT 0.2, RTTVAR 0.1: 2 x (0.2 + 0.4) = 1.2 s instead of 10 s.
+    assert next_deadline(session, 30.0) == pytest.approx(1.2)
+    assert session.stats.rtt_samples == 1 and session.stats.answered == 1
+
+
+def test_deadline_bounds_are_one_second_and_the_configured_timeout() -> None:
+    fast = contacted(ClientSession(timeout=10.0))
+    answered(fast, 0.0, 0.002)
+    assert next_deadline(fast, 1.0) == pytest.approx(1.0)
+    slow = contacted(ClientSession(timeout=10.0))
+    answered(slow, 0.0, 8.0)
+    assert next_deadline(slow, 10.0) == pytest.approx(10.0)
+    # A configured timeout below the floor wins over it.
+    impatient = contacted(ClientSession(timeout=0.5))
+    answered(impatient, 0.0, 0.002)
+    assert next_deadline(impatient, 1.0) == pytest.approx(0.5)
+
+
+def test_karn_rule_an_answer_after_a_resend_is_not_a_sample() -> None:
+    session = contacted(ClientSession(timeout=10.0))
+    answered(session, 0.0, 0.1)
+    before = (session.rtt.srtt, session.rtt.rttvar)
+    ex = session.exchange(Request(bmp5.ClockCommand(0)), 10.0)
+    ex.start(10.0)
+    ex.on_timeout(ex.deadline)  # resent
+    # The answer may be to either try: 5 s would be a wild sample if it were believed.
+    assert ex.receive(clock_reply(ex), now=15.0) is not None
+    assert (session.rtt.srtt, session.rtt.rttvar) == before
+    assert session.stats.rtt_samples == 1
+    # ... and the backed-off deadline stays until an unambiguous answer.
+    assert next_deadline(session, 20.0) == pytest.approx(2 * 1.0)
+
+
+def test_consecutive_timeouts_double_the_deadline_up_to_the_timeout() -> None:
+    session = contacted(ClientSession(node=3, timeout=10.0))
+    answered(session, 0.0, 0.01)  # a fast link: 1 s deadlines
+    ex = session.exchange(Request(bmp5.ClockCommand(0), retries=2), 100.0)
+    first = ex.start(100.0)
+    deadlines = [ex.deadline]
+    with pytest.raises(LinkTimeout, match="node 3 did not answer") as info:
+        while True:
+            assert ex.on_timeout(ex.deadline) == first  # the same frame, resent
+            deadlines.append(ex.deadline)
+    # 1, 2, 4, 8, then capped at 10, and no more than (retries + 1) x 10 s in all.
+    assert deadlines == pytest.approx([101.0, 103.0, 107.0, 115.0, 125.0, 130.0])
+    assert "6 tries in 30 s" in str(info.value)
+    stats = session.stats
+    assert (stats.timeouts, stats.resends) == (6, 5)
+    assert stats.waited_out == pytest.approx(30.0)
+    # The next exchange starts backed off, and one clean answer resets it.
+    assert next_deadline(session, 200.0) == pytest.approx(10.0)
+    answered(session, 300.0, 0.01)
+    assert next_deadline(session, 400.0) == pytest.approx(1.0)
+
+
+def test_please_wait_replaces_an_adaptive_deadline_and_is_not_a_sample() -> None:
+    session = contacted(ClientSession(node=1, src=4094, timeout=10.0))
+    answered(session, 0.0, 0.01)
+    srtt = session.rtt.srtt
+    ex = session.exchange(Request(bmp5.ProgStatsCommand(0)), 10.0)
+    ex.start(10.0)
+    assert ex.deadline == pytest.approx(11.0)
+    wait = bmp5.PleaseWait(ex.tran, 0x18, 20)
+    assert ex.receive(reply_frame(wait), now=10.5) is None
+    assert ex.deadline >= 30.5  # WaitSec from the Please Wait, plus a margin
+    assert ex.give_up_at >= ex.deadline + 2 * 10.0  # the resend patience starts after it
+    done = bmp5.ProgStatsResponse(ex.tran, 1)
+    assert ex.receive(reply_frame(done), now=29.0) == done
+    assert session.rtt.srtt == srtt and session.stats.rtt_samples == 1
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request(bmp5.FileControlCommand(0, 0, "CPU:prog.CR1", 1, "")),
+        Request(bmp5.TableControlCommand(0, 0, 1, "Table1")),
+        Request(pakctrl.DevConfigControlCommand(0, 0, 1)),
+        Request(bmp5.ClockCommand(0, 0, NSec(5, 0)), retries=0),
+    ],
+    ids=["file-control", "table-control", "devconfig-control", "no-retries"],
+)
+def test_slow_or_unrepeatable_commands_keep_the_configured_timeout(request_: Request) -> None:
+    session = contacted(ClientSession(timeout=10.0))
+    answered(session, 0.0, 0.01)
+    assert next_deadline(session, 1.0) == pytest.approx(1.0)
+    assert next_deadline(session, 5.0, request_) == pytest.approx(10.0)
+
+
+def test_a_frame_still_arriving_keeps_earning_grace_but_silence_does_not() -> None:
+    _, ex = clock_exchange()
+    data = wire(V7)
+    ex.receive(data[:3], now=4.9)
+    assert ex.on_timeout(5.0) == b""
+    ex.receive(data[3:6], now=6.0)  # progress: another grace period
+    assert ex.on_timeout(7.0) == b""
+    assert ex.deadline == 7.0 + MID_FRAME_GRACE
+    assert ex.on_timeout(9.0) != b""  # no byte since: resent
+    assert ex.session.stats.timeouts == 1
+
+
+def test_grace_periods_are_bounded() -> None:
+    _, ex = clock_exchange()
+    ex.receive(b"\xbd\x01", now=0.0)
+    graces = 0
+    while ex.on_timeout(0.1 * graces) == b"":  # always before the exchange gives up
+        graces += 1
+        ex.receive(b"\x02", now=0.1 * graces)
+    assert graces == MAX_GRACES
+
+
+# --- a wrong node -----------------------------------------------------------------------------
+
+
+def hello_request_from(node: int) -> bytes:
+    return Packet.message(0, pakctrl.HelloRequest().encode(), dst=0xFFF, src=node).to_wire()
+
+
+def test_a_silent_node_with_another_one_on_the_link_fails_at_once_naming_it() -> None:
+    session = ClientSession(node=1, src=4094, timeout=10.0)
+    ex = session.exchange(Request(bmp5.ClockCommand(0)), 0.0)
+    ex.start(0.0)
+    assert ex.receive(hello_request_from(7), now=0.1) is None  # the logger's hello on connect
+    assert session.other_nodes == [7] and not session.contacted
+    with pytest.raises(LinkTimeout) as info:
+        ex.on_timeout(10.0)
+    message = str(info.value)
+    assert "node 1 did not answer" in message and "1 try" in message
+    assert "a logger at PakBus node 7 is on this link; use --dest 7" in message
+
+
+def test_a_node_once_heard_is_retried_even_with_others_on_the_link() -> None:
+    session = ClientSession(node=1, src=4094, timeout=10.0)
+    session.receive(hello_request_from(1) + hello_request_from(9))
+    ex = session.exchange(Request(bmp5.ClockCommand(0)), 0.0)
+    first = ex.start(0.0)
+    assert frames_sent(ex.on_timeout(ex.deadline)) == frames_sent(first)  # lost, not misaddressed
+
+
+def test_a_router_in_front_is_not_another_node() -> None:
+    session = ClientSession(node=7, address=50, src=4094, timeout=10.0)
+    session.receive(hello_request_from(50))
+    assert session.other_nodes == [] and session.contacted
+    ex = session.exchange(Request(bmp5.ClockCommand(0)), 0.0)
+    first = ex.start(0.0)
+    assert frames_sent(ex.on_timeout(ex.deadline)) == frames_sent(first)
+
+
+def test_without_another_node_heard_the_usual_retries_apply() -> None:
+    session = ClientSession(node=1, src=4094, timeout=2.0)
+    ex = session.exchange(Request(bmp5.ClockCommand(0), retries=2), 0.0)
+    ex.start(0.0)
+    ex.on_timeout(2.0)
+    ex.on_timeout(4.0)
+    with pytest.raises(LinkTimeout) as info:
+        ex.on_timeout(6.0)
+    assert "3 tries" in str(info.value) and "--dest" not in str(info.value)
 
 
 # --- robustness -------------------------------------------------------------------------------

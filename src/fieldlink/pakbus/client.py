@@ -33,7 +33,7 @@ from fieldlink.pakbus import operations as ops
 from fieldlink.pakbus.protocol.directory import DirEntry
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.pakbus.protocol.pakctrl import HelloResponse
-from fieldlink.pakbus.session import ClientSession, Operation
+from fieldlink.pakbus.session import ClientSession, ExchangeStats, Operation
 
 T = TypeVar("T")
 
@@ -81,6 +81,11 @@ class _Methods:
     def node(self) -> int:
         return self.session.node
 
+    @property
+    def link_stats(self) -> ExchangeStats:
+        """Exchanges, resends, timeouts and seconds spent waiting them out, so far."""
+        return self.session.stats
+
 
 class Datalogger(_Methods):
     """A blocking client for one PakBus datalogger over one link.
@@ -121,8 +126,10 @@ class Datalogger(_Methods):
         """Open ``url`` (``tcp:HOST:PORT``, ``serial:DEVICE:BAUD`` ...) to logger ``node``.
 
         ``address`` is the physical address of the next hop when a router sits in
-        between; ``timeout`` the seconds per try of each request; ``first_timeout`` a
-        longer wait for the very first answer (a cellular modem bringing its link up).
+        between; ``timeout`` the longest wait per try of each request (once answers
+        have been timed, a lost frame is resent sooner -- see
+        :mod:`fieldlink.pakbus.session`); ``first_timeout`` a longer wait for the very
+        first answer (a cellular modem bringing its link up).
         """
         link = open_link(url, timeout=max(timeout, first_timeout or 0.0))
         try:

@@ -22,6 +22,38 @@ Operations compose with ``yield from`` and the helpers :func:`call`, :func:`expe
 :func:`now`, :func:`pause` and :func:`emit`.  Errors raised by an exchange (timeout,
 delivery failure, malformed response) are thrown *into* the operation, so one that
 knows better (a ping falling back to Hello) can catch them.
+
+When to resend
+--------------
+A fixed timeout makes every lost frame cost the whole timeout: on a link that drops
+one answer in ten, a collection spent most of its time waiting.  So the session
+learns the link's round trip the way TCP does (RFC 6298, :class:`RoundTripEstimator`):
+
+- each answered exchange that was sent once (never a resent one: its answer might
+  belong to either try -- Karn's rule), got no Please Wait and is not a slow command
+  gives a sample R; ``SRTT`` and ``RTTVAR`` are smoothed with gains 1/8 and 1/4;
+- a try's resend deadline is ``clamp(2 × (SRTT + 4·RTTVAR), 1 s, timeout)``; the
+  factor 2 is headroom for answers larger than those measured (a 1 000-byte collect
+  answer takes a second longer than a 14-byte Hello on a 9600 baud line), and a frame
+  that has begun to arrive gets :data:`MID_FRAME_GRACE` again while bytes keep coming;
+- until the first sample the configured ``timeout`` (``first_timeout`` before the
+  logger has been heard) applies unchanged, so first contact over a cell modem is as
+  patient as before;
+- each timeout doubles the deadline (capped at ``timeout``) until the next sample, so
+  a link that has gone slow is not hammered;
+- a Please Wait replaces the deadline with WaitSec + margin (pakbus.md §6.1);
+- commands that are slow on the logger side or must not run twice by accident (File
+  Control -- compile, run, format --, Table Control, DevConfig control) and requests
+  that may not be resent (``retries=0``) keep the configured timeout;
+- an exchange gives up after the same total wait as a fixed timeout would have:
+  ``(retries + 1) × timeout`` since its first try (a Please Wait extends it) -- the
+  adaptive deadline decides *when* to resend, never *how long* to persevere;
+- a logger that has never answered while another node has spoken on the link
+  (its Hello Request on connect names it) fails at the first timeout, naming that node:
+  the usual cause is a wrong ``--dest``.
+
+:attr:`ClientSession.stats` counts exchanges, resends, timeouts and the seconds spent
+waiting them out, so a caller can see what a link costs.
 """
 
 from __future__ import annotations
@@ -34,7 +66,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from fieldlink.errors import DeliveryFailure, LinkTimeout, ProtocolError
-from fieldlink.pakbus.protocol import pakctrl
+from fieldlink.pakbus.protocol import bmp5, pakctrl
 from fieldlink.pakbus.protocol.codes import delivery_failure_meaning
 from fieldlink.pakbus.protocol.framing import FrameDecoder
 from fieldlink.pakbus.protocol.messages import Message, decode_message, describe_type
@@ -50,14 +82,33 @@ M = TypeVar("M", bound=Message)
 PLEASE_WAIT_MARGIN = 2.0
 #: Extra time for file operations after a Please Wait (Campbell adds 10 s).
 PLEASE_WAIT_FILE_MARGIN = 10.0
-#: Once per try, a deadline that passes while half a frame has arrived is extended by
-#: this much: a slow serial line may still be delivering the answer (pakbus.md pitfall 4).
+#: A deadline that passes while half a frame has arrived is extended by this much (again
+#: while bytes keep coming): a slow serial line may still be delivering the answer
+#: (pakbus.md pitfall 4).
 MID_FRAME_GRACE = 2.0
+#: At most this many grace periods per try, so a trickle of garbage cannot wait forever.
+MAX_GRACES = 10
+#: The shortest adaptive resend deadline: a logger sends Please Wait when it needs more
+#: than about a second (pakbus.md §6.1), so less would resend work in progress.
+MIN_RETRY_TIMEOUT = 1.0
+#: Headroom over SRTT + 4·RTTVAR for answers larger than those the estimate learned from.
+RETRY_TIMEOUT_FACTOR = 2.0
+#: Backoff stops doubling here (2**16 × anything is beyond any configured timeout).
+_MAX_BACKOFF = 16
 #: Sync bytes sent before the very first frame, to wake a serial logger (pakbus.md §2.1).
 WAKE_BURST = b"\xbd" * 6
 
 _FILE_MSG_TYPES = frozenset({0x1C, 0x1D, 0x1E})
 _BMP5_PLEASE_WAIT = 0xA1
+#: (HiProtoCode, MsgType) of commands that keep the configured timeout: slow on the logger
+#: side (compile, format) or harmful if a spurious resend ran them twice.
+_SLOW_COMMANDS = frozenset(
+    {
+        (HiProto.BMP5, bmp5.FileControlCommand.MSG_TYPE),
+        (HiProto.BMP5, bmp5.TableControlCommand.MSG_TYPE),
+        (HiProto.PAKCTRL, pakctrl.DevConfigControlCommand.MSG_TYPE),
+    }
+)
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -69,9 +120,12 @@ class Request:
 
     ``message.tran`` is ignored: the session numbers transactions.  ``same_transaction``
     keeps the TranNbr of the operation's previous request, which file swaths and send
-    fragments require (pakbus.md §7.1-7.2).  ``timeout`` is seconds per try (None: the
-    session's); ``retries`` resends on timeout -- a clock *set* must use 0 (the manual
-    says re-read before retrying).  ``one_way`` messages (Bye) expect no answer.
+    fragments require (pakbus.md §7.1-7.2).  ``timeout`` is the longest wait per try
+    (None: the session's); the session resends sooner once it knows the link's round
+    trip (see the module docstring).  ``retries`` sets the patience: the exchange gives
+    up ``(retries + 1) × timeout`` after its first try.  0 never resends -- a clock
+    *set* must use it (the manual says re-read before retrying).  ``one_way`` messages
+    (Bye) expect no answer.
     ``accept`` can reject a response that matches by transaction but is stale, such
     as a duplicate swath of a file after a resend; the exchange then keeps waiting.
     """
@@ -166,6 +220,70 @@ def emit(items: Iterable[Y]) -> Generator[Step, Sent, None]:
         yield Emit(batch)
 
 
+# --- round trips ------------------------------------------------------------------------------
+
+
+@dataclass
+class RoundTripEstimator:
+    """The link's smoothed round trip and its variation, as RFC 6298 keeps them for TCP.
+
+    Fed only unambiguous samples (see the module docstring); :meth:`timeout` turns them
+    into a resend deadline and :meth:`timed_out` backs it off until the next sample.
+    """
+
+    #: Smoothed round-trip time in seconds (None until the first sample).
+    srtt: float | None = None
+    #: Smoothed mean deviation of the round trip, seconds.
+    rttvar: float = 0.0
+    #: Consecutive timeouts since the last sample: the deadline is doubled this often.
+    backoff: int = 0
+    samples: int = 0
+
+    def sample(self, rtt: float) -> None:
+        """Learn from one answer to a request that was sent once (RFC 6298 §2.2-2.3)."""
+        rtt = max(rtt, 0.0)
+        if self.srtt is None:
+            self.srtt = rtt
+            self.rttvar = rtt / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
+            self.srtt = 0.875 * self.srtt + 0.125 * rtt
+        self.samples += 1
+        self.backoff = 0
+
+    def timed_out(self) -> None:
+        """A deadline passed: the next ones are twice as long until a fresh sample (§5.5)."""
+        self.backoff = min(self.backoff + 1, _MAX_BACKOFF)
+
+    def timeout(self, ceiling: float) -> float:
+        """Seconds to wait before resending, never more than ``ceiling`` (the configured one).
+
+        Without a sample yet the ceiling itself: nothing is known about the link.
+        """
+        if self.srtt is None:
+            return ceiling
+        floor = min(MIN_RETRY_TIMEOUT, ceiling)
+        base = max(floor, RETRY_TIMEOUT_FACTOR * (self.srtt + 4 * self.rttvar))
+        return min(ceiling, base * (1 << self.backoff))
+
+
+@dataclass
+class ExchangeStats:
+    """What the link cost so far: counted by the session, read by whoever is curious."""
+
+    #: Requests that awaited an answer.
+    exchanges: int = 0
+    answered: int = 0
+    #: Frames sent again after a timeout.
+    resends: int = 0
+    #: Deadlines that passed with no answer (each one led to a resend or to giving up).
+    timeouts: int = 0
+    #: Seconds spent waiting out those deadlines: what lost frames cost.
+    waited_out: float = 0.0
+    #: Answers used to estimate the round trip.
+    rtt_samples: int = 0
+
+
 # --- session ----------------------------------------------------------------------------------
 
 
@@ -179,9 +297,10 @@ class ClientSession:
     address and ``src_address`` our physical address (normally the same); 4000..4094
     are software addresses that loggers' neighbour filters never block.
 
-    ``timeout`` is the default per-try deadline; until the logger has been heard from
+    ``timeout`` is the longest per-try deadline; until the logger has been heard from
     once, ``first_timeout`` (when larger) replaces it, because a cellular modem may
-    take half a minute to bring a link up and is then quick.
+    take half a minute to bring a link up and is then quick.  Once answers have been
+    timed, tries are resent sooner (:attr:`rtt`; the rule is in the module docstring).
     """
 
     node: int = 1
@@ -196,6 +315,12 @@ class ClientSession:
     outbox: bytearray = field(default_factory=bytearray)
     #: True once any frame from the logger (or the router in front of it) has arrived.
     contacted: bool = False
+    #: The link's round trip, learned from answers.
+    rtt: RoundTripEstimator = field(default_factory=RoundTripEstimator)
+    stats: ExchangeStats = field(default_factory=ExchangeStats)
+    #: Other PakBus nodes that have spoken to us or broadcast on this link, in order heard
+    #: (a logger's Hello Request on connect names it): the hint for a wrong ``node``.
+    other_nodes: list[int] = field(default_factory=list)
     _tran: int = field(default_factory=lambda: random.randint(1, 255))
     _woken: bool = False
 
@@ -227,6 +352,13 @@ class ClientSession:
         if not self.contacted and self.first_timeout is not None:
             base = max(base, self.first_timeout)
         return base + self.route_time
+
+    def retry_timeout(self, request: Request) -> float:
+        """Seconds before resending ``request``: adaptive unless it must keep the configured."""
+        ceiling = self.try_timeout(request.timeout)
+        if not adaptive(request):
+            return ceiling
+        return self.rtt.timeout(ceiling)
 
     def packet_for(self, message: Message, *, link_state: int | None = None) -> Packet:
         if link_state is None:
@@ -284,6 +416,8 @@ class ClientSession:
                 continue
             if self._from_logger_side(packet):
                 self.contacted = True
+            else:
+                self._heard(packet.src_phy if packet.is_link_only else packet.src_node)
             if packet.is_link_only:
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("<- %s  link state 0x%X", _hex(raw), packet.link_state)
@@ -312,6 +446,10 @@ class ClientSession:
                     log.debug("-> %s  %s (automatic)", _hex(answer.encode()), _describe(reply))
             out.append(Received(packet, message, None))
         return out
+
+    def _heard(self, node: int) -> None:
+        if node not in (self.src, self.src_phy, BROADCAST) and node not in self.other_nodes:
+            self.other_nodes.append(node)
 
     def take_outbox(self) -> bytes:
         data = bytes(self.outbox)
@@ -358,7 +496,15 @@ class Exchange:
         self.tries = 0
         self.deadline = now
         self.result: Message | None = None
-        self._graced = False
+        #: When the current try was sent, and the first.
+        self.sent_at = now
+        self.first_sent_at = now
+        #: No more tries once this passes: the patience of a fixed timeout.
+        self.give_up_at = now
+        self._ceiling = 0.0
+        self._pleaded = False
+        self._graces = 0
+        self._bytes_since_grace = 0
 
     @property
     def done(self) -> bool:
@@ -366,29 +512,74 @@ class Exchange:
 
     def start(self, now: float) -> bytes:
         """Bytes to send for the (next) try, and the deadline armed for it."""
+        session, request = self.session, self.request
         self.tries += 1
-        self._graced = False
-        self.deadline = now + self.session.try_timeout(self.request.timeout)
-        return self.session.encode(self.message, link_state=self.request.link_state)
+        self._graces = 0
+        self._bytes_since_grace = 0
+        self._ceiling = session.try_timeout(request.timeout)
+        if self.tries == 1:
+            self.first_sent_at = now
+            self.give_up_at = now + (max(request.retries, 0) + 1) * self._ceiling
+            if not request.one_way:
+                session.stats.exchanges += 1
+        else:
+            session.stats.resends += 1
+        wait = session.retry_timeout(request)
+        if now + wait > self.give_up_at:
+            # The last try: up to the end of the patience, but never shorter than the
+            # floor (a resend that cannot be answered in time is pointless).
+            wait = max(self.give_up_at - now, min(MIN_RETRY_TIMEOUT, self._ceiling))
+            self.give_up_at = max(self.give_up_at, now + wait)
+        self.sent_at = now
+        self.deadline = now + wait
+        return session.encode(self.message, link_state=request.link_state)
 
     def on_timeout(self, now: float) -> bytes:
-        """The deadline passed: bytes to resend (maybe none), or LinkTimeout when out of tries."""
-        if self.session.decoder.in_frame and not self._graced:
-            self._graced = True
+        """The deadline passed: bytes to resend (maybe none), or LinkTimeout when out of time."""
+        session = self.session
+        if (
+            session.decoder.in_frame
+            and self._graces < MAX_GRACES
+            and (self._graces == 0 or self._bytes_since_grace > 0)
+        ):
+            self._graces += 1
+            self._bytes_since_grace = 0
             self.deadline = now + MID_FRAME_GRACE
             return b""
-        if self.tries > self.request.retries:
-            raise LinkTimeout(
-                f"PakBus node {self.session.node} did not answer "
-                f"({_describe(self.message)}, {self.tries} "
-                f"{'try' if self.tries == 1 else 'tries'} of "
-                f"{self.session.try_timeout(self.request.timeout):g} s)"
-            )
+        session.stats.timeouts += 1
+        session.stats.waited_out += max(now - self.sent_at, 0.0)
+        session.rtt.timed_out()
+        if not session.contacted and session.other_nodes:
+            raise LinkTimeout(self._no_answer(now) + self._wrong_node_hint())
+        if now >= self.give_up_at:
+            raise LinkTimeout(self._no_answer(now))
         log.info("no answer to %s, resending", _describe(self.message))
         return self.start(now)
 
+    def _no_answer(self, now: float) -> str:
+        tries = f"{self.tries} {'try' if self.tries == 1 else 'tries'}"
+        return (
+            f"PakBus node {self.session.node} did not answer "
+            f"({_describe(self.message)}, {tries} in {now - self.first_sent_at:.3g} s)"
+        )
+
+    def _wrong_node_hint(self) -> str:
+        """The node(s) heard instead, and what to do: the usual cause is a wrong --dest."""
+        nodes = self.session.other_nodes
+        first = nodes[0]
+        who = (
+            f"a logger at PakBus node {first} is"
+            if len(nodes) == 1
+            else f"PakBus nodes {', '.join(map(str, nodes))} are"
+        )
+        return (
+            f"; {who} on this link; use --dest {first} (node={first} in Python), "
+            f"or --dest_addr {first} if it routes to node {self.session.node}"
+        )
+
     def receive(self, data: bytes, now: float) -> Message | None:
         """Feed bytes; return the matching response once it has arrived."""
+        self._bytes_since_grace += len(data)
         want_hi = self.message.HI_PROTO
         want_type = self.message.MSG_TYPE | 0x80
         for item in self.session.receive(data):
@@ -415,11 +606,20 @@ class Exchange:
                     if self.request.accept is not None and not self.request.accept(message):
                         log.debug("ignored stale %s", _describe(message))
                         continue
+                    self._answered(now)
                     self.result = message
                     return message
                 if packet.msg_type == _BMP5_PLEASE_WAIT and want_hi == HiProto.BMP5:
                     self._please_wait(message, now)
         return None
+
+    def _answered(self, now: float) -> None:
+        """Karn's rule: only an answer to a request sent once times the link."""
+        stats = self.session.stats
+        stats.answered += 1
+        if self.tries == 1 and not self._pleaded and not _slow(self.message):
+            self.session.rtt.sample(now - self.sent_at)
+            stats.rtt_samples += 1
 
     def _please_wait(self, message: Message | None, now: float) -> None:
         wait = getattr(message, "wait_seconds", None)
@@ -430,7 +630,11 @@ class Exchange:
             if self.message.MSG_TYPE in _FILE_MSG_TYPES
             else PLEASE_WAIT_MARGIN
         )
+        self._pleaded = True
         self.deadline = max(self.deadline, now + wait + margin + self.session.route_time)
+        # The logger is alive and busy: the patience for resends starts after its wait.
+        patience = max(self.request.retries, 0) * self._ceiling
+        self.give_up_at = max(self.give_up_at, self.deadline + patience)
         log.info("PakBus node %d asks to wait %d s", self.session.node, wait)
 
     def _refers_to_us(self, failure: pakctrl.DeliveryFailureMessage) -> bool:
@@ -445,6 +649,15 @@ class Exchange:
         return True
 
 
+def _slow(message: Message) -> bool:
+    return (message.HI_PROTO, message.MSG_TYPE) in _SLOW_COMMANDS
+
+
+def adaptive(request: Request) -> bool:
+    """Whether ``request`` may be resent on the learned round trip (module docstring)."""
+    return request.retries > 0 and not request.one_way and not _slow(request.message)
+
+
 def _hex(data: bytes) -> str:
     return data.hex(" ").upper()
 
@@ -454,22 +667,28 @@ def _describe(message: Message) -> str:
 
 
 __all__ = [
+    "MAX_GRACES",
     "MID_FRAME_GRACE",
+    "MIN_RETRY_TIMEOUT",
     "PLEASE_WAIT_FILE_MARGIN",
     "PLEASE_WAIT_MARGIN",
+    "RETRY_TIMEOUT_FACTOR",
     "WAKE_BURST",
     "ClientSession",
     "Emit",
     "Exchange",
+    "ExchangeStats",
     "Instant",
     "Now",
     "Operation",
     "Pause",
     "Received",
     "Request",
+    "RoundTripEstimator",
     "Sent",
     "Step",
     "Stream",
+    "adaptive",
     "call",
     "emit",
     "expect",
