@@ -32,6 +32,7 @@ import pytest
 
 from fieldlink.pakbus.emulator import LoggerEmulator, spawn_logger_emulator
 from fieldlink.pakbus.emulator.config import default_program
+from fieldlink.pakbus.emulator.station import ManualClock
 from fieldlink.pakbus.emulator.values import ValueModel
 from fieldlink.pakbus.protocol.types import datetime_to_nsec
 
@@ -48,7 +49,11 @@ SEED = 11
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[LoggerEmulator]:
-    with LoggerEmulator(listen="127.0.0.1:0", records=RECORDS, seed=SEED).running() as emu:
+    # A clock that stands still: a minute boundary passing mid-test would add a record.
+    clock = ManualClock(dt.datetime.now().replace(second=30, microsecond=0))
+    with LoggerEmulator(
+        listen="127.0.0.1:0", records=RECORDS, seed=SEED, clock=clock
+    ).running() as emu:
         yield emu
 
 
