@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -82,7 +82,7 @@ def emulator(
     *,
     records: int = 200,
     size: int = 1000,
-    clock: ManualClock | None = None,
+    clock: Callable[[], float] | None = None,
     faults: str | None = None,
     seed: int = 0,
 ) -> LoggerEmulator:

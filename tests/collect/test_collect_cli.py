@@ -75,7 +75,9 @@ def count_lines(path: Path) -> int:
 
 
 def test_collector_killed_mid_table_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    emu = emulator(tmp_path, records=800, size=2000, faults="delay=0.12")
+    # Each answer (~30 records) is delayed, so the table takes several seconds: the
+    # kill lands mid-table even if this process is slow to notice the first 100.
+    emu = emulator(tmp_path, records=800, size=2000, faults="delay=0.25")
     with running([emu]) as (url,):
         config = stations_toml(tmp_path / "stations.toml", [("ridge", url)])
         dat = tmp_path / "data" / "toa5" / "ridge_Small.dat"
@@ -85,7 +87,7 @@ def test_collector_killed_mid_table_loses_and_duplicates_nothing(tmp_path: Path)
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        proc.wait(60)
         stored_at_kill = count_lines(dat) - 4
         assert 100 <= stored_at_kill < 800, "killed in the middle of the table"
         emu.faults = Faults()
@@ -132,15 +134,16 @@ def test_collect_runs_on_schedule_until_sigterm(tmp_path: Path) -> None:
         dat = tmp_path / "data" / "toa5" / "ridge_Small.dat"
         proc = spawn("collect", str(config), "--plain")
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while count_lines(dat) < 4 + 10 and time.monotonic() < deadline:
                 time.sleep(0.05)
             clock.advance(5 * 60)  # five more records; the next scheduled cycle takes them
+            deadline = time.monotonic() + 60
             while count_lines(dat) < 4 + 15 and time.monotonic() < deadline:
                 time.sleep(0.05)
         finally:
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=20)
+            out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert text_numbers(dat, 4) == list(range(15))
     assert out.count("ridge: ok:") >= 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import time
 from pathlib import Path
 
 from collect_emulators import (
@@ -191,8 +192,9 @@ def test_table_reset_mid_collection_loses_and_duplicates_nothing(tmp_path: Path)
 
 
 def test_clock_beyond_the_allowed_deviation_is_set(tmp_path: Path) -> None:
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    emu = emulator(tmp_path, records=5, clock=ManualClock(now - dt.timedelta(hours=1)))
+    # A logger clock an hour behind that runs on (the station keeps UTC): one that stood
+    # still would fall behind again between the cycles, by however long they took.
+    emu = emulator(tmp_path, records=5, clock=lambda: time.time() - 3600)
     with running([emu]) as (url,), SinkPool() as pool:
         config = station_for(url, tmp_path, clock=ClockPolicy(allowed_deviation=5, set_clock=True))
         first = cycle(config, pool)

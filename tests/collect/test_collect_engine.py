@@ -269,12 +269,13 @@ def test_clock_is_set_only_when_beyond_the_allowed_deviation() -> None:
     logger.clock_offset = 5
     result = cycle(cfg, logger, sink)
     assert result.clock is not None and result.clock.within and not result.clock.was_set
-    assert abs(result.clock.deviation - 5) < 1
+    # The bounds (seconds) are far from the offsets and from a pause of a loaded machine.
+    assert abs(result.clock.deviation - 5) < 3
     logger.clock_offset = -125
     result = cycle(cfg, logger, sink)
     assert result.clock is not None and result.clock.was_set
-    assert abs(result.clock.deviation + 125) < 1
-    assert len(logger.set_times) == 1 and abs(logger.clock_offset) < 1
+    assert abs(result.clock.deviation + 125) < 3
+    assert len(logger.set_times) == 1 and abs(logger.clock_offset) < 3
 
 
 def test_clock_check_in_the_station_time_zone() -> None:
@@ -285,7 +286,7 @@ def test_clock_check_in_the_station_time_zone() -> None:
         clock=ClockPolicy(allowed_deviation=5, set_clock=True), timezone=zone, timezone_name="UTC-7"
     )
     result = cycle(cfg, logger, MemorySink())
-    assert result.clock is not None and abs(result.clock.deviation) < 1
+    assert result.clock is not None and abs(result.clock.deviation) < 3
     assert not logger.set_times
     logger.zone = dt.UTC  # the logger kept UTC while we expect UTC-7: 7 hours ahead
     result = cycle(cfg, logger, MemorySink())

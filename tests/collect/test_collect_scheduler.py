@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-import itertools
+import selectors
 import sys
 import time
 
@@ -69,13 +69,43 @@ def ok(name: str, records: int = 0) -> CycleResult:
     )
 
 
+class _JumpingSelector(selectors.DefaultSelector):
+    """Instead of sleeping until the next timer is due, move the clock there."""
+
+    def __init__(self, start: float) -> None:
+        super().__init__()
+        self.now = start
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None:  # nothing scheduled: only I/O can wake the loop
+            return super().select(None)
+        events = super().select(0)
+        if not events:
+            self.now += timeout
+        return events
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock jumps from timer to timer: schedules run instantly and
+    exactly, whatever else the machine is doing.  Give it times that are exact in binary
+    (whole seconds) so that sums of them are exact too."""
+
+    def __init__(self, start: float) -> None:
+        self._jumping = _JumpingSelector(start)
+        super().__init__(self._jumping)
+
+    def time(self) -> float:
+        return self._jumping.now
+
+
 def test_failing_station_follows_retry_schedule_while_others_keep_interval() -> None:
     attempts: dict[str, list[float]] = {"good": [], "bad": []}
-    retry = RetryPolicy(primary_retries=2, primary_interval=0.05, secondary_interval=0.4)
-    stations = [station("good", interval=0.1, retry=retry), station("bad", 0.1, retry)]
+    retry = RetryPolicy(primary_retries=2, primary_interval=5, secondary_interval=40)
+    stations = [station("good", interval=10, retry=retry), station("bad", 10, retry)]
+    loop = VirtualTimeLoop(start=1000.0)
 
     async def cycle(s: StationConfig) -> CycleResult:
-        attempts[s.name].append(time.monotonic())
+        attempts[s.name].append(loop.time())
         if s.name == "bad":
             r = ok(s.name)
             r.error = "no answer"
@@ -85,21 +115,24 @@ def test_failing_station_follows_retry_schedule_while_others_keep_interval() -> 
     async def main() -> None:
         stop = asyncio.Event()
         board = StatusBoard(stations)
-        task = asyncio.create_task(collect_forever(stations, cycle, board, stop=stop))
-        await asyncio.sleep(1.0)
+        task = asyncio.create_task(
+            collect_forever(stations, cycle, board, stop=stop, clock=loop.time)
+        )
+        await asyncio.sleep(95)
         stop.set()
         await asyncio.wait_for(task, 1)
         assert board.rows["bad"].failures == len(attempts["bad"])
         assert board.rows["good"].total_records == len(attempts["good"])
 
-    asyncio.run(main())
-    good, bad = attempts["good"], attempts["bad"]
-    assert len(good) >= 6, good  # every 0.1 s, never held up by the bad one
-    gaps = [b - a for a, b in itertools.pairwise(bad)]
-    # first the two primary retries (~0.05 s), then secondary (~0.4 s)
-    assert 4 <= len(bad) <= 5, gaps  # without the secondary level there would be ~15
-    assert all(g < 0.3 for g in gaps[:2]), gaps
-    assert all(g >= 0.35 for g in gaps[2:]), gaps
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    # Every 10 s on the multiples of 10, never held up by the bad one.
+    assert attempts["good"] == [1000.0 + 10 * i for i in range(10)]
+    # At once, then the two primary retries 5 s apart, then secondary ones 40 s apart
+    # (without the secondary level there would be 19).
+    assert attempts["bad"] == [1000.0, 1005.0, 1010.0, 1050.0, 1090.0]
 
 
 def test_a_hung_or_crashing_station_holds_up_nobody() -> None:

@@ -55,19 +55,19 @@ def test_loop_read_returns_early_with_what_is_there() -> None:
     with open_link("loop://", timeout=5) as link:
         link.write(b"abcdef")
         started = time.monotonic()
-        assert link.read(4096, timeout=3) == b"abcdef"  # does not wait to fill 4096
-        assert time.monotonic() - started < 1
+        assert link.read(4096, timeout=60) == b"abcdef"  # does not wait to fill 4096
+        assert time.monotonic() - started < 20  # nor for the 60 s timeout
         link.write(b"0123456789")
         assert link.read(4) == b"0123"
         assert link.read(100) == b"456789"
 
 
 def test_loop_read_timeout_and_poll() -> None:
-    with open_link("loop://", timeout=5) as link:
+    with open_link("loop://", timeout=60) as link:
         started = time.monotonic()
         with pytest.raises(LinkTimeout, match="loop://"):
             link.read(timeout=0.2)
-        assert 0.15 <= time.monotonic() - started < 2
+        assert 0.15 <= time.monotonic() - started < 20  # not the link's 60 s
         with pytest.raises(LinkTimeout):
             link.read(timeout=0)
         link.write(b"z")
@@ -90,12 +90,12 @@ def test_pyserial_option_errors_are_link_errors_naming_the_url() -> None:
 
 
 def test_close_from_another_thread_ends_a_blocked_read() -> None:
-    link = open_link("loop://", timeout=5)
+    link = open_link("loop://", timeout=60)
     threading.Timer(0.1, link.close).start()
     started = time.monotonic()
     with pytest.raises(LinkClosed):
-        link.read(timeout=5)
-    assert time.monotonic() - started < 2
+        link.read(timeout=60)
+    assert time.monotonic() - started < 20  # not the 60 s read timeout
 
 
 def test_missing_device_says_so() -> None:

@@ -31,11 +31,11 @@ def test_datagram_longer_than_max_bytes_is_split_not_truncated(udp_echo: int) ->
 
 
 def test_read_timeout(udp_echo: int) -> None:
-    with open_link(f"udp:127.0.0.1:{udp_echo}", timeout=5) as link:
+    with open_link(f"udp:127.0.0.1:{udp_echo}", timeout=60) as link:
         started = time.monotonic()
         with pytest.raises(LinkTimeout, match=r"within 0\.2 s"):
             link.read(timeout=0.2)
-        assert 0.15 <= time.monotonic() - started < 2
+        assert 0.15 <= time.monotonic() - started < 20  # not the link's 60 s
 
 
 def test_empty_datagrams_are_skipped() -> None:
@@ -64,9 +64,9 @@ def test_read_after_close(udp_echo: int) -> None:
 
 
 def test_close_from_another_thread_ends_a_blocked_read(udp_echo: int) -> None:
-    link = open_link(f"udp:127.0.0.1:{udp_echo}", timeout=5)
+    link = open_link(f"udp:127.0.0.1:{udp_echo}", timeout=60)
     threading.Timer(0.1, link.close).start()
     started = time.monotonic()
     with pytest.raises(LinkClosed):
-        link.read(timeout=5)
-    assert time.monotonic() - started < 2
+        link.read(timeout=60)
+    assert time.monotonic() - started < 20  # not the 60 s read timeout

@@ -85,7 +85,7 @@ def fresh() -> Iterator[LoggerEmulator]:
 
 
 def test_ping_hello_and_bye(logger: Datalogger) -> None:
-    assert 0 < logger.ping() < 2.0
+    assert 0 < logger.ping() < 5.0  # seconds, within the link's timeout
     answer = logger.hello()
     assert answer.is_router == 0
     logger.bye()
@@ -98,7 +98,10 @@ def test_a_node_that_does_not_answer_is_named(emulator: LoggerEmulator) -> None:
         start = time.monotonic()
         with pytest.raises(LinkTimeout, match="node 9 did not answer"):
             lg.gettime()
-        assert time.monotonic() - start < 3.0
+        # At most three tries of 0.3 s: nothing waits out a longer timeout of its own
+        # (the bound is far from both that and a loaded machine).
+        assert 1 <= lg.link_stats.timeouts <= 3
+        assert time.monotonic() - start < 10
 
 
 def test_frames_are_logged_in_hex(logger: Datalogger, caplog: pytest.LogCaptureFixture) -> None:
@@ -121,17 +124,20 @@ def test_gettime(logger: Datalogger) -> None:
 def test_settime_and_sync_clock(fresh: LoggerEmulator) -> None:
     assert fresh.url is not None
     with Datalogger.from_url(fresh.url, timeout=5.0) as lg:
+        # The logger clock runs on with the host's, so each reading is a little later
+        # than the last; the bounds (seconds) are far from a missed step (years, or 60 s)
+        # and from the round trips of a loaded machine.
         wanted = dt.datetime(2030, 6, 1, 8, 30)
         new = lg.settime(wanted)
-        assert abs((new - wanted).total_seconds()) < 0.5
-        assert abs((fresh.station.now() - wanted).total_seconds()) < 1.0
+        assert abs((new - wanted).total_seconds()) < 2.0
+        assert abs((fresh.station.now() - wanted).total_seconds()) < 5.0
         # Far off: one bounded step towards this computer's time.
         result = lg.sync_clock(samples=3, max_step=60.0, tz=dt.UTC)
         assert result.adjusted and result.step == pytest.approx(-60.0)
-        assert result.residual == pytest.approx(result.offset - 60.0, abs=1.0)
+        assert result.residual == pytest.approx(result.offset - 60.0, abs=2.0)
         result = lg.sync_clock(samples=3, max_step=None, tz=dt.UTC)
-        assert abs(result.residual) < 0.5
-        again = lg.sync_clock(samples=3, threshold=2.0, tz=dt.UTC)
+        assert abs(result.residual) < 2.0
+        again = lg.sync_clock(samples=3, threshold=5.0, tz=dt.UTC)
         assert not again.adjusted
 
 
@@ -446,7 +452,8 @@ def test_lossy_link_still_delivers_every_record() -> None:
     )
     with emu.running():
         assert emu.url is not None
-        with Datalogger.from_url(emu.url, timeout=0.5) as lg:
+        # 1 s, not less: an answer delayed by a loaded machine should not look lost.
+        with Datalogger.from_url(emu.url, timeout=1.0) as lg:
             got = list(lg.collect("Table1"))
             assert rows(got) == rows(emu.station.records("Table1"))
             assert lg.session.decoder.stats.dropped > 0  # the faults did happen
@@ -472,8 +479,9 @@ def test_a_lossy_link_costs_a_round_trip_not_a_timeout_per_lost_frame() -> None:
     assert len(got) == len(set(got)) == count
     assert stats.timeouts >= 5  # the faults did happen
     assert stats.answered == stats.exchanges
-    # Each lost frame cost about a second (the floor), far from the 10 s timeout.
-    assert stats.waited_out < 0.25 * stats.timeouts * 10.0
+    # Each lost frame cost about a second (the floor), far from the 10 s timeout (and
+    # from the jitter a loaded machine adds to the round trips it learns).
+    assert stats.waited_out < 0.4 * stats.timeouts * 10.0
     assert stats.rtt_samples > stats.exchanges // 2
 
 
@@ -491,21 +499,21 @@ def test_async_client_learns_the_round_trip_too() -> None:
         assert emu.url is not None
         got, timeouts, waited = asyncio.run(main(emu.url))
     assert got == list(range(400))
-    assert timeouts > 0 and waited < 0.25 * timeouts * 10.0
+    assert timeouts > 0 and waited < 0.4 * timeouts * 10.0
 
 
 def test_a_wrong_node_fails_at_the_first_timeout_naming_the_logger_heard() -> None:
     with LoggerEmulator(node=7, records=5, listen="127.0.0.1:0").running() as emu:
         assert emu.url is not None
-        with Datalogger.from_url(emu.url, timeout=1.0) as lg:  # node 1, the default
-            start = time.monotonic()
+        # node 1, the default; node 7's Hello Request arrives 0.1 s after connecting
+        with Datalogger.from_url(emu.url, timeout=2.0) as lg:
             with pytest.raises(LinkTimeout) as info:
                 lg.gettime()
-            elapsed = time.monotonic() - start
+            stats = lg.link_stats
         message = str(info.value)
         assert "node 1 did not answer" in message
         assert "a logger at PakBus node 7 is on this link; use --dest 7" in message
-        assert elapsed < 2.0  # one timeout, not three
+        assert (stats.timeouts, stats.resends) == (1, 0)  # one timeout, not three
         with Datalogger.from_url(emu.url, node=7, timeout=1.0) as right:
             assert right.gettime().year >= 2024
 
@@ -569,7 +577,7 @@ def answer(packet: Packet, message: Message) -> bytes:
     return packet.reply(message.encode(), hi_proto=message.HI_PROTO).to_wire()
 
 
-def eventually(check: Callable[[], bool], seconds: float = 3.0) -> bool:
+def eventually(check: Callable[[], bool], seconds: float = 30.0) -> bool:
     end = time.monotonic() + seconds
     while not check():
         if time.monotonic() > end:
@@ -617,13 +625,13 @@ def test_first_contact_waits_longer() -> None:
     def script(packet: Packet, message: Message) -> list[tuple[float, bytes]]:
         calls.append(time.monotonic())
         if isinstance(message, bmp5.ClockCommand):
-            delay = 1.2 if len(calls) == 1 else 0.0
+            delay = 2.0 if len(calls) == 1 else 0.0
             return [(delay, answer(packet, bmp5.ClockResponse(message.tran, 0, NSec(10, 0))))]
         return []
 
     peer = ScriptedLogger(script)
     try:
-        with Datalogger.from_url(peer.url, timeout=0.5, first_timeout=3.0) as lg:
+        with Datalogger.from_url(peer.url, timeout=1.0, first_timeout=8.0) as lg:
             assert lg.gettime() == dt.datetime(1990, 1, 1, 0, 0, 10)
             assert lg.gettime() == dt.datetime(1990, 1, 1, 0, 0, 10)
         clock_requests = [m for m in peer.received if isinstance(m, bmp5.ClockCommand)]

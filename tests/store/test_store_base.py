@@ -167,7 +167,9 @@ notes = st.text(alphabet=st.sampled_from('ab ",\r\n;'), max_size=8)
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(notes=st.lists(notes, min_size=1, max_size=5), data=st.data())
 def test_crash_at_any_byte_loses_and_duplicates_nothing(
@@ -267,7 +269,7 @@ _scalar = st.one_of(
 )
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_rows_of_decoded_records_equal_rows_read_by_name(
     smp: SimpleNamespace, data: st.DataObject

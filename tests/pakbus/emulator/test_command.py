@@ -127,12 +127,12 @@ def test_a_sync_burst_on_the_serial_line_gets_a_hello_request() -> None:
         fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
         try:
             os.write(fd, b"\xbd" * 6)
-            (raw,) = read_frames(fd, 2.0)
+            (raw,) = read_frames(fd, 10.0)
             assert b"\xbd" + raw + Packet.decode(raw).to_wire()[-3:] == HELLO_REQUEST_V4
             # a client that sends its burst with a frame is answered, not hello-requested
             clock = bmp5.ClockCommand(7, 0).encode()
             os.write(fd, b"\xbd" * 6 + Packet.message(1, clock, dst=1, src=4094).to_wire())
-            (answer,) = read_frames(fd, 2.0)
+            (answer,) = read_frames(fd, 10.0)
             assert Packet.decode(answer).body[:2] == b"\x97\x07"  # nothing before it
         finally:
             os.close(fd)

@@ -26,6 +26,7 @@ from fieldlink.pakbus.emulator import (
     spawn_logger_emulator,
 )
 from fieldlink.pakbus.emulator.faults import Faults
+from fieldlink.pakbus.emulator.station import ManualClock
 from fieldlink.pakbus.protocol import bmp5, pakctrl
 from fieldlink.pakbus.protocol.codes import Bmp5ResponseCode, CollectMode
 from fieldlink.pakbus.protocol.framing import FrameDecoder
@@ -82,7 +83,9 @@ def connected(**kwargs: object) -> Iterator[tuple[LoggerEmulator, Link]]:
 
 @pytest.fixture
 def emulator() -> Iterator[LoggerEmulator]:
-    with LoggerEmulator(listen="127.0.0.1:0", records=200, seed=3).running() as emu:
+    # A clock that stands still: a minute boundary passing mid-test would add a record.
+    emu = LoggerEmulator(listen="127.0.0.1:0", records=200, seed=3, clock=ManualClock())
+    with emu.running():
         yield emu
 
 
@@ -101,9 +104,12 @@ def test_hello_request_arrives_right_after_connect(emulator: LoggerEmulator) -> 
     with open_link(emulator.url, timeout=5) as link:
         data = b""
         while len(data) < len(HELLO_REQUEST_V4):
-            data += link.read(64, timeout=2)
+            data += link.read(64, timeout=10)
         assert data == HELLO_REQUEST_V4  # V4, exactly
-        assert 0.05 <= time.monotonic() - start < 1.5
+        # Sent after HELLO_REQUEST_DELAY (0.1 s), unprompted: a client that never speaks
+        # gets it too.  The upper bound only says "without waiting for the client" and is
+        # far from a loaded machine.
+        assert 0.05 <= time.monotonic() - start < 8
 
 
 def test_collection_over_tcp_matches_the_ground_truth(emulator: LoggerEmulator) -> None:
@@ -146,10 +152,9 @@ def test_many_clients_at_once_do_not_wait_for_each_other(emulator: LoggerEmulato
                 assert times == sorted(times)
                 return len(times)
 
-        start = time.monotonic()
+        # A client held up behind the idle one would time out (LinkTimeout) in work().
         with ThreadPoolExecutor(8) as pool:
             assert list(pool.map(work, range(8))) == [5] * 8
-        assert time.monotonic() - start < 10
     finally:
         idle.close()
 
@@ -175,7 +180,7 @@ def test_a_dropped_connection_leaves_no_unfinished_upload_behind(
         answer = Client(link).request(fragment)
         assert isinstance(answer, bmp5.FileSendResponse) and answer.resp_code == R.OK
         assert station.upload_bytes == 500
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while station.upload_bytes and time.monotonic() < deadline:
         time.sleep(0.01)
     assert station.upload_bytes == 0  # the connection closed mid-upload
@@ -228,7 +233,7 @@ def faulty_run(seed: int, faults: str, tries: int = 12) -> tuple[list[str], int,
             link.write(Packet.message(0, echo.encode(), dst=1, src=4094).to_wire())
             time.sleep(0.01)
         good = 0
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             history = emu.fault_history[1]
             seen = good + client.decoder.stats.dropped
@@ -256,7 +261,7 @@ def test_disconnect_after_cuts_the_line_mid_frame() -> None:
             for _ in range(20):
                 clock = bmp5.ClockCommand(1, 0).encode()
                 link.write(Packet.message(1, clock, dst=1, src=4094).to_wire())
-                received += len(link.read(4096, timeout=2))
+                received += len(link.read(4096, timeout=10))
         assert received == 100
 
 
@@ -322,7 +327,7 @@ def test_command_stops_on_sigint_too() -> None:
     with open_link(proc.url, timeout=5) as link:
         assert isinstance(clock_of_node(Client(link), 5), NSec)
     proc.process.send_signal(signal.SIGINT)
-    assert proc.process.wait(10) == 0
+    assert proc.process.wait(60) == 0
     proc.stop()
 
 
@@ -384,11 +389,13 @@ def test_command_rejects_a_bad_station_file(tmp_path: Path) -> None:
 
 def test_threaded_emulator_stops_with_its_block() -> None:
     emu = LoggerEmulator(listen="127.0.0.1:0", records=1)
-    before = threading.active_count()
+    # Threads of earlier tests may still be ending: count only the ones started here.
+    before = set(threading.enumerate())
     with emu.running():
         url = emu.url
         assert url is not None
+        assert set(threading.enumerate()) - before, "the emulator serves from a thread"
     assert emu.url is None
-    assert threading.active_count() == before
+    assert not set(threading.enumerate()) - before
     with pytest.raises(LinkError):  # nothing listens any more
         open_link(url, timeout=1)

@@ -8,7 +8,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -63,6 +63,12 @@ def answers(sock: socket.socket, wanted: int, timeout: float = 5.0) -> list[Pack
     return got
 
 
+#: How long a fresh client may wait for a clock answer while others misbehave.  A client
+#: that is held up waits forever (or behind thousands of answers); an unhindered one a
+#: few milliseconds, and a loaded machine stays well within this.
+SERVED_PROMPTLY = 5.0
+
+
 def clock_round_trip(emu: LoggerEmulator, tran: int = 1) -> float:
     """Seconds a fresh client waits for a clock answer."""
     with socket.create_connection(address(emu), timeout=10) as sock:
@@ -72,6 +78,16 @@ def clock_round_trip(emu: LoggerEmulator, tran: int = 1) -> float:
         answer = decode_message(packet.hi_proto or 0, packet.body)
         assert isinstance(answer, bmp5.ClockResponse) and answer.tran == tran
         return time.monotonic() - start
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``seconds`` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
 
 
 def failure_for(emu: LoggerEmulator, wire: bytes) -> pakctrl.DeliveryFailureMessage:
@@ -108,7 +124,7 @@ def test_a_client_that_never_reads_neither_stalls_others_nor_hoards_memory(
         (conn,) = emulator.connections
         assert conn.backlog <= MAX_BACKLOG + 1_100  # one answer beyond the limit at most
         assert conn.port.decoder.stats.frames < sent  # it is not reading us any more
-        assert clock_round_trip(emulator) < 1.0  # and everyone else is served
+        assert clock_round_trip(emulator) < SERVED_PROMPTLY  # and everyone else is served
     finally:
         greedy.close()
 
@@ -116,11 +132,16 @@ def test_a_client_that_never_reads_neither_stalls_others_nor_hoards_memory(
 def test_one_big_burst_of_requests_does_not_hold_up_another_client(
     emulator: LoggerEmulator,
 ) -> None:
-    """Answers are worked out one frame at a time, with other connections in between."""
+    """Answers are worked out one frame at a time, with other connections in between.
+
+    Checked by order, not by time: the other client's answer comes back while the
+    burst is still being answered (it takes the emulator a good fraction of a second).
+    """
     t1 = emulator.station.table_def("Table1")
     collect = bmp5.CollectDataCommand(
         1, 0, CollectMode.NEWEST, (bmp5.TableRequest(t1.number, t1.signature, 3000),)
     )
+    burst = 400
     with socket.create_connection(address(emulator)) as busy:
         stop = threading.Event()
 
@@ -136,9 +157,12 @@ def test_one_big_burst_of_requests_does_not_hold_up_another_client(
         reader = threading.Thread(target=drain)
         reader.start()
         try:
-            busy.sendall(frame(collect) * 400)
-            time.sleep(0.05)
-            assert clock_round_trip(emulator) < 0.5
+            busy.sendall(frame(collect) * burst)
+            assert wait_until(lambda: len(emulator.connections) == 1)
+            (conn,) = emulator.connections
+            assert wait_until(lambda: conn.port.answered > 0), "the burst is being answered"
+            clock_round_trip(emulator)
+            assert conn.port.answered < burst, "the clock was answered before the burst ended"
         finally:
             stop.set()
             reader.join()
@@ -155,7 +179,7 @@ def test_oversized_frames_are_dropped_and_the_link_keeps_working(
         (packet,) = answers(sock, 1)
     answer = decode_message(packet.hi_proto or 0, packet.body)
     assert isinstance(answer, bmp5.ClockResponse) and answer.tran == 9
-    assert clock_round_trip(emulator) < 1.0
+    assert clock_round_trip(emulator) < SERVED_PROMPTLY
 
 
 @pytest.mark.parametrize(
@@ -183,7 +207,7 @@ def test_a_half_frame_then_silence_blocks_nobody(emulator: LoggerEmulator) -> No
     with socket.create_connection(address(emulator)) as stuck:
         stuck.sendall(frame(bmp5.ClockCommand(1, 0))[:9])
         time.sleep(0.1)
-        assert clock_round_trip(emulator) < 1.0
+        assert clock_round_trip(emulator) < SERVED_PROMPTLY
         stuck.sendall(b"\xbd")  # the rest never came: the next sync byte ends it
         stuck.sendall(frame(bmp5.ClockCommand(2, 0)))
         (packet,) = answers(stuck, 1)
@@ -198,10 +222,8 @@ def test_many_connections_opened_and_dropped(emulator: LoggerEmulator) -> None:
         elif i % 3 == 1:  # reset instead of a clean close
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         s.close()
-    assert clock_round_trip(emulator) < 1.0
-    deadline = time.monotonic() + 5
-    while emulator.connections and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert clock_round_trip(emulator) < SERVED_PROMPTLY
+    wait_until(lambda: not emulator.connections)
     assert emulator.connections == []  # every handler ended
 
 
