@@ -35,6 +35,12 @@ def test_regular_slots_are_multiples_of_the_interval() -> None:
     assert next_slot(on_the_dot, 900) == on_the_dot + 900
 
 
+def test_a_slot_that_floating_point_puts_a_hair_after_now_is_not_next() -> None:
+    # 1000.3 / 0.1 is 10002.999...: the naive next multiple is 1000.3000000000001, i.e. now.
+    assert next_slot(1000.3, 0.1) == pytest.approx(1000.4)
+    assert next_slot(1000.3, 0.1) - 1000.3 > 0.05
+
+
 @given(st.floats(min_value=0, max_value=4e9), st.floats(min_value=0.001, max_value=1e6))
 def test_next_slot_is_after_now_and_within_one_interval(now: float, interval: float) -> None:
     slot = next_slot(now, interval)

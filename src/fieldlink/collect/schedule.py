@@ -18,10 +18,14 @@ from fieldlink.collect.config import RetryPolicy
 
 
 def next_slot(now: float, interval: float) -> float:
-    """The first multiple of ``interval`` (seconds since the epoch) strictly after ``now``."""
-    slot = math.floor(now / interval + 1) * interval
-    # Floating point can land a hair at or before now for huge counts; step once more.
-    return slot if slot > now else slot + interval
+    """The first multiple of ``interval`` (seconds since the epoch) strictly after ``now``.
+
+    ``now`` within a millionth of an interval of a slot counts as that slot: floating
+    point makes 1000.3 / 0.1 come out as 10002.999..., and without the tolerance the
+    "next" slot would be the current one, run again at once.
+    """
+    slot = (math.floor(now / interval + 1e-6) + 1) * interval
+    return slot if slot - now > interval * 1e-6 else slot + interval
 
 
 @dataclass(slots=True)

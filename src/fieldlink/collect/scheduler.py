@@ -104,7 +104,9 @@ async def collect_forever(
                     pass
             status.cycle_started(station.name)
             result = await guarded(cycle, station)
-            now = clock()
+            # A timer may fire a hair before the wall clock reaches ``due``: never
+            # schedule from a time before the slot just collected, or it comes round again.
+            now = max(clock(), due)
             due = schedule.succeeded(now) if result.ok else schedule.failed(now)
             status.cycle_finished(result, due, schedule.level)
 
