@@ -10,7 +10,13 @@ reproduce it).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from hypothesis import HealthCheck, settings
+
+# Shared test data (``from vectors import ...``): see tests/pakbus/vectors/__init__.py.
+sys.path.insert(0, str(Path(__file__).parent / "pakbus"))
 
 settings.register_profile("fieldlink", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("fieldlink")

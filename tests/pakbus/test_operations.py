@@ -11,10 +11,10 @@ import datetime as dt
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
+from vectors import CR1000_TDF, V12_FRAME
 
 from fieldlink.errors import (
     DeliveryFailure,
@@ -37,16 +37,8 @@ from fieldlink.pakbus.protocol.tabledef import build_tdf, parse_tdf
 from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.pakbus.session import Emit, Instant, Now, Pause, Request
 
-VECTORS = Path(__file__).parent / "vectors"
-
-
-def load_hex(name: str) -> bytes:
-    lines = (VECTORS / name).read_text().splitlines()
-    return bytes.fromhex("".join(line for line in lines if not line.startswith("#")))
-
-
 #: V11: the complete .TDF of a CR1000 (Status, Table1, Public).
-TDF = load_hex("cr1000_tdf.hex")
+TDF = CR1000_TDF
 STATUS, TABLE1, PUBLIC = parse_tdf(TDF)
 
 #: V13: the bytes after RespCode of a captured Collect Data response (Table1, 6 records).
@@ -82,28 +74,7 @@ A8 02 10 01 18 02 00 01 98 05 00 43 52 31 30 30 30 2E 53 74 64 2E 32 34 00 30 00
 )
 
 #: V12: a captured DevConfig get-settings response frame (MoreSettings set; last id 59).
-V12 = bytes.fromhex(
-    """
-A8 02 10 01 08 02 00 01 8F 05 01 00 0C 05 00 01 00 00 40 0E 43 52 31 30 30 30 2E 53 74 64 2E 32
-34 00 00 01 40 04 45 00 12 3C 00 02 00 05 4C 41 42 4F 00 00 03 00 02 00 01 00 04 00 06 00 00 00
-00 00 00 00 56 00 04 FF FF FF FF 00 05 00 01 00 00 06 00 02 00 32 00 53 00 00 00 07 00 04 FF FF
-6A 00 00 08 00 04 FF FE 3E 00 00 49 00 04 00 01 C2 00 00 0C 00 04 00 00 00 00 00 0D 00 04 00 00
-00 00 00 0E 00 04 00 00 00 00 00 0F 00 04 00 00 00 00 00 11 00 02 00 00 00 12 00 02 00 00 00 14
-00 02 00 00 00 15 00 02 00 00 00 4A 00 02 00 00 00 4B 00 02 00 00 00 16 00 02 00 00 00 17 00 02
-00 00 00 18 00 02 00 00 00 19 00 02 00 00 00 1B 00 02 00 00 00 1C 00 02 00 00 00 1E 00 02 00 00
-00 1F 00 02 00 00 00 4D 00 02 00 00 00 4E 00 02 00 00 00 20 00 02 00 00 00 21 00 02 00 00 00 22
-00 02 00 00 00 23 00 02 00 00 00 25 00 00 00 26 00 00 00 28 00 00 00 29 00 00 00 50 00 00 00 51
-00 00 00 2A 00 00 00 2B 00 00 00 2C 00 00 00 2D 00 00 00 2F 00 00 00 30 40 07 01 08 02 08 02 13
-88 00 37 00 04 00 00 00 00 00 32 00 00 00 54 00 01 00 00 31 00 02 03 E8 00 3D 00 05 00 00 00 00
-00 00 33 00 08 30 2E 30 2E 30 2E 30 00 00 35 00 0E 32 35 35 2E 32 35 35 2E 32 35 35 2E 30 00 00
-34 00 08 30 2E 30 2E 30 2E 30 00 00 59 00 08 30 2E 30 2E 30 2E 30 00 00 5B 00 0E 32 35 35 2E 32
-35 35 2E 32 35 35 2E 30 00 00 5A 00 08 30 2E 30 2E 30 2E 30 00 00 42 00 08 00 00 00 00 00 00 00
-00 00 38 00 15 00 30 2E 30 2E 30 2E 30 00 00 00 00 00 43 4F 4E 4E 45 43 54 00 00 36 00 02 1A 81
-00 41 00 00 00 55 00 01 00 00 3F 00 02 00 50 00 40 00 02 00 15 00 3A 00 0C 61 6E 6F 6E 79 6D 6F
-75 73 00 2A 00 00 3C 00 01 FF 00 57 00 02 00 00 00 58 00 03 00 00 00 00 39 00 03 00 00 00 00 3B
-40 01 00 5D 1B
-"""
-)
+V12 = V12_FRAME
 
 
 def captured_message(frame: bytes) -> Message:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vectors import V12_FRAME
 
 from fieldlink.pakbus.emulator.config import StationConfig, parse_station
 from fieldlink.pakbus.emulator.device import Device, DevicePort, Outgoing, hello_request_packet
@@ -129,28 +130,7 @@ def test_bye_is_not_answered() -> None:
     assert DevicePort(device).receive(frame("BD B0 01 18 02 00 01 08 02 0D 00 50 6D BD")) == []
 
 
-V12 = frame(
-    """
-    A8 02 10 01 08 02 00 01 8F 05 01 00 0C 05 00 01 00 00 40 0E 43 52 31 30 30 30 2E 53 74 64 2E 32
-    34 00 00 01 40 04 45 00 12 3C 00 02 00 05 4C 41 42 4F 00 00 03 00 02 00 01 00 04 00 06 00 00 00
-    00 00 00 00 56 00 04 FF FF FF FF 00 05 00 01 00 00 06 00 02 00 32 00 53 00 00 00 07 00 04 FF FF
-    6A 00 00 08 00 04 FF FE 3E 00 00 49 00 04 00 01 C2 00 00 0C 00 04 00 00 00 00 00 0D 00 04 00 00
-    00 00 00 0E 00 04 00 00 00 00 00 0F 00 04 00 00 00 00 00 11 00 02 00 00 00 12 00 02 00 00 00 14
-    00 02 00 00 00 15 00 02 00 00 00 4A 00 02 00 00 00 4B 00 02 00 00 00 16 00 02 00 00 00 17 00 02
-    00 00 00 18 00 02 00 00 00 19 00 02 00 00 00 1B 00 02 00 00 00 1C 00 02 00 00 00 1E 00 02 00 00
-    00 1F 00 02 00 00 00 4D 00 02 00 00 00 4E 00 02 00 00 00 20 00 02 00 00 00 21 00 02 00 00 00 22
-    00 02 00 00 00 23 00 02 00 00 00 25 00 00 00 26 00 00 00 28 00 00 00 29 00 00 00 50 00 00 00 51
-    00 00 00 2A 00 00 00 2B 00 00 00 2C 00 00 00 2D 00 00 00 2F 00 00 00 30 40 07 01 08 02 08 02 13
-    88 00 37 00 04 00 00 00 00 00 32 00 00 00 54 00 01 00 00 31 00 02 03 E8 00 3D 00 05 00 00 00 00
-    00 00 33 00 08 30 2E 30 2E 30 2E 30 00 00 35 00 0E 32 35 35 2E 32 35 35 2E 32 35 35 2E 30 00 00
-    34 00 08 30 2E 30 2E 30 2E 30 00 00 59 00 08 30 2E 30 2E 30 2E 30 00 00 5B 00 0E 32 35 35 2E 32
-    35 35 2E 32 35 35 2E 30 00 00 5A 00 08 30 2E 30 2E 30 2E 30 00 00 42 00 08 00 00 00 00 00 00 00
-    00 00 38 00 15 00 30 2E 30 2E 30 2E 30 00 00 00 00 00 43 4F 4E 4E 45 43 54 00 00 36 00 02 1A 81
-    00 41 00 00 00 55 00 01 00 00 3F 00 02 00 50 00 40 00 02 00 15 00 3A 00 0C 61 6E 6F 6E 79 6D 6F
-    75 73 00 2A 00 00 3C 00 01 FF 00 57 00 02 00 00 00 58 00 03 00 00 00 00 39 00 03 00 00 00 00 3B
-    40 01 00 5D 1B
-    """
-)
+V12 = V12_FRAME
 
 
 def test_get_settings_without_security_code_replays_the_captured_response() -> None:

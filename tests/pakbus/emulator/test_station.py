@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from vectors import CR1000_TDF
 
 from fieldlink.errors import ConfigError, NotFound, UsageError
 from fieldlink.pakbus.emulator.config import (
@@ -41,12 +42,6 @@ from fieldlink.pakbus.protocol.types import DataType, decode_value, encode_value
 
 R = Bmp5ResponseCode
 FakeClock = ManualClock
-
-
-def load_hex(name: str) -> bytes:
-    """A vectors file: hex bytes; whitespace and '#' comment lines ignored."""
-    text = (Path(__file__).parents[1] / "vectors" / name).read_text()
-    return bytes.fromhex(" ".join(x for x in text.splitlines() if not x.startswith("#")))
 
 
 def same_value(a: object, b: object) -> bool:
@@ -92,7 +87,7 @@ def small_station(size: int = 5, history: int = 3) -> tuple[Station, FakeClock]:
 
 def test_status_definition_is_byte_for_byte_the_captured_cr1000_one() -> None:
     """V11: the Status block of our .TDF equals a real CR1000's (signature 0x3888)."""
-    captured = parse_tdf(load_hex("cr1000_tdf.hex"))[0]
+    captured = parse_tdf(CR1000_TDF)[0]
     station, _ = make()
     ours = station.table_defs()[0]
     assert ours.name == "Status"

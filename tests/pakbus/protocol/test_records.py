@@ -6,11 +6,11 @@ import datetime as dt
 import math
 import struct
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from vectors import CR1000_TDF
 
 from fieldlink.errors import ProtocolError
 from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
@@ -31,16 +31,8 @@ from fieldlink.pakbus.protocol.tabledef import make_table, parse_tdf
 from fieldlink.pakbus.protocol.types import FP2_TABLE, DataType, fp2_to_word
 from fieldlink.pakbus.protocol.wire import NSec
 
-VECTORS = Path(__file__).parents[1] / "vectors"
-
-
-def load_hex(name: str) -> bytes:
-    lines = (VECTORS / name).read_text().splitlines()
-    return bytes.fromhex("".join(line for line in lines if not line.startswith("#")))
-
-
 #: V11: the CR1000 .TDF (Status, Table1, Public).
-TABLES = parse_tdf(load_hex("cr1000_tdf.hex"))
+TABLES = parse_tdf(CR1000_TDF)
 STATUS, TABLE1, PUBLIC = TABLES
 BY_NUMBER = {t.number: t for t in TABLES}
 

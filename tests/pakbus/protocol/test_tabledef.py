@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from vectors import CR1000_TDF
 
 from fieldlink.errors import ProtocolError
 from fieldlink.pakbus.protocol.model import FieldDef, TableDef
@@ -23,16 +22,8 @@ from fieldlink.pakbus.protocol.tabledef import (
 )
 from fieldlink.pakbus.protocol.wire import NSec
 
-VECTORS = Path(__file__).parents[1] / "vectors"
-
-
-def load_hex(name: str) -> bytes:
-    lines = (VECTORS / name).read_text().splitlines()
-    return bytes.fromhex("".join(line for line in lines if not line.startswith("#")))
-
-
 #: V11: the complete 4809-byte .TDF of a CR1000 (captured file data).
-TDF = load_hex("cr1000_tdf.hex")
+TDF = CR1000_TDF
 
 #: V9.1: File Receive response carrying the first 512-byte swath of that .TDF
 #: (unquoted frame: 8-byte header, 0x9D, TranNbr, RespCode, FileOffset, data, nullifier).
