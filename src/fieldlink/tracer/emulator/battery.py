@@ -1,6 +1,7 @@
 """A lead-acid battery: state of charge integrates current, voltage follows it.
 
-Open-circuit voltage rises linearly with state of charge (1.95–2.15 V a cell);
+Open-circuit voltage rises linearly with state of charge (1.95–2.15 V a cell,
+falling off to 1.80 V in the last 20 %);
 on charge the terminal voltage adds the internal resistance drop and a gassing
 over-potential that grows steeply above 60 % charge, so a constant-current bulk
 phase ends by reaching the boost voltage as the battery fills, as a real one does.
@@ -28,7 +29,9 @@ class Battery:
         return 0.05 * self.capacity_ah
 
     def ocv(self) -> float:
-        return self.cells * (1.95 + 0.2 * self.soc)
+        # Linear 1.95–2.15 V a cell, sagging to 1.80 V as the last 20 % goes.
+        knee = 0.15 * max(0.0, 0.2 - self.soc) / 0.2
+        return self.cells * (1.95 + 0.2 * self.soc - knee)
 
     def _gassing(self) -> float:
         excess = max(0.0, (self.soc - 0.6) / 0.4)

@@ -15,8 +15,13 @@ from collections.abc import Callable
 class SimClock:
     """Simulated local time = ``start`` + (monotonic elapsed) × ``speed``."""
 
-    def __init__(self, start: dt.datetime, *, speed: float = 1.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        start: dt.datetime,
+        *,
+        speed: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         if speed <= 0:
             raise ValueError("clock speed must be positive")
         self.speed = speed

@@ -18,8 +18,9 @@ from fieldlink.tracer.modbus import registers as regs
 from fieldlink.tracer.modbus.adapter import Framing, Profile, ServerCodec
 
 #: The default present-register profile (Tracer2215BN plus the documented registers).
-TRACER_2215BN = Profile(coils=COILS, discretes=DISCRETES, holding=regs.PRESENT_HOLDING,
-                        input=regs.PRESENT_INPUT)
+TRACER_2215BN = Profile(
+    coils=COILS, discretes=DISCRETES, holding=regs.PRESENT_HOLDING, input=regs.PRESENT_INPUT
+)
 
 #: Seconds before a reply (a real unit answers within a few ms at 115200 Bd).
 REPLY_DELAY = 0.005
@@ -28,12 +29,20 @@ REPLY_DELAY = 0.005
 class ModbusPort(BasePort):
     """One client link to the Modbus front (RTU framing, or Modbus/TCP with ``socket``)."""
 
-    def __init__(self, model: TracerModel, *, unit: int = 1, framing: Framing = "rtu",
-                 profile: Profile = TRACER_2215BN, delay: float = REPLY_DELAY) -> None:
+    def __init__(
+        self,
+        model: TracerModel,
+        *,
+        unit: int = 1,
+        framing: Framing = "rtu",
+        profile: Profile = TRACER_2215BN,
+        delay: float = REPLY_DELAY,
+    ) -> None:
         self.model = model
         self.delay = delay
-        self.codec = ServerCodec(profile, model.read, model.write, identity=model.identity,
-                                 unit=unit, framing=framing)
+        self.codec = ServerCodec(
+            profile, model.read, model.write, identity=model.identity, unit=unit, framing=framing
+        )
 
     def frames(self, data: bytes) -> Sequence[bytes]:
         return self.codec.frames(data)
@@ -47,5 +56,7 @@ class ModbusPort(BasePort):
         return self.codec.pending > 0
 
     def summary(self) -> str:
-        return (f"{self.codec.requests} Modbus requests, {self.codec.exceptions} exception "
-                f"replies, {self.codec.noise} bytes of noise")
+        return (
+            f"{self.codec.requests} Modbus requests, {self.codec.exceptions} exception "
+            f"replies, {self.codec.noise} bytes of noise"
+        )

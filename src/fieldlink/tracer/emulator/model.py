@@ -54,29 +54,77 @@ class Stage(enum.Enum):
 
 
 #: 0x3201 D3–D2 for each stage (bulk has no code of its own).
-STAGE_CODE: dict[Stage, str] = {Stage.NONE: "not charging", Stage.BULK: "boost",
-                                Stage.BOOST: "boost", Stage.FLOAT: "float",
-                                Stage.EQUALIZE: "equalization"}
+STAGE_CODE: dict[Stage, str] = {
+    Stage.NONE: "not charging",
+    Stage.BULK: "boost",
+    Stage.BOOST: "boost",
+    Stage.FLOAT: "float",
+    Stage.EQUALIZE: "equalization",
+}
 
 #: Holding registers of a real Tracer2215BN, 12 V system (tracer.md §B8).
 DEFAULT_HOLDING: dict[int, int] = {
-    0x9000: 1, 0x9001: 100, 0x9002: 300, 0x9003: 1600, 0x9004: 1500, 0x9005: 1500,
-    0x9006: 1460, 0x9007: 1440, 0x9008: 1380, 0x9009: 1320, 0x900A: 1260, 0x900B: 1220,
-    0x900C: 1200, 0x900D: 1110, 0x900E: 1060, 0x9016: 30, 0x9017: 6500, 0x9018: 0xF060,
-    0x9019: 8500, 0x901A: 7500, 0x901B: 8500, 0x901C: 7500, 0x901D: 0, 0x901E: 500,
-    0x901F: 10, 0x9020: 600, 0x9021: 10, 0x903D: 0, 0x903E: 0x0100, 0x903F: 0x0100,
-    0x9042: 0, 0x9043: 0, 0x9044: 19, 0x9045: 0, 0x9046: 0, 0x9047: 6,
-    0x9048: 0, 0x9049: 0, 0x904A: 19, 0x904B: 0, 0x904C: 0, 0x904D: 6,
-    0x9063: 60, 0x9065: 0x0A00, 0x9067: 0, 0x9069: 0, 0x906A: 1, 0x906B: 120, 0x906C: 120,
-    0x906D: 30, 0x906E: 100, 0x906F: 100, 0x9070: 0,
+    0x9000: 1,
+    0x9001: 100,
+    0x9002: 300,
+    0x9003: 1600,
+    0x9004: 1500,
+    0x9005: 1500,
+    0x9006: 1460,
+    0x9007: 1440,
+    0x9008: 1380,
+    0x9009: 1320,
+    0x900A: 1260,
+    0x900B: 1220,
+    0x900C: 1200,
+    0x900D: 1110,
+    0x900E: 1060,
+    0x9016: 30,
+    0x9017: 6500,
+    0x9018: 0xF060,
+    0x9019: 8500,
+    0x901A: 7500,
+    0x901B: 8500,
+    0x901C: 7500,
+    0x901D: 0,
+    0x901E: 500,
+    0x901F: 10,
+    0x9020: 600,
+    0x9021: 10,
+    0x903D: 0,
+    0x903E: 0x0100,
+    0x903F: 0x0100,
+    0x9042: 0,
+    0x9043: 0,
+    0x9044: 19,
+    0x9045: 0,
+    0x9046: 0,
+    0x9047: 6,
+    0x9048: 0,
+    0x9049: 0,
+    0x904A: 19,
+    0x904B: 0,
+    0x904C: 0,
+    0x904D: 6,
+    0x9063: 60,
+    0x9065: 0x0A00,
+    0x9067: 0,
+    0x9069: 0,
+    0x906A: 1,
+    0x906B: 120,
+    0x906C: 120,
+    0x906D: 30,
+    0x906E: 100,
+    0x906F: 100,
+    0x9070: 0,
 }
 
-DEFAULT_IDENTITY = DeviceInfo("EPsolar Tech co., Ltd", "Tracer2215BN", "V02.05+V07.12",
-                              "0002201301200045")
+DEFAULT_IDENTITY = DeviceInfo(
+    "EPsolar Tech co., Ltd", "Tracer2215BN", "V02.05+V07.12", "0002201301200045"
+)
 
 #: Modbus battery type (0x9000) for each MT-5 battery type, and back.
-MT5_TO_MODBUS_TYPE = {mt5.BatteryType.GEL: 2, mt5.BatteryType.SEALED: 1,
-                      mt5.BatteryType.FLOODED: 3}
+MT5_TO_MODBUS_TYPE = {mt5.BatteryType.GEL: 2, mt5.BatteryType.SEALED: 1, mt5.BatteryType.FLOODED: 3}
 
 COILS = frozenset(range(0x0000, 0x000F))
 DISCRETES = frozenset(range(0x2000, 0x200D))
@@ -109,10 +157,12 @@ class ControllerConfig:
 class Counters:
     """Statistics the controller keeps (kWh and today's extremes)."""
 
-    generated: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
-        ("today", "month", "year", "total"), 0.0))
-    consumed: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
-        ("today", "month", "year", "total"), 0.0))
+    generated: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(("today", "month", "year", "total"), 0.0)
+    )
+    consumed: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(("today", "month", "year", "total"), 0.0)
+    )
     pv_max: float = 0.0
     pv_min: float = math.inf
     battery_max: float = 0.0
@@ -128,8 +178,12 @@ class Counters:
 class TracerModel:
     """The controller's state and physics; both fronts read and write it."""
 
-    def __init__(self, config: ControllerConfig | None = None, *,
-                 monotonic: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        config: ControllerConfig | None = None,
+        *,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self.config = config = config or ControllerConfig()
         kwargs = {"monotonic": monotonic} if monotonic is not None else {}
         self.clock = SimClock(config.start, speed=config.speed, **kwargs)
@@ -139,8 +193,7 @@ class TracerModel:
         self.holding[0x9001] = round(config.capacity_ah)
         self.coils: dict[int, bool] = dict.fromkeys(COILS, False)
         self.coils.update({0x0000: True, 0x0002: True, 0x0003: True})
-        self.battery = Battery(config.capacity_ah, cells=config.system_voltage // 2,
-                               soc=config.soc)
+        self.battery = Battery(config.capacity_ah, cells=config.system_voltage // 2, soc=config.soc)
         self.mt5_parameters = mt5.ControlParameters()
         self.counters = Counters()
         self.stage = Stage.NONE
@@ -222,8 +275,11 @@ class TracerModel:
             return
         if self.stage is Stage.NONE:
             self._enter(Stage.BULK)  # every charging day starts with bulk
-        due = (self.holding[0x9000] != 2 and self.holding[0x9016] > 0 and
-               (self.time.date() - self.last_equalize).days >= self.holding[0x9016])
+        due = (
+            self.holding[0x9000] != 2
+            and self.holding[0x9016] > 0
+            and (self.time.date() - self.last_equalize).days >= self.holding[0x9016]
+        )
         if self.stage is Stage.BULK:
             target = self._setpoint(0x9006 if due else 0x9007)
             if bat.terminal_voltage(available - self.load_current) >= target:
@@ -259,7 +315,7 @@ class TracerModel:
             self.stage_log.append((self.time, stage))
 
     def _load(self) -> None:
-        v = self.battery.terminal_voltage(-self.load_current)
+        v = self.battery.terminal_voltage(self.charge_current - self.load_current)
         if self.low_voltage_cut and v > self._setpoint(0x900A):
             self.low_voltage_cut = False
         elif not self.low_voltage_cut and v < self._setpoint(0x900D):
@@ -323,12 +379,16 @@ class TracerModel:
     def input_words(self) -> dict[int, int]:
         """Every input register, raw, from the present state."""
         v: dict[str, float] = {
-            "pv_rated_voltage": 150.0, "pv_rated_current": self.config.rated_charging_current,
-            "pv_rated_power": 520.0, "battery_rated_voltage": 24.0,
+            "pv_rated_voltage": 150.0,
+            "pv_rated_current": self.config.rated_charging_current,
+            "pv_rated_power": 520.0,
+            "battery_rated_voltage": 24.0,
             "rated_charging_current": self.config.rated_charging_current,
-            "rated_charging_power": 500.0, "charging_mode": 2,
+            "rated_charging_power": 500.0,
+            "charging_mode": 2,
             "rated_load_current": self.config.rated_load_current,
-            "pv_voltage": self.pv_voltage, "pv_current": self.pv_current,
+            "pv_voltage": self.pv_voltage,
+            "pv_current": self.pv_current,
             "pv_power": self.pv_voltage * self.pv_current,
             "battery_voltage": self.battery_voltage,
             "battery_charging_current": self.charge_current,
@@ -336,17 +396,20 @@ class TracerModel:
             "load_voltage": self.battery_voltage if self.load_current else 0.0,
             "load_current": self.load_current,
             "load_power": self.battery_voltage * self.load_current,
-            "battery_temperature": 25.0, "case_temperature": 25.0 + 0.2 * self.charge_current,
+            "battery_temperature": 25.0,
+            "case_temperature": 25.0 + 0.2 * self.charge_current,
             "component_temperature": 25.0 + 0.3 * self.charge_current,
             "undocumented_3113": 25.0,
             "battery_soc": round(self.battery.soc * 100),
-            "remote_battery_temperature": 25.0, "system_voltage": self.config.system_voltage,
+            "remote_battery_temperature": 25.0,
+            "system_voltage": self.config.system_voltage,
             "max_pv_voltage_today": self.counters.pv_max,
             "min_pv_voltage_today": _finite(self.counters.pv_min),
             "max_battery_voltage_today": self.counters.battery_max,
             "min_battery_voltage_today": _finite(self.counters.battery_min),
             "co2_reduction": self.counters.generated["total"] * 0.997 / 1000,
-            "net_battery_current": self.net_current, "ambient_temperature": 25.0,
+            "net_battery_current": self.net_current,
+            "ambient_temperature": 25.0,
         }
         for period, kwh in self.counters.generated.items():
             v[f"generated_{period}"] = kwh
@@ -365,22 +428,45 @@ class TracerModel:
 
     def status_words(self) -> tuple[int, int, int]:
         v = self.battery_voltage
-        voltage = ("over-voltage" if v > self._setpoint(0x9003) else
-                   "low-voltage disconnect" if self.low_voltage_cut else
-                   "under-voltage" if v < self._setpoint(0x900C) else "normal")
+        voltage = (
+            "over-voltage"
+            if v > self._setpoint(0x9003)
+            else "low-voltage disconnect"
+            if self.low_voltage_cut
+            else "under-voltage"
+            if v < self._setpoint(0x900C)
+            else "normal"
+        )
         battery = values.encode_bits({"voltage": voltage}, values.BATTERY_STATUS)
-        charging = values.encode_bits({
-            "running": self.coils[0x0000], "stage": STAGE_CODE[self.stage],
-            "input_voltage": "no input power" if self.pv_voltage < 1 else "normal",
-            "load_short": self.load_short, "load_over_current": self.load_overload,
-        }, values.CHARGING_STATUS)
+        charging = values.encode_bits(
+            {
+                "running": self.coils[0x0000],
+                "stage": STAGE_CODE[self.stage],
+                "input_voltage": "no input power" if self.pv_voltage < 1 else "normal",
+                "load_short": self.load_short,
+                "load_over_current": self.load_overload,
+            },
+            values.CHARGING_STATUS,
+        )
         ratio = self.load_current / self.config.rated_load_current
-        level = ("overload" if self.load_overload else "light" if ratio < 0.3 else
-                 "moderate" if ratio < 0.7 else "rated")
-        discharging = values.encode_bits({
-            "running": self.load_current > 0, "short": self.load_short, "load_level": level,
-            "fault": self.load_short or self.load_overload,
-        }, values.DISCHARGING_STATUS)
+        level = (
+            "overload"
+            if self.load_overload
+            else "light"
+            if ratio < 0.3
+            else "moderate"
+            if ratio < 0.7
+            else "rated"
+        )
+        discharging = values.encode_bits(
+            {
+                "running": self.load_current > 0,
+                "short": self.load_short,
+                "load_level": level,
+                "fault": self.load_short or self.load_overload,
+            },
+            values.DISCHARGING_STATUS,
+        )
         return battery, charging, discharging
 
     def read(self, table: Table, address: int, count: int) -> list[int]:
@@ -440,15 +526,19 @@ class TracerModel:
         self.sync()
         v = self.battery_voltage
         return mt5.RealTimeData(
-            battery_voltage=round(v, 2), pv_voltage=round(self.pv_voltage, 2),
+            battery_voltage=round(v, 2),
+            pv_voltage=round(self.pv_voltage, 2),
             load_current=round(self.load_current, 2),
             over_discharge_voltage=self._setpoint(0x900D),
             battery_full_voltage=self._setpoint(0x9007),
-            load_on=self.load_current > 0, load_overload=self.load_overload,
-            load_short=self.load_short, battery_overvoltage=v > self._setpoint(0x9003),
+            load_on=self.load_current > 0,
+            load_overload=self.load_overload,
+            load_short=self.load_short,
+            battery_overvoltage=v > self._setpoint(0x9003),
             over_discharge=self.low_voltage_cut,
             battery_full=self.stage is Stage.FLOAT,
-            charging=self.charge_current > 0, battery_temperature=25,
+            charging=self.charge_current > 0,
+            battery_temperature=25,
             charge_current=round(self.charge_current, 2),
         )
 
@@ -470,9 +560,11 @@ class TracerModel:
         return self.config.identity.objects()
 
     def describe(self) -> str:
-        return (f"Tracer charge controller ({self.config.identity.product}, "
-                f"{self.config.system_voltage} V, {self.battery.capacity_ah:.0f} Ah, "
-                f"latitude {self.config.latitude}, speed ×{self.config.speed:g})")
+        return (
+            f"Tracer charge controller ({self.config.identity.product}, "
+            f"{self.config.system_voltage} V, {self.battery.capacity_ah:.0f} Ah, "
+            f"latitude {self.config.latitude}, speed ×{self.config.speed:g})"
+        )
 
 
 def values_for_clock(when: dt.datetime) -> dict[int, int]:

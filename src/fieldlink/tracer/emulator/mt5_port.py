@@ -24,8 +24,9 @@ REPLY_DELAY = 0.05
 class Mt5Port(BasePort):
     """One client link to the MT-5 front."""
 
-    def __init__(self, model: TracerModel, *, wake: bool = False,
-                 delay: float = REPLY_DELAY) -> None:
+    def __init__(
+        self, model: TracerModel, *, wake: bool = False, delay: float = REPLY_DELAY
+    ) -> None:
         self.model = model
         self.wake = wake
         self.delay = delay
@@ -75,5 +76,7 @@ class Mt5Port(BasePort):
         self._rx.clear()
 
     def summary(self) -> str:
-        return (f"{self.answered} MT-5 requests answered, {self.rejected} rejected, "
-                f"{self._rx.discarded} bytes of noise")
+        return (
+            f"{self.answered} MT-5 requests answered, {self.rejected} rejected, "
+            f"{self._rx.discarded} bytes of noise"
+        )

@@ -31,10 +31,13 @@ def solar_elevation(when: dt.datetime, latitude: float) -> float:
 
 def cloud_factor(when: dt.datetime, seed: int) -> float:
     """Fraction of clear-sky light that gets through (0.2–1.0), fixed per 10-minute slot."""
-    slot = int(when.timestamp() // 600) if when.tzinfo else int(
-        (when - dt.datetime(2000, 1, 1)).total_seconds() // 600)
+    slot = (
+        int(when.timestamp() // 600)
+        if when.tzinfo
+        else int((when - dt.datetime(2000, 1, 1)).total_seconds() // 600)
+    )
     rng = random.Random(f"{seed}:{slot}")
-    return 1.0 if rng.random() < 0.5 else 0.2 + 0.8 * rng.random()
+    return 1.0 if rng.random() < 0.5 else 0.2 + 0.8 * float(rng.random())
 
 
 def irradiance(when: dt.datetime, latitude: float, *, clouds: bool = False, seed: int = 0) -> float:
@@ -42,7 +45,7 @@ def irradiance(when: dt.datetime, latitude: float, *, clouds: bool = False, seed
     elevation = solar_elevation(when, latitude)
     if elevation <= 0:
         return 0.0
-    clear = 1000.0 * math.sin(math.radians(elevation)) ** 1.2
+    clear: float = 1000.0 * math.sin(math.radians(elevation)) ** 1.2
     return clear * (cloud_factor(when, seed) if clouds else 1.0)
 
 

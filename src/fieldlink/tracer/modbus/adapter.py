@@ -118,9 +118,17 @@ class _Splitter:
 ReadHook = Callable[[Table, int, int], Sequence[int]]
 WriteHook = Callable[[Table, int, Sequence[int]], int | None]
 
-_FC_TABLE: dict[int, Table] = {1: Table.COIL, 5: Table.COIL, 15: Table.COIL, 2: Table.DISCRETE,
-                               3: Table.HOLDING, 6: Table.HOLDING, 16: Table.HOLDING,
-                               23: Table.HOLDING, 4: Table.INPUT}
+_FC_TABLE: dict[int, Table] = {
+    1: Table.COIL,
+    5: Table.COIL,
+    15: Table.COIL,
+    2: Table.DISCRETE,
+    3: Table.HOLDING,
+    6: Table.HOLDING,
+    16: Table.HOLDING,
+    23: Table.HOLDING,
+    4: Table.INPUT,
+}
 
 
 def _runs(addresses: frozenset[int] | set[int]) -> list[tuple[int, int]]:
@@ -147,9 +155,16 @@ class Profile:
 class ServerCodec:
     """A Modbus server (slave) on one link, sans-I/O, built from pymodbus pieces."""
 
-    def __init__(self, profile: Profile, read: ReadHook, write: WriteHook, *,
-                 identity: Callable[[], Mapping[int, bytes]], unit: int = 1,
-                 framing: Framing = "rtu") -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        read: ReadHook,
+        write: WriteHook,
+        *,
+        identity: Callable[[], Mapping[int, bytes]],
+        unit: int = 1,
+        framing: Framing = "rtu",
+    ) -> None:
         self.unit = unit
         self._read, self._write, self._identity = read, write, identity
         decoder = DecodePDU(True)
@@ -158,16 +173,27 @@ class ServerCodec:
         self._decoder = decoder
 
         def bits(addresses: frozenset[int]) -> list[SimData]:
-            return [SimData(a, count=n, values=False, datatype=DataType.BITS)
-                    for a, n in _runs(addresses)]
+            return [
+                SimData(a, count=n, values=False, datatype=DataType.BITS)
+                for a, n in _runs(addresses)
+            ]
 
         def words(addresses: frozenset[int]) -> list[SimData]:
-            return [SimData(a, count=n, values=0, datatype=DataType.REGISTERS)
-                    for a, n in _runs(addresses)]
+            return [
+                SimData(a, count=n, values=0, datatype=DataType.REGISTERS)
+                for a, n in _runs(addresses)
+            ]
 
-        device = SimDevice(unit, simdata=(bits(profile.coils), bits(profile.discretes),
-                                          words(profile.holding), words(profile.input)),
-                           action=self._action)
+        device = SimDevice(
+            unit,
+            simdata=(
+                bits(profile.coils),
+                bits(profile.discretes),
+                words(profile.holding),
+                words(profile.input),
+            ),
+            action=self._action,
+        )
         self._store = SimCore([device])
         self.requests = 0
         self.exceptions = 0
@@ -208,7 +234,8 @@ class ServerCodec:
         if isinstance(request, ReadDeviceInformationRequest):
             return self._device_info(request)
         try:
-            return _complete(request.datastore_update(self._store, self.unit))  # type: ignore[no-any-return]
+            store: Any = self._store  # pymodbus types the context as the deprecated class
+            return _complete(request.datastore_update(store, self.unit))  # type: ignore[no-any-return]
         except Exception:
             return ExceptionResponse(request.function_code, ExcCodes.DEVICE_FAILURE)
 
@@ -224,8 +251,15 @@ class ServerCodec:
         reply.conformity = 0x01  # what a Tracer2215BN says (basic identification only)
         return reply
 
-    async def _action(self, fc: int, start: int, address: int, count: int,
-                      registers: list[int], values: list[int] | list[bool] | None) -> ExcCodes | None:
+    async def _action(
+        self,
+        fc: int,
+        start: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
         table = _FC_TABLE.get(fc)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
@@ -236,8 +270,7 @@ class ServerCodec:
             first = address // 16
             for k in range(count):
                 bits = self._read(table, (first + k) * 16, 16)
-                registers[first - start + k] = SimUtils.bitsToRegisters(
-                    [bool(b) for b in bits])[0]
+                registers[first - start + k] = SimUtils.bitsToRegisters([bool(b) for b in bits])[0]
         else:
             words = self._read(table, address, count)
             registers[address - start : address - start + count] = list(words)
@@ -250,7 +283,11 @@ class ServerCodec:
 def _request_pdu(request: pdus.Request) -> ModbusPDU:
     pdu: ModbusPDU
     if isinstance(request, pdus.ReadRegisters):
-        cls = ReadInputRegistersRequest if request.table is Table.INPUT else ReadHoldingRegistersRequest
+        cls = (
+            ReadInputRegistersRequest
+            if request.table is Table.INPUT
+            else ReadHoldingRegistersRequest
+        )
         pdu = cls(address=request.start, count=request.count)
     elif isinstance(request, pdus.ReadBits):
         cls2 = ReadCoilsRequest if request.table is Table.COIL else ReadDiscreteInputsRequest
@@ -279,13 +316,15 @@ def _reply(pdu: ModbusPDU) -> pdus.Reply:
     if isinstance(pdu, WriteSingleRegisterResponse | WriteMultipleRegistersResponse):
         return pdus.Written(fc, pdu.address, pdu.count)
     if isinstance(pdu, ReadDeviceInformationResponse):
-        objects = {int(k): (v if isinstance(v, bytes) else b"".join(v))
-                   for k, v in pdu.information.items()}
+        objects = {
+            int(k): (v if isinstance(v, bytes) else b"".join(v)) for k, v in pdu.information.items()
+        }
         return pdus.DeviceObjects(fc, objects)
     if isinstance(pdu, SparseReadResponse):
         return pdus.Sparse(fc, pdu.count, dict(pdu.present))
-    raise ProtocolError(f"unexpected Modbus reply function {fc:#04x}",
-                        message_type="Tracer Modbus reply")
+    raise ProtocolError(
+        f"unexpected Modbus reply function {fc:#04x}", message_type="Tracer Modbus reply"
+    )
 
 
 class ClientCodec:
@@ -314,15 +353,23 @@ class ClientCodec:
         out: list[pdus.Reply | ProtocolError] = []
         for adu, unit, _tid, body in self._split.units(data):
             if not body:
-                out.append(ProtocolError(f"bad Modbus frame (CRC or length): {adu[:16].hex(' ')}",
-                                         message_type=f"Modbus {self.framing} reply"))
+                out.append(
+                    ProtocolError(
+                        f"bad Modbus frame (CRC or length): {adu[:16].hex(' ')}",
+                        message_type=f"Modbus {self.framing} reply",
+                    )
+                )
                 continue
             if unit != self.unit:
                 continue
             pdu = self._decoder.decode(body)
             if pdu is None:
-                out.append(ProtocolError(f"undecodable Modbus reply {body[:16].hex(' ')}",
-                                         message_type=f"Modbus {self.framing} reply"))
+                out.append(
+                    ProtocolError(
+                        f"undecodable Modbus reply {body[:16].hex(' ')}",
+                        message_type=f"Modbus {self.framing} reply",
+                    )
+                )
                 continue
             try:
                 out.append(_reply(pdu))

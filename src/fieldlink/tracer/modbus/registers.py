@@ -51,8 +51,10 @@ class Register:
         try:
             raw = sum(words[a] << (16 * i) for i, a in enumerate(self.addresses))
         except KeyError as exc:
-            raise ProtocolError(f"register {exc.args[0]:#06x} missing for {self.name}",
-                                message_type="Tracer register block") from None
+            raise ProtocolError(
+                f"register {exc.args[0]:#06x} missing for {self.name}",
+                message_type="Tracer register block",
+            ) from None
         bits = 16 * self.words
         if self.signed and raw >= 1 << (bits - 1):
             raw -= 1 << bits
@@ -62,18 +64,28 @@ class Register:
         """Raw words (lowest address first) for a physical value; ValueError if it cannot fit."""
         raw = round(value * self.scale)
         bits = 16 * self.words
-        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if self.signed else (0, (1 << bits) - 1)
+        low, high = (
+            (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if self.signed else (0, (1 << bits) - 1)
+        )
         if not low <= raw <= high:
             raise ValueError(f"{self.name}: {value} does not fit {bits} bits")
         raw &= (1 << bits) - 1
         return [(raw >> (16 * i)) & 0xFFFF for i in range(self.words)]
 
 
-I, H, C, D = Table.INPUT, Table.HOLDING, Table.COIL, Table.DISCRETE
+I, H, C, D = Table.INPUT, Table.HOLDING, Table.COIL, Table.DISCRETE  # noqa: E741
 
 
-def _r(name: str, address: int, table: Table, scale: int = 1, unit: str = "", words: int = 1,
-       signed: bool = False, description: str = "") -> Register:
+def _r(
+    name: str,
+    address: int,
+    table: Table,
+    scale: int = 1,
+    unit: str = "",
+    words: int = 1,
+    signed: bool = False,
+    description: str = "",
+) -> Register:
     return Register(name, address, table, scale, unit, words, signed, description)
 
 
@@ -183,16 +195,25 @@ OTHER_SETTINGS: tuple[Register, ...] = (
     _r("night_detection_delay", 0x901F, H, 1, "min"),
     _r("day_threshold_voltage", 0x9020, H, 100, "V"),
     _r("day_detection_delay", 0x9021, H, 1, "min"),
-    _r("load_control_mode", 0x903D, H, description="0 manual, 1 light on/off, 2 light+timer, 3 time"),
+    _r(
+        "load_control_mode",
+        0x903D,
+        H,
+        description="0 manual, 1 light on/off, 2 light+timer, 3 time",
+    ),
     _r("working_time_1", 0x903E, H, description="high byte h, low byte min"),
     _r("working_time_2", 0x903F, H, description="high byte h, low byte min"),
-    _r("turn_on_1_second", 0x9042, H), _r("turn_on_1_minute", 0x9043, H),
+    _r("turn_on_1_second", 0x9042, H),
+    _r("turn_on_1_minute", 0x9043, H),
     _r("turn_on_1_hour", 0x9044, H),
-    _r("turn_off_1_second", 0x9045, H), _r("turn_off_1_minute", 0x9046, H),
+    _r("turn_off_1_second", 0x9045, H),
+    _r("turn_off_1_minute", 0x9046, H),
     _r("turn_off_1_hour", 0x9047, H),
-    _r("turn_on_2_second", 0x9048, H), _r("turn_on_2_minute", 0x9049, H),
+    _r("turn_on_2_second", 0x9048, H),
+    _r("turn_on_2_minute", 0x9049, H),
     _r("turn_on_2_hour", 0x904A, H),
-    _r("turn_off_2_second", 0x904B, H), _r("turn_off_2_minute", 0x904C, H),
+    _r("turn_off_2_second", 0x904B, H),
+    _r("turn_off_2_minute", 0x904C, H),
     _r("turn_off_2_hour", 0x904D, H),
     _r("backlight_time", 0x9063, H, 1, "s"),
     _r("length_of_night", 0x9065, H, description="high byte h, low byte min"),
@@ -266,10 +287,27 @@ def decode_all(registers: Iterable[Register], words: Mapping[int, int]) -> dict[
 
 #: Present input/holding registers of the default profile (Tracer2215BN plus documented, §B2.2).
 PRESENT_INPUT: frozenset[int] = frozenset(
-    [*range(0x3000, 0x3009), 0x300E, *range(0x3100, 0x3114), 0x311A, 0x311B, 0x311D,
-     *range(0x3200, 0x3203), *range(0x3300, 0x3316), *range(0x331A, 0x331F)]
+    [
+        *range(0x3000, 0x3009),
+        0x300E,
+        *range(0x3100, 0x3114),
+        0x311A,
+        0x311B,
+        0x311D,
+        *range(0x3200, 0x3203),
+        *range(0x3300, 0x3316),
+        *range(0x331A, 0x331F),
+    ]
 )
 PRESENT_HOLDING: frozenset[int] = frozenset(
-    [*range(0x9000, 0x900F), *range(0x9013, 0x9022), *range(0x903D, 0x9040),
-     *range(0x9042, 0x904E), 0x9063, 0x9065, 0x9067, *range(0x9069, 0x9071)]
+    [
+        *range(0x9000, 0x900F),
+        *range(0x9013, 0x9022),
+        *range(0x903D, 0x9040),
+        *range(0x9042, 0x904E),
+        0x9063,
+        0x9065,
+        0x9067,
+        *range(0x9069, 0x9071),
+    ]
 )

@@ -38,15 +38,30 @@ _ADDR = {r.name: r.address for r in regs.BATTERY}
 
 #: Short names the manuals use, by register address.
 ABBREVIATIONS: dict[int, str] = {
-    0x9003: "HVD", 0x9004: "CLV", 0x9005: "OVR", 0x9006: "EQV", 0x9007: "BV", 0x9008: "FV",
-    0x9009: "BRV", 0x900A: "LVR", 0x900B: "UVWR", 0x900C: "UVW", 0x900D: "LVD", 0x900E: "DLV",
+    0x9003: "HVD",
+    0x9004: "CLV",
+    0x9005: "OVR",
+    0x9006: "EQV",
+    0x9007: "BV",
+    0x9008: "FV",
+    0x9009: "BRV",
+    0x900A: "LVR",
+    0x900B: "UVWR",
+    0x900C: "UVW",
+    0x900D: "LVD",
+    0x900E: "DLV",
 }
 _A = {v: k for k, v in ABBREVIATIONS.items()}
 
 #: Each rule as a chain of (address, relation, address): ">" strict, ">=" or equal.
 RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "A": (("HVD", ">", "CLV"), ("CLV", ">=", "EQV"), ("EQV", ">=", "BV"), ("BV", ">=", "FV"),
-          ("FV", ">", "BRV")),
+    "A": (
+        ("HVD", ">", "CLV"),
+        ("CLV", ">=", "EQV"),
+        ("EQV", ">=", "BV"),
+        ("BV", ">=", "FV"),
+        ("FV", ">", "BRV"),
+    ),
     "B": (("HVD", ">", "OVR"),),
     "C": (("LVR", ">", "LVD"), ("LVD", ">=", "DLV")),
     "D": (("UVWR", ">", "UVW"), ("UVW", ">=", "DLV")),
@@ -76,8 +91,9 @@ def check(words: Mapping[int, int]) -> SettingsError | None:
     for address, (low, high, what) in RANGES.items():
         if address in words and not low <= words[address] <= high:
             name = _name(address)
-            return SettingsError(f"{name} = {words[address]} (raw) is out of range: {what}",
-                                 rule=name)
+            return SettingsError(
+                f"{name} = {words[address]} (raw) is out of range: {what}", rule=name
+            )
     if words.get(0x9000) != USER_TYPE:
         return None
     for rule, chain in RULES.items():
@@ -89,7 +105,9 @@ def check(words: Mapping[int, int]) -> SettingsError | None:
             if not (x > y if op == ">" else x >= y):
                 return SettingsError(
                     f"rule {rule} broken: {left} {x / 100:.2f} V must be {op} {right} "
-                    f"{y / 100:.2f} V ({_rule_text(rule)})", rule=rule)
+                    f"{y / 100:.2f} V ({_rule_text(rule)})",
+                    rule=rule,
+                )
     return None
 
 
@@ -161,8 +179,10 @@ class BatterySettings:
         """A copy with ``changes`` (unknown names are a UsageError); not yet validated."""
         unknown = sorted(set(changes) - set(self.names()))
         if unknown:
-            raise SettingsError(f"unknown battery setting {', '.join(unknown)}; known: "
-                                f"{', '.join(self.names())}", rule=unknown[0])
+            raise SettingsError(
+                f"unknown battery setting {', '.join(unknown)}; known: {', '.join(self.names())}",
+                rule=unknown[0],
+            )
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def units(self) -> dict[str, str]:
@@ -174,8 +194,9 @@ def register_for(name: str) -> Register:
     for reg in regs.SETTINGS:
         if reg.name == name:
             return reg
-    raise SettingsError(f"unknown setting {name!r}; known: "
-                        f"{', '.join(r.name for r in regs.SETTINGS)}", rule=name)
+    raise SettingsError(
+        f"unknown setting {name!r}; known: {', '.join(r.name for r in regs.SETTINGS)}", rule=name
+    )
 
 
 def parse_value(name: str, text: str) -> float:
@@ -194,6 +215,12 @@ def parse_value(name: str, text: str) -> float:
 WRITE_GROUPS: tuple[tuple[int, int], ...] = ((0x9000, 15), (0x906B, 6))
 
 __all__ = [
-    "ABBREVIATIONS", "RANGES", "RULES", "WRITE_GROUPS", "BatterySettings", "check",
-    "parse_value", "register_for",
+    "ABBREVIATIONS",
+    "RANGES",
+    "RULES",
+    "WRITE_GROUPS",
+    "BatterySettings",
+    "check",
+    "parse_value",
+    "register_for",
 ]

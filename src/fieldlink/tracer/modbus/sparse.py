@@ -56,8 +56,9 @@ class SparseReadRequest(ModbusPDU):
                 values[i] = int(got[0])
         if not values:
             return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_ADDRESS)
-        return SparseReadResponse(count=self.count, present=values, dev_id=device_id,
-                                  transaction_id=self.transaction_id)
+        return SparseReadResponse(
+            count=self.count, present=values, dev_id=device_id, transaction_id=self.transaction_id
+        )
 
 
 class SparseReadResponse(ModbusPDU):
@@ -65,8 +66,13 @@ class SparseReadResponse(ModbusPDU):
 
     function_code = FUNCTION
 
-    def __init__(self, count: int = 0, present: dict[int, int] | None = None,
-                 dev_id: int = 0, transaction_id: int = 0) -> None:
+    def __init__(
+        self,
+        count: int = 0,
+        present: dict[int, int] | None = None,
+        dev_id: int = 0,
+        transaction_id: int = 0,
+    ) -> None:
         super().__init__(dev_id=dev_id, transaction_id=transaction_id, count=count)
         self.present: dict[int, int] = dict(present or {})
 
@@ -96,7 +102,9 @@ class SparseReadResponse(ModbusPDU):
         offsets = [i for i in range(8 * nb) if bitmap >> i & 1]
         words = data[1 + nb :]
         if len(words) != 2 * len(offsets):
-            raise ValueError(f"FC 0x43 bitmap names {len(offsets)} registers, "
-                             f"{len(words) // 2} follow")
-        self.present = {off: int.from_bytes(words[2 * k : 2 * k + 2], "big")
-                        for k, off in enumerate(offsets)}
+            raise ValueError(
+                f"FC 0x43 bitmap names {len(offsets)} registers, {len(words) // 2} follow"
+            )
+        self.present = {
+            off: int.from_bytes(words[2 * k : 2 * k + 2], "big") for k, off in enumerate(offsets)
+        }

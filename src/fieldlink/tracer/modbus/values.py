@@ -105,8 +105,18 @@ class Statistics(_Group):
 BitField = tuple[str, int, int, Mapping[int, str] | None]
 
 BATTERY_STATUS: tuple[BitField, ...] = (
-    ("voltage", 0, 4, {0: "normal", 1: "over-voltage", 2: "under-voltage",
-                       3: "low-voltage disconnect", 4: "fault"}),
+    (
+        "voltage",
+        0,
+        4,
+        {
+            0: "normal",
+            1: "over-voltage",
+            2: "under-voltage",
+            3: "low-voltage disconnect",
+            4: "fault",
+        },
+    ),
     ("temperature", 4, 4, {0: "normal", 1: "over-temperature", 2: "low temperature"}),
     ("internal_resistance_abnormal", 8, 1, None),
     ("wrong_rated_voltage", 15, 1, None),
@@ -124,8 +134,12 @@ CHARGING_STATUS: tuple[BitField, ...] = (
     ("anti_reverse_mosfet_short", 11, 1, None),
     ("charging_or_anti_reverse_mosfet_short", 12, 1, None),
     ("charging_mosfet_short", 13, 1, None),
-    ("input_voltage", 14, 2, {0: "normal", 1: "no input power", 2: "input too high",
-                              3: "input voltage error"}),
+    (
+        "input_voltage",
+        14,
+        2,
+        {0: "normal", 1: "no input power", 2: "input too high", 3: "input voltage error"},
+    ),
 )
 DISCHARGING_STATUS: tuple[BitField, ...] = (
     ("running", 0, 1, None),
@@ -198,8 +212,11 @@ class Status:
 
     def as_dict(self) -> dict[str, Any]:
         flat: dict[str, Any] = {}
-        for prefix, group in (("battery", self.battery), ("charging", self.charging),
-                              ("discharging", self.discharging)):
+        for prefix, group in (
+            ("battery", self.battery),
+            ("charging", self.charging),
+            ("discharging", self.discharging),
+        ):
             flat.update({f"{prefix}_{k}": v for k, v in group.items()})
         return flat
 
@@ -218,15 +235,19 @@ def decode_clock(words: Mapping[int, int] | list[int]) -> dt.datetime:
     try:
         return dt.datetime(year, month, day, hour, minute, sec)
     except ValueError as exc:
-        raise ProtocolError(f"controller clock is not a date: {exc}",
-                            message_type="Tracer RTC") from None
+        raise ProtocolError(
+            f"controller clock is not a date: {exc}", message_type="Tracer RTC"
+        ) from None
 
 
 def encode_clock(when: dt.datetime) -> list[int]:
     if not 2000 <= when.year <= 2255:
         raise UsageError("the controller's clock holds years 2000–2255")
-    return [when.second | (when.minute << 8), when.hour | (when.day << 8),
-            when.month | ((when.year - 2000) << 8)]
+    return [
+        when.second | (when.minute << 8),
+        when.hour | (when.day << 8),
+        when.month | ((when.year - 2000) << 8),
+    ]
 
 
 # --- device identification (§B7) --------------------------------------------------------------
@@ -240,8 +261,12 @@ class DeviceInfo:
     serial_number: str = ""
 
     #: Object ids of FC 0x2B / MEI 0x0E.
-    OBJECTS: ClassVar[dict[int, str]] = {0: "vendor", 1: "product", 2: "revision",
-                                          3: "serial_number"}
+    OBJECTS: ClassVar[dict[int, str]] = {
+        0: "vendor",
+        1: "product",
+        2: "revision",
+        3: "serial_number",
+    }
 
     @classmethod
     def from_objects(cls, objects: Mapping[int, bytes]) -> DeviceInfo:
@@ -253,6 +278,16 @@ class DeviceInfo:
 
 
 __all__ = [
-    "BATTERY_STATUS", "CHARGING_STATUS", "DISCHARGING_STATUS", "DeviceInfo", "Rated", "RealTime",
-    "Statistics", "Status", "decode_bits", "decode_clock", "encode_bits", "encode_clock",
+    "BATTERY_STATUS",
+    "CHARGING_STATUS",
+    "DISCHARGING_STATUS",
+    "DeviceInfo",
+    "Rated",
+    "RealTime",
+    "Statistics",
+    "Status",
+    "decode_bits",
+    "decode_clock",
+    "encode_bits",
+    "encode_clock",
 ]

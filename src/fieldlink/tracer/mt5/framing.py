@@ -100,8 +100,13 @@ class Receiver:
                 return out
             length = buf[len(SYNC) + 2]
             if length > MAX_DATA:
-                out.append(ProtocolError(f"length byte {length} exceeds {MAX_DATA}",
-                                         message_type="MT-5 frame", offset=len(SYNC) + 2))
+                out.append(
+                    ProtocolError(
+                        f"length byte {length} exceeds {MAX_DATA}",
+                        message_type="MT-5 frame",
+                        offset=len(SYNC) + 2,
+                    )
+                )
                 self._drop(1)
                 continue
             total = len(SYNC) + _HEAD + length + _TAIL
@@ -119,14 +124,19 @@ class Receiver:
     @staticmethod
     def _check(raw: bytes) -> ProtocolError | None:
         if raw[-1] != END:
-            return ProtocolError(f"end byte {raw[-1]:#04x} is not 0x7f",
-                                 message_type="MT-5 frame", offset=len(SYNC) + len(raw) - 1)
+            return ProtocolError(
+                f"end byte {raw[-1]:#04x} is not 0x7f",
+                message_type="MT-5 frame",
+                offset=len(SYNC) + len(raw) - 1,
+            )
         if crc16(raw[:-1]) != 0:
             got = int.from_bytes(raw[-3:-1], "big")
             want = crc16(raw[:-3])
-            return ProtocolError(f"CRC {got:04X} does not match {want:04X}",
-                                 message_type=f"MT-5 frame, command {raw[1]:#04x}",
-                                 offset=len(SYNC) + len(raw) - 3)
+            return ProtocolError(
+                f"CRC {got:04X} does not match {want:04X}",
+                message_type=f"MT-5 frame, command {raw[1]:#04x}",
+                offset=len(SYNC) + len(raw) - 3,
+            )
         return None
 
     def _drop(self, count: int) -> None:

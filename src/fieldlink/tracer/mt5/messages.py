@@ -89,19 +89,21 @@ class RealTimeData:
     @property
     def flags(self) -> dict[str, bool]:
         """Every status flag by name."""
-        return {name: bool(getattr(self, name)) for name, kind, _ in _REALTIME_LAYOUT
-                if kind == "flag"}
+        return {
+            name: bool(getattr(self, name)) for name, kind, _ in _REALTIME_LAYOUT if kind == "flag"
+        }
 
     def measurements(self) -> dict[str, float | int | bool]:
         """Every documented field (reserved bytes left out), in payload order."""
-        return {name: getattr(self, name) for name, kind, _ in _REALTIME_LAYOUT
-                if kind != "raw"}
+        return {name: getattr(self, name) for name, kind, _ in _REALTIME_LAYOUT if kind != "raw"}
 
     @classmethod
     def decode(cls, payload: bytes) -> RealTimeData:
         if len(payload) != REALTIME_LENGTH:
-            raise ProtocolError(f"real-time data is {REALTIME_LENGTH} bytes, not {len(payload)}",
-                                message_type="MT-5 0xA0 reply")
+            raise ProtocolError(
+                f"real-time data is {REALTIME_LENGTH} bytes, not {len(payload)}",
+                message_type="MT-5 0xA0 reply",
+            )
         raw = _REALTIME.unpack(payload)
         values: dict[str, float | int | bool] = {}
         for (name, kind, _), value in zip(_REALTIME_LAYOUT, raw, strict=True):
@@ -181,21 +183,39 @@ class ControlParameters:
                 raise UsageError(f"{name} is one byte")
 
     def encode(self) -> bytes:
-        return bytes((self.load_type, self.charging_mode, self.temperature_compensation,
-                      int(self.battery_type), self.capacity_ah // 10, self.load_mode_1,
-                      self.load_mode_2))
+        return bytes(
+            (
+                self.load_type,
+                self.charging_mode,
+                self.temperature_compensation,
+                int(self.battery_type),
+                self.capacity_ah // 10,
+                self.load_mode_1,
+                self.load_mode_2,
+            )
+        )
 
     @classmethod
     def decode(cls, payload: bytes) -> ControlParameters:
         if len(payload) != cls.LENGTH:
-            raise ProtocolError(f"control parameters are 7 bytes, not {len(payload)}",
-                                message_type="MT-5 0xAD request")
+            raise ProtocolError(
+                f"control parameters are 7 bytes, not {len(payload)}",
+                message_type="MT-5 0xAD request",
+            )
         try:
-            return cls(load_type=payload[0], charging_mode=payload[1],
-                       temperature_compensation=payload[2],
-                       battery_type=BatteryType(payload[3]) if payload[3] <= 2 else payload[3],
-                       capacity_ah=payload[4] * 10, load_mode_1=payload[5],
-                       load_mode_2=payload[6])  # type: ignore[arg-type]
+            return cls(
+                load_type=payload[0],
+                charging_mode=payload[1],
+                temperature_compensation=payload[2],
+                battery_type=BatteryType(payload[3]),
+                capacity_ah=payload[4] * 10,
+                load_mode_1=payload[5],
+                load_mode_2=payload[6],
+            )
+        except ValueError:
+            raise ProtocolError(
+                f"battery type {payload[3]} is not 0, 1 or 2", message_type="MT-5 0xAD request"
+            ) from None
         except UsageError as exc:
             raise ProtocolError(str(exc), message_type="MT-5 0xAD request") from exc
 
@@ -237,19 +257,31 @@ def decode_reply(frame: Frame) -> Reply:
         return RealTimeData.decode(frame.data)
     if frame.command == LOAD_SWITCH:
         if len(frame.data) != 1 or frame.data[0] > 1:
-            raise ProtocolError(f"load state must be one byte 0 or 1, got {frame.data.hex()}",
-                                message_type=what)
+            raise ProtocolError(
+                f"load state must be one byte 0 or 1, got {frame.data.hex()}", message_type=what
+            )
         return LoadState(frame.data[0] == 1)
     if frame.command == SET_PARAMETERS:
         if frame.data:
-            raise ProtocolError(f"expected no data, got {len(frame.data)} bytes",
-                                message_type=what)
+            raise ProtocolError(f"expected no data, got {len(frame.data)} bytes", message_type=what)
         return ParametersAccepted()
     raise ProtocolError(f"unknown command {frame.command:#04x}", message_type="MT-5 reply")
 
 
 __all__ = [
-    "COMMAND_NAMES", "DEFAULT_ID", "LOAD_SWITCH", "READ_REALTIME", "SET_PARAMETERS",
-    "BatteryType", "ControlParameters", "LoadState", "ParametersAccepted", "RealTimeData",
-    "Reply", "decode_reply", "load_switch", "read_realtime", "set_parameters",
+    "COMMAND_NAMES",
+    "DEFAULT_ID",
+    "LOAD_SWITCH",
+    "READ_REALTIME",
+    "SET_PARAMETERS",
+    "BatteryType",
+    "ControlParameters",
+    "LoadState",
+    "ParametersAccepted",
+    "RealTimeData",
+    "Reply",
+    "decode_reply",
+    "load_switch",
+    "read_realtime",
+    "set_parameters",
 ]
