@@ -224,12 +224,14 @@ def sparse_read(start: int, count: int) -> Generator[Any, Any, dict[int, int]]:
 
 def mt5_realtime(controller_id: int = mt5.DEFAULT_ID) -> Generator[Any, Any, mt5.RealTimeData]:
     reply = yield from ask(mt5.read_realtime(controller_id))
-    return _typed(reply, mt5.RealTimeData)
+    data: mt5.RealTimeData = _typed(reply, mt5.RealTimeData)
+    return data
 
 
 def mt5_switch_load(on: bool, controller_id: int = mt5.DEFAULT_ID) -> Generator[Any, Any, bool]:
     reply = yield from ask(mt5.load_switch(on, controller_id))
-    return _typed(reply, mt5.LoadState).on
+    state: mt5.LoadState = _typed(reply, mt5.LoadState)
+    return state.on
 
 
 def mt5_set_parameters(
