@@ -273,6 +273,9 @@ class DeviceInfo:
         text = {name: objects.get(oid, b"").decode("latin-1") for oid, name in cls.OBJECTS.items()}
         return cls(**text)
 
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.OBJECTS.values()}
+
     def objects(self) -> dict[int, bytes]:
         return {oid: getattr(self, name).encode("latin-1") for oid, name in self.OBJECTS.items()}
 
