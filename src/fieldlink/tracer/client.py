@@ -108,12 +108,28 @@ class Tracer(_Calls):
         self._lock = threading.RLock()
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> Tracer:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        protocol: str = "modbus",
+        unit: int = 1,
+        framing: str = "rtu",
+        timeout: float = 1.0,
+        controller_id: int = mt5.DEFAULT_ID,
+    ) -> Tracer:
         """Open ``url`` (``serial:/dev/ttyUSB0:115200``, ``tcp:HOST:PORT`` ...)."""
-        make_session(**{k: v for k, v in options.items() if k != "controller_id"})
-        link = open_link(url, timeout=max(float(options.get("timeout", 1.0)), 1.0))
+        make_session(protocol, unit=unit, framing=framing, timeout=timeout)  # check first
+        link = open_link(url, timeout=max(timeout, 1.0))
         try:
-            return cls(link, **options)
+            return cls(
+                link,
+                protocol=protocol,
+                unit=unit,
+                framing=framing,
+                timeout=timeout,
+                controller_id=controller_id,
+            )
         except BaseException:
             link.close()
             raise
@@ -206,11 +222,27 @@ class AsyncTracer(_Calls):
         self._lock: Any = None
 
     @classmethod
-    async def from_url(cls, url: str, **options: Any) -> AsyncTracer:
-        make_session(**{k: v for k, v in options.items() if k != "controller_id"})
-        link = await open_async_link(url, timeout=max(float(options.get("timeout", 1.0)), 1.0))
+    async def from_url(
+        cls,
+        url: str,
+        *,
+        protocol: str = "modbus",
+        unit: int = 1,
+        framing: str = "rtu",
+        timeout: float = 1.0,
+        controller_id: int = mt5.DEFAULT_ID,
+    ) -> AsyncTracer:
+        make_session(protocol, unit=unit, framing=framing, timeout=timeout)  # check first
+        link = await open_async_link(url, timeout=max(timeout, 1.0))
         try:
-            return cls(link, **options)
+            return cls(
+                link,
+                protocol=protocol,
+                unit=unit,
+                framing=framing,
+                timeout=timeout,
+                controller_id=controller_id,
+            )
         except BaseException:
             await link.close()
             raise
