@@ -125,9 +125,12 @@ def test_half_written_block_says_so() -> None:
         return 4 if address == 0x906B else real_write(table, address, data)  # type: ignore[arg-type]
 
     model.write = refuse_durations  # type: ignore[method-assign]
-    with TracerEmulator(model=model).running() as emu, tracer(emu) as t:
-        with pytest.raises(PartialWrite, match="half-written: 0x9000×15 accepted"):
-            t.write_settings(boost_voltage=14.3, boost_duration=60)
+    with (
+        TracerEmulator(model=model).running() as emu,
+        tracer(emu) as t,
+        pytest.raises(PartialWrite, match="half-written: 0x9000×15 accepted"),
+    ):
+        t.write_settings(boost_voltage=14.3, boost_duration=60)
     assert model.holding[0x9007] == 1430 and model.holding[0x906C] == 120
 
 
@@ -177,9 +180,12 @@ def test_rtu_over_a_pty() -> None:
 
 
 def test_silent_controller_times_out() -> None:
-    with TracerEmulator(model=frozen(), faults="drop=1").running() as emu:
-        with tracer(emu, timeout=0.2) as t, pytest.raises(LinkTimeout, match="Tracer unit 1"):
-            t.rated()
+    with (
+        TracerEmulator(model=frozen(), faults="drop=1").running() as emu,
+        tracer(emu, timeout=0.2) as t,
+        pytest.raises(LinkTimeout, match="Tracer unit 1"),
+    ):
+        t.rated()
 
 
 def test_corrupted_replies_are_asked_again() -> None:
@@ -216,9 +222,12 @@ def test_mt5_over_a_pty_with_wake_bytes_in_replies() -> None:
 
 
 def test_modbus_client_on_an_mt5_controller_fails_clearly() -> None:
-    with TracerEmulator(model=frozen(), protocol="mt5").running() as emu:
-        with tracer(emu, timeout=0.2) as t, pytest.raises(FieldlinkError):
-            t.rated()
+    with (
+        TracerEmulator(model=frozen(), protocol="mt5").running() as emu,
+        tracer(emu, timeout=0.2) as t,
+        pytest.raises(FieldlinkError),
+    ):
+        t.rated()
 
 
 def test_bad_options_are_usage_errors() -> None:
