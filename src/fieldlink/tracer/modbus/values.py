@@ -213,9 +213,9 @@ class Status:
     def as_dict(self) -> dict[str, Any]:
         flat: dict[str, Any] = {}
         for prefix, group in (
-            ("battery", self.battery),
-            ("charging", self.charging),
-            ("discharging", self.discharging),
+            ("battery_status", self.battery),
+            ("charging_status", self.charging),
+            ("discharging_status", self.discharging),
         ):
             flat.update({f"{prefix}_{k}": v for k, v in group.items()})
         return flat
