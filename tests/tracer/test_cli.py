@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import sqlite3
@@ -13,17 +12,15 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from tracer_support import frozen_model
 
 from fieldlink.errors import UsageError
 from fieldlink.kit.spawn import spawn_emulator
 from fieldlink.tracer.cli import mount
 from fieldlink.tracer.client import Tracer
-from fieldlink.tracer.emulator.clock import ManualClock
 from fieldlink.tracer.emulator.host import TracerEmulator
-from fieldlink.tracer.emulator.model import ControllerConfig, TracerModel
+from fieldlink.tracer.emulator.model import TracerModel
 from fieldlink.tracer.errors import SettingsError
-
-NOON = dt.datetime(2026, 6, 21, 12, 0, 0)
 
 
 @click.group()
@@ -40,9 +37,7 @@ mount(root, emulate)
 
 
 def frozen() -> TracerModel:
-    model = TracerModel(ControllerConfig(start=NOON.replace(hour=5)), monotonic=ManualClock())
-    model.advance(NOON)
-    return model
+    return frozen_model()
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from tracer_support import NOON, frozen_model
 
 from fieldlink.errors import FieldlinkError, LinkTimeout, ProtocolError, Unsupported, UsageError
 from fieldlink.tracer import operations as ops
 from fieldlink.tracer.client import AsyncTracer, Tracer
-from fieldlink.tracer.emulator.clock import ManualClock
 from fieldlink.tracer.emulator.host import TracerEmulator
-from fieldlink.tracer.emulator.model import ControllerConfig, Stage, TracerModel
+from fieldlink.tracer.emulator.model import Stage, TracerModel
 from fieldlink.tracer.errors import (
     ModbusExceptionError,
     PartialWrite,
@@ -23,15 +23,9 @@ from fieldlink.tracer.errors import (
 from fieldlink.tracer.modbus.registers import Block, Table
 from fieldlink.tracer.mt5 import messages as mt5
 
-NOON = dt.datetime(2026, 6, 21, 12, 0, 0)
 
-
-def frozen(start: dt.datetime = NOON, **config: object) -> TracerModel:
-    """A model whose clock stands still: every read in a test sees the same values."""
-    dawn = start.replace(hour=5)
-    model = TracerModel(ControllerConfig(start=dawn, **config), monotonic=ManualClock())  # type: ignore[arg-type]
-    model.advance(start + dt.timedelta(minutes=1))
-    return model
+def frozen() -> TracerModel:
+    return frozen_model(NOON + dt.timedelta(minutes=1))
 
 
 @pytest.fixture

@@ -15,26 +15,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tracer_support import NOON, frozen_model
 
 from fieldlink.tracer import operations as ops
 from fieldlink.tracer.client import Tracer
-from fieldlink.tracer.emulator.clock import ManualClock
 from fieldlink.tracer.emulator.host import TracerEmulator
-from fieldlink.tracer.emulator.model import ControllerConfig, TracerModel
 
 epever = pytest.importorskip("epevermodbus.driver")
 minimalmodbus = pytest.importorskip("minimalmodbus")
 
 pytestmark = pytest.mark.interop
 
-NOON = dt.datetime(2026, 6, 21, 12, 0, 0)
-
 
 @pytest.fixture
 def emu() -> Iterator[TracerEmulator]:
-    model = TracerModel(ControllerConfig(start=NOON.replace(hour=5)), monotonic=ManualClock())
-    model.advance(NOON)
-    with TracerEmulator(model=model, pty=True).running() as host:
+    with TracerEmulator(model=frozen_model(), pty=True).running() as host:
         yield host
 
 

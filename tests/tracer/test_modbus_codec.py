@@ -200,3 +200,30 @@ def test_fuzz_client_codec(data: bytes, framing: str) -> None:
         for item in codec.feed(data[i : i + 7]):
             assert isinstance(item, ProtocolError) or hasattr(item, "function")
     assert len(codec._split.buf) <= 600
+
+
+@given(
+    st.sampled_from([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x10, 0x2B, 0x43, 0x83, 0x90, 0xAB]),
+    st.binary(max_size=80),
+)
+def test_fuzz_valid_crc_frames_decode_or_fail_cleanly(function: int, body: bytes) -> None:
+    """Random PDUs with a correct CRC: only replies or ProtocolErrors, whatever pymodbus does."""
+    from pymodbus.framer import FramerRTU
+
+    frame = bytes((1, function)) + body
+    frame += FramerRTU.compute_CRC(frame).to_bytes(2, "big")
+    codec = ClientCodec()
+    for item in codec.feed(frame) + codec.feed(frame[:5]) + codec.feed(frame[5:]):
+        assert isinstance(item, ProtocolError) or hasattr(item, "function")
+
+
+@given(st.integers(0, 0xFF), st.sampled_from([0xA0, 0xAA, 0xAD, 0x00]), st.binary(max_size=40))
+def test_fuzz_mt5_replies_decode_or_fail_cleanly(ident: int, command: int, data: bytes) -> None:
+    from fieldlink.tracer.mt5 import messages as m
+    from fieldlink.tracer.mt5.framing import Frame
+
+    try:
+        reply = m.decode_reply(Frame(ident, command, data))
+    except ProtocolError:
+        return
+    assert isinstance(reply, m.RealTimeData | m.LoadState | m.ParametersAccepted)

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import sqlite3
 from pathlib import Path
 
 import pytest
+from tracer_support import frozen_model
 
 from fieldlink.collect.config import SinkSpec, StationConfig
 from fieldlink.collect.engine import run_cycle
 from fieldlink.collect.sampled import open_sampled
 from fieldlink.collect.sinks import SinkPool
 from fieldlink.errors import ConfigError
-from fieldlink.tracer.emulator.clock import ManualClock
 from fieldlink.tracer.emulator.host import TracerEmulator
-from fieldlink.tracer.emulator.model import ControllerConfig, TracerModel
+from fieldlink.tracer.emulator.model import TracerModel
 from fieldlink.tracer.source import MT5_TABLE, STATS_TABLE, TRACER_TABLE, SourceOptions
-
-NOON = dt.datetime(2026, 6, 21, 12)
 
 
 def model() -> TracerModel:
-    m = TracerModel(ControllerConfig(start=NOON.replace(hour=5)), monotonic=ManualClock())
-    m.advance(NOON)
-    return m
+    return frozen_model()
 
 
 def collect(url: str, database: Path, options: dict[str, object], cycles: int) -> list[bool]:

@@ -8,3 +8,24 @@ a front for each protocol.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fieldlink.tracer.client import AsyncTracer, Tracer
+    from fieldlink.tracer.emulator.host import TracerEmulator
+
+__all__ = ["AsyncTracer", "Tracer", "TracerEmulator"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: importing the codecs (fieldlink.tracer.mt5) does not load the client or pymodbus.
+    if name in ("Tracer", "AsyncTracer"):
+        from fieldlink.tracer import client
+
+        return getattr(client, name)
+    if name == "TracerEmulator":
+        from fieldlink.tracer.emulator import host
+
+        return host.TracerEmulator
+    raise AttributeError(name)

@@ -40,9 +40,9 @@ from fieldlink.tracer.emulator.cli import tracer_emulator_command
 from fieldlink.tracer.modbus import registers as regs
 from fieldlink.tracer.modbus.settings import BatterySettings, parse_value
 from fieldlink.tracer.mt5 import messages as mt5
+from fieldlink.tracer.session import frames_log
 
 F = TypeVar("F", bound=Callable[..., Any])
-FRAME_LOG = "fieldlink.tracer.frames"
 ROWS = ("name", "value", "unit")
 
 
@@ -94,7 +94,7 @@ def tracer_options(command: F) -> F:
 @contextmanager
 def connect(options: TracerOptions) -> Iterator[Tracer]:
     with (
-        frame_log(FRAME_LOG, options.link.debug),
+        frame_log(frames_log.name, options.link.debug),
         Tracer.from_url(
             options.link.url,
             protocol=options.protocol,
@@ -276,7 +276,7 @@ def log(
     opts = source.SourceOptions(
         protocol=tracer.protocol, unit=tracer.unit, framing=tracer.framing, statistics=not no_stats
     )
-    with frame_log(FRAME_LOG, tracer.link.debug), contextlib.suppress(KeyboardInterrupt):
+    with frame_log(frames_log.name, tracer.link.debug), contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_log(tracer, opts, interval, count, sink_kind, output, station))
 
 

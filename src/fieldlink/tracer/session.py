@@ -12,6 +12,8 @@ exception reply into :class:`~fieldlink.tracer.errors.ModbusExceptionError`
 
 from __future__ import annotations
 
+import logging
+
 from fieldlink.errors import ProtocolError
 from fieldlink.kit.reply import ReplySession
 from fieldlink.tracer.errors import ModbusExceptionError, WriteRejected
@@ -19,6 +21,9 @@ from fieldlink.tracer.modbus import pdus
 from fieldlink.tracer.modbus.adapter import ClientCodec, Framing
 from fieldlink.tracer.mt5 import messages as mt5
 from fieldlink.tracer.mt5.framing import Frame, Receiver
+
+#: ``--debug`` shows this logger: every frame in hex, both ways.
+frames_log = logging.getLogger("fieldlink.tracer.frames")
 
 _WRITES = frozenset({pdus.WRITE_COIL, pdus.WRITE_REGISTER, pdus.WRITE_REGISTERS})
 
@@ -32,9 +37,12 @@ class Mt5Session(ReplySession[Frame, Frame]):
         self._rx = Receiver()
 
     def encode(self, request: Frame) -> bytes:
-        return request.encode(wake=self.wake)
+        data = request.encode(wake=self.wake)
+        frames_log.debug("> %s", data.hex(" "))
+        return data
 
     def feed(self, data: bytes) -> list[Frame | ProtocolError]:
+        frames_log.debug("< %s", data.hex(" "))
         return self._rx.feed(data)
 
     def matches(self, request: Frame, reply: Frame) -> bool:
@@ -62,9 +70,12 @@ class ModbusSession(ReplySession[pdus.Request, pdus.Reply]):
         return self.codec.unit
 
     def encode(self, request: pdus.Request) -> bytes:
-        return self.codec.encode(request)
+        data = self.codec.encode(request)
+        frames_log.debug("> %s", data.hex(" "))
+        return data
 
     def feed(self, data: bytes) -> list[pdus.Reply | ProtocolError]:
+        frames_log.debug("< %s", data.hex(" "))
         return self.codec.feed(data)
 
     def matches(self, request: pdus.Request, reply: pdus.Reply) -> bool:

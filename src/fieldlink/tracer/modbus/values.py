@@ -226,8 +226,11 @@ class Status:
 
 def decode_clock(words: Mapping[int, int] | list[int]) -> dt.datetime:
     """The controller's clock: seconds/minutes, hour/day, month/year-2000 byte pairs."""
-    w = list(words) if isinstance(words, list) else [words[0x9013], words[0x9014], words[0x9015]]
-    if len(w) != 3:
+    if isinstance(words, list):
+        w = list(words)
+    else:
+        w = [words.get(a, -1) for a in (0x9013, 0x9014, 0x9015)]
+    if len(w) != 3 or min(w) < 0:
         raise ProtocolError("clock is three registers", message_type="Tracer RTC")
     sec, minute = w[0] & 0xFF, w[0] >> 8
     hour, day = w[1] & 0xFF, w[1] >> 8
