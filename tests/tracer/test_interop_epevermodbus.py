@@ -121,6 +121,15 @@ def test_epevermodbus_command_line(emu: TracerEmulator, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert emu.tracer_model.holding[0x9007] == 1430
+    emu.tracer_model.holding[0x9000] = 0  # user type: the emulator checks rules A–E
+    refused = subprocess.run(
+        [str(script), "--portname", path, "--set-float-charging-voltage", "14.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0 and "illegal data value" in refused.stderr
+    assert emu.tracer_model.holding[0x9008] == 1380  # unchanged
     shown = subprocess.run(
         [str(script), "--portname", path, "--json"], capture_output=True, text=True, timeout=60
     )

@@ -17,9 +17,6 @@ from fieldlink.tracer.emulator.device import Protocol, TracerDevice
 from fieldlink.tracer.emulator.model import ControllerConfig, TracerModel
 from fieldlink.tracer.modbus.adapter import Framing
 
-#: Serial line rates of the two generations (tracer.md §A1, §B1).
-BAUD = {"mt5": 9600, "modbus": 115200}
-
 
 class TracerEmulator(EmulatorHost):
     """An emulated Tracer on TCP or a pty; ``model`` is shared and inspectable."""
