@@ -255,3 +255,25 @@ def test_protocol_error_type_for_garbage_reply() -> None:
     session = ModbusSession()
     (err,) = session.feed(bytes.fromhex("01 04 02 04 CE 00 00"))
     assert isinstance(err, ProtocolError)
+
+
+def test_a_day_at_speed_60_through_the_modbus_front() -> None:
+    """The controller's stages as a client sees them, hour by hour, with the clock at ×60."""
+    from fieldlink.tracer.emulator.clock import ManualClock
+
+    mono = ManualClock()
+    with (
+        TracerEmulator(
+            start=dt.datetime(2026, 6, 22, 0, 0), speed=60, soc=0.5, monotonic=mono
+        ).running() as emu,
+        tracer(emu) as t,
+    ):
+        seen: list[str] = []
+        for _ in range(24 * 4):
+            mono.advance(15)  # 15 real seconds = 15 simulated minutes
+            stage = t.run(ops.status()).stage
+            if not seen or seen[-1] != stage:
+                seen.append(stage)
+        assert t.clock() == dt.datetime(2026, 6, 23, 0, 0)
+    assert seen[:4] == ["not charging", "boost", "equalization", "float"]
+    assert seen[-1] == "not charging"

@@ -33,6 +33,7 @@ class TracerEmulator(EmulatorHost):
         start: dt.datetime | None = None,
         wake: bool = False,
         check_settings: bool = True,
+        soc: float = 0.7,
         model: TracerModel | None = None,
         monotonic: Callable[[], float] | None = None,
         seed: int = 0,
@@ -46,6 +47,7 @@ class TracerEmulator(EmulatorHost):
                 speed=speed,
                 start=start or dt.datetime.now().replace(microsecond=0),
                 check_settings=check_settings,
+                soc=soc,
             )
             model = TracerModel(config, monotonic=monotonic)
         self.device = TracerDevice(model, protocol=protocol, framing=framing, unit=unit, wake=wake)
