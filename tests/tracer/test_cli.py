@@ -173,3 +173,17 @@ def test_spawned_emulator_command() -> None:
         assert url.startswith("tcp:127.0.0.1:")
         with Tracer.from_url(url) as t:
             assert t.info().product == "Tracer2215BN"
+
+
+def test_log_reports_a_missed_sample_and_goes_on(tmp_path: Path) -> None:
+    model = frozen()
+
+    def broken(*args: object) -> list[int]:
+        raise RuntimeError("sensor bus fault")  # the emulator answers exception 04
+
+    model.read = broken  # type: ignore[method-assign]
+    with TracerEmulator(model=model).running() as emu:
+        assert emu.url is not None
+        result = run("log", emu.url, "--every", "10ms", "--count", "2", "-o", str(tmp_path / "x"))
+    assert result.exit_code == 0, result.exception
+    assert result.output.count("missed") == 2 and "slave device failure" in result.output

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 from fieldlink.collect.durations import parse_duration
-from fieldlink.errors import UsageError
+from fieldlink.errors import DeviceError, LinkTimeout, ProtocolError, UsageError
 from fieldlink.kit.commands import (
     InstrumentOptions,
     format_option,
@@ -37,6 +37,7 @@ from fieldlink.tracer import operations as ops
 from fieldlink.tracer import source
 from fieldlink.tracer.client import AsyncTracer, Tracer
 from fieldlink.tracer.emulator.cli import tracer_emulator_command
+from fieldlink.tracer.errors import TracerError
 from fieldlink.tracer.modbus import registers as regs
 from fieldlink.tracer.modbus.settings import BatterySettings, parse_value
 from fieldlink.tracer.mt5 import messages as mt5
@@ -139,7 +140,10 @@ def load(tracer: TracerOptions, state: str) -> None:
         now_on = t.load(state == "on")
     click.echo(f"load {'on' if now_on else 'off'}")
     if now_on != (state == "on"):
-        raise UsageError(f"the controller kept the load {'on' if now_on else 'off'}")
+        raise TracerError(
+            f"the controller kept the load {'on' if now_on else 'off'} (load control mode "
+            f"not manual, or a tripped output)"
+        )
 
 
 @tracer_group.command()
@@ -271,7 +275,10 @@ def log(
     station: str,
     no_stats: bool,
 ) -> None:
-    """Sample the controller --every interval into SQLite or CSV (the collector's tables)."""
+    """Sample the controller --every interval into SQLite or CSV (the collector's tables).
+
+    A sample the controller does not answer is reported on stderr and skipped.
+    """
     interval = _seconds(every, "--every")
     opts = source.SourceOptions(
         protocol=tracer.protocol, unit=tracer.unit, framing=tracer.framing, statistics=not no_stats
@@ -313,13 +320,18 @@ async def _log(
             while count is None or done < count:
                 started = time.monotonic()
                 stamp = dt.datetime.now().replace(microsecond=0)
-                reading = await sampler.sample()
-                for name, writer in writers.items():
-                    row = reading.get(name)
-                    if row is not None:
-                        _append(writer, writer.table, stamp, row)
                 done += 1
-                click.echo(f"{stamp:%Y-%m-%d %H:%M:%S} sample {done} stored", err=True)
+                try:
+                    reading = await sampler.sample()
+                except (LinkTimeout, ProtocolError, DeviceError) as exc:
+                    # A missed sample is logged and the next one tried, as the collector does.
+                    click.echo(f"{stamp:%Y-%m-%d %H:%M:%S} sample {done} missed: {exc}", err=True)
+                else:
+                    for name, writer in writers.items():
+                        row = reading.get(name)
+                        if row is not None:
+                            _append(writer, writer.table, stamp, row)
+                    click.echo(f"{stamp:%Y-%m-%d %H:%M:%S} sample {done} stored", err=True)
                 if count is None or done < count:
                     await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
     finally:
