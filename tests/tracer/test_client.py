@@ -277,3 +277,64 @@ def test_a_day_at_speed_60_through_the_modbus_front() -> None:
         assert t.clock() == dt.datetime(2026, 6, 23, 0, 0)
     assert seen[:4] == ["not charging", "boost", "equalization", "float"]
     assert seen[-1] == "not charging"
+
+
+class _Tamper:
+    """A device model whose replies are the real emulator's, cut short or behind garbage."""
+
+    def __init__(self, protocol: str, mode: str) -> None:
+        from fieldlink.tracer.emulator.device import TracerDevice
+
+        self.inner = TracerDevice(frozen(), protocol=protocol)  # type: ignore[arg-type]
+        self.mode = mode
+
+    def open_port(self, number: int) -> object:
+        from fieldlink.kit.device import BasePort, Outgoing
+
+        inner = self.inner.open_port(number)
+        mode = self.mode
+
+        class Port(BasePort):
+            def frames(self, data: bytes) -> list[bytes]:
+                return list(inner.frames(data))
+
+            def answer(self, unit: bytes) -> list[Outgoing]:
+                out = []
+                for o in inner.answer(unit):
+                    data = (
+                        o.data[: len(o.data) // 2] if mode == "short" else b"\x55\x13\xeb" + o.data
+                    )
+                    out.append(Outgoing(data, o.delay))
+                return out
+
+        return Port()
+
+    def describe(self) -> str:
+        return f"tampered tracer ({self.mode})"
+
+
+@pytest.mark.parametrize("protocol", ["mt5", "modbus"])
+def test_short_frames_fail_clearly(protocol: str) -> None:
+    """Each reply cut in half: the next one lands inside the first's declared length, so
+    the checks fail and, after the retries, a ProtocolError names the frame."""
+    from fieldlink.kit.host import EmulatorHost
+
+    with EmulatorHost(_Tamper(protocol, "short"), name="tamper").running() as emu:  # type: ignore[arg-type]
+        assert emu.url is not None
+        with (
+            Tracer.from_url(emu.url, protocol=protocol, timeout=0.2) as t,
+            pytest.raises((ProtocolError, LinkTimeout)) as info,
+        ):
+            t.status()
+    assert "frame" in str(info.value) or "no answer" in str(info.value)
+
+
+@pytest.mark.parametrize("protocol", ["mt5", "modbus"])
+def test_garbage_before_a_reply_is_skipped(protocol: str) -> None:
+    from fieldlink.kit.host import EmulatorHost
+
+    with EmulatorHost(_Tamper(protocol, "garbage"), name="tamper").running() as emu:  # type: ignore[arg-type]
+        assert emu.url is not None
+        with Tracer.from_url(emu.url, protocol=protocol, timeout=0.5) as t:
+            status = t.status()
+    assert isinstance(status, ops.Snapshot | mt5.RealTimeData)

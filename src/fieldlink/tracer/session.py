@@ -79,7 +79,22 @@ class ModbusSession(ReplySession[pdus.Request, pdus.Reply]):
         return self.codec.feed(data)
 
     def matches(self, request: pdus.Request, reply: pdus.Reply) -> bool:
-        return reply.function == request.function
+        """Same function and, where the reply shows it, the same size or address: RTU has
+        no transaction id, so a late reply to an earlier read of another block must not
+        pass for this one."""
+        if reply.function != request.function:
+            return False
+        if isinstance(request, pdus.ReadRegisters) and isinstance(reply, pdus.Registers):
+            return len(reply.values) == request.count
+        if isinstance(request, pdus.ReadBits) and isinstance(reply, pdus.Bits):
+            return request.count <= len(reply.values) < request.count + 8
+        if isinstance(request, pdus.WriteRegisters) and isinstance(reply, pdus.Written):
+            return (reply.address, reply.count) == (request.start, len(request.values))
+        if isinstance(request, pdus.WriteCoil) and isinstance(reply, pdus.Written):
+            return reply.address == request.address
+        if isinstance(request, pdus.SparseRead) and isinstance(reply, pdus.Sparse):
+            return reply.count == request.count
+        return True
 
     def check(self, request: pdus.Request, reply: pdus.Reply) -> pdus.Reply:
         if isinstance(reply, pdus.ExceptionReply):

@@ -82,7 +82,14 @@ def _unit(pdu: ModbusPDU) -> int:
 
 
 class _Splitter:
-    """A framer over a growing buffer, with the bound pymodbus does not keep."""
+    """A pymodbus framer over a growing buffer, hunting byte by byte and bounded.
+
+    pymodbus' RTU decoder gives up on the whole buffer when the first plausible frame
+    in it fails its CRC, which loses a good frame behind a little line noise.  Here a
+    failed candidate costs one byte and the hunt goes on; only when nothing good is
+    left (a damaged frame) is it reported, once, as a bad unit.  Bytes that may still
+    become a frame are kept.
+    """
 
     def __init__(self, framing: Framing, decoder: DecodePDU) -> None:
         self.framer = _FRAMERS[framing](decoder)
@@ -93,6 +100,7 @@ class _Splitter:
         """(adu, unit, transaction, pdu-bytes) for each complete ADU; pdu-bytes b"" = bad one."""
         self.buf += data
         out: list[tuple[bytes, int, int, bytes]] = []
+        failed: bytes | None = None
         while self.buf:
             try:
                 used, unit, tid, pdu = self.framer.decode(bytes(self.buf))
@@ -103,11 +111,21 @@ class _Splitter:
                     self.noise += len(self.buf)
                     self.buf.clear()
                 break
-            adu = bytes(self.buf[:used])
-            del self.buf[:used]
-            if not pdu:
-                self.noise += used
-            out.append((adu, unit, tid, pdu))
+            if pdu:
+                out.append((bytes(self.buf[:used]), unit, tid, pdu))
+                del self.buf[:used]
+                failed = None  # the noise before it was just that
+                continue
+            failed = failed or bytes(self.buf[:32])
+            del self.buf[:1]
+            self.noise += 1
+        if failed is not None:
+            # Reported at once (the client resends at once); what is pending stays, so a
+            # good frame that was still arriving behind the noise is found when complete.
+            if len(self.buf) < self.framer.MIN_SIZE:
+                self.noise += len(self.buf)
+                self.buf.clear()
+            out.append((failed, 0, 0, b""))
         return out
 
 
