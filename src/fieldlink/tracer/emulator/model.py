@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -198,7 +199,8 @@ class TracerModel:
         self.counters = Counters()
         self.stage = Stage.NONE
         self.stage_since = config.start
-        self.stage_log: list[tuple[dt.datetime, Stage]] = [(config.start, Stage.NONE)]
+        #: Recent stage changes (for tests and the log), bounded for long runs.
+        self.stage_log: deque[tuple[dt.datetime, Stage]] = deque([(config.start, Stage.NONE)], 1000)
         # Due at once, so the first sunny day shows the equalize stage.
         self.last_equalize = config.start.date() - dt.timedelta(days=self.holding[0x9016])
         self.load_overload = False
