@@ -199,14 +199,20 @@ def switch_load(on: bool) -> Generator[Any, Any, bool]:
 
 
 def device_info() -> Generator[Any, Any, values.DeviceInfo]:
-    basic = yield from ask(pdus.ReadDeviceId(1))
-    objects: dict[int, bytes] = dict(getattr(basic, "objects", {}))
+    """FC 0x2B basic objects (vendor, product, revision), then the serial number if offered."""
+    objects = yield from _device_objects(1)
     try:
-        regular = yield from ask(pdus.ReadDeviceId(2))
-        objects.update(getattr(regular, "objects", {}))
+        objects.update((yield from _device_objects(2)))
     except ModbusExceptionError:
         pass  # the serial number object is optional
     return values.DeviceInfo.from_objects(objects)
+
+
+def _device_objects(code: int) -> Generator[Any, Any, dict[int, bytes]]:
+    reply = yield from ask(pdus.ReadDeviceId(code))
+    if not isinstance(reply, pdus.DeviceObjects):
+        raise ProtocolError(f"device identification answered {reply}")
+    return dict(reply.objects)
 
 
 def sparse_read(start: int, count: int) -> Generator[Any, Any, dict[int, int]]:
