@@ -15,6 +15,7 @@ what the controller now holds.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
@@ -201,10 +202,8 @@ def switch_load(on: bool) -> Generator[Any, Any, bool]:
 def device_info() -> Generator[Any, Any, values.DeviceInfo]:
     """FC 0x2B basic objects (vendor, product, revision), then the serial number if offered."""
     objects = yield from _device_objects(1)
-    try:
+    with contextlib.suppress(ModbusExceptionError):  # the serial number is optional
         objects.update((yield from _device_objects(2)))
-    except ModbusExceptionError:
-        pass  # the serial number object is optional
     return values.DeviceInfo.from_objects(objects)
 
 
