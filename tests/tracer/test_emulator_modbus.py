@@ -136,3 +136,9 @@ def test_fuzz_port_never_raises_and_stays_bounded(data: bytes) -> None:
         for unit in p.frames(data[i : i + 13]):
             p.answer(unit)
     assert p.codec.pending <= 512 + 13
+
+
+def test_broadcast_write_is_carried_out_without_a_reply(port: ModbusPort) -> None:
+    assert ask(port, rtu("00 05 00 02 00 00")) is None
+    assert port.model.coils[2] is False
+    assert ask(port, rtu("00 04 31 04 00 01")) is None  # a broadcast read: nothing

@@ -149,6 +149,10 @@ _FC_TABLE: dict[int, Table] = {
 }
 
 
+#: Writes a unit carries out when addressed to 0 (broadcast), without replying.
+_BROADCAST_WRITES = frozenset({5, 6, 15, 16})
+
+
 def _runs(addresses: frozenset[int] | set[int]) -> list[tuple[int, int]]:
     ordered = sorted(addresses)
     runs: list[tuple[int, int]] = []
@@ -238,8 +242,12 @@ class ServerCodec:
         if request is None:
             return None
         unit = _unit(request)
+        if unit == 0 and request.function_code in _BROADCAST_WRITES:
+            self.requests += 1
+            self._respond(request)  # broadcast: every unit acts, none answers
+            return None
         if unit != self.unit:
-            return None  # RS-485: another device's request, or broadcast (no reply)
+            return None  # RS-485: another device's request
         self.requests += 1
         reply = self._respond(request)
         _set_unit(reply, unit)
