@@ -93,3 +93,13 @@ def test_fuzz_port(data: bytes) -> None:
     for i in range(0, len(data), 11):
         for unit in p.frames(data[i : i + 11]):
             p.answer(unit)
+
+
+def test_set_parameters_with_the_documented_zero_length_byte_is_accepted() -> None:
+    from fieldlink.tracer.mt5.crc import crc_bytes
+
+    body = bytes.fromhex("16 AD 00 00 00 05 02 14 00 12")  # length 00, then 7 bytes
+    request = bytes.fromhex("AA55AA55AA55 EB90EB90EB90") + body + crc_bytes(body) + b"\x7f"
+    p = port()
+    assert ask(p, request) == [v.MT5_SET_PARAMS_REPLY]
+    assert p.model.holding[0x9000] == 3 and p.model.holding[0x9001] == 200

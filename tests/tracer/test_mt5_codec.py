@@ -179,9 +179,11 @@ def test_a_frame_inside_a_damaged_frame_is_recovered() -> None:
     assert frames and frames[-1].command == m.LOAD_SWITCH
 
 
-@given(st.binary(max_size=2000), st.integers(min_value=1, max_value=64))
-def test_fuzz_receiver_gives_only_frames_or_protocol_errors(data: bytes, chunk: int) -> None:
-    rx = Receiver()
+@given(st.binary(max_size=2000), st.integers(min_value=1, max_value=64), st.booleans())
+def test_fuzz_receiver_gives_only_frames_or_protocol_errors(
+    data: bytes, chunk: int, lenient: bool
+) -> None:
+    rx = Receiver(lenient_set_parameters=lenient)
     for i in range(0, len(data), chunk):
         for item in rx.feed(data[i : i + chunk]):
             assert isinstance(item, Frame | ProtocolError)

@@ -5,6 +5,8 @@ it), come ~50 ms after the request (UNCERTAIN) and, by default, without the
 six wake-up bytes (what real units observed by xxv/tracer do; ``wake=True`` sends
 them as the manufacturer's example shows).  Damaged frames and unknown commands
 get no reply, as far as anyone knows what a real unit does (UNCERTAIN, §B11.3).
+A 0xAD request whose length byte says 0 (as the manufacturer's text writes it) is
+also accepted when its 7 bytes, CRC and end byte line up (§A3).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Mt5Port(BasePort):
         self.model = model
         self.wake = wake
         self.delay = delay
-        self._rx = Receiver()
+        self._rx = Receiver(lenient_set_parameters=True)
         self.answered = 0
         self.rejected = 0
 

@@ -31,6 +31,9 @@ MAX_DATA = 200
 _HEAD = 3
 #: Trailer: CRC (2) and end byte.
 _TAIL = 3
+#: Command 0xAD and its fixed data length (for the lenient reading, see Receiver).
+_SET_PARAMETERS = 0xAD
+_PARAMETERS = 7
 #: The longest frame from the sync on.
 MAX_FRAME = len(SYNC) + _HEAD + MAX_DATA + _TAIL
 
@@ -67,9 +70,13 @@ class Receiver:
     bytes included) and bytes given up with a damaged frame.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, lenient_set_parameters: bool = False) -> None:
         self._buf = bytearray()
         self.discarded = 0
+        #: Also take a 0xAD frame whose length byte says 0 but carries the 7 parameter
+        #: bytes, as the manufacturer's text writes it (tracer.md §A3, UNCERTAIN): the
+        #: emulator accepts it when the end byte and CRC line up after the 7 bytes.
+        self.lenient_set_parameters = lenient_set_parameters
 
     @property
     def pending(self) -> int:
@@ -114,12 +121,24 @@ class Receiver:
                 return out
             raw = bytes(buf[len(SYNC) : total])
             error = self._check(raw)
+            if error is not None and self._zero_length_parameters(raw):
+                alt_total = total + _PARAMETERS
+                if len(buf) < alt_total:
+                    return out
+                alt = bytes(buf[len(SYNC) : alt_total])
+                if self._check(alt) is None:
+                    out.append(Frame(alt[0], alt[1], alt[_HEAD : _HEAD + _PARAMETERS]))
+                    del buf[:alt_total]
+                    continue
             if error is not None:
                 out.append(error)
                 self._drop(1)
                 continue
             out.append(Frame(raw[0], raw[1], raw[_HEAD : _HEAD + length]))
             del buf[:total]
+
+    def _zero_length_parameters(self, raw: bytes) -> bool:
+        return self.lenient_set_parameters and raw[1] == _SET_PARAMETERS and raw[2] == 0
 
     @staticmethod
     def _check(raw: bytes) -> ProtocolError | None:
