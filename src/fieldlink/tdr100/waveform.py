@@ -79,10 +79,13 @@ def _value_at(values: Sequence[float], index: float) -> float:
     return values[lo] * (1 - frac) + values[lo + 1] * frac
 
 
-def _climb(d: Sequence[float], k: int) -> int:
-    while k + 1 < len(d) and d[k + 1] >= d[k]:
-        k += 1
-    return k
+def _steepest(d: Sequence[float], first: int, floor: float) -> int:
+    """The steepest point of the rise that begins at ``first`` (it lasts while d >= floor);
+    a maximum over the whole rise, so noise on its flank cannot stop the search early."""
+    end = first
+    while end + 1 < len(d) and d[end + 1] >= floor:
+        end += 1
+    return max(range(first, end + 1), key=d.__getitem__)
 
 
 def _tangent_crossing(values: Sequence[float], d: Sequence[float], k: int, level: float) -> float:
@@ -99,9 +102,9 @@ def _onset(d: Sequence[float], peak: int, floor: int) -> int:
 
 
 def _passed(d: Sequence[float], peak: int) -> int:
-    """The first index after a rise's steepest point where its slope is below half."""
+    """The first index after a rise's steepest point where it has died down (to a tenth)."""
     k = peak
-    while k < len(d) and d[k] > d[peak] / 2:
+    while k < len(d) and d[k] > ONSET_SHARE * d[peak]:
         k += 1
     return k
 
@@ -122,10 +125,10 @@ def find_probe(values: Sequence[float]) -> ProbeEdges:
         first = next((j for j in range(k, len(d)) if d[j] >= significant), None)
         if first is None:
             raise WaveformError("no rise of the probe start in the waveform")
-        peak_k = _climb(d, first)
+        peak_k = _steepest(d, first, significant / 2)
         onset = _onset(d, first, MIN_BASELINE)
         k = _passed(d, peak_k)
-        if values[min(k + DERIVATIVE_SPAN, len(values) - 1)] - values[onset] >= MIN_RISE:
+        if max(values[onset : k + DERIVATIVE_SPAN + 1]) - values[onset] >= MIN_RISE:
             break
     before = values[max(0, onset - BASELINE_POINTS + 1) : onset + 1]
     base = analysis.mean(before)

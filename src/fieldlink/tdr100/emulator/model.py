@@ -45,6 +45,8 @@ VERSIONS = (1.0, float(0x1234), 2.0, float(0x5678))
 CALIBRATION_VOLTAGE = 2.048
 #: CCCC accepts water temperatures in this range, °C (outside: !10).
 WATER_TEMPERATURES = (-5.0, 60.0)
+#: La/L a moisture result must lie in (Ka from just below air's 1 to above water's 88).
+MIN_LA_L, MAX_LA_L = 0.9, 9.5
 #: A command line longer than this is junk (the longest real one is ~25 bytes).
 MAX_COMMAND = 64
 
@@ -328,6 +330,8 @@ def _gmos(device: TDR100Model, command: Command) -> Result:
             probe_offset=s.probe_offset,
         )
     except (WaveformError, UsageError):
+        return Result(ErrorReply(16), duration, store)
+    if not MIN_LA_L <= value <= MAX_LA_L:  # Ka below air's or above water's: no real probe
         return Result(ErrorReply(16), duration, store)
 
     def commit() -> None:

@@ -4,7 +4,8 @@ Along the apparent-distance axis x (one-way at Vp·c, tdr100.md §7.1) the trace
 
 - ρ = -1 before the step leaves the front panel (x < 0), 0 along a matched cable;
 - at the probe (x_s = cable length · Vp / cable velocity factor) a step to the probe
-  head's reflection, then to the rods' level in the soil, ρ_soil from Z_air/√Ka;
+  head's reflection (inside the head the rods are in air: Z_air), then down to the
+  rods' level in the soil, ρ_soil from Z_air/√Ka;
 - at x_e = x_s + Vp·(offset + L·√Ka) the open end reflects: a rise damped by the
   soil's conductivity, then a slow approach to ρ∞ = (Kp - σZc)/(Kp + σZc) (§7.3);
 - every edge blurred by the instrument's rise time, Gaussian noise shrinking as
@@ -26,8 +27,6 @@ from fieldlink.tdr100.settings import Settings
 
 __all__ = ["Trace", "rho_inf", "synthesise", "trace"]
 
-#: Reflection of the probe head (epoxy block) against the cable; FLY's capture plateaus near it.
-HEAD_REFLECTION = 0.2
 #: Loss of the end reflection per S/m of EC per m of rod (two-way): damps it in saline soil.
 END_DAMPING = 20.0
 #: Apparent distance over which the trace settles from the end reflection to ρ∞, m.
@@ -58,9 +57,9 @@ class Trace:
     def __call__(self, x: float) -> float:
         r = self.rise
         value = -1.0 + (1.0 + self.cable) * _step(x, r)
-        value += (self.head - self.cable) * _step(x - self.start, r)
         if self.end is None:  # nothing connected: the cable end is open
-            return value + (1.0 - self.head) * _step(x - self.entry, r)
+            return value + (1.0 - self.cable) * _step(x - self.start, r)
+        value += (self.head - self.cable) * _step(x - self.start, r)
         value += (self.soil - self.head) * _step(x - self.entry, r)
         u = x - self.end
         value += self.end_rise * _step(u, r)
@@ -82,8 +81,10 @@ def trace(scene: Scene, soil: Soil | None, vp: float) -> Trace:
     start = cable.apparent_length(vp)
     probe = scene.probe
     entry = start + vp * probe.offset
+    # Inside the head the rods are in air (epoxy aside): the level every soil drops from.
+    head = probe.section_reflection(1.0)
     if soil is None:
-        return Trace(start, entry, None, cable_rho, HEAD_REFLECTION, 1.0, 0.0, 1.0, scene.rise)
+        return Trace(start, entry, None, cable_rho, head, 1.0, 0.0, 1.0, scene.rise)
     level = probe.section_reflection(soil.permittivity)
     end = entry + vp * probe.length * math.sqrt(soil.permittivity)
     damping = math.exp(-END_DAMPING * soil.conductivity * probe.length)
@@ -92,7 +93,7 @@ def trace(scene: Scene, soil: Soil | None, vp: float) -> Trace:
         entry,
         end,
         cable_rho,
-        HEAD_REFLECTION,
+        head,
         level,
         (1.0 - level) * damping,
         rho_inf(scene, soil),

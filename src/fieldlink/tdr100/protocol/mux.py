@@ -94,7 +94,9 @@ def parse_channels(spec: str) -> list[MuxPath]:
                 if not last.isdigit():
                     raise UsageError(f"channel range {item!r}: the end must be a channel or a path")
                 high = int(last)
-            elif end.hops[:-1] != start.hops[:-1] or end.hops[-1][0] != level:
+            elif (len(end.hops) > 1 and end.hops[:-1] != start.hops[:-1]) or end.hops[-1][
+                0
+            ] != level:
                 raise UsageError(
                     f"channel range {item!r}: both ends must differ only in the last channel"
                 )
