@@ -29,14 +29,20 @@ class Bench:
     def raw(self, data: bytes, *, wait: bool = True) -> list[TDR100Reply]:
         replies: list[TDR100Reply] = []
         self.delays = []
+        outs = []
         for unit in self.port.frames(data):
-            for out in self.port.answer(unit):
-                self.delays.append(out.delay)
-                for r in self.decoder.feed(out.data):
-                    assert not isinstance(r, Exception), r
-                    replies.append(r)
-        if wait:
-            self.clock.now += max(self.delays, default=0.0) + 0.001
+            outs += self.port.answer(unit)
+            due = self.port.busy_until
+            self.delays.append(0.0 if due is None else due - self.clock.now)
+            if wait and due is not None:
+                assert self.port.tick(due - 1e-9) == ()  # not a moment early
+                self.clock.now = due
+                outs += self.port.tick(self.clock.now)
+        for out in outs:
+            assert out.delay == 0.0
+            for r in self.decoder.feed(out.data):
+                assert not isinstance(r, Exception), r
+                replies.append(r)
         return replies
 
     def ask(self, mnemonic: str, value: float | int | str | None = None, **kw: bool) -> TDR100Reply:

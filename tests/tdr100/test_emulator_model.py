@@ -147,13 +147,16 @@ def test_abort_mid_acquisition(bench: Bench, clock: Clock) -> None:
     first = bench.ask("GWAV")  # completes: the last waveform
     assert isinstance(first, Values)
     bench.ask("SMUX", 18)
-    bench.ask("GWAV", wait=False)  # busy now ...
+    assert bench.raw(Command("GWAV").encode(), wait=False) == []  # busy now, no reply yet ...
+    due = clock.now + bench.delays[0]
     clock.now += bench.delays[0] / 2
     assert bench.ask("ABRT") == Ack("ABRT")  # ... and aborted half-way
     assert bench.port.aborted == ["GWAV"] and bench.model.counters.aborts == 1
-    assert bench.ask("GLWF") == Values("GLWF", first.values)  # the aborted one never stored
+    clock.now = due + 1
+    assert bench.port.tick(clock.now) == ()  # the aborted command never answers
+    assert bench.ask("GLWF") == Values("GLWF", first.values)  # nor stores its waveform
     # any command aborts, not only ABRT
-    bench.ask("GMOS", wait=False)
+    assert bench.raw(Command("GMOS").encode(), wait=False) == []
     assert bench.ask("DUMP").command == "DUMP"  # type: ignore[union-attr]
     assert bench.port.aborted == ["GWAV", "GMOS"]
     assert bench.ask("GVAR") == ErrorReply(15)  # the aborted GMOS left no analysis

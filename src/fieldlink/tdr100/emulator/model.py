@@ -6,12 +6,13 @@ its analysis, the cable reference length, the power state -- and answers parsed
 commands through :data:`HANDLERS`, a table from mnemonic to handler.  Its physics
 comes from a :class:`~fieldlink.tdr100.emulator.scene.Scene`.
 
-Time is modelled, not slept: an acquisition answers after ``Outgoing.delay`` seconds
-(averages x points, §8) and keeps the device busy until then on the model's
-injectable ``clock``.  A command that arrives while the device is busy aborts the
-running one (SDK App. A): its results are never stored, and :meth:`TDR100Port.answer`
-records the abort so the host can withdraw the reply still on its way (the cancelled
-command gets no reply, §1, UNCERTAIN).
+Time is modelled, not slept: an acquisition lasts averages x points (§8) and keeps
+the device busy until then on the model's injectable ``clock``.  A command that
+arrives while the device is busy aborts the running one (SDK App. A): its results are
+never stored and it gets no reply (§1, UNCERTAIN).  Because a reply handed to the
+host as a delayed :class:`~fieldlink.kit.device.Outgoing` could not be withdrawn any
+more, the port holds an acquisition's reply itself and releases it from
+:meth:`TDR100Port.tick` when the acquisition is due; every other reply goes at once.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ CALIBRATION_VOLTAGE = 2.048
 WATER_TEMPERATURES = (-5.0, 60.0)
 #: La/L a moisture result must lie in (Ka from just below air's 1 to above water's 88).
 MIN_LA_L, MAX_LA_L = 0.9, 9.5
+#: Seconds between the port's checks for a finished acquisition.
+TICK = 0.01
 #: A command line longer than this is junk (the longest real one is ~25 bytes).
 MAX_COMMAND = 64
 
@@ -83,9 +86,13 @@ def default_settings(scene: Scene) -> Settings:
 
 @dataclass
 class _Pending:
+    """The running acquisition: its reply (held until ``due``) and what it then stores."""
+
     command: str
     due: float
     commit: Callable[[], None] | None
+    reply: bytes = b""
+    owner: TDR100Port | None = None
 
 
 @dataclass
@@ -120,6 +127,7 @@ class TDR100Model:
         self.edges: tuple[float, float, float] | None = None
         self.reference_length: float | None = None
         self.times = (0.0, 0.0, 0.0)
+        #: The acquisition running now, if any (at most one: the device is half-duplex).
         self.pending: _Pending | None = None
         self.counters = _Counters()
 
@@ -157,14 +165,20 @@ class TDR100Model:
         log.info("TDR100 emulator: %s aborted by a new command", pending.command)
         return pending.command
 
-    def execute(self, command: Command, now: float) -> Result:
-        """Carry out one parsed command (the device is idle: :meth:`settle` ran)."""
+    def execute(self, command: Command, now: float, owner: TDR100Port | None = None) -> Result:
+        """Carry out one parsed command (the device is idle: :meth:`settle` ran).
+
+        A command that takes time becomes :attr:`pending`, its reply held for ``owner``.
+        """
         self.counters.commands += 1
         result = HANDLERS[command.mnemonic](self, command)
         if isinstance(result.reply, ErrorReply):
             self.counters.errors += 1
         if result.duration > 0:
-            self.pending = _Pending(command.mnemonic, now + result.duration, result.commit)
+            reply = encode_reply(result.reply, self.crc)
+            self.pending = _Pending(
+                command.mnemonic, now + result.duration, result.commit, reply, owner
+            )
         elif result.commit is not None:
             result.commit()
         return result
@@ -411,7 +425,13 @@ class _Line:
 
 
 class TDR100Port(BasePort):
-    """One client link: splits ``:`` ... CR command lines and answers each."""
+    """One client link: splits ``:`` ... CR command lines and answers each.
+
+    Ticks every :data:`TICK` seconds to release a finished acquisition's reply.
+    """
+
+    tick_interval = TICK
+    unit_name = "commands"
 
     def __init__(self, device: TDR100Model, number: int = 1) -> None:
         self.device = device
@@ -460,12 +480,30 @@ class TDR100Port(BasePort):
             device.counters.errors += 1
             log.debug("TDR100 emulator: %r rejected: %s", unit[:20], exc)
             return [Outgoing(encode_reply(ErrorReply(exc.code), device.crc))]
-        result = device.execute(command, now)
+        result = device.execute(command, now, self)
         self.answered += 1
-        return [Outgoing(encode_reply(result.reply, device.crc), delay=result.duration)]
+        if result.duration > 0:
+            return ()  # held until the acquisition is done: see tick()
+        return [Outgoing(encode_reply(result.reply, device.crc))]
+
+    def tick(self, now: float) -> Sequence[Outgoing]:
+        pending = self.device.pending
+        if pending is None or pending.owner is not self or now < pending.due:
+            return ()
+        self.device.settle(now)
+        return [Outgoing(pending.reply)]
+
+    @property
+    def busy_until(self) -> float | None:
+        """When the acquisition this link started is due (None: none is running)."""
+        pending = self.device.pending
+        return pending.due if pending is not None and pending.owner is self else None
 
     def closed(self) -> None:
         self._line = _Line()
+        pending = self.device.pending
+        if pending is not None and pending.owner is self:
+            pending.owner = None  # it still runs (and stores) but its reply has no one to go to
 
     def summary(self) -> str:
         return (
