@@ -24,3 +24,7 @@ __all__ = [
     "default_settings",
     "load_scene",
 ]
+
+from fieldlink.tdr100.emulator.host import TDR100Emulator
+
+__all__ += ["TDR100Emulator"]

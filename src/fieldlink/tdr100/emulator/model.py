@@ -430,7 +430,7 @@ class TDR100Port(BasePort):
     Ticks every :data:`TICK` seconds to release a finished acquisition's reply.
     """
 
-    tick_interval = TICK
+    tick_interval: float | None = TICK
     unit_name = "commands"
 
     def __init__(self, device: TDR100Model, number: int = 1) -> None:
