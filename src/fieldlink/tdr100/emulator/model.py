@@ -91,6 +91,7 @@ class _Pending:
     command: str
     due: float
     commit: Callable[[], None] | None
+    duration: float = 0.0
     reply: bytes = b""
     owner: TDR100Port | None = None
 
@@ -158,6 +159,9 @@ class TDR100Model:
         if pending is None:
             return None
         if now >= pending.due:
+            # Every finished acquisition powers the analog section and sets GTIM's values.
+            self.powered = True
+            self.times = (self.scene.timing.power_up, pending.duration, pending.duration)
             if pending.commit is not None:
                 pending.commit()
             return None
@@ -177,7 +181,12 @@ class TDR100Model:
         if result.duration > 0:
             reply = encode_reply(result.reply, self.crc)
             self.pending = _Pending(
-                command.mnemonic, now + result.duration, result.commit, reply, owner
+                command.mnemonic,
+                now + result.duration,
+                result.commit,
+                result.duration,
+                reply,
+                owner,
             )
         elif result.commit is not None:
             result.commit()
@@ -195,8 +204,6 @@ class TDR100Model:
     def _store(self, waveform: list[float], duration: float) -> Callable[[], None]:
         def commit() -> None:
             self.waveform = waveform
-            self.powered = True
-            self.times = (self.scene.timing.power_up, duration, duration)
 
         return commit
 
