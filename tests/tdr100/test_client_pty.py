@@ -16,7 +16,7 @@ from fieldlink.link import open_async_link
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100 import operations as ops
 from fieldlink.tdr100.client import TDR100, AsyncTDR100
-from fieldlink.tdr100.emulator import DEFAULT_SOILS, Probe, Scene, TDR100Emulator, Timing
+from fieldlink.tdr100.emulator import DEFAULT_SOILS, Probe, Scene, Soil, TDR100Emulator, Timing
 from fieldlink.tdr100.emulator.model import VERSIONS
 from fieldlink.tdr100.protocol import Command, MuxPath, ReplyDecoder, TDR100Error, checksum
 from fieldlink.tdr100.protocol.crc import KERMIT, XMODEM
@@ -112,8 +112,8 @@ def test_measurements(tdr: TDR100, emulator: TDR100Emulator) -> None:
 
 def test_cell_constant_timing_versions_power_abort(tdr: TDR100, emulator: TDR100Emulator) -> None:
     water = analysis.water_permittivity(20.0)
-    emulator.device.scene = Scene(timing=FAST, channels={MuxPath(): DEFAULT_SOILS[0],
-                                  MuxPath.parse("1.1"): DEFAULT_SOILS[0].__class__("water", water, 0.0)})  # fmt: skip
+    channels = {MuxPath(): DEFAULT_SOILS[0], MuxPath.parse("1.1"): Soil("water", water, 0.0)}
+    emulator.device.scene = Scene(timing=FAST, channels=channels)
     kp = tdr.cell_constant(20.0, "1.1")
     assert kp.cell_constant == pytest.approx(Probe().cell_constant, rel=0.01)
     t = tdr.timing()
