@@ -60,7 +60,7 @@ def test_settings_and_every_setter(tdr: TDR100, emulator: TDR100Emulator) -> Non
 
 def test_out_of_range_is_refused_before_sending(tdr: TDR100, emulator: TDR100Emulator) -> None:
     before = emulator.device.counters.commands
-    with pytest.raises(UsageError, match="between 20 to 2048"):
+    with pytest.raises(UsageError, match="range 20 to 2048, not 5000"):
         tdr.set_points(5000)
     with pytest.raises(UsageError, match="unknown setting"):
         tdr.set("colour", 1)

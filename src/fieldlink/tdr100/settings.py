@@ -59,7 +59,7 @@ class Setting:
             raise UsageError(
                 f"{self.label} must be {self.range_text()}, not {_num(value)}"
                 if self.high is None
-                else f"{self.label} must be between {self.range_text()}, not {_num(value)}"
+                else f"{self.label} must be in the range {self.range_text()}, not {_num(value)}"
             )
         return value
 

@@ -11,7 +11,7 @@ channel that failed, so the others are kept.  Options (``options = { ... }``):
   polynomial coefficients c0, c1, ... in Ka (``calibration_variable = "la_l"`` for La/L);
 - ``table`` -- the table name (default ``"TDR100"``);
 - ``waveforms`` -- a directory: each sweep also saves every channel's waveform there
-  as CSV (``<table>_<channel>_<UTC time>.csv``).
+  as CSV (``<table>_<channel>_<UTC time to the microsecond>.csv``).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class TDR100Sampler:
             wave = await self.tdr.last_waveform()
         except (DeviceError, ProtocolError, LinkTimeout):
             return  # the numbers are stored; a missing picture is not worth the record
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         self.waveforms.mkdir(parents=True, exist_ok=True)
         name = f"{self.table}_{field_prefix(path)}_{stamp}.csv"
         wave.to_csv(self.waveforms / name)
