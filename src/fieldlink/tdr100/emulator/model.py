@@ -201,7 +201,7 @@ class TDR100Model:
         soil = self.scene.soil(self.path)
         return physics.synthesise(self.scene, soil, self.settings, self.rng, calibrated=calibrated)
 
-    def _store(self, waveform: list[float], duration: float) -> Callable[[], None]:
+    def _store(self, waveform: list[float]) -> Callable[[], None]:
         def commit() -> None:
             self.waveform = waveform
 
@@ -330,14 +330,14 @@ def _acquire(device: TDR100Model, command: Command) -> Result:
         reply = Values(m, tuple(derivative(waveform)))
     else:
         reply = Values(m, tuple(waveform))
-    return Result(reply, duration, device._store(waveform, duration))
+    return Result(reply, duration, device._store(waveform))
 
 
 @handles("GMOS")
 def _gmos(device: TDR100Model, command: Command) -> Result:
     waveform = device.acquire()
     duration = device.acquisition_time()
-    store = device._store(waveform, duration)
+    store = device._store(waveform)
     s = device.settings
     try:
         e = find_probe(waveform)
