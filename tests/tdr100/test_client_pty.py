@@ -268,12 +268,17 @@ def test_async_client_over_tcp() -> None:
         url = emu.url
 
         async def main() -> tuple[Settings, list[float]]:
-            async with await AsyncTDR100.from_url(url, timeout=2.0) as tdr:
+            async with AsyncTDR100.from_url(url, timeout=2.0) as tdr:
                 s = await tdr.settings()
                 await tdr.set_points(251)
                 thetas = [m.water_content async for m in tdr.sweep(["1.1", "1.8"])]
                 assert (await tdr.versions()).os_signature == 0x5678
                 assert len((await tdr.waveform("1.2")).values) == 251
+                other = await AsyncTDR100.from_url(url, timeout=2.0)
+                try:
+                    assert await other.la_l("1.2") > 1
+                finally:
+                    await other.close()
                 return s, thetas
 
         settings, thetas = asyncio.run(main())

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldlink.errors import UsageError
 from fieldlink.tdr100 import Settings, Waveform, WaveformError
@@ -127,3 +130,24 @@ def test_plot_without_matplotlib_names_the_extra(
     with pytest.raises(UsageError, match=r"fieldlink\[plot\]"):
         Waveform(HAND, SETTINGS).plot(tmp_path / "w.png")
     assert not (tmp_path / "w.png").exists()
+
+
+@settings(max_examples=300)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=400))
+def test_find_probe_on_any_values_gives_edges_or_a_waveform_error(values: list[float]) -> None:
+    try:
+        e = find_probe(values)
+    except WaveformError:
+        return
+    assert e.start < e.end
+
+
+@settings(max_examples=100)
+@given(st.lists(st.floats(-1.0, 1.0, width=32), min_size=20, max_size=2048))
+def test_waveform_analysis_never_raises_anything_else(values: list[float]) -> None:
+    w = Waveform(tuple(values), SETTINGS.replace(points=len(values)))
+    try:
+        la = w.la_l()
+    except WaveformError:
+        return
+    assert math.isfinite(la)

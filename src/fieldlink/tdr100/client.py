@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -229,6 +229,30 @@ class TDR100(_Common):
         self.run(ops.abort())
 
 
+class _AsyncOpen:
+    """What :meth:`AsyncTDR100.from_url` returns: await it, or ``async with`` it."""
+
+    def __init__(self, opener: Callable[[], Awaitable[AsyncTDR100]]) -> None:
+        self._opener = opener
+        self._client: AsyncTDR100 | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncTDR100]:
+        return self._opener().__await__()
+
+    async def __aenter__(self) -> AsyncTDR100:
+        self._client = await self._opener()
+        return self._client
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
 class AsyncTDR100(_Common):
     """The asyncio twin of :class:`TDR100`: the same methods, awaited
     (:meth:`sweep` is an async iterator)."""
@@ -246,13 +270,18 @@ class AsyncTDR100(_Common):
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def from_url(cls, url: str, *, timeout: float = 5.0, **kw: Any) -> AsyncTDR100:
-        link = await open_async_link(url, timeout=timeout)
-        try:
-            return cls(link, timeout=timeout, **kw)
-        except BaseException:
-            await link.close()
-            raise
+    def from_url(cls, url: str, *, timeout: float = 5.0, **kw: Any) -> _AsyncOpen:
+        """``tdr = await AsyncTDR100.from_url(url)`` or ``async with AsyncTDR100.from_url(url)``."""
+
+        async def opener() -> AsyncTDR100:
+            link = await open_async_link(url, timeout=timeout)
+            try:
+                return cls(link, timeout=timeout, **kw)
+            except BaseException:
+                await link.close()
+                raise
+
+        return _AsyncOpen(opener)
 
     async def run(self, operation: Operation[T]) -> T:
         return await drive.run_async(self.link, self.session, operation, guard=self._lock)
