@@ -61,11 +61,13 @@ class TDR100Session(ReplySession[Command, TDR100Reply]):
 
     def encode(self, request: Command) -> bytes:
         frame = request.encode()
-        frames_log.debug("-> %s", frame.hex(" "))
+        if frames_log.isEnabledFor(logging.DEBUG):
+            frames_log.debug("-> %s", frame.hex(" "))
         return frame
 
     def feed(self, data: bytes) -> list[TDR100Reply | ProtocolError]:
-        frames_log.debug("<- %s", data.hex(" "))
+        if frames_log.isEnabledFor(logging.DEBUG):
+            frames_log.debug("<- %s", data.hex(" "))
         return self.decoder.feed(data)
 
     def matches(self, request: Command, reply: TDR100Reply) -> bool:

@@ -16,6 +16,7 @@ locks onto the first variant that alone explains a frame.
 from __future__ import annotations
 
 import logging
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ _SPECIAL = frozenset((COLON, CR, QUOTE))
 MAX_BODY = 8200
 #: Largest quoted frame between ':' and CR: body and CRC with every byte quoted.
 MAX_FRAME = 2 * (MAX_BODY + 2)
+#: What ends a frame's bytes: its CR, or a ':' that starts the next one.
+_FRAME_END = re.compile(rb"[:\r]")
 
 
 def quote(data: bytes) -> bytes:
@@ -212,29 +215,28 @@ class ReplyDecoder:
 
     def feed(self, data: bytes) -> list[TDR100Reply | ProtocolError]:
         out: list[TDR100Reply | ProtocolError] = []
-        view = memoryview(bytes(data))
-        i, n = 0, len(view)
+        data = bytes(data)
+        i, n = 0, len(data)
         while i < n:
             if not self._in_frame:
-                j = bytes(view[i:]).find(b":")
+                j = data.find(b":", i)
                 if j < 0:
-                    break
-                i += j + 1
+                    break  # noise outside a frame
+                i = j + 1
                 self._in_frame = True
                 self._buffer.clear()
                 continue
-            chunk = bytes(view[i:])
-            cut = min((k for k in (chunk.find(b"\r"), chunk.find(b":")) if k >= 0), default=-1)
-            part = chunk if cut < 0 else chunk[:cut]
-            if len(self._buffer) + len(part) > MAX_FRAME:
+            found = _FRAME_END.search(data, i)
+            cut = n if found is None else found.start()
+            if len(self._buffer) + (cut - i) > MAX_FRAME:
                 out.append(self._drop(f"frame longer than {MAX_FRAME} bytes"))
-                i += len(part)
+                i = cut
                 continue
-            self._buffer += part
-            i += len(part)
-            if cut < 0:
+            self._buffer += data[i:cut]
+            i = cut
+            if cut == n:
                 break
-            if chunk[cut] == COLON:
+            if data[cut] == COLON:
                 # The ':' itself starts the next frame; a lone ':' before it is noise.
                 if self._buffer:
                     out.append(self._drop("frame cut short by a new ':' (no CR)"))
@@ -244,7 +246,8 @@ class ReplyDecoder:
             frame = bytes(self._buffer)
             self._buffer.clear()
             self._in_frame = False
-            out.append(self._frame(frame))
+            if frame:  # a bare ":" CR is line noise, not a reply
+                out.append(self._frame(frame))
         return out
 
     def _drop(self, reason: str) -> ProtocolError:
