@@ -181,7 +181,10 @@ def test_derivative_and_uncalibrated_waveforms(bench: Bench) -> None:
     # the window starts on the matched cable: ρ ≈ 0 calibrated, the offset error without
     assert wav.values[0] == pytest.approx(0.0, abs=0.01)
     assert raw.values[0] == pytest.approx(0.015, abs=0.01)
-    assert bench.ask("ANWA") == Ack("ANWA") and bench.ask("AWAV") == Ack("AWAV")
+    assert bench.ask("ANWA") == Ack("ANWA")  # without calibration (the reference's reading)
+    assert bench.ask("GLWF").values[0] == pytest.approx(0.015, abs=0.01)  # type: ignore[union-attr]
+    assert bench.ask("AWAV") == Ack("AWAV")
+    assert bench.ask("GLWF").values[0] == pytest.approx(0.0, abs=0.01)  # type: ignore[union-attr]
 
 
 def test_save_retrieve_power_versions_and_times(bench: Bench) -> None:

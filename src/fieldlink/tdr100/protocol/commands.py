@@ -108,6 +108,8 @@ COMMANDS: dict[str, CommandSpec] = {
         _val("DUMP", 2, "current settings", 9),
         # Type 3: actions (acknowledged).
         _ack("ABRT", 3, "abort the running command"),
+        # The SDK's Appendix A says "with calibration"; its API name (AcqWFnocal) and GNWA
+        # say without: UNCERTAIN, the reference's reading (without) is taken.
         _ack("ANWA", 3, "acquire a waveform without calibration", acquires=True),
         _ack("AWAV", 3, "acquire a waveform with calibration", acquires=True),
         _ack("RSET", 3, "retrieve the saved setup"),
