@@ -152,3 +152,24 @@ def test_emulate_command_prints_the_url_first_and_stops_cleanly(tmp_path: Path) 
 def test_emulate_command_rejects_bad_options() -> None:
     result = CliRunner().invoke(_root(), ["emulate", "tdr100", "--crc", "crc32"])
     assert isinstance(result.exception, UsageError) and "xmodem" in str(result.exception)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_sweep_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fieldlink.tdr100.cli import _progress
+
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    with _progress(8) as advance:
+        advance("1.1")
+    assert pipe.getvalue() == ""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _progress(8) as advance:
+        for i in range(1, 9):
+            advance(f"1.{i}")
+    assert "8/8" in terminal.getvalue()
