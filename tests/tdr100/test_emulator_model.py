@@ -316,3 +316,24 @@ def test_scene_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_scene(tmp_path / "none.toml")
     assert scene_from_mapping({}).channels[MuxPath.parse("1.8")].name == "wet clay"
+
+
+def test_terminal_mode(bench: Bench) -> None:
+    port = bench.port
+
+    def typed(text: bytes) -> bytes:
+        return b"".join(o.data for u in port.frames(text) for o in port.answer(u))
+
+    assert typed(b"\r") == b"\r\n>"
+    assert typed(b"gvar\r").endswith(b"\r\n>")  # runs a measurement when none was made
+    la_l = float(typed(b"GMO\r").removesuffix(b"\r\n>"))
+    assert la_l == pytest.approx(DEFAULT_SOILS[0].permittivity ** 0.5, rel=0.03)
+    start, end, rms = (float(x) for x in typed(b"GVAR\r").removesuffix(b"\r\n>").split())
+    assert start < end and rms >= 0
+    assert typed(b"GVER\r") == b"boot 1 0x1234 OS 2 0x5678\r\n>"
+    assert typed(b"HELLO\r") == b"?\r\n>"
+    bench.ask("SMUX", 11)
+    bench.ask("SMUX", 24)  # nothing connected there
+    assert typed(b"gmos\r") == b"error 16: bad moisture calculation\r\n>"
+    # typing and framed commands mix: ':' starts a frame and drops what was typed
+    assert bench.raw(b"GV" + Command("DUMP").encode())[0].command == "DUMP"  # type: ignore[union-attr]

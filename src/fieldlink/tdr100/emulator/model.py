@@ -29,6 +29,7 @@ from fieldlink.kit.device import BasePort, Outgoing
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100.emulator import physics
 from fieldlink.tdr100.emulator.scene import Scene
+from fieldlink.tdr100.emulator.terminal import terminal_answer
 from fieldlink.tdr100.protocol.commands import COMMANDS, Command, CommandRejected, parse_command
 from fieldlink.tdr100.protocol.crc import XMODEM, CrcVariant
 from fieldlink.tdr100.protocol.mux import CHANNELS, LEVELS, MuxPath
@@ -429,6 +430,8 @@ assert set(HANDLERS) == set(COMMANDS), set(COMMANDS) ^ set(HANDLERS)
 class _Line:
     buffer: bytearray = field(default_factory=bytearray)
     active: bool = False
+    #: What is typed outside a ``:`` frame (terminal mode, §5).
+    typed: bytearray = field(default_factory=bytearray)
 
 
 class TDR100Port(BasePort):
@@ -456,8 +459,13 @@ class TDR100Port(BasePort):
             if byte == 0x3A:  # ':' always starts a fresh command (a partial one is lost)
                 line.buffer = bytearray(b":")
                 line.active = True
-            elif not line.active:
-                continue  # noise, or a terminal-mode key press (not emulated)
+                line.typed.clear()
+            elif not line.active:  # terminal mode: a person typing (or line noise)
+                if byte == 0x0D:
+                    units.append(bytes(line.typed) + b"\r")
+                    line.typed.clear()
+                elif len(line.typed) < MAX_COMMAND:
+                    line.typed.append(byte)
             elif byte == 0x0D:
                 units.append(bytes(line.buffer) + b"\r")
                 line.buffer.clear()
@@ -480,6 +488,8 @@ class TDR100Port(BasePort):
         aborted = device.settle(now)
         if aborted is not None:
             self.aborted.append(aborted)
+        if not unit.startswith(b":"):
+            return [Outgoing(terminal_answer(device, unit.removesuffix(b"\r")))]
         try:
             command = parse_command(unit)
         except CommandRejected as exc:
@@ -507,7 +517,7 @@ class TDR100Port(BasePort):
         return pending.due if pending is not None and pending.owner is self else None
 
     def closed(self) -> None:
-        self._line = _Line()
+        self._line = _Line()  # forgets a partial command and anything typed
         pending = self.device.pending
         if pending is not None and pending.owner is self:
             pending.owner = None  # it still runs (and stores) but its reply has no one to go to
