@@ -81,17 +81,17 @@ def test_another_link_aborts_and_a_closed_link_loses_only_the_reply() -> None:
     clock = Clock()
     model = TDR100Model(clock=clock)
     one, two = model.open_port(1), model.open_port(2)
-    assert one.answer(Command("GWAV").encode()) == ()
+    assert not one.answer(Command("GWAV").encode())
     clock.now += 0.01
     (ack,) = two.answer(Command("ABRT").encode())
     assert ReplyDecoder().feed(ack.data) == [Ack("ABRT")]
     assert two.aborted == ["GWAV"] and model.waveform is None
-    assert one.tick(clock.now + 100) == ()
+    assert not one.tick(clock.now + 100)
     # a link that closes while its acquisition runs: the device still finishes it
     one.answer(Command("GWAV").encode())
     one.closed()
     clock.now += 100
-    assert one.tick(clock.now) == ()
+    assert not one.tick(clock.now)
     two.answer(Command("DUMP").encode())
     assert model.waveform is not None
 
@@ -136,3 +136,16 @@ def test_any_value_gets_an_ack_or_a_documented_error(frames: list[bytes]) -> Non
         (reply,) = [r for o in outs for r in decoder.feed(o.data)]
         assert isinstance(reply, Ack | Values) or reply.code in (7, 10, 13, 18)  # type: ignore[union-attr]
     model.settings.replace()  # still valid settings after all of it
+
+
+def test_a_command_after_the_acquisition_ended_but_before_a_tick_gets_both_replies() -> None:
+    clock = Clock()
+    model = TDR100Model(clock=clock)
+    port = model.open_port(1)
+    assert not port.answer(Command("GCON").encode())
+    clock.now += 100  # done, but no tick has run yet
+    outs = port.answer(Command("DUMP").encode())
+    replies = [r for o in outs for r in ReplyDecoder().feed(o.data)]
+    assert [type(r).__name__ for r in replies] == ["Values", "Values"]
+    assert [r.command for r in replies] == ["GCON", "DUMP"]  # type: ignore[union-attr]
+    assert port.aborted == [] and not port.tick(clock.now)

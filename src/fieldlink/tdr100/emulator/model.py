@@ -165,6 +165,8 @@ class TDR100Model:
             self.times = (self.scene.timing.power_up, pending.duration, pending.duration)
             if pending.commit is not None:
                 pending.commit()
+            if pending.owner is not None:
+                pending.owner.ready.append(pending.reply)
             return None
         self.counters.aborts += 1
         log.info("TDR100 emulator: %s aborted by a new command", pending.command)
@@ -451,6 +453,8 @@ class TDR100Port(BasePort):
         self.rejected = 0
         #: Mnemonics of commands this link's later commands aborted, in order.
         self.aborted: list[str] = []
+        #: Replies of finished acquisitions not yet sent.
+        self.ready: list[bytes] = []
 
     def frames(self, data: bytes) -> Sequence[bytes]:
         units: list[bytes] = []
@@ -488,27 +492,31 @@ class TDR100Port(BasePort):
         aborted = device.settle(now)
         if aborted is not None:
             self.aborted.append(aborted)
+        done = self._take_ready()  # a finished acquisition's reply goes before the next one
         if not unit.startswith(b":"):
-            return [Outgoing(terminal_answer(device, unit.removesuffix(b"\r")))]
+            return [*done, Outgoing(terminal_answer(device, unit.removesuffix(b"\r")))]
         try:
             command = parse_command(unit)
         except CommandRejected as exc:
             self.rejected += 1
             device.counters.errors += 1
             log.debug("TDR100 emulator: %r rejected: %s", unit[:20], exc)
-            return [Outgoing(encode_reply(ErrorReply(exc.code), device.crc))]
+            return [*done, Outgoing(encode_reply(ErrorReply(exc.code), device.crc))]
         result = device.execute(command, now, self)
         self.answered += 1
         if result.duration > 0:
-            return ()  # held until the acquisition is done: see tick()
-        return [Outgoing(encode_reply(result.reply, device.crc))]
+            return done  # this reply is held until the acquisition is done: see tick()
+        return [*done, Outgoing(encode_reply(result.reply, device.crc))]
+
+    def _take_ready(self) -> list[Outgoing]:
+        ready, self.ready = self.ready, []
+        return [Outgoing(data) for data in ready]
 
     def tick(self, now: float) -> Sequence[Outgoing]:
         pending = self.device.pending
-        if pending is None or pending.owner is not self or now < pending.due:
-            return ()
-        self.device.settle(now)
-        return [Outgoing(pending.reply)]
+        if pending is not None and now >= pending.due:
+            self.device.settle(now)  # whichever link ticks first finishes it
+        return self._take_ready()
 
     @property
     def busy_until(self) -> float | None:
