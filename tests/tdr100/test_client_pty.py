@@ -12,14 +12,24 @@ import pytest
 
 from fieldlink.errors import LinkTimeout, ProtocolError, UsageError
 from fieldlink.kit import reply
+from fieldlink.kit.reply import Ask
 from fieldlink.link import open_async_link
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100 import operations as ops
 from fieldlink.tdr100.client import TDR100, AsyncTDR100
 from fieldlink.tdr100.emulator import DEFAULT_SOILS, Probe, Scene, Soil, TDR100Emulator, Timing
 from fieldlink.tdr100.emulator.model import VERSIONS
-from fieldlink.tdr100.protocol import Command, MuxPath, ReplyDecoder, TDR100Error, checksum
+from fieldlink.tdr100.protocol import (
+    Ack,
+    Command,
+    MuxPath,
+    ReplyDecoder,
+    TDR100Error,
+    Values,
+    checksum,
+)
 from fieldlink.tdr100.protocol.crc import KERMIT, XMODEM
+from fieldlink.tdr100.session import ACQUISITION_PER_SAMPLE, TDR100Session
 from fieldlink.tdr100.settings import Settings
 
 #: Acquisitions take 20 ms: tests stay fast, and nothing asserts on time.
@@ -256,10 +266,25 @@ def test_a_silent_device_times_out_with_a_clear_message() -> None:
 
 
 def test_timeouts_grow_with_averages_and_points() -> None:
-    small = ops.acquisition_timeout(Settings(averages=1, points=20))
-    large = ops.acquisition_timeout(Settings(averages=128, points=2048))
-    assert large - small == pytest.approx((128 * 2048 - 20) * ops.ACQUISITION_PER_SAMPLE)
-    assert large > 10 > small
+    small = ops.acquisition_timeout(Settings(averages=1, points=20), 5.0)
+    large = ops.acquisition_timeout(Settings(averages=128, points=2048), 5.0)
+    assert large - small == pytest.approx((128 * 2048 - 20) * ACQUISITION_PER_SAMPLE)
+    assert large > 15 > small > 5
+
+
+def test_the_session_applies_them_from_what_the_device_reported() -> None:
+    session = TDR100Session(timeout=3.0)
+    unknown = session.timeout_for(Ask(Command("GWAV")))
+    dump = Values("DUMP", (1.0, 4.0, 251.0, 0.0, 5.0, 0.3, 0.0, 1.0, 0.0))
+    session.check(Command("DUMP"), dump)
+    assert session.timeout_for(Ask(Command("GWAV"))) == pytest.approx(
+        ops.acquisition_timeout(Settings(averages=4, points=251), 3.0)
+    )
+    session.check(Command("SNAV", 128), Ack("SNAV"))
+    session.check(Command("SPNT", 2048), Ack("SPNT"))
+    assert session.timeout_for(Ask(Command("GMOS"))) == pytest.approx(unknown)
+    assert session.timeout_for(Ask(Command("DUMP"))) == 3.0  # no acquisition: the plain wait
+    assert session.timeout_for(Ask(Command("GWAV"), timeout=1.0)) == 1.0
 
 
 def test_async_client_over_tcp() -> None:

@@ -4,8 +4,9 @@ Each function is a generator (:mod:`fieldlink.kit.converse`): it yields
 :class:`~fieldlink.kit.reply.Ask` steps through ``ask`` and returns its result, so
 :mod:`fieldlink.kit.drive` can run it over any link.  A measurement takes an SDMX50
 ``path`` (None: leave the multiplexer as it is) and selects it first, one ``SMUX``
-per level (§6).  Commands that acquire a waveform get a timeout that grows with
-averages × points (:func:`acquisition_timeout`), read from the device's own settings.
+per level (§6).  Commands that acquire a waveform wait longer the more averages ×
+points they take (:func:`acquisition_timeout`): every acquiring conversation reads
+the device's settings (DUMP) first, so the session knows them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fieldlink.kit.reply import ask
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100.protocol import Ack, Command, MuxPath, Values
 from fieldlink.tdr100.results import CellConstant, Measurement, Timing, Versions
+from fieldlink.tdr100.session import acquisition_allowance
 from fieldlink.tdr100.settings import SETTINGS, Settings, setting
 from fieldlink.tdr100.waveform import ProbeEdges, Waveform
 
@@ -51,20 +53,16 @@ __all__ = [
     "waveform",
 ]
 
-#: Seconds an acquisition may take beyond the per-sample time (power-up, analysis).
-ACQUISITION_OVERHEAD = 2.0
-#: Seconds allowed per point per averaged waveform: generous against the reference's
-#: "a few µs" (§8), so a slow unit is not cut off.
-ACQUISITION_PER_SAMPLE = 5e-5
 #: Tries of an acquisition: a resend after a lost reply starts it again, no more.
 ACQUISITION_RETRIES = 1
 
 
-def acquisition_timeout(settings: Settings, base: float = 0.0) -> float:
-    """How long to wait for an acquiring command with ``settings``: it grows with
-    averages and points (a 128 × 2048 waveform takes seconds)."""
-    work = settings.averages * settings.points * ACQUISITION_PER_SAMPLE
-    return base + ACQUISITION_OVERHEAD + work
+def acquisition_timeout(settings: Settings, base: float = 5.0) -> float:
+    """How long a session with timeout ``base`` waits for an acquiring command with
+    ``settings``: it grows with averages and points (a 128 × 2048 waveform takes seconds).
+    The session applies it (:meth:`TDR100Session.timeout_for`) from the DUMP every
+    acquiring conversation reads first."""
+    return base + acquisition_allowance(settings.averages, settings.points)
 
 
 def _values(reply: object, least: int = 0) -> tuple[float, ...]:
@@ -93,13 +91,10 @@ def _get(mnemonic: str, least: int = 1) -> Operation[tuple[float, ...]]:
 
 
 def _acquire_values(
-    mnemonic: str, settings: Settings, least: int = 1, value: float | None = None
+    mnemonic: str, least: int = 1, value: float | None = None
 ) -> Operation[tuple[float, ...]]:
-    reply = yield from ask(
-        Command(mnemonic, value),
-        timeout=acquisition_timeout(settings),
-        retries=ACQUISITION_RETRIES,
-    )
+    """An acquiring command's values (the caller read DUMP first: see the module doc)."""
+    reply = yield from ask(Command(mnemonic, value), retries=ACQUISITION_RETRIES)
     return _values(reply, least)
 
 
@@ -174,19 +169,15 @@ def waveform(path: MuxPath | None = None, *, calibrated: bool = True) -> Operati
     """GWAV (GNWA without calibration): acquire and return a waveform."""
     yield from select(path)
     settings = yield from read_settings()
-    values = yield from _acquire_values("GWAV" if calibrated else "GNWA", settings, 2)
+    values = yield from _acquire_values("GWAV" if calibrated else "GNWA", 2)
     return _waveform_of(values, settings, path, calibrated)
 
 
 def acquire(path: MuxPath | None = None, *, calibrated: bool = True) -> Operation[None]:
     """AWAV (ANWA without calibration): acquire a waveform and keep it in the device."""
     yield from select(path)
-    settings = yield from read_settings()
-    yield from ask(
-        Command("AWAV" if calibrated else "ANWA"),
-        timeout=acquisition_timeout(settings),
-        retries=ACQUISITION_RETRIES,
-    )
+    yield from read_settings()  # the session learns averages x points
+    yield from ask(Command("AWAV" if calibrated else "ANWA"), retries=ACQUISITION_RETRIES)
 
 
 def last_waveform() -> Operation[Waveform]:
@@ -202,8 +193,8 @@ def derivative(path: MuxPath | None = None, *, new: bool = True) -> Operation[tu
         result: tuple[float, ...] = yield from _get("GLDR", 1)
         return result
     yield from select(path)
-    settings = yield from read_settings()
-    values: tuple[float, ...] = yield from _acquire_values("GNDR", settings, 1)
+    yield from read_settings()  # the session learns averages x points
+    values: tuple[float, ...] = yield from _acquire_values("GNDR", 1)
     return values
 
 
@@ -213,8 +204,8 @@ def derivative(path: MuxPath | None = None, *, new: bool = True) -> Operation[tu
 def la_l(path: MuxPath | None = None) -> Operation[float]:
     """GMOS: acquire and analyse; La/L corrected for the probe offset (§7.2)."""
     yield from select(path)
-    settings = yield from read_settings()
-    (value, *_) = yield from _acquire_values("GMOS", settings)
+    yield from read_settings()  # the session learns averages x points
+    (value, *_) = yield from _acquire_values("GMOS")
     return value
 
 
@@ -227,8 +218,8 @@ def variables() -> Operation[ProbeEdges]:
 def conductivity(path: MuxPath | None = None) -> Operation[float]:
     """GCON: bulk electrical conductivity, S/m (with the stored cell constant, §7.3)."""
     yield from select(path)
-    settings = yield from read_settings()
-    (value, *_) = yield from _acquire_values("GCON", settings)
+    yield from read_settings()  # the session learns averages x points
+    (value, *_) = yield from _acquire_values("GCON")
     return value
 
 
@@ -242,26 +233,24 @@ def cell_constant(temperature: float, path: MuxPath | None = None) -> Operation[
     """CCCC t: the cell constant of the probe standing in de-ionised water at t °C."""
     analysis.water_permittivity(temperature)  # a finite number, or UsageError
     yield from select(path)
-    settings = yield from read_settings()
-    kp, smooth, *_ = yield from _acquire_values("CCCC", settings, 2, temperature)
+    yield from read_settings()  # the session learns averages x points
+    kp, smooth, *_ = yield from _acquire_values("CCCC", 2, temperature)
     return CellConstant(kp, smooth)
 
 
 def distance_to_short(path: MuxPath | None = None) -> Operation[float]:
     """GDTS: apparent distance to a short, m (liquid-level use)."""
     yield from select(path)
-    settings = yield from read_settings()
-    (value, *_) = yield from _acquire_values("GDTS", settings)
+    yield from read_settings()  # the session learns averages x points
+    (value, *_) = yield from _acquire_values("GDTS")
     return value
 
 
 def set_reference_length(path: MuxPath | None = None) -> Operation[None]:
     """SRLN: measure and store the cable reference length."""
     yield from select(path)
-    settings = yield from read_settings()
-    yield from ask(
-        Command("SRLN"), timeout=acquisition_timeout(settings), retries=ACQUISITION_RETRIES
-    )
+    yield from read_settings()  # the session learns averages x points
+    yield from ask(Command("SRLN"), retries=ACQUISITION_RETRIES)
 
 
 def reference_length() -> Operation[float]:
@@ -271,14 +260,11 @@ def reference_length() -> Operation[float]:
 
 
 def _measurement(
-    path: MuxPath | None,
-    settings: Settings,
-    method: analysis.Method,
-    temperature: float | None,
+    path: MuxPath | None, method: analysis.Method, temperature: float | None
 ) -> Operation[Measurement]:
     yield from select(path)
-    (ratio, *_) = yield from _acquire_values("GMOS", settings)
-    (ec, *_) = yield from _acquire_values("GCON", settings)
+    (ratio, *_) = yield from _acquire_values("GMOS")
+    (ec, *_) = yield from _acquire_values("GCON")
     ka = analysis.apparent_permittivity(ratio)
     theta = analysis.water_content(ratio, method)
     ec25 = None if temperature is None else analysis.ec25(ec, temperature)
@@ -292,8 +278,8 @@ def measure(
     temperature: float | None = None,
 ) -> Operation[Measurement]:
     """La/L, Ka, water content and bulk EC of one probe (GMOS + GCON)."""
-    settings = yield from read_settings()
-    result: Measurement = yield from _measurement(path, settings, method, temperature)
+    yield from read_settings()  # the session learns averages x points
+    result: Measurement = yield from _measurement(path, method, temperature)
     return result
 
 
@@ -309,10 +295,10 @@ def sweep(
     is emitted as a failed Measurement naming the error; the others go on.  A closed
     link ends the sweep.
     """
-    settings = yield from read_settings()
+    yield from read_settings()  # the session learns averages x points
     for path in paths:
         try:
-            m = yield from _measurement(path, settings, method, temperature)
+            m = yield from _measurement(path, method, temperature)
         except (DeviceError, ProtocolError, LinkTimeout) as exc:
             m = Measurement.failed(path, exc)
         yield from emit([m])

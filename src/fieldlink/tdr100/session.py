@@ -11,7 +11,8 @@ What is the TDR100's own (the kit decides when to resend and how long to wait):
   frame, with every candidate of §3.3; the session locks onto the one that explains
   the device's replies and logs it (:attr:`TDR100Session.crc`);
 - a command that starts an acquisition is never resent on the learned round trip: a
-  resend would abort it (SDK App. A), so it waits its whole (longer) timeout.
+  resend would abort it (SDK App. A), so it waits its whole timeout, which grows with
+  the averages and points the device last reported (:func:`acquisition_allowance`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import logging
 
 from fieldlink.errors import ProtocolError
-from fieldlink.kit.reply import ReplySession
+from fieldlink.kit.reply import Ask, ReplySession
 from fieldlink.tdr100.protocol import (
     XMODEM,
     Ack,
@@ -33,10 +34,26 @@ from fieldlink.tdr100.protocol import (
     expected_count,
 )
 
-__all__ = ["TDR100Session"]
+__all__ = [
+    "ACQUISITION_OVERHEAD",
+    "ACQUISITION_PER_SAMPLE",
+    "TDR100Session",
+    "acquisition_allowance",
+]
 
 log = logging.getLogger("fieldlink.tdr100")
 frames_log = logging.getLogger("fieldlink.tdr100.frames")
+
+#: Seconds an acquisition may take beyond the per-sample time (power-up, analysis).
+ACQUISITION_OVERHEAD = 2.0
+#: Seconds allowed per point per averaged waveform: generous against the reference's
+#: "a few µs" (§8), so a slow unit is not cut off.
+ACQUISITION_PER_SAMPLE = 5e-5
+
+
+def acquisition_allowance(averages: int, points: int) -> float:
+    """Extra seconds to wait for a command that acquires ``averages`` x ``points``."""
+    return ACQUISITION_OVERHEAD + averages * points * ACQUISITION_PER_SAMPLE
 
 
 class TDR100Session(ReplySession[Command, TDR100Reply]):
@@ -53,6 +70,8 @@ class TDR100Session(ReplySession[Command, TDR100Reply]):
         self.decoder = ReplyDecoder(crc, detect=detect)
         #: The points setting as last seen (DUMP, SPNT), for the §2.4 count check.
         self.points: int | None = None
+        #: The averages setting as last seen (DUMP, SNAV), for acquisition timeouts.
+        self.averages: int | None = None
 
     @property
     def crc(self) -> CrcVariant | None:
@@ -90,13 +109,15 @@ class TDR100Session(ReplySession[Command, TDR100Reply]):
             self._count(request, reply)
         elif request.mnemonic == "SPNT" and request.value is not None:
             self.points = round(float(request.value))
+        elif request.mnemonic == "SNAV" and request.value is not None:
+            self.averages = round(float(request.value))
         elif request.mnemonic == "RSET":
-            self.points = None
+            self.points = self.averages = None
         return reply
 
     def _count(self, request: Command, reply: Values) -> None:
         if request.mnemonic == "DUMP" and len(reply.values) >= 3:
-            self.points = round(reply.values[2])
+            self.averages, self.points = round(reply.values[1]), round(reply.values[2])
         row = request.spec
         if row.per_point and self.points is None:
             return
@@ -114,3 +135,12 @@ class TDR100Session(ReplySession[Command, TDR100Reply]):
 
     def adaptive(self, request: Command) -> bool:
         return not request.spec.acquires
+
+    def timeout_for(self, ask: Ask[Command]) -> float:
+        """An acquisition's wait grows with averages x points (the largest allowed
+        while they are unknown); everything else waits the session's timeout."""
+        if ask.timeout is not None:
+            return ask.timeout
+        if ask.request.spec.acquires:
+            return self.timeout + acquisition_allowance(self.averages or 128, self.points or 2048)
+        return self.timeout
