@@ -299,3 +299,15 @@ def test_the_documented_example_parses() -> None:
     assert valley.first_collection == FirstCollection(500)
     assert [s.kind for s in ridge.sinks] == ["sqlite", "toa5"]
     assert ridge.sinks[1].path == example.parent / "data/toa5/ridge"
+
+
+def test_clock_max_step_is_a_duration_and_defaults_to_five_minutes() -> None:
+    base = '[[station]]\nname = "a"\nurl = "tcp:h:1"\n'
+    assert parse_stations(base).stations[0].clock == ClockPolicy(max_step=300.0)
+    cfg = parse_stations(base + 'clock = {set = true, max_step = "2m"}\n')
+    assert cfg.stations[0].clock == ClockPolicy(set_clock=True, max_step=120.0)
+    assert parse_stations(base + "clock = {max_step = 0}\n").stations[0].clock == ClockPolicy(
+        max_step=0.0
+    )
+    with pytest.raises(ConfigError, match="max_step"):
+        parse_stations(base + 'clock = {max_step = "soon"}\n')

@@ -633,3 +633,73 @@ def test_as_a_separate_process(url: str, tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and "no table 'Nope'" in bad.stderr
+
+
+# --- clock safety and --timezone (issue 12) -----------------------------------------------------
+
+PLUS5 = dt.timezone(dt.timedelta(hours=5))
+
+
+def test_sync_clock_hours_off_does_not_exit_0_and_names_the_zone(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator
+) -> None:
+    assert fresh.url is not None
+    fresh.station.set_clock(dt.datetime.now() - dt.timedelta(hours=2))
+    code, out, err = run(capsys, "sync-clock", fresh.url, "--samples", "2")
+    assert code == 1, out
+    line = one_error_line(err)
+    assert "-2 h 00 min off" in line and "time-zone mistake" in line and "rerun" in line
+    assert "stepped     +300.000 s" in out  # the capped step, and no more
+    left = (dt.datetime.now() - fresh.station.now()).total_seconds()
+    assert abs(left - (7200 - 300)) < 5
+
+
+def test_sync_clock_in_the_loggers_timezone(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator
+) -> None:
+    assert fresh.url is not None
+    fresh.station.set_clock(dt.datetime.now(PLUS5).replace(tzinfo=None) - dt.timedelta(seconds=30))
+    code, out, err = run(capsys, "sync-clock", fresh.url, "--timezone", "UTC+5", "--samples", "2")
+    assert code == 0, err
+    assert "stepped" in out
+    ahead = (fresh.station.now() - dt.datetime.now(PLUS5).replace(tzinfo=None)).total_seconds()
+    assert abs(ahead) < 3
+    code, _, err = run(capsys, "sync-clock", fresh.url, "--timezone", "Mars/Olympus")
+    assert code == 2 and "--timezone" in one_error_line(err)
+    code, _, err = run(capsys, "sync-clock", fresh.url, "--timezone", "UTC", "--utc")
+    assert code == 2
+
+
+def test_settime_now_in_the_loggers_timezone(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator
+) -> None:
+    assert fresh.url is not None
+    code, _, err = run(capsys, "settime", fresh.url, "now", "--timezone", "+05:00")
+    assert code == 0, err
+    ahead = (fresh.station.now() - dt.datetime.now(PLUS5).replace(tzinfo=None)).total_seconds()
+    assert abs(ahead) < 3
+
+
+def test_dates_with_an_offset_need_and_follow_timezone() -> None:
+    assert parse_datetime("2024-05-01T06:00Z", "--start", PLUS5) == dt.datetime(2024, 5, 1, 11)
+    assert parse_datetime("2024-05-01 06:00+02:00", "--start", PLUS5) == dt.datetime(2024, 5, 1, 9)
+    assert parse_datetime("2024-05-01 06:00", "--start", PLUS5) == dt.datetime(2024, 5, 1, 6)
+    with pytest.raises(UsageError, match="--timezone"):
+        parse_datetime("2024-05-01T06:00Z", "--start")
+    now = parse_datetime("now", "--stop", PLUS5)
+    assert abs((now - dt.datetime.now(PLUS5).replace(tzinfo=None)).total_seconds()) < 3
+
+
+def test_getdata_start_in_utc_with_the_loggers_timezone(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    # The logger (UTC-2 here) stamps its records at 12:00, 11:59 ...: 14:00Z is its 12:00.
+    code, out, err = run(
+        capsys, "getdata", url, "Table1", "-", "--start", "2024-05-01T13:58Z",
+        "--timezone", "UTC-2",
+    )  # fmt: skip
+    assert code == 0, err
+    stamps = [row[0] for row in csv.reader(io.StringIO(out))][1:]
+    assert stamps and min(stamps) >= "2024-05-01 11:58:00"
+    code, _, err = run(capsys, "getdata", url, "Table1", "-", "--start", "2024-05-01T13:58Z")
+    assert code == 2 and "--timezone" in one_error_line(err)

@@ -39,6 +39,7 @@ from fieldlink.pakbus.operations import (
     find_field,
     resolve_fields,
 )
+from fieldlink.pakbus.operations.clock import looks_like_zone_mistake, offset_text, too_far_to_step
 from fieldlink.pakbus.output import (
     RecordWriter,
     atomic_output,
@@ -64,18 +65,59 @@ DATE_FORMATS = (
 )
 
 
-def parse_datetime(text: str, option: str) -> dt.datetime:
-    """A logger-local date and time as typed on the command line (``now`` = this computer's)."""
+def parse_datetime(text: str, option: str, zone: dt.tzinfo | None = None) -> dt.datetime:
+    """A logger-local date and time as typed on the command line.
+
+    ``now`` is this computer's time in ``zone`` (the zone the logger keeps; None: this
+    computer's own zone).  A date written with a UTC offset (``2024-05-01T06:00Z``,
+    ``...+02:00``) is converted to ``zone``, which must then be given.
+    """
     value = text.strip()
     if value.lower() == "now":
-        return dt.datetime.now().replace(microsecond=0)
+        if zone is None:
+            return dt.datetime.now().replace(microsecond=0)
+        return dt.datetime.now(zone).replace(tzinfo=None, microsecond=0)
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(value, fmt)
         except ValueError:
             continue
+    with suppress(ValueError):
+        aware = dt.datetime.fromisoformat(value.replace("z", "Z"))
+        if aware.tzinfo is not None:
+            if zone is None:
+                raise UsageError(
+                    f"{option} {text!r} carries a UTC offset: say which zone the logger "
+                    'keeps with --timezone (e.g. "UTC-7"), or write its local time'
+                )
+            return aware.astimezone(zone).replace(tzinfo=None)
     example = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     raise UsageError(f'{option}: cannot read the date {text!r}; write it like "{example}"')
+
+
+def _zone(name: str | None) -> dt.tzinfo | None:
+    """``--timezone``: the zone the logger clock keeps (None: this computer's)."""
+    if name is None:
+        return None
+    from fieldlink.errors import ConfigError
+    from fieldlink.store.timezones import parse_timezone
+
+    try:
+        return parse_timezone(name)
+    except ConfigError as exc:
+        raise UsageError(f"--timezone: {exc}") from None
+
+
+def timezone_option(command: F) -> F:
+    """``--timezone ZONE``, as in the stations file; passed as ``timezone``."""
+    return click.option(
+        "--timezone",
+        "timezone",
+        default=None,
+        metavar="ZONE",
+        help='Zone the logger clock keeps ("UTC", "UTC-7", "Europe/Paris") [this computer\'s].',
+    )(command)
+
 
 #: The logger ``--debug`` shows: every PakBus frame in hex.
 FRAME_LOGGER = "fieldlink.pakbus.frames"
@@ -254,14 +296,25 @@ def gettime(link: LinkOptions) -> None:
 @logger_group.command()
 @link_options
 @click.argument("datetime")
-def settime(link: LinkOptions, datetime: str) -> None:
-    """Set the logger clock to DATETIME ("YYYY-MM-DD HH:MM[:SS]" or "now")."""
-    when = parse_datetime(datetime, "DATETIME")
+@timezone_option
+def settime(link: LinkOptions, datetime: str, timezone: str | None) -> None:
+    """Set the logger clock to DATETIME ("YYYY-MM-DD HH:MM[:SS]" or "now").
+
+    A date is the logger's local time.  "now" is this computer's time in the zone
+    the logger keeps: give --timezone when that is not this computer's zone.
+    """
+    when = parse_datetime(datetime, "DATETIME", _zone(timezone))
     with connect(link) as logger:
         old = logger.gettime()
         new = logger.settime(when)
     click.echo(f"Old Time : {old:%Y-%m-%d %H:%M:%S}")
     click.echo(f"Current Time : {new:%Y-%m-%d %H:%M:%S}")
+    moved = (new - old).total_seconds()
+    if datetime.strip().lower() == "now" and looks_like_zone_mistake(moved):
+        _info(
+            f"the clock moved by {offset_text(moved)}: if the logger keeps another zone "
+            "than this computer, set it again with --timezone"
+        )
 
 
 @logger_group.command(name="sync-clock")
@@ -287,17 +340,31 @@ def settime(link: LinkOptions, datetime: str) -> None:
     type=click.FloatRange(min=0),
     help="Largest step in seconds (0: no limit).",
 )
-@click.option("--utc", is_flag=True, help="The logger keeps UTC (default: this computer's zone).")
+@timezone_option
+@click.option("--utc", is_flag=True, help="The logger keeps UTC (same as --timezone UTC).")
 def sync_clock(
-    link: LinkOptions, samples: int, threshold: float, max_step: float, utc: bool
+    link: LinkOptions,
+    samples: int,
+    threshold: float,
+    max_step: float,
+    timezone: str | None,
+    utc: bool,
 ) -> None:
-    """Bring the logger clock to this computer's time, if it is off by more than --threshold."""
+    """Bring the logger clock to this computer's time, if it is off by more than --threshold.
+
+    A step is at most --max-step: if the clock is still off after it (hours off
+    usually means the logger keeps another zone: see --timezone), the command
+    says so and exits with status 1.
+    """
+    if utc and timezone is not None:
+        raise UsageError("give --utc or --timezone, not both")
+    zone = dt.UTC if utc else _zone(timezone)
     with connect(link) as logger:
         result = logger.sync_clock(
             samples=samples,
             threshold=threshold,
             max_step=max_step or None,
-            tz=dt.UTC if utc else None,
+            tz=zone,
         )
     click.echo(f"offset      {result.offset:+.3f} s (logger minus computer)")
     click.echo(f"round trip  {result.round_trip * 1000:.1f} ms ({result.samples} samples kept)")
@@ -305,6 +372,14 @@ def sync_clock(
         click.echo(f"stepped     {result.step:+.3f} s; now {result.residual:+.3f} s")
     else:
         click.echo(f"not stepped (within {threshold:g} s)")
+    if result.adjusted and max_step and abs(result.residual) > max(threshold, 1.0):
+        shown = "UTC" if utc else timezone or "this computer's zone"
+        why = too_far_to_step(result.offset, max_step, zone=shown)
+        raise FieldlinkError(
+            f"{why}; stepped by {offset_text(result.step)} only, still "
+            f"{offset_text(result.residual)} off (rerun to step again, or --max-step 0 "
+            "for one full step)"
+        )
 
 
 # --- status, settings -------------------------------------------------------------------------
@@ -593,6 +668,7 @@ def _station_info(logger: Datalogger, station: str | None) -> StationInfo:
 )
 @click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
 @click.option("--station", default=None, metavar="NAME", help="Station name for the TOA5 header.")
+@timezone_option
 def getdata(
     link: LinkOptions,
     table: str,
@@ -605,14 +681,18 @@ def getdata(
     fmt: str | None,
     delim: str,
     station: str | None,
+    timezone: str | None,
 ) -> None:
     """Download the records of TABLE to OUTPUT (CSV or TOA5; - for stdout).
 
     By default the whole table; --start/--stop select a time range (start included,
-    stop excluded), --newest or --since-record a range of records.
+    stop excluded), --newest or --since-record a range of records.  --start/--stop
+    are the logger's local time; "now", and a time written with a UTC offset
+    ("2024-05-01T06:00Z"), are converted to the --timezone the logger keeps.
     """
-    begin = parse_datetime(start, "--start") if start else None
-    end = parse_datetime(stop, "--stop") if stop else None
+    zone = _zone(timezone)
+    begin = parse_datetime(start, "--start", zone) if start else None
+    end = parse_datetime(stop, "--stop", zone) if stop else None
     if begin is not None and end is not None and begin >= end:
         raise UsageError(f"--start {start} is not before --stop {stop}")
     if newest is not None and (begin or end or since_record is not None):

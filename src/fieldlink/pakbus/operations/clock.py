@@ -179,3 +179,41 @@ def sync_clock(
     yield from _step_clock(round(step * 1e9), security_code)
     residual, _, _ = yield from _estimate_offset(1, security_code, tz)
     return ClockSyncResult(offset, step, residual, trip, kept)
+
+
+def offset_text(seconds: float) -> str:
+    """A clock offset as a person reads it: ``+40.2 s``, ``-7 h 00 min``, ``+12 min 30 s``."""
+    sign = "-" if seconds < 0 else "+"
+    s = abs(seconds)
+    if s < 60:
+        return f"{sign}{s:.1f} s"
+    if s < 3600:
+        minutes, secs = divmod(round(s), 60)
+        return f"{sign}{minutes} min {secs:02d} s"
+    hours, minutes = divmod(round(s / 60), 60)
+    return f"{sign}{hours} h {minutes:02d} min"
+
+
+def looks_like_zone_mistake(offset: float) -> bool:
+    """Half an hour or more, and within a minute of a whole quarter hour: the mark of a
+    clock kept (or compared) in the wrong time zone rather than one that drifted."""
+    quarter = 900.0
+    return (
+        abs(offset) >= 1800 - 60 and abs(abs(offset) - round(abs(offset) / quarter) * quarter) <= 60
+    )
+
+
+def too_far_to_step(offset: float, limit: float, *, zone: str | None = None) -> str:
+    """Why a clock ``offset`` seconds off (logger minus reference) is not stepped.
+
+    ``limit`` is the largest step allowed; ``zone`` the zone the logger is assumed to
+    keep, named in the hint when the offset looks like a time-zone mistake.
+    """
+    text = (
+        f"the logger clock is {offset_text(offset)} off, more than the largest step allowed "
+        f"({offset_text(limit).lstrip('+')})"
+    )
+    if looks_like_zone_mistake(offset):
+        assumed = f" (it is taken to keep {zone})" if zone else ""
+        text += f"; that looks like a time-zone mistake: check the logger's zone{assumed}"
+    return text
