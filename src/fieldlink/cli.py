@@ -70,8 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     _mount()
     try:
         cli.main(args=argv, prog_name="fieldlink", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("fieldlink: aborted", err=True)
+    except click.exceptions.Abort as exc:
+        # Ctrl-C reaches us as click's Abort; the notes (what was kept) are on its cause.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo(f"fieldlink: interrupted{_notes(cause)}", err=True)
+        else:
+            click.echo("fieldlink: aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:
         if _is_help_request(exc):

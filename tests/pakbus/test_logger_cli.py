@@ -163,7 +163,11 @@ def test_getdata_csv(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Pat
     target = tmp_path / "table1.csv"
     code, out, err = run(capsys, "getdata", url, "Table1", str(target))
     assert code == 0, err
-    assert out == ""  # data goes to the file, news to stderr
+    # Data to the file; in a pipe, PyCampbellCR1000's progress lines on stdout (issue 12)
+    lines = out.splitlines()
+    assert lines[0] == "Your download is starting." and lines[1].startswith("Packet 0 with ")
+    assert lines[-2:] == ["---------------------------", "300 new records were found"]
+    assert sum(int(line.split()[3]) for line in lines if line.startswith("Packet ")) == 300
     assert "300 records of Table1" in err
     rows = list(csv.reader(target.open()))
     assert rows[0][:4] == ["Datetime", "RecNbr", "BattV_Min", "PTemp_C_Avg"]
@@ -556,21 +560,30 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
             "logger", "getdata", emu.url, "Table1", str(tmp_path / "a.csv")
         )
         assert code == 0, screen
-        assert "Table1 " in screen and " records up to 2024-05-01" in screen  # the bar
+        import re
+
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+        assert "Table1 " in text and "/2000 records" in text  # the bar, with its total
+        assert "records/s" in text and "ETA" in text and "100%" in text
         assert "2000 records of Table1 written to" in screen
         code, screen = _on_a_terminal(
             "logger", "update", emu.url, "Table1", str(tmp_path / "b.csv")
         )
         assert code == 0, screen
-        assert " records stored" in screen
+        assert "2000/? records" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
         code, screen = _on_a_terminal("logger", "getfile", emu.url, ".TDF", str(tmp_path / "t"))
         assert code == 0, screen
         assert "kB" in screen and ".TDF: " in screen
 
 
-def test_no_progress_in_a_pipe(url: str, tmp_path: Path) -> None:
-    for args in (["update", url, "Table1", str(tmp_path / "b.csv")],
-                 ["getfile", url, ".TDF", str(tmp_path / "t")]):  # fmt: skip
+def test_in_a_pipe_pycampbellcr1000s_lines_and_no_bar(url: str, tmp_path: Path) -> None:
+    """Cron and log files see PyCampbellCR1000's lines on stdout (issue 12); stderr keeps
+    the closing line only, and nothing is drawn."""
+    for args, last in (
+        (["update", url, "Table1", str(tmp_path / "b.csv")], "300 new records were found"),
+        (["update", url, "Table1", str(tmp_path / "b.csv")], "No new records were found"),
+        (["getfile", url, ".TDF", str(tmp_path / "t")], None),
+    ):
         r = subprocess.run(
             [sys.executable, "-m", "fieldlink", "logger", *args],
             capture_output=True,
@@ -579,7 +592,125 @@ def test_no_progress_in_a_pipe(url: str, tmp_path: Path) -> None:
         )
         assert r.returncode == 0, r.stderr
         assert len(r.stderr.splitlines()) == 1, r.stderr  # the closing line only
-        assert "\x1b" not in r.stderr
+        assert "\x1b" not in r.stderr + r.stdout
+        if last is not None:
+            assert r.stdout.splitlines()[0] == "Your download is starting."
+            assert r.stdout.splitlines()[-1] == last
+
+
+def test_progress_plain_none_and_data_on_stdout(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "getdata", url, "Table1", "-", "--newest", "3")
+    assert code == 0 and "Packet" not in out + err  # auto: data on stdout, no lines
+    code, out, err = run(
+        capsys, "getdata", url, "Table1", "-", "--newest", "3", "--progress", "plain"
+    )
+    assert code == 0 and out.startswith("Datetime,RecNbr,") and "Packet" not in out
+    assert err.splitlines()[-1] == "3 new records were found"
+    target = tmp_path / "n.csv"
+    code, out, err = run(capsys, "getdata", url, "Table1", str(target), "--progress", "none")
+    assert code == 0 and out == "" and err.startswith("300 records")
+    code, _, err = run(capsys, "getdata", url, "Table1", "-", "--progress", "loud")
+    assert code == 2
+
+
+# --- no clobbering, and a clean end (issue 12) ---------------------------------------------------
+
+
+def test_getdata_never_replaces_a_file_unless_force(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "years.csv"
+    target.write_text("200,000 rows of someone's update\n")
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--newest", "3")
+    assert code == 2 and "already exists" in one_error_line(err) and "--force" in err
+    assert target.read_text() == "200,000 rows of someone's update\n"
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--newest", "3", "--force")
+    assert code == 0, err
+    assert len(target.read_text().splitlines()) == 4
+
+
+def test_getdata_append_is_update(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "t.csv"
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--newest", "5")
+    assert code == 0, err
+    code, out, err = run(capsys, "getdata", url, "Table1", str(target), "--append")
+    assert code == 0, err
+    numbers = [row[1] for row in csv.reader(target.open())][1:]
+    assert numbers == [str(n) for n in range(295, 300)]  # nothing twice, nothing new yet
+    assert "No new records were found" in out
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--append", "--start",
+                       "2024-05-01")  # fmt: skip
+    assert code == 2 and "--append" in one_error_line(err)
+
+
+def test_getdata_and_update_agree_about_missing_directories(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    for command in ("getdata", "update"):
+        target = tmp_path / "no" / "such" / "t.csv"
+        code, _, err = run(capsys, command, url, "Table1", str(target))
+        assert code == 1 and f"there is no directory {target.parent}" in one_error_line(err)
+        assert not (tmp_path / "no").exists()
+
+
+def test_a_directory_as_output_is_refused_before_downloading(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "getdata", "tcp:127.0.0.1:1", "Table1", str(tmp_path), "--force")
+    assert code == 2 and "is a directory" in one_error_line(err)
+
+
+def test_a_failed_final_rename_is_one_line_naming_the_part_file(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output turned into a directory while downloading: no traceback, .part named."""
+    import os
+
+    target = tmp_path / "t.csv"
+    real_replace = os.replace
+
+    def replace(src: object, dst: object) -> None:
+        if str(dst) == str(target):
+            target.mkdir()
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("fieldlink.pakbus.output.os.replace", replace)
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--progress", "none")
+    line = one_error_line(err)
+    assert code == 1 and line.startswith(f"fieldlink: error: cannot write {target}: ")
+    assert line.endswith(f"the 300 records downloaded are kept in {target}.part")
+    assert len(list(csv.reader((tmp_path / "t.csv.part").open()))) == 301
+
+
+def test_ctrl_c_names_the_part_file_kept(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldlink.pakbus import output
+
+    writes = 0
+    real_write = output.RecordWriter.write
+
+    def write(self: output.RecordWriter, records: list[object]) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise KeyboardInterrupt
+        real_write(self, records)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(output.RecordWriter, "write", write)
+    target = tmp_path / "t.csv"
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--progress", "none")
+    assert code == 130
+    line = one_error_line(err)
+    assert line.startswith("fieldlink: interrupted (incomplete: ")
+    assert line.endswith(f" records kept in {target}.part)")
+    kept = int(line.split("incomplete: ")[1].split()[0])
+    rows = list(csv.reader((tmp_path / "t.csv.part").open()))
+    assert 256 <= kept == len(rows) - 1 < 300 and not target.exists()
 
 
 # --- dates, and one run as a separate process -------------------------------------------------
@@ -626,7 +757,7 @@ def test_as_a_separate_process(url: str, tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 6
     assert ok.stderr.strip() == f"5 records of Table1 written to {out}"  # no progress bar in a pipe
     bad = subprocess.run(
-        [sys.executable, "-m", "fieldlink", "logger", "getdata", url, "Nope", str(out)],
+        [sys.executable, "-m", "fieldlink", "logger", "getdata", url, "Nope", str(out) + "2"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -31,6 +31,7 @@ import click
 
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
 from fieldlink.kit.commands import frame_log, mount_family
+from fieldlink.kit.converse import Emit, Stream
 from fieldlink.pakbus.client import DEFAULT_SRC, Datalogger
 from fieldlink.pakbus.operations import (
     TableDefinitionChanged,
@@ -44,9 +45,11 @@ from fieldlink.pakbus.output import (
     RecordWriter,
     atomic_output,
     check_delimiter,
+    check_target,
     output_format,
     value_text,
 )
+from fieldlink.pakbus.progress import MODES, choose_mode, record_progress
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import StationInfo
 
@@ -266,6 +269,50 @@ def _byte_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def progress_option(command: F) -> F:
+    """``--progress auto|bar|plain|none``; passed as ``progress``."""
+    return click.option(
+        "--progress",
+        type=click.Choice(MODES, case_sensitive=False),
+        default="auto",
+        show_default=True,
+        help="A bar on a terminal, PyCampbellCR1000's lines (Packet N with M records) "
+        "elsewhere; or say which.",
+    )(command)
+
+
+def collect_packets(logger: Datalogger, table: TableDef, **query: Any) -> Iterator[list[Record]]:
+    """``logger.collect`` one logger answer at a time (for "Packet N with M records")."""
+    from fieldlink.kit import drive
+    from fieldlink.pakbus import operations as ops
+
+    operation = ops.collect(logger.catalog, table, security_code=logger.security_code, **query)
+    return drive.stream(logger.link, logger.session, per_answer(operation))
+
+
+def per_answer(operation: Stream) -> Stream:
+    """The same conversation, each answer's records emitted as one list."""
+    sent: Any = None
+    thrown: BaseException | None = None
+    while True:
+        try:
+            step = operation.send(sent) if thrown is None else operation.throw(thrown)
+        except StopIteration:
+            return
+        sent, thrown = None, None
+        try:
+            if isinstance(step, Emit):
+                if step.items:
+                    yield Emit((list(step.items),))
+            else:
+                sent = yield step
+        except GeneratorExit:
+            operation.close()
+            raise
+        except BaseException as exc:  # the driver's error, for the conversation to handle
+            thrown = exc
 
 
 # --- the group --------------------------------------------------------------------------------
@@ -669,6 +716,13 @@ def _station_info(logger: Datalogger, station: str | None) -> StationInfo:
 @click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
 @click.option("--station", default=None, metavar="NAME", help="Station name for the TOA5 header.")
 @timezone_option
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Add only the new records to OUTPUT, as the update command does.",
+)
+@progress_option
 def getdata(
     link: LinkOptions,
     table: str,
@@ -682,6 +736,9 @@ def getdata(
     delim: str,
     station: str | None,
     timezone: str | None,
+    force: bool,
+    append: bool,
+    progress: str,
 ) -> None:
     """Download the records of TABLE to OUTPUT (CSV or TOA5; - for stdout).
 
@@ -689,7 +746,20 @@ def getdata(
     stop excluded), --newest or --since-record a range of records.  --start/--stop
     are the logger's local time; "now", and a time written with a UTC offset
     ("2024-05-01T06:00Z"), are converted to the --timezone the logger keeps.
+
+    An existing OUTPUT is never replaced unless --force; --append adds the records
+    it does not hold yet instead (exactly as "update").  OUTPUT's directory must exist.
     """
+    if append:
+        if force or output == "-":
+            raise UsageError("--append adds to a file: it cannot be combined with --force or -")
+        if start or stop or since_record is not None or fields:
+            raise UsageError(
+                "--append resumes after the file's last record: it cannot be combined with "
+                "--start, --stop, --since-record or --fields"
+            )
+        _update(link, table, output, delim, fmt, station, newest, timezone or "UTC", progress)
+        return
     zone = _zone(timezone)
     begin = parse_datetime(start, "--start", zone) if start else None
     end = parse_datetime(stop, "--stop", zone) if stop else None
@@ -702,24 +772,16 @@ def getdata(
     kind = output_format(output, fmt)
     delimiter = check_delimiter(delim)
     names = _parse_fields(fields)
+    if output != "-":
+        check_target(Path(output), replace=force)
+    mode = choose_mode(progress, data_on_stdout=output == "-")
+    query = _Query(begin, end, newest, since_record)
     with connect(link) as logger:
         tdef = logger.table_def(table)
         info = _station_info(logger, station) if kind == "toa5" else _plain_station(station)
         for attempt in (1, 2):
             try:
-                count = _download(
-                    logger,
-                    tdef,
-                    info,
-                    output,
-                    kind,
-                    delimiter,
-                    names,
-                    begin,
-                    end,
-                    newest,
-                    since_record,
-                )
+                count = _download(logger, tdef, info, output, kind, delimiter, names, query, mode)
                 break
             except TableDefinitionChanged:
                 if attempt == 2:
@@ -730,8 +792,34 @@ def getdata(
         _info(f"{count} records of {tdef.name} written to {output}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """What getdata asks for."""
+
+    start: dt.datetime | None
+    stop: dt.datetime | None
+    newest: int | None
+    since_record: int | None
+
+
 def _plain_station(station: str | None) -> StationInfo:
     return StationInfo(name=station or "station")
+
+
+def _newest_number(logger: Datalogger, tdef: TableDef) -> int | None:
+    """The number of the logger's newest record of ``tdef`` (one small request)."""
+    for record in logger.collect(tdef, newest=1):
+        return record.number
+    return None
+
+
+def _expected(query: _Query, newest: int | None, first: int) -> int | None:
+    """Records the download will bring, once its first record (``first``) is known."""
+    if query.newest is not None:
+        return query.newest
+    if newest is None or query.stop is not None:
+        return None  # a time window's end is not a record number
+    return max(0, newest - first + 1)
 
 
 def _download(
@@ -742,36 +830,42 @@ def _download(
     kind: str,
     delimiter: str,
     names: list[str] | None,
-    begin: dt.datetime | None,
-    end: dt.datetime | None,
-    newest: int | None,
-    since_record: int | None,
+    query: _Query,
+    mode: str,
 ) -> int:
     selected = tdef
     if names:
         numbers = resolve_fields(tdef, names)
         selected = replace(tdef, fields=tuple(tdef.fields[n - 1] for n in numbers))
+    newest = _newest_number(logger, tdef) if mode == "bar" and tdef.size > 1 else None
     writer = RecordWriter(output, selected, info, fmt=kind, delimiter=delimiter)
     #: Records received and not yet handed to the writer (taken out before writing, so
     #: a failed write is never repeated).
     pending: list[Record] = []
-
-    def write_pending(advance: Callable[[int, dt.datetime], None]) -> None:
-        records = pending[:]
-        pending.clear()
-        writer.write(records)
-        if records:
-            advance(len(records), records[-1].timestamp)
-
     try:
-        with _record_progress(tdef.name) as advance:
-            for record in logger.collect(
-                tdef, start=begin, stop=end, since_record=since_record, newest=newest, fields=names
+        with record_progress(mode, tdef.name, data_on_stdout=output == "-") as shown:
+            for packet in collect_packets(
+                logger,
+                tdef,
+                start=query.start,
+                stop=query.stop,
+                since_record=query.since_record,
+                newest=query.newest,
+                fields=names,
             ):
-                pending.append(record)
+                if not writer.count and not pending and packet:
+                    shown.total(_expected(query, newest, packet[0].number))
+                pending.extend(packet)
+                shown.packet(len(packet))
                 if len(pending) >= 256:
-                    write_pending(advance)
-            write_pending(advance)
+                    records = pending[:]
+                    pending.clear()
+                    writer.write(records)
+            records = pending[:]
+            pending.clear()
+            writer.write(records)
+            writer.close(complete=True)
+            shown.done(writer.count)
     except BaseException as exc:
         # Never a finished-looking file: what arrived stays under .part (the records
         # received but not yet written included), said on the error's own line.
@@ -779,63 +873,33 @@ def _download(
             writer.write(pending)
         with suppress(FieldlinkError, OSError):
             writer.close(complete=False)
-        if writer.count and writer.partial_path is not None:
-            exc.add_note(f"incomplete: {writer.count} records kept in {writer.partial_path}")
-        elif writer.count:
+        kept = writer.partial_path
+        if str(kept) in str(exc):
+            pass  # the error names what was kept already
+        elif writer.count and kept is not None and kept.exists():
+            exc.add_note(f"incomplete: {writer.count} records kept in {kept}")
+        elif writer.count and kept is None:
             exc.add_note(f"incomplete: {writer.count} records written before it")
         raise
-    writer.close(complete=True)
     return writer.count
 
 
 @contextmanager
-def _record_progress(table: str) -> Iterator[Callable[[int, dt.datetime], None]]:
-    if not _stderr_is_terminal():
-        yield lambda n, when: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.completed} records"),
-        TextColumn("{task.fields[last]}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(table, total=None, last="")
-
-        def advance(n: int, when: dt.datetime) -> None:
-            bar.update(task, advance=n, last=f"up to {when:%Y-%m-%d %H:%M:%S}")
-
-        yield advance
-
-
-@contextmanager
-def _stored_progress(table: str) -> Iterator[Callable[[str, str, int], None] | None]:
-    """``update``'s count of records stored so far, on a terminal only."""
-    if not _stderr_is_terminal():
+def _stored_progress(mode: str, table: str) -> Iterator[Callable[[str, str, int], None] | None]:
+    """``update``'s progress: records stored so far, after every batch."""
+    if mode == "none":
         yield None
         return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.completed} records stored"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(table, total=None)
+    with record_progress(mode, table) as shown:
+        done = 0
 
         def stored(_station: str, _table: str, count: int) -> None:
-            bar.update(task, completed=count)
+            nonlocal done
+            shown.packet(count - done)
+            done = count
 
         yield stored
+        shown.done(done)
 
 
 @logger_group.command()
@@ -868,6 +932,7 @@ def _stored_progress(table: str) -> Iterator[Callable[[str, str, int], None] | N
     show_default=True,
     help='Zone of the logger clock, for SQLite\'s UTC column ("UTC-7", "Europe/Paris").',
 )
+@progress_option
 def update(
     link: LinkOptions,
     table: str,
@@ -877,6 +942,7 @@ def update(
     station: str | None,
     newest: int | None,
     zone: str,
+    progress: str,
 ) -> None:
     """Append the new records of TABLE to FILE, resuming by record number.
 
@@ -884,7 +950,25 @@ def update(
     appends nothing twice and a crash loses nothing; records the logger overwrote
     meanwhile are reported as holes (and listed in FILE.holes.csv).  A program
     change that alters TABLE stops with an error rather than mixing columns.
+
+    A CSV file that PyCampbellCR1000's update started (Datetime,RecNbr,... with
+    b'name' or plain headers) is carried on in its own columns and delimiter.
+    FILE's directory must exist.
     """
+    _update(link, table, db, delim, fmt, station, newest, zone, progress)
+
+
+def _update(
+    link: LinkOptions,
+    table: str,
+    db: str,
+    delim: str,
+    fmt: str | None,
+    station: str | None,
+    newest: int | None,
+    zone: str,
+    progress: str,
+) -> None:
     import asyncio
 
     from fieldlink.collect.config import FirstCollection
@@ -892,6 +976,8 @@ def update(
     from fieldlink.collect.update import run_update, update_station
 
     delimiter = check_delimiter(delim)
+    check_target(Path(db), replace=True)
+    mode = choose_mode(progress)
     config = update_station(
         link.url,
         table,
@@ -908,9 +994,9 @@ def update(
         timezone=zone,
         first=FirstCollection(newest),
     )
-    with frame_log(FRAME_LOGGER, link.debug), _stored_progress(table) as progress:
+    with frame_log(FRAME_LOGGER, link.debug), _stored_progress(mode, table) as progress_cb:
         result = asyncio.run(
-            run_update(config, connect_client, delimiter=delimiter, progress=progress)
+            run_update(config, connect_client, delimiter=delimiter, progress=progress_cb)
         )
     if result.error is None:
         _info(f"{db}: {result.summary()}")
