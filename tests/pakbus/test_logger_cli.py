@@ -118,14 +118,28 @@ def test_getprogstat(capsys: pytest.CaptureFixture[str], url: str) -> None:
 
 
 def test_getsettings_as_csv(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "getsettings", url, "--delim", ";")
+    # --raw is the former output, byte for byte (issue 12 made names the default).
+    code, out, _ = run(capsys, "getsettings", url, "--delim", ";", "--raw")
     assert code == 0
     table = list(csv.reader(io.StringIO(out), delimiter=";"))
     assert table[0] == ["SettingId", "SettingValue", "ReadOnly"]
     assert ["0", "CR1000.Std.24", "1"] in table
+    assert ["1", str(0x4500123C), "1"] in table and ["4", "00 00 00 00 00 00", "0"] in table
     target = tmp_path / "settings.csv"
     code, _, _ = run(capsys, "getsettings", url, "--output", str(target))
-    assert code == 0 and target.read_text().startswith("SettingId,SettingValue,ReadOnly")
+    assert code == 0 and target.read_text().startswith("SettingId,Name,SettingValue,ReadOnly")
+
+
+def test_getsettings_names_and_decodes(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "getsettings", url)
+    assert code == 0
+    rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(out))}
+    assert rows["0"] == ["OS Version", "CR1000.Std.24", "1"]
+    assert rows["1"] == ["Serial Number", "E4668", "1"]
+    assert rows["4"] == ["Security", "level 1 0, level 2 0, level 3 0", "0"]
+    assert rows["7"] == ["RS-232 Baud Rate", "auto (from 38400)", "0"]
+    assert rows["49"] == ["Max Packet Size", "1000", "0"]
+    assert rows["54"][0] == ""  # moved between OS versions: not named
 
 
 def test_listfiles(capsys: pytest.CaptureFixture[str], url: str) -> None:

@@ -461,8 +461,18 @@ def getprogstat(link: LinkOptions) -> None:
     help="File to write the settings to (- for stdout).",
 )
 @click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
-def getsettings(link: LinkOptions, output: str, delim: str) -> None:
-    """Print the DevConfig settings as CSV: id, value, read-only."""
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Without names, each value as its bytes show it (text, number or hex).",
+)
+def getsettings(link: LinkOptions, output: str, delim: str, raw: bool) -> None:
+    """Print the DevConfig settings as CSV: id, name, value, read-only.
+
+    Names and decoded values (serial number, security levels, auto-baud) are the
+    ones the protocol reference gives for a CR1000; other settings and other loggers
+    show their id and the value as its bytes read.
+    """
     import csv
     import io
 
@@ -472,9 +482,14 @@ def getsettings(link: LinkOptions, output: str, delim: str) -> None:
             settings = logger.settings()
         text = io.StringIO()
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
-        writer.writerow(["SettingId", "SettingValue", "ReadOnly"])
-        for s in settings:
-            writer.writerow([s.id, s.display(), int(s.read_only)])
+        if raw:
+            writer.writerow(["SettingId", "SettingValue", "ReadOnly"])
+            for s in settings:
+                writer.writerow([s.id, s.display(), int(s.read_only)])
+        else:
+            writer.writerow(["SettingId", "Name", "SettingValue", "ReadOnly"])
+            for s in settings:
+                writer.writerow([s.id, settings.name(s.id), settings.decoded(s), int(s.read_only)])
         sink.write(text.getvalue().encode("utf-8"))
 
 
