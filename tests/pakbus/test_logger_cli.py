@@ -848,3 +848,14 @@ def test_getdata_start_in_utc_with_the_loggers_timezone(
     assert stamps and min(stamps) >= "2024-05-01 11:58:00"
     code, _, err = run(capsys, "getdata", url, "Table1", "-", "--start", "2024-05-01T13:58Z")
     assert code == 2 and "--timezone" in one_error_line(err)
+
+
+def test_help_names_udp_and_explains_the_src_default() -> None:
+    from click.testing import CliRunner
+
+    from fieldlink.pakbus.cli import logger_group
+
+    group_help = CliRunner().invoke(logger_group, ["--help"]).output
+    assert "udp:HOST:PORT" in group_help and "tcp:HOST:PORT" in group_help
+    command_help = " ".join(CliRunner().invoke(logger_group, ["gettime", "--help"]).output.split())
+    assert "PyCampbellCR1000 used 2050" in command_help and "[default: 4094;" in command_help

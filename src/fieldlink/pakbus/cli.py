@@ -164,7 +164,12 @@ def link_options(command: F) -> F:
         help="Longer wait for the very first answer (cellular modems).",
     )
     @click.option(
-        "--src", default=DEFAULT_SRC, show_default=True, type=_ADDRESS, help="Our PakBus node ID."
+        "--src",
+        default=DEFAULT_SRC,
+        show_default=True,
+        type=_ADDRESS,
+        help="Our PakBus node ID.  PyCampbellCR1000 used 2050; 4094 is LoggerNet's, "
+        "which loggers never filter (give --src 2050 where a logger expects it).",
     )
     @click.option(
         "--dest", default=1, show_default=True, type=_ADDRESS, help="The logger's PakBus node ID."
@@ -323,9 +328,10 @@ def logger_group() -> None:
     """Campbell Scientific PakBus dataloggers (CR1000, CR800, CR3000, CR6 ...).
 
     \b
-    URL is tcp:HOST:PORT (PakBus/TCP is port 6785), serial:DEVICE:BAUD[:8N1],
-    or a pyserial URL (socket://, rfc2217://).  Dates are logger-local, written
-    "YYYY-MM-DD HH:MM" (seconds optional).
+    URL is tcp:HOST:PORT (PakBus/TCP is port 6785), udp:HOST:PORT,
+    serial:DEVICE:BAUD[:8N1] (serial:/COM1:19200:8N1 on Windows), or a
+    pyserial URL (socket://, rfc2217://, loop://).  Dates are logger-local,
+    written "YYYY-MM-DD HH:MM" (seconds optional).
     """
 
 
