@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -375,7 +376,7 @@ def test_setsetting(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator) -
     assert fresh.url is not None
     code, _, err = run(capsys, "setsetting", fresh.url, "2", "RIDGE")
     assert code == 0, err
-    _, out, _ = run(capsys, "getsettings", fresh.url)
+    _, out, _ = run(capsys, "getsettings", fresh.url, "--raw")
     assert "2,RIDGE,0" in out.splitlines()
     code, _, err = run(capsys, "setsetting", fresh.url, "2", "zz", "--hex")
     assert code == 2 and "hex" in err
@@ -574,7 +575,6 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
             "logger", "getdata", emu.url, "Table1", str(tmp_path / "a.csv")
         )
         assert code == 0, screen
-        import re
 
         text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
         assert "Table1 " in text and "/2000 records" in text  # the bar, with its total
@@ -859,3 +859,53 @@ def test_help_names_udp_and_explains_the_src_default() -> None:
     assert "udp:HOST:PORT" in group_help and "tcp:HOST:PORT" in group_help
     command_help = " ".join(CliRunner().invoke(logger_group, ["gettime", "--help"]).output.split())
     assert "PyCampbellCR1000 used 2050" in command_help and "[default: 4094;" in command_help
+
+
+# --- plain words (issue 12) ----------------------------------------------------------------------
+
+
+def test_permission_errors_name_the_security_level_needed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fieldlink.errors import PermissionDenied
+    from fieldlink.pakbus.operations.common import check_response
+
+    emu = LoggerEmulator(records=5, listen="127.0.0.1:0", security_code=1111)
+    with emu.running():
+        url = emu.url or ""
+        code, _, err = run(capsys, "getfile", url, "CPU:Default.CR1", "-")
+        line = one_error_line(err)
+        assert code == 1 and "reading file 'CPU:Default.CR1': permission denied" in line
+        assert line.endswith("this needs the level-1 security code; give it with --code")
+        code, _, err = run(capsys, "getsettings", url)
+        assert code == 1 and "the level-1 security code" in one_error_line(err)
+        code, _, err = run(capsys, "getsettings", url, "--code", "1111")
+        assert code == 0, err
+    # Levels 2 and 3 (the emulator's command line sets level 1 only): the words per level.
+    for level, words in ((2, "the level-2 (or level-1) security code"),
+                         (3, "a security code (of any level)")):  # fmt: skip
+        with pytest.raises(PermissionDenied, match=re.escape(words)):
+            check_response(1, "setting the clock", level)
+
+
+@pytest.mark.parametrize(
+    ("when", "words"),
+    [("1900-01-01", "is before 1990-01-01, where logger clocks begin"),
+     ("2100-01-01 00:00", "the last time a logger clock can hold")],
+)  # fmt: skip
+def test_settime_out_of_the_loggers_range_says_so_plainly(
+    capsys: pytest.CaptureFixture[str], url: str, when: str, words: str
+) -> None:
+    code, _, err = run(capsys, "settime", url, when)
+    line = one_error_line(err)
+    assert code == 2 and words in line
+    assert "BMP5" not in line and "Int4" not in line
+
+
+def test_a_value_too_large_for_its_field_says_what_the_field_holds(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator
+) -> None:
+    code, _, err = run(capsys, "setvalue", fresh.url or "", "Public", "Setpoint", "1e40")
+    line = one_error_line(err)
+    assert code == 2 and "it holds 4-byte floating-point numbers" in line
+    assert "IEEE4" not in line and "pack" not in line

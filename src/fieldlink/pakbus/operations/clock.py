@@ -11,7 +11,7 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus.operations.common import check_response
+from fieldlink.pakbus.operations.common import LEVEL_READ, LEVEL_WRITE, check_response
 from fieldlink.pakbus.protocol import bmp5
 from fieldlink.pakbus.protocol.types import EPOCH as EPOCH_1990_NAIVE
 from fieldlink.pakbus.protocol.types import datetime_to_nsec
@@ -35,9 +35,23 @@ def nsec_datetime(t: NSec) -> dt.datetime:
         raise ProtocolError(f"logger time {t.seconds} s since 1990 is out of range") from None
 
 
+#: The last time a logger clock can hold: 2**31 - 1 seconds after its 1990 epoch.
+LAST_TIME = EPOCH_1990_NAIVE + dt.timedelta(seconds=2**31 - 1)
+
+
 def _ns(when: dt.datetime) -> int:
     if when.tzinfo is not None:
         raise UsageError("logger clocks keep local time without a zone: give a naive date and time")
+    if when < EPOCH_1990_NAIVE:
+        raise UsageError(
+            f"{when:%Y-%m-%d %H:%M:%S} is before {EPOCH_1990_NAIVE:%Y-%m-%d}, where logger "
+            "clocks begin"
+        )
+    if when > LAST_TIME:
+        raise UsageError(
+            f"{when:%Y-%m-%d %H:%M:%S} is after {LAST_TIME:%Y-%m-%d %H:%M:%S}, the last time "
+            "a logger clock can hold"
+        )
     return datetime_to_nsec(when).total_ns
 
 
@@ -58,7 +72,7 @@ def read_clock(security_code: int = 0) -> Operation[NSec]:
     reply = yield from expect(
         Request(bmp5.ClockCommand(0, security_code, NSec(0, 0))), bmp5.ClockResponse
     )
-    check_response(reply.resp_code, "reading the clock")
+    check_response(reply.resp_code, "reading the clock", LEVEL_READ)
     if reply.old_time is None:
         raise ProtocolError("clock response without a time", message_type=reply.what())
     return reply.old_time
@@ -82,7 +96,7 @@ def _step_clock(step_ns: int, security_code: int) -> Operation[None]:
         Request(bmp5.ClockCommand(0, security_code, _adjustment(step_ns)), retries=0),
         bmp5.ClockResponse,
     )
-    check_response(reply.resp_code, "setting the clock")
+    check_response(reply.resp_code, "setting the clock", LEVEL_WRITE)
 
 
 def set_clock(when: dt.datetime, security_code: int = 0) -> Operation[dt.datetime]:

@@ -15,6 +15,7 @@ from fieldlink.errors import (
     Unsupported,
     UsageError,
 )
+from fieldlink.pakbus.operations.common import LEVEL_ADMIN, permission_message
 from fieldlink.pakbus.protocol import pakctrl
 from fieldlink.pakbus.protocol.codes import (
     DEVCONFIG_CONTROL_MEANINGS,
@@ -186,10 +187,9 @@ class DeviceSettings:
 
 
 def _devconfig_denied(what: str) -> PermissionDenied:
+    # DevConfig guards settings like programs and files (pakbus.md §5, INFERRED).
     return PermissionDenied(
-        f"{what}: security code invalid -- the logger wants a (different) security code",
-        code=2,
-        meaning="security code invalid",
+        permission_message(what, LEVEL_ADMIN), code=2, meaning="security code invalid"
     )
 
 
