@@ -291,7 +291,9 @@ def test_arbitrary_text_gives_config_error_or_a_file(text: str) -> None:
 
 
 def test_the_documented_example_parses() -> None:
-    example = Path(__file__).resolve().parents[2] / "examples" / "stations.toml"
+    from fieldlink.collect import config
+
+    example = Path(config.__file__).with_name("example_stations.toml")
     cfg = load_stations(example)
     ridge, valley = cfg.stations
     assert ridge.clock == ClockPolicy(5.0, True) and valley.clock == ClockPolicy(5.0, False)

@@ -1,6 +1,7 @@
 """The stations file: which loggers to collect, how often, and where the data go.
 
-A stations file is TOML (see ``examples/stations.toml`` for a commented
+A stations file is TOML (see ``example_stations.toml`` beside this module, printed by
+``fieldlink collect --example``, for a commented
 example).  It has an optional ``[defaults]`` table and one ``[[station]]`` table
 per logger; a station inherits every key it does not set from ``[defaults]``
 (the ``retry`` and ``clock`` tables key by key; ``sinks`` as a whole list).
