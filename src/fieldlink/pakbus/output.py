@@ -23,7 +23,7 @@ from fieldlink.errors import StoreError, UsageError
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store import StationInfo
 from fieldlink.store.base import columns, record_row
-from fieldlink.store.formatting import csv_value
+from fieldlink.store.formatting import csv_value, toa5_timestamp
 from fieldlink.store.toa5 import toa5_header, toa5_line
 
 #: Output formats and the file suffixes that choose them.
@@ -179,7 +179,7 @@ class RecordWriter:
             if self.fmt == "toa5":
                 chunks.append(toa5_line(record, row, self._cols).encode("utf-8"))
             else:
-                cells = [str(record.timestamp), str(record.number)]
+                cells = [toa5_timestamp(record.timestamp), str(record.number)]
                 cells += [
                     csv_value(v, c.field.type_code) for v, c in zip(row, self._cols, strict=True)
                 ]
