@@ -66,3 +66,20 @@ def test_verbose_works_after_the_subcommand_too() -> None:
         loud = run("logger", "gettime", emu.url or "", "-vv")
     assert quiet.returncode == loud.returncode == 0, loud.stderr
     assert quiet.stderr == "" and " DEBUG fieldlink." in loud.stderr
+
+
+def test_shell_completion_as_documented() -> None:
+    """The README's completion line: eval "$(_FIELDLINK_COMPLETE=bash_source fieldlink)"."""
+    import os
+
+    env = {**os.environ, "_FIELDLINK_COMPLETE": "bash_source"}
+    source = subprocess.run(
+        [sys.executable, "-m", "fieldlink"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert source.returncode == 0 and "_fieldlink_completion()" in source.stdout
+    env |= {"_FIELDLINK_COMPLETE": "bash_complete", "COMP_WORDS": "fieldlink logger sync",
+            "COMP_CWORD": "2"}  # fmt: skip
+    words = subprocess.run(
+        [sys.executable, "-m", "fieldlink"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "plain,sync-clock" in words.stdout.splitlines()
