@@ -909,3 +909,15 @@ def test_a_value_too_large_for_its_field_says_what_the_field_holds(
     line = one_error_line(err)
     assert code == 2 and "it holds 4-byte floating-point numbers" in line
     assert "IEEE4" not in line and "pack" not in line
+
+
+def test_update_of_a_pycampbellcr1000_file_that_cannot_be_resumed(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    """One error line, the file untouched, and no "were found" line claiming success."""
+    db = tmp_path / "db.csv"
+    db.write_bytes(b"Datetime,RecNbr,b'BattV_Min'\r\n2024-05-01 10:00:00,x,1\r\n")
+    code, out, err = run(capsys, "update", url, "Table1", str(db))
+    assert code == 1 and "RecNbr is 'x'" in err.splitlines()[-1]
+    assert "were found" not in out
+    assert db.read_bytes() == b"Datetime,RecNbr,b'BattV_Min'\r\n2024-05-01 10:00:00,x,1\r\n"

@@ -49,7 +49,7 @@ from fieldlink.pakbus.output import (
     output_format,
     value_text,
 )
-from fieldlink.pakbus.progress import MODES, choose_mode, record_progress
+from fieldlink.pakbus.progress import MODES, RecordProgress, choose_mode, record_progress
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import StationInfo
 
@@ -905,22 +905,16 @@ def _download(
     return writer.count
 
 
-@contextmanager
-def _stored_progress(mode: str, table: str) -> Iterator[Callable[[str, str, int], None] | None]:
-    """``update``'s progress: records stored so far, after every batch."""
-    if mode == "none":
-        yield None
-        return
-    with record_progress(mode, table) as shown:
-        done = 0
+def _stored_callback(shown: RecordProgress) -> Callable[[str, str, int], None]:
+    """``update``'s progress callback (records stored so far) as packets for ``shown``."""
+    done = 0
 
-        def stored(_station: str, _table: str, count: int) -> None:
-            nonlocal done
-            shown.packet(count - done)
-            done = count
+    def stored(_station: str, _table: str, count: int) -> None:
+        nonlocal done
+        shown.packet(count - done)
+        done = count
 
-        yield stored
-        shown.done(done)
+    return stored
 
 
 @logger_group.command()
@@ -1015,10 +1009,13 @@ def _update(
         timezone=zone,
         first=FirstCollection(newest),
     )
-    with frame_log(FRAME_LOGGER, link.debug), _stored_progress(mode, table) as progress_cb:
+    with frame_log(FRAME_LOGGER, link.debug), record_progress(mode, table) as shown:
+        callback = None if mode == "none" else _stored_callback(shown)
         result = asyncio.run(
-            run_update(config, connect_client, delimiter=delimiter, progress=progress_cb)
+            run_update(config, connect_client, delimiter=delimiter, progress=callback)
         )
+        if result.error is None:
+            shown.done(result.records)
     if result.error is None:
         _info(f"{db}: {result.summary()}")
         return

@@ -257,7 +257,10 @@ class PycrTableWriter:
         if "RecNbr" in names:
             number = row[names.index("RecNbr")].strip()
             if not number.isdigit():
-                raise StoreError(f"{self.path}: the last line's RecNbr is {number!r}, not a number")
+                raise StoreError(
+                    f"{self.path}: the last line's RecNbr is {number!r}, not a number; "
+                    "repair or remove that line"
+                )
             self.position = Position(self.table.signature, int(number), 1)
             return
         stamp = row[names.index("Datetime")].strip()
@@ -265,7 +268,8 @@ class PycrTableWriter:
             self.after_time = dt.datetime.fromisoformat(stamp)
         except ValueError:
             raise StoreError(
-                f"{self.path}: the last line's Datetime is {stamp!r}, not a date and time"
+                f"{self.path}: the last line's Datetime is {stamp!r}, not a date and time; "
+                "repair or remove that line"
             ) from None
 
     def holes(self) -> list[Hole]:
