@@ -80,13 +80,35 @@ def _mount() -> None:
     cli.add_command(demo_command)
 
 
+def hoist_verbose(argv: list[str]) -> list[str]:
+    """``fieldlink logger gettime URL -v`` as ``fieldlink -v logger gettime URL``.
+
+    ``-v``/``-vv``/``--verbose`` belong to the root command, but people type them
+    after the subcommand too; no subcommand has a ``-v`` of its own, so they are moved
+    to the front (never after a ``--``, where everything is an argument).
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a == "--verbose" or (len(a) > 1 and a.strip("-v") == ""
+             and a.startswith("-v"))]  # fmt: skip
+    if not flags:
+        return argv
+    rest = [a for a in argv[:end] if a not in flags]
+    return [*flags, *rest, *argv[end:]]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     _mount()
+    args = hoist_verbose(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=argv, prog_name="fieldlink", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("fieldlink: aborted", err=True)
+        cli.main(args=args, prog_name="fieldlink", standalone_mode=False)
+    except click.exceptions.Abort as exc:
+        # Ctrl-C reaches us as click's Abort; the notes (what was kept) are on its cause.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo(f"fieldlink: interrupted{_notes(cause)}", err=True)
+        else:
+            click.echo("fieldlink: aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:
         if _is_help_request(exc):
