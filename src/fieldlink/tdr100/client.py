@@ -15,15 +15,11 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any, TypeVar
 
-from fieldlink.kit import drive
-from fieldlink.kit.converse import Operation
-from fieldlink.link import AsyncLink, Link, open_async_link, open_link
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
+from fieldlink.link import AsyncLink, Link
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100 import operations as ops
 from fieldlink.tdr100.protocol import XMODEM, CrcVariant, MuxPath, parse_channels
@@ -62,7 +58,7 @@ class _Common:
         return self.session.crc
 
 
-class TDR100(_Common):
+class TDR100(_Common, Client):
     """A blocking client for one TDR100 on one link (use :meth:`from_url`)."""
 
     def __init__(
@@ -74,39 +70,12 @@ class TDR100(_Common):
         detect_crc: bool = True,
     ) -> None:
         self._init(timeout, crc, detect_crc)
-        self.link = link
-        self._lock = threading.RLock()
+        Client.__init__(self, link, self.session)
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 5.0, **kw: Any) -> TDR100:
         """Open ``url`` (``serial:/dev/ttyUSB0:57600``, ``tcp:HOST:PORT`` ...)."""
-        link = open_link(url, timeout=timeout)
-        try:
-            return cls(link, timeout=timeout, **kw)
-        except BaseException:
-            link.close()
-            raise
-
-    def run(self, operation: Operation[T]) -> T:
-        """Run any conversation of :mod:`fieldlink.tdr100.operations` on this link."""
-        return drive.run(self.link, self.session, operation, guard=self._lock)
-
-    def close(self) -> None:
-        self.link.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"TDR100({self.link!r})"
+        return cls.open(url, link_timeout=timeout, timeout=timeout, **kw)
 
     # settings (ReqSettings/GetSetting, Set*, save/retrieve setup)
     def settings(self) -> Settings:
@@ -213,7 +182,7 @@ class TDR100(_Common):
     ) -> Iterator[Measurement]:
         """One :class:`Measurement` per channel, as each is taken (failed ones too)."""
         op = ops.sweep(paths(channels), method=method, temperature=temperature)
-        return drive.stream(self.link, self.session, op, guard=self._lock)
+        return self.stream(op)
 
     # the rest (timing, ReqVerSig, SetPwrOff, abort)
     def timing(self) -> Timing:
@@ -229,31 +198,7 @@ class TDR100(_Common):
         self.run(ops.abort())
 
 
-class _AsyncOpen:
-    """What :meth:`AsyncTDR100.from_url` returns: await it, or ``async with`` it."""
-
-    def __init__(self, opener: Callable[[], Awaitable[AsyncTDR100]]) -> None:
-        self._opener = opener
-        self._client: AsyncTDR100 | None = None
-
-    def __await__(self) -> Generator[Any, None, AsyncTDR100]:
-        return self._opener().__await__()
-
-    async def __aenter__(self) -> AsyncTDR100:
-        self._client = await self._opener()
-        return self._client
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._client is not None:
-            await self._client.close()
-
-
-class AsyncTDR100(_Common):
+class AsyncTDR100(_Common, AsyncClient):
     """The asyncio twin of :class:`TDR100`: the same methods, awaited
     (:meth:`sweep` is an async iterator)."""
 
@@ -266,42 +211,12 @@ class AsyncTDR100(_Common):
         detect_crc: bool = True,
     ) -> None:
         self._init(timeout, crc, detect_crc)
-        self.link = link
-        self._lock = asyncio.Lock()
+        AsyncClient.__init__(self, link, self.session)
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 5.0, **kw: Any) -> _AsyncOpen:
+    def from_url(cls, url: str, *, timeout: float = 5.0, **kw: Any) -> AsyncOpen[AsyncTDR100]:
         """``tdr = await AsyncTDR100.from_url(url)`` or ``async with AsyncTDR100.from_url(url)``."""
-
-        async def opener() -> AsyncTDR100:
-            link = await open_async_link(url, timeout=timeout)
-            try:
-                return cls(link, timeout=timeout, **kw)
-            except BaseException:
-                await link.close()
-                raise
-
-        return _AsyncOpen(opener)
-
-    async def run(self, operation: Operation[T]) -> T:
-        return await drive.run_async(self.link, self.session, operation, guard=self._lock)
-
-    async def close(self) -> None:
-        await self.link.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def __repr__(self) -> str:
-        return f"AsyncTDR100({self.link!r})"
+        return cls.open(url, link_timeout=timeout, timeout=timeout, **kw)
 
     async def settings(self) -> Settings:
         return await self.run(ops.read_settings())
@@ -404,7 +319,7 @@ class AsyncTDR100(_Common):
         temperature: float | None = None,
     ) -> AsyncIterator[Measurement]:
         op = ops.sweep(paths(channels), method=method, temperature=temperature)
-        return drive.stream_async(self.link, self.session, op, guard=self._lock)
+        return self.stream(op)
 
     async def timing(self) -> Timing:
         return await self.run(ops.timing())

@@ -18,18 +18,15 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import threading
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fieldlink.errors import Unsupported, UsageError
-from fieldlink.kit import drive
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
 from fieldlink.kit.converse import Operation
 from fieldlink.kit.reply import ReplySession
-from fieldlink.link import AsyncLink, Link, open_async_link, open_link
+from fieldlink.link import AsyncLink, Link
 from fieldlink.tracer import operations as ops
 from fieldlink.tracer.modbus import values
 from fieldlink.tracer.modbus.settings import BatterySettings
@@ -89,7 +86,7 @@ class _Calls:
         return make()
 
 
-class Tracer(_Calls):
+class Tracer(_Calls, Client):
     """A blocking client for one charge controller over one link."""
 
     def __init__(
@@ -104,8 +101,7 @@ class Tracer(_Calls):
     ) -> None:
         self.session = make_session(protocol, unit=unit, framing=framing, timeout=timeout)
         self.controller_id = controller_id
-        self.link = link
-        self._lock = threading.RLock()
+        Client.__init__(self, link, self.session)
 
     @classmethod
     def from_url(
@@ -120,38 +116,15 @@ class Tracer(_Calls):
     ) -> Tracer:
         """Open ``url`` (``serial:/dev/ttyUSB0:115200``, ``tcp:HOST:PORT`` ...)."""
         make_session(protocol, unit=unit, framing=framing, timeout=timeout)  # check first
-        link = open_link(url, timeout=max(timeout, 1.0))
-        try:
-            return cls(
-                link,
-                protocol=protocol,
-                unit=unit,
-                framing=framing,
-                timeout=timeout,
-                controller_id=controller_id,
-            )
-        except BaseException:
-            link.close()
-            raise
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.link.close()
-
-    def run(self, operation: Operation[T]) -> T:
-        """Run one conversation (any of :mod:`.operations`) on this link."""
-        with self._lock:
-            return drive.run(self.link, self.session, operation)
+        return cls.open(
+            url,
+            link_timeout=max(timeout, 1.0),
+            protocol=protocol,
+            unit=unit,
+            framing=framing,
+            timeout=timeout,
+            controller_id=controller_id,
+        )
 
     def status(self) -> ops.Snapshot | mt5.RealTimeData:
         return self.run(self._status())
@@ -203,7 +176,7 @@ class Tracer(_Calls):
         return self.run(self._call("FC 0x43 sparse read", lambda: ops.sparse_read(start, count)))
 
 
-class AsyncTracer(_Calls):
+class AsyncTracer(_Calls, AsyncClient):
     """The asyncio twin of :class:`Tracer` (same methods, awaited)."""
 
     def __init__(
@@ -218,11 +191,10 @@ class AsyncTracer(_Calls):
     ) -> None:
         self.session = make_session(protocol, unit=unit, framing=framing, timeout=timeout)
         self.controller_id = controller_id
-        self.link = link
-        self._lock: Any = None
+        AsyncClient.__init__(self, link, self.session)
 
     @classmethod
-    async def from_url(
+    def from_url(
         cls,
         url: str,
         *,
@@ -231,41 +203,17 @@ class AsyncTracer(_Calls):
         framing: str = "rtu",
         timeout: float = 1.0,
         controller_id: int = mt5.DEFAULT_ID,
-    ) -> AsyncTracer:
+    ) -> AsyncOpen[AsyncTracer]:
         make_session(protocol, unit=unit, framing=framing, timeout=timeout)  # check first
-        link = await open_async_link(url, timeout=max(timeout, 1.0))
-        try:
-            return cls(
-                link,
-                protocol=protocol,
-                unit=unit,
-                framing=framing,
-                timeout=timeout,
-                controller_id=controller_id,
-            )
-        except BaseException:
-            await link.close()
-            raise
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await self.link.close()
-
-    async def run(self, operation: Operation[T]) -> T:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            return await drive.run_async(self.link, self.session, operation)
+        return cls.open(
+            url,
+            link_timeout=max(timeout, 1.0),
+            protocol=protocol,
+            unit=unit,
+            framing=framing,
+            timeout=timeout,
+            controller_id=controller_id,
+        )
 
     async def status(self) -> ops.Snapshot | mt5.RealTimeData:
         return await self.run(self._status())
