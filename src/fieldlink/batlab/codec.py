@@ -203,7 +203,9 @@ class PacketDecoder:
             if len(buffer) == need:
                 packet = bytes(buffer)
                 buffer.clear()
-                out.append(decode_response(packet) if need == COMMAND_LEN else decode_stream(packet))
+                out.append(
+                    decode_response(packet) if need == COMMAND_LEN else decode_stream(packet)
+                )
         return out
 
     @property

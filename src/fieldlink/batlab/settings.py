@@ -165,9 +165,7 @@ class TestSettings:
                 continue
             value = _coerce(spec, raw)
             if not ignore_safety and not _in_range(spec, value):
-                message = (
-                    f"settings key {key}: {value!r} out of range {spec.low:g}..{spec.high:g}"
-                )
+                message = f"settings key {key}: {value!r} out of range {spec.low:g}..{spec.high:g}"
                 if not lenient:
                     raise ConfigError(message)
                 log.warning("%s; keeping the default", message)

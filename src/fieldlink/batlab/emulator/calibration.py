@@ -59,7 +59,7 @@ class Calibration:
     def with_cell_value(self, register: CellRegister, value: int) -> Calibration:
         """The same record with ``register`` set to ``value`` in every cell."""
         i = CELL_FIELDS.index(register)
-        cells = tuple(c[:i] + (value,) + c[i + 1 :] for c in self.cells)
+        cells = tuple((*c[:i], value, *c[i + 1 :]) for c in self.cells)
         return Calibration(self.serial, cells, self.unit)
 
     @classmethod

@@ -47,8 +47,7 @@ class BatlabPort(BasePort):
     def summary(self) -> str:
         u = self.unit
         return (
-            f"{u.answered} answered, {u.ignored} unanswered, "
-            f"{self._framer.discarded} stray bytes"
+            f"{u.answered} answered, {u.ignored} unanswered, {self._framer.discarded} stray bytes"
         )
 
     @property

@@ -25,7 +25,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from fieldlink.batlab import convert
 from fieldlink.batlab.codec import Command, Response, StreamPacket, decode_command
@@ -43,7 +43,6 @@ from fieldlink.batlab.registers import (
     BootRegister,
     CellRegister,
     CommsRegister,
-    ErrorFlag,
     LedCode,
     Mode,
     Namespace,
@@ -52,6 +51,9 @@ from fieldlink.batlab.registers import (
     UnitRegister,
 )
 from fieldlink.errors import UsageError
+
+if TYPE_CHECKING:
+    from fieldlink.batlab.emulator.port import BatlabPort
 
 __all__ = ["LATCH_PERIOD", "TICK", "BatlabUnit", "Phase"]
 
@@ -434,7 +436,11 @@ class BatlabUnit:
     def _status(self, n: int) -> int:
         regs = self.cells[n].regs
         unit = self.unit_regs
-        v, i, t = convert.int16(regs[_C.VOLTAGE]), convert.int16(regs[_C.CURRENT]), regs[_C.TEMPERATURE]
+        v, i, t = (
+            convert.int16(regs[_C.VOLTAGE]),
+            convert.int16(regs[_C.CURRENT]),
+            regs[_C.TEMPERATURE],
+        )
         s = 0
         s |= StatusFlag.VOLTAGE_LIMIT_CHG if v > convert.int16(regs[_C.VOLTAGE_LIMIT_CHG]) else 0
         s |= StatusFlag.VOLTAGE_LIMIT_DCHG if v < convert.int16(regs[_C.VOLTAGE_LIMIT_DCHG]) else 0
