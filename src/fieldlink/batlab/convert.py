@@ -231,10 +231,11 @@ def charge_to_raw(coulombs: float, *, hires: bool = False) -> tuple[int, int]:
     """Coulombs -> (CHARGEL, CHARGEH) words.
 
     The official encoder applies ``&``/``>>`` to a float and raises TypeError on
-    Python 3 (batlab.md §5.1); here the count is truncated to an integer first.
+    Python 3 (batlab.md §5.1), so there are no official bytes to match; the count is
+    *rounded* to an integer (truncation would turn 76.8 C into 999 999 by float error).
     """
     m = CHARGE_HIRES if hires else CHARGE_NORMAL
     top = charge_from_raw(0xFFFF, 0xFFFF, hires=hires)
     c = _check(coulombs, 0.0, top, "charge", "C")
-    q = min(int(c / m * 32768 * 9.765625 / _AMP_FULL), 0xFFFFFFFF)
+    q = min(round(c / m * 32768 * 9.765625 / _AMP_FULL), 0xFFFFFFFF)
     return q & 0xFFFF, q >> 16
