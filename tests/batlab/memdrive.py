@@ -13,7 +13,7 @@ from typing import Any
 
 from fieldlink.batlab.codec import Command, PacketDecoder, Response, StreamPacket
 from fieldlink.batlab.emulator import BatlabUnit, ManualClock
-from fieldlink.errors import LinkTimeout
+from fieldlink.errors import LinkError, LinkTimeout
 from fieldlink.kit.converse import Emit, Instant, Now, Pause
 
 WALL0 = 1_780_000_000.0
@@ -59,7 +59,7 @@ class MemoryDriver:
             if isinstance(request, Command):
                 try:
                     value = self.request(request)
-                except LinkTimeout as exc:
+                except LinkError as exc:
                     error = exc
             elif isinstance(step, Now):
                 t = self.clock()

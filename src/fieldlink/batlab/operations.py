@@ -468,6 +468,8 @@ class TestRun:
     schedules: dict[int, CellSchedule]
     events: list[TestEvent] = field(default_factory=list)
     max_events: int = 100_000
+    #: Seconds in IMPEDANCE mode before the p-p values are read (the official 2 s).
+    impedance_settle: float = 2.0
 
     def summaries(self) -> dict[int, CellSummary]:
         return {c: s.summary() for c, s in self.schedules.items()}
@@ -495,7 +497,7 @@ def _execute(cell: int, action: Action, run: TestRun) -> Generator[Any, Any, flo
     elif isinstance(action, ApplyLimits):
         yield from apply_limits(cell, action.settings, info.temp_r[cell], info.temp_b[cell])
     elif isinstance(action, MeasureImpedance):
-        return (yield from impedance(cell))
+        return (yield from impedance(cell, settle=run.impedance_settle))
     return None
 
 
@@ -535,9 +537,10 @@ def run_tests(run: TestRun, *, poll: float | None = None) -> Operation[dict[int,
             actions = schedule.start(snap.reading(instant.monotonic, _wall(instant.wall)))
             yield from _carry_out(cell, actions, run, pending_z)
         while not run.done:
-            yield from kick_watchdog()
+            # Look before kicking: a kick would clear a trip that already stopped the cells.
             if (yield from watchdog_state()):
                 raise WatchdogTripped("the unit's watchdog tripped: every cell was stopped")
+            yield from kick_watchdog()
             for cell, schedule in run.schedules.items():
                 if schedule.done:
                     continue

@@ -255,7 +255,7 @@ class _PhaseStats:
         self.temperature = r.temperature
         self.t_min = min(self.t_min, r.temperature)
         self.t_max = max(self.t_max, r.temperature)
-        if r.impedance is not None:
+        if r.impedance:
             self.z.append(r.impedance)
 
     @property
@@ -300,6 +300,8 @@ class CellSchedule:
         self._t_min = math.inf
         self._t_max = -math.inf
         self._started = False
+        self._baseline = ErrorFlag(0)
+        self._last_error = 0
 
     # --- public ---------------------------------------------------------------------------
 
@@ -335,7 +337,7 @@ class CellSchedule:
             return []
         self._t_min = min(self._t_min, reading.temperature)
         self._t_max = max(self._t_max, reading.temperature)
-        if reading.impedance is not None:
+        if reading.impedance:  # 0.0: no current flowed (the official library's "no result")
             self.impedances.append(reading.impedance)
         if self.kind is TestKind.IMPEDANCE:
             if reading.impedance is not None:
@@ -345,6 +347,7 @@ class CellSchedule:
         if stats is not None:
             stats.add(reading)
         fault = self._cell_fault(reading)
+        self._last_error = reading.error
         if fault:
             return self._log(reading) + self._finish(fault)
         actions = self._log(reading)
@@ -379,7 +382,8 @@ class CellSchedule:
         if r.mode == Mode.BACKWARDS:
             return f"cell {self.cell}: cell is in backwards"
         if r.mode == Mode.STOPPED:
-            expected = _NORMAL_END.get(self.state, ErrorFlag(0))
+            # ERROR latches until the cell is IDLE, so bits from earlier phases remain.
+            expected = _NORMAL_END.get(self.state, ErrorFlag(0)) | self._baseline
             other = ErrorFlag(r.error & 0xFFFF) & ~expected
             if other:
                 names = "|".join(f.name or "?" for f in ErrorFlag if f & other)
@@ -390,6 +394,7 @@ class CellSchedule:
         self, state: State, now: float, rate: float, *, mode: Mode | None = None
     ) -> list[Action]:
         self.state = state
+        self._baseline = ErrorFlag(self._last_error & 0xFFFF)
         self._pulse_on = True
         self._pulse_since = now
         self._trickle = False
