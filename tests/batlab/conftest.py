@@ -7,10 +7,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from memdrive import MemoryDriver  # noqa: E402
+from memdrive import MemoryDriver
 
-from fieldlink.batlab.emulator import REFERENCE, Battery, BatlabUnit, ManualClock  # noqa: E402
-from fieldlink.batlab.registers import CellRegister  # noqa: E402
+from fieldlink.batlab.emulator import REFERENCE, BatlabUnit, Battery, ManualClock
+from fieldlink.batlab.registers import CellRegister
 
 #: The emulator configuration that produced instrument-vectors.md §1.1.
 VECTOR_CAL = REFERENCE.with_cell_value(CellRegister.TEMP_CALIB_R, 10000).with_serial(135732)

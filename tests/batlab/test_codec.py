@@ -158,7 +158,9 @@ def test_decoder_separates_responses_from_stream_packets() -> None:
 
 def test_decoder_byte_at_a_time_and_resync() -> None:
     d = PacketDecoder()
-    wire = h("00 13 37") + h("AA 00 07 3E 69") + h("55") + h("AF 01 00 02 00 00 00 00 40 00 00 3E 69")
+    wire = (
+        h("00 13 37") + h("AA 00 07 3E 69") + h("55") + h("AF 01 00 02 00 00 00 00 40 00 00 3E 69")
+    )
     out = []
     for b in wire:
         out += d.feed(bytes([b]))

@@ -126,7 +126,9 @@ def test_voltage_round_trip(raw: int) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.floats(0, 4.096))
 def test_current_round_trip(amps: float) -> None:
-    assert cv.current_from_raw(cv.current_to_raw(amps)) == pytest.approx(amps, abs=2 * 4.096 / 32768)
+    assert cv.current_from_raw(cv.current_to_raw(amps)) == pytest.approx(
+        amps, abs=2 * 4.096 / 32768
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -175,8 +177,15 @@ def test_charge_round_trip(q: int) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF))
 def test_decoders_of_device_words_never_raise_foreign_errors(raw: int, r: int, b: int) -> None:
-    for f in (cv.voltage_from_raw, cv.current_from_raw, cv.vcc_from_raw, cv.setpoint_from_raw,
-              cv.frequency_from_raw, cv.magnitude_from_raw, cv.offset_from_raw):
+    for f in (
+        cv.voltage_from_raw,
+        cv.current_from_raw,
+        cv.vcc_from_raw,
+        cv.setpoint_from_raw,
+        cv.frequency_from_raw,
+        cv.magnitude_from_raw,
+        cv.offset_from_raw,
+    ):
         assert math.isfinite(f(raw))
     try:
         assert math.isfinite(cv.temperature_from_raw(raw, r, b))

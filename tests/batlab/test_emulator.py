@@ -4,13 +4,14 @@ stream packets, reset silence and the bootloader."""
 from __future__ import annotations
 
 import pytest
-from conftest import vector_unit
 from memdrive import MemoryDriver
+from test_codec import CONNECT_REQUESTS, h
 
+from conftest import vector_unit
 from fieldlink.batlab import convert as cv
 from fieldlink.batlab import operations as ops
 from fieldlink.batlab.codec import Command, decode_response
-from fieldlink.batlab.emulator import Battery, BatlabUnit, ManualClock, Phase
+from fieldlink.batlab.emulator import BatlabUnit, Battery, ManualClock, Phase
 from fieldlink.batlab.emulator.port import BatlabPort
 from fieldlink.batlab.firmware import make_image
 from fieldlink.batlab.registers import (
@@ -25,8 +26,6 @@ from fieldlink.batlab.registers import (
     StatusFlag,
     UnitRegister,
 )
-
-from test_codec import CONNECT_REQUESTS, h
 
 
 def ask(unit: BatlabUnit, wire: str) -> bytes | None:
@@ -152,7 +151,9 @@ def test_bootload_register_is_an_action(unit: BatlabUnit) -> None:
 
 @pytest.mark.parametrize("reg", list(COMMS_REGISTERS))
 def test_comms_registers(unit: BatlabUnit, reg: int) -> None:
-    assert not decode_response(unit.handle(Command.write_value(255, reg, 3).encode()) or b"").rejected
+    assert not decode_response(
+        unit.handle(Command.write_value(255, reg, 3).encode()) or b""
+    ).rejected
     assert decode_response(unit.handle(Command.read(255, 9).encode()) or b"").rejected
 
 
@@ -223,7 +224,10 @@ def test_charge_counter_adds_up_to_the_charge_moved(clock: ManualClock) -> None:
         clock.advance(0.6144)
         unit.advance()
     moved = (soc0 - cell.soc) * 2.0 * 3600
-    q = unit.cell_register(0, CellRegister.CHARGEL) | unit.cell_register(0, CellRegister.CHARGEH) << 16
+    q = (
+        unit.cell_register(0, CellRegister.CHARGEL)
+        | unit.cell_register(0, CellRegister.CHARGEH) << 16
+    )
     assert cv.charge_from_raw(q & 0xFFFF, q >> 16) == pytest.approx(moved, rel=0.02)
     assert moved == pytest.approx(1.0 * 20 * 0.6144 * 50, rel=0.02)
 
@@ -373,7 +377,9 @@ def test_bootload_operation_full_image(clock: ManualClock) -> None:
     drv = MemoryDriver(unit, clock)
     seen: list[int] = []
     version = drv.run(
-        ops.bootload(FirmwareImage.from_bytes(make_image(9)), progress=lambda p: seen.append(p.done))
+        ops.bootload(
+            FirmwareImage.from_bytes(make_image(9)), progress=lambda p: seen.append(p.done)
+        )
     )
     assert version == 9
     assert seen[-1] == 15360 and seen == sorted(seen)

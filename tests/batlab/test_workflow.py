@@ -8,7 +8,7 @@ import pytest
 from memdrive import MemoryDriver
 
 from fieldlink.batlab import operations as ops
-from fieldlink.batlab.emulator import Battery, BatlabUnit, ManualClock
+from fieldlink.batlab.emulator import BatlabUnit, Battery, ManualClock
 from fieldlink.batlab.errors import WatchdogTripped
 from fieldlink.batlab.registers import CellRegister, ErrorFlag, Mode
 from fieldlink.batlab.settings import TestSettings
@@ -34,7 +34,9 @@ def make(clock: ManualClock, cells: list[Battery | None], speed: float = 300) ->
     return MemoryDriver(unit, clock)
 
 
-def start_run(drv: MemoryDriver, kinds: dict[int, TestKind], settings: TestSettings = FAST) -> ops.TestRun:
+def start_run(
+    drv: MemoryDriver, kinds: dict[int, TestKind], settings: TestSettings = FAST
+) -> ops.TestRun:
     info = drv.run(ops.connect())
     return ops.TestRun(info, {c: CellSchedule(c, settings, k) for c, k in kinds.items()})
 
@@ -50,8 +52,15 @@ def test_cycle_test_runs_every_phase_and_measures_capacity(clock: ManualClock) -
     assert s.fault is None
     phases = [p.phase for p in s.phases]
     assert phases == [
-        State.PRECHARGE, State.CHARGEREST, State.DISCHARGE, State.DISCHARGEREST,
-        State.CHARGE, State.CHARGEREST, State.DISCHARGE, State.DISCHARGEREST, State.CHARGE,
+        State.PRECHARGE,
+        State.CHARGEREST,
+        State.DISCHARGE,
+        State.DISCHARGEREST,
+        State.CHARGE,
+        State.CHARGEREST,
+        State.DISCHARGE,
+        State.DISCHARGEREST,
+        State.CHARGE,
     ]
     caps = s.discharge_capacities
     assert len(caps) == 2
@@ -70,7 +79,9 @@ def test_cycle_test_runs_every_phase_and_measures_capacity(clock: ManualClock) -
 
 
 def test_each_cell_on_its_own_schedule(clock: ManualClock) -> None:
-    drv = make(clock, [Battery(capacity_ah=0.3, soc=0.9), Battery(capacity_ah=0.3, soc=0.2), None, None])
+    drv = make(
+        clock, [Battery(capacity_ah=0.3, soc=0.9), Battery(capacity_ah=0.3, soc=0.2), None, None]
+    )
     run = start_run(drv, {0: TestKind.DISCHARGE, 1: TestKind.CHARGE})
     s = drv.run(ops.run_tests(run))
     assert [p.phase for p in s[0].phases] == [State.DISCHARGE]
@@ -175,7 +186,9 @@ def test_schedule_start_order_matches_official_cycle_start() -> None:
 
 
 def test_pulse_charge_toggles_setpoint() -> None:
-    settings = FAST.replace(pulse_enable=True, pulse_discharge_on_time=3, pulse_discharge_off_time=2)
+    settings = FAST.replace(
+        pulse_enable=True, pulse_discharge_on_time=3, pulse_discharge_off_time=2
+    )
     s = CellSchedule(0, settings, TestKind.DISCHARGE)
     acts = run_offline(s, [rd(t, Mode.DISCHARGE) for t in range(0, 12)])
     setpoints = [a.amps for a in acts if isinstance(a, SetSetpoint)]
@@ -185,7 +198,9 @@ def test_pulse_charge_toggles_setpoint() -> None:
 def test_trickle_engages_near_the_limit() -> None:
     settings = FAST.replace(trickle_enable=True, trickle_discharge_engage_voltage=3.0)
     s = CellSchedule(0, settings, TestKind.DISCHARGE)
-    acts = run_offline(s, [rd(0, Mode.IDLE), rd(1, Mode.DISCHARGE, 3.5), rd(2, Mode.DISCHARGE, 2.9)])
+    acts = run_offline(
+        s, [rd(0, Mode.IDLE), rd(1, Mode.DISCHARGE, 3.5), rd(2, Mode.DISCHARGE, 2.9)]
+    )
     assert SetSetpoint(0.5) in acts
     assert s.software_setpoint == 0.5
 
