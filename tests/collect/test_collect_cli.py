@@ -22,7 +22,7 @@ from collect_emulators import (
     text_numbers,
 )
 
-from fieldlink.pakbus.emulator.faults import Faults
+from fieldlink.kit.faults import Faults
 from fieldlink.pakbus.emulator.station import ManualClock
 
 

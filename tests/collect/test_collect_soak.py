@@ -23,7 +23,7 @@ from collect_emulators import (
 from fieldlink.collect.connect import connect_client
 from fieldlink.collect.engine import run_cycle
 from fieldlink.collect.sinks import SinkPool
-from fieldlink.pakbus.emulator.faults import Faults
+from fieldlink.kit.faults import Faults
 from fieldlink.pakbus.emulator.station import ManualClock
 
 SHORT = os.environ.get("FIELDLINK_SOAK", "").lower() == "short"

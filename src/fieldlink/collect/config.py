@@ -122,6 +122,11 @@ class StationConfig:
     timezone_name: str = "UTC"
     #: Records per sink write: the most a cut link or a crash can cost in re-collection.
     batch_size: int = 250
+    #: What is at ``url``: "logger" (PakBus) or an instrument that is sampled every
+    #: ``interval`` (see :mod:`fieldlink.collect.sampled`).
+    kind: str = "logger"
+    #: The instrument family's own settings (channels, protocol, unit ...), checked by it.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def sinks_for(self, table: str) -> tuple[SinkSpec, ...]:
         return tuple(s for s in self.sinks if s.covers(table))
@@ -148,9 +153,10 @@ _STATION_KEYS = frozenset(
         "name", "url", "node", "address", "src", "security_code", "timeout", "first_timeout",
         "interval",
         "tables", "sinks", "first_collection", "retry", "clock", "timezone", "batch_size",
+        "kind", "options",
     }
 )  # fmt: skip
-_ONLY_PER_STATION = frozenset({"name", "url"})
+_ONLY_PER_STATION = frozenset({"name", "url", "kind", "options"})
 _RETRY_KEYS = frozenset({"primary_retries", "primary_interval", "secondary_interval"})
 _CLOCK_KEYS = frozenset({"allowed_deviation", "set"})
 _SINK_KEYS = frozenset({"kind", "path", "tables"})
@@ -202,30 +208,30 @@ class _Loader:
         return ConfigError(f"{where}, key {key}: {message}" if key else f"{where}: {message}")
 
     def load(self) -> StationsFile:
-        self.check_keys(self.data, (), frozenset({"defaults", "station"}))
+        self.check_keys(self.data, (), frozenset({"defaults", "station", "instrument"}))
         defaults = self.data.get("defaults", {})
         if not isinstance(defaults, dict):
             raise self.fail(("defaults",), "expected a table: [defaults]")
         for key in _ONLY_PER_STATION & defaults.keys():
             raise self.fail(("defaults", key), f"{key!r} belongs in each [[station]]")
         self.check_keys(defaults, ("defaults",), _STATION_KEYS)
-        stations = self.data.get("station")
-        if stations is None:
+        if "station" not in self.data and "instrument" not in self.data:
             raise self.fail((), "no stations: add at least one [[station]] table")
-        if not isinstance(stations, list) or not all(isinstance(s, dict) for s in stations):
-            raise self.fail(("station",), "expected [[station]] tables")
         loaded: list[StationConfig] = []
-        seen: dict[str, int] = {}
-        for index, raw in enumerate(stations):
-            station = self.station(raw, index, defaults)
-            if station.name in seen:
-                raise self.fail(
-                    ("station", index, "name"),
-                    f"station name {station.name!r} is already used by station "
-                    f"#{seen[station.name] + 1}",
-                )
-            seen[station.name] = index
-            loaded.append(station)
+        seen: dict[str, str] = {}
+        for section in ("station", "instrument"):
+            entries = self.data.get(section, [])
+            if not isinstance(entries, list) or not all(isinstance(s, dict) for s in entries):
+                raise self.fail((section,), f"expected [[{section}]] tables")
+            for index, raw in enumerate(entries):
+                station = self.station(raw, index, defaults, section)
+                if station.name in seen:
+                    raise self.fail(
+                        (section, index, "name"),
+                        f"station name {station.name!r} is already used by {seen[station.name]}",
+                    )
+                seen[station.name] = f"{section} #{index + 1}"
+                loaded.append(station)
         return StationsFile(Path(self.source), tuple(loaded))
 
     def check_keys(self, table: Mapping[str, Any], path: KeyPath, known: frozenset[str]) -> None:
@@ -235,8 +241,11 @@ class _Loader:
                     (*path, key), f"unknown key {key!r}; expected one of {', '.join(sorted(known))}"
                 )
 
-    def station(self, raw: dict[str, Any], index: int, defaults: dict[str, Any]) -> StationConfig:
-        here: KeyPath = ("station", index)
+    def station(
+        self, raw: dict[str, Any], index: int, defaults: dict[str, Any], section: str = "station"
+    ) -> StationConfig:
+        """One ``[[station]]`` (or ``[[instrument]]``, the same keys: a logger by default)."""
+        here: KeyPath = (section, index)
         self.check_keys(raw, here, _STATION_KEYS)
 
         def pick(key: str) -> tuple[Any, KeyPath] | None:
@@ -254,6 +263,8 @@ class _Loader:
         url = self.required(raw, here, "url", self.url)
         tz_name = get("timezone", self.text, "UTC")
         tz_path = pick("timezone")
+        kind = self.kind(raw.get("kind", "logger"), (*here, "kind"))
+        clock = self.clock(raw.get("clock"), defaults.get("clock"), here)
         return StationConfig(
             name=name,
             url=url,
@@ -268,10 +279,12 @@ class _Loader:
             sinks=self.sinks(pick("sinks"), name),
             first_collection=get("first_collection", self.first_collection, FirstCollection()),
             retry=self.retry(raw.get("retry"), defaults.get("retry"), here),
-            clock=self.clock(raw.get("clock"), defaults.get("clock"), here),
+            clock=clock if kind == "logger" else None,
             timezone=self.timezone(tz_name, tz_path[1] if tz_path else here),
             timezone_name=tz_name,
             batch_size=get("batch_size", self.integer(1, 100_000), 250),
+            kind=kind,
+            options=self.options(raw.get("options", {}), (*here, "options")),
         )
 
     def required(
@@ -287,6 +300,19 @@ class _Loader:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(path, f"expected a non-empty string, got {value!r}")
         return value.strip()
+
+    def kind(self, value: Any, path: KeyPath) -> str:
+        from fieldlink.collect.sampled import SAMPLER_MODULES
+
+        kinds = ("logger", *SAMPLER_MODULES)
+        if value not in kinds:
+            raise self.fail(path, f"kind must be one of {', '.join(kinds)}, not {value!r}")
+        return str(value)
+
+    def options(self, value: Any, path: KeyPath) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a table of the instrument's options, got {value!r}")
+        return dict(value)
 
     def station_name(self, value: Any, path: KeyPath) -> str:
         name = self.text(value, path)
@@ -476,8 +502,9 @@ def describe(station: StationConfig) -> str:
         str(s) if s.tables is None else f"{s} ({', '.join(sorted(s.tables))})"
         for s in station.sinks
     )
+    where = f"node {station.node}" if station.kind == "logger" else f"({station.kind})"
     return (
-        f"{station.name}: {station.url} node {station.node}, every "
+        f"{station.name}: {station.url} {where}, every "
         f"{format_duration(station.interval)}, tables "
         f"{'all' if station.tables is None else ', '.join(station.tables)} -> {sinks}"
     )

@@ -11,12 +11,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fieldlink.collect.config import StationConfig
+from fieldlink.collect.sampled import open_sampled
 from fieldlink.collect.source import Logger
 
 
 @asynccontextmanager
 async def connect_client(station: StationConfig) -> AsyncIterator[Logger]:
-    """The station's logger through :class:`fieldlink.pakbus.client.AsyncDatalogger`."""
+    """The station's logger through :class:`fieldlink.pakbus.client.AsyncDatalogger`,
+    or its sampled instrument (:mod:`fieldlink.collect.sampled`)."""
+    if station.kind != "logger":
+        async with open_sampled(station) as instrument:
+            yield instrument
+        return
     from fieldlink.pakbus.client import AsyncDatalogger
 
     async with AsyncDatalogger.from_url(

@@ -82,8 +82,15 @@ class Exchange(Protocol):
     :meth:`receive` returns the result or one of them raises.
     """
 
-    #: Monotonic time by which the answer should have arrived.
-    deadline: float
+    @property
+    def deadline(self) -> float:
+        """Monotonic time by which the answer should have arrived."""
+        ...
+
+    @property
+    def one_way(self) -> bool:
+        """True for a request that has no answer: the driver only writes :meth:`start`'s bytes."""
+        ...
 
     def start(self, now: float) -> bytes: ...
 
@@ -103,9 +110,8 @@ class Session(Protocol):
     download in the same transaction); most families ignore it.
     """
 
-    def exchange(self, request: Any, now: float, previous: Any | None) -> Exchange | None:
-        """Start waiting for ``request``'s answer; None for a request that has none
-        (its bytes are then in :meth:`take_outbox`)."""
+    def exchange(self, request: Any, now: float, previous: Any | None = None, /) -> Exchange:
+        """Start waiting for ``request``'s answer (``previous``: the operation's last exchange)."""
         ...
 
     def receive(self, data: bytes) -> object:

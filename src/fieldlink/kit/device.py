@@ -37,6 +37,8 @@ class Port(Protocol):
 
     #: Seconds between calls of :meth:`tick` (None: the device never speaks unasked).
     tick_interval: float | None
+    #: What a unit is called in the host's log ("frames", "commands", "packets").
+    unit_name: str
 
     def frames(self, data: bytes) -> Sequence[bytes]:
         """The complete units ``data`` finishes (partial ones are kept for next time)."""
@@ -51,7 +53,7 @@ class Port(Protocol):
         """Unsolicited output when a client connects (TCP) or the host starts (pty)."""
         ...
 
-    def woken(self, data: bytes) -> Sequence[Outgoing]:
+    def woken(self, data: bytes, now: float) -> Sequence[Outgoing]:
         """Unsolicited output for bytes that complete no unit (a wake-up burst)."""
         ...
 
@@ -89,11 +91,12 @@ class BasePort:
     """Defaults for the optional parts of :class:`Port`: a port that only answers."""
 
     tick_interval: float | None = None
+    unit_name: str = "frames"
 
     def opened(self) -> Sequence[Outgoing]:
         return ()
 
-    def woken(self, data: bytes) -> Sequence[Outgoing]:
+    def woken(self, data: bytes, now: float) -> Sequence[Outgoing]:
         return ()
 
     def tick(self, now: float) -> Sequence[Outgoing]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from typing import Any, TypeVar
 import click
 
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
+from fieldlink.kit.commands import frame_log, mount_family
 from fieldlink.pakbus.client import DEFAULT_SRC, Datalogger
 from fieldlink.pakbus.operations import (
     TableDefinitionChanged,
@@ -76,6 +76,9 @@ def parse_datetime(text: str, option: str) -> dt.datetime:
             continue
     example = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     raise UsageError(f'{option}: cannot read the date {text!r}; write it like "{example}"')
+
+#: The logger ``--debug`` shows: every PakBus frame in hex.
+FRAME_LOGGER = "fieldlink.pakbus.frames"
 
 
 # --- connection options -----------------------------------------------------------------------
@@ -165,44 +168,11 @@ def link_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is at the time of each record."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-@contextmanager
-def _frame_log(enabled: bool) -> Iterator[None]:
-    """``--debug``: every PakBus frame in hex on stderr, for the duration of a command."""
-    if not enabled:
-        yield
-        return
-    frames = logging.getLogger("fieldlink.pakbus.frames")
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    saved = frames.level, frames.propagate
-    frames.setLevel(logging.DEBUG)
-    frames.propagate = False
-    frames.addHandler(handler)
-    try:
-        yield
-    finally:
-        frames.removeHandler(handler)
-        frames.setLevel(saved[0])
-        frames.propagate = saved[1]
-
-
 @contextmanager
 def connect(link: LinkOptions) -> Iterator[Datalogger]:
     """The logger named by the options, closed (with a goodbye) at the end."""
     with (
-        _frame_log(link.debug),
+        frame_log(FRAME_LOGGER, link.debug),
         Datalogger.from_url(
             link.url,
             node=link.dest,
@@ -858,7 +828,7 @@ def update(
         timezone=zone,
         first=FirstCollection(newest),
     )
-    with _frame_log(link.debug), _stored_progress(table) as progress:
+    with frame_log(FRAME_LOGGER, link.debug), _stored_progress(table) as progress:
         result = asyncio.run(
             run_update(config, connect_client, delimiter=delimiter, progress=progress)
         )
@@ -994,7 +964,6 @@ def _monitor_live(logger: Datalogger, tdef: TableDef, interval: float, count: in
 
 
 def mount(root: click.Group, emulate: click.Group) -> None:
-    root.add_command(logger_group)
     from fieldlink.pakbus.emulator.cli import logger_command
 
-    emulate.add_command(logger_command)
+    mount_family(root, emulate, logger_group, logger_command)

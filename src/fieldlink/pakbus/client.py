@@ -1,7 +1,7 @@
 """The user's API for a Campbell datalogger: :class:`Datalogger` and :class:`AsyncDatalogger`.
 
 Both are thin: every method builds the matching conversation from
-:mod:`fieldlink.pakbus.operations` and runs it with :mod:`fieldlink.pakbus.drive`,
+:mod:`fieldlink.pakbus.operations` and runs it with :mod:`fieldlink.kit.drive`,
 blocking or under asyncio.  So the two classes cannot disagree about the protocol,
 only about how they wait.  Each keeps the logger's table definitions (read once from
 ``.TDF``, read again when a program changes) and a lock so that one logger object
@@ -27,8 +27,8 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from fieldlink.errors import FieldlinkError, UsageError
+from fieldlink.kit import drive
 from fieldlink.link import AsyncLink, Link, open_async_link, open_link
-from fieldlink.pakbus import drive
 from fieldlink.pakbus import operations as ops
 from fieldlink.pakbus.protocol.directory import DirEntry
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef

@@ -7,7 +7,7 @@ knows which response matches (HiProtoCode, MsgType | 0x80, TranNbr, source node)
 honours Please Wait, recognises the delivery failure that refers to it, and decides
 when to resend.  Nothing here reads a clock: the driver passes ``now`` in, so the
 same objects serve the blocking and the asyncio drivers
-(:mod:`fieldlink.pakbus.drive`) and can be tested with bytes alone.
+(:mod:`fieldlink.kit.drive`) and can be tested with bytes alone.
 
 A conversation with a logger (an *operation*) is a generator of :data:`Step`:
 
@@ -61,11 +61,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from fieldlink.errors import DeliveryFailure, LinkTimeout, ProtocolError
+from fieldlink.kit.converse import Emit, Instant, Now, Pause, emit, now, pause
+from fieldlink.kit.rtt import (
+    MIN_RETRY_TIMEOUT,
+    RETRY_TIMEOUT_FACTOR,
+    ExchangeStats,
+    RoundTripEstimator,
+)
 from fieldlink.pakbus.protocol import bmp5, pakctrl
 from fieldlink.pakbus.protocol.codes import delivery_failure_meaning
 from fieldlink.pakbus.protocol.framing import FrameDecoder
@@ -75,7 +82,6 @@ from fieldlink.pakbus.protocol.packet import BROADCAST, ExpMore, HiProto, LinkSt
 log = logging.getLogger("fieldlink.pakbus.frames")
 
 T = TypeVar("T")
-Y = TypeVar("Y")
 M = TypeVar("M", bound=Message)
 
 #: Extra time allowed after a Please Wait, on top of the logger's WaitSec (pakbus.md §6.1).
@@ -88,13 +94,6 @@ PLEASE_WAIT_FILE_MARGIN = 10.0
 MID_FRAME_GRACE = 2.0
 #: At most this many grace periods per try, so a trickle of garbage cannot wait forever.
 MAX_GRACES = 10
-#: The shortest adaptive resend deadline: a logger sends Please Wait when it needs more
-#: than about a second (pakbus.md §6.1), so less would resend work in progress.
-MIN_RETRY_TIMEOUT = 1.0
-#: Headroom over SRTT + 4·RTTVAR for answers larger than those the estimate learned from.
-RETRY_TIMEOUT_FACTOR = 2.0
-#: Backoff stops doubling here (2**16 × anything is beyond any configured timeout).
-_MAX_BACKOFF = 16
 #: Sync bytes sent before the very first frame, to wake a serial logger (pakbus.md §2.1).
 WAKE_BURST = b"\xbd" * 6
 
@@ -139,33 +138,6 @@ class Request:
     accept: Callable[[Message], bool] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Now:
-    """Ask the driver for the current :class:`Instant`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Instant:
-    """A driver's clock readings: ``monotonic`` for intervals, ``wall`` (Unix seconds)."""
-
-    monotonic: float
-    wall: float
-
-
-@dataclass(frozen=True, slots=True)
-class Pause:
-    """Wait ``seconds`` before the next request, still answering the logger's Hellos."""
-
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Emit(Generic[Y]):
-    """Items for the consumer of a streaming operation (see :func:`drive.stream`)."""
-
-    items: tuple[Y, ...]
-
-
 #: What an operation may yield.
 Step = Request | Now | Pause | Emit[Any]
 #: What the driver sends back: the response to a Request (None for one-way), an Instant
@@ -199,89 +171,6 @@ def expect(request: Request, kind: type[M]) -> Generator[Step, Sent, M]:
 def send_one_way(request: Request) -> Generator[Step, Sent, None]:
     """Send a message that has no answer (``request.one_way`` is forced)."""
     yield dataclasses.replace(request, one_way=True)
-
-
-def now() -> Generator[Step, Sent, Instant]:
-    """The driver's current clock readings."""
-    reply = yield Now()
-    if not isinstance(reply, Instant):
-        raise TypeError(f"driver answered Now with {type(reply).__name__}")
-    return reply
-
-
-def pause(seconds: float) -> Generator[Step, Sent, None]:
-    if seconds > 0:
-        yield Pause(seconds)
-
-
-def emit(items: Iterable[Y]) -> Generator[Step, Sent, None]:
-    batch = tuple(items)
-    if batch:
-        yield Emit(batch)
-
-
-# --- round trips ------------------------------------------------------------------------------
-
-
-@dataclass
-class RoundTripEstimator:
-    """The link's smoothed round trip and its variation, as RFC 6298 keeps them for TCP.
-
-    Fed only unambiguous samples (see the module docstring); :meth:`timeout` turns them
-    into a resend deadline and :meth:`timed_out` backs it off until the next sample.
-    """
-
-    #: Smoothed round-trip time in seconds (None until the first sample).
-    srtt: float | None = None
-    #: Smoothed mean deviation of the round trip, seconds.
-    rttvar: float = 0.0
-    #: Consecutive timeouts since the last sample: the deadline is doubled this often.
-    backoff: int = 0
-    samples: int = 0
-
-    def sample(self, rtt: float) -> None:
-        """Learn from one answer to a request that was sent once (RFC 6298 §2.2-2.3)."""
-        rtt = max(rtt, 0.0)
-        if self.srtt is None:
-            self.srtt = rtt
-            self.rttvar = rtt / 2
-        else:
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
-            self.srtt = 0.875 * self.srtt + 0.125 * rtt
-        self.samples += 1
-        self.backoff = 0
-
-    def timed_out(self) -> None:
-        """A deadline passed: the next ones are twice as long until a fresh sample (§5.5)."""
-        self.backoff = min(self.backoff + 1, _MAX_BACKOFF)
-
-    def timeout(self, ceiling: float) -> float:
-        """Seconds to wait before resending, never more than ``ceiling`` (the configured one).
-
-        Without a sample yet the ceiling itself: nothing is known about the link.
-        """
-        if self.srtt is None:
-            return ceiling
-        floor = min(MIN_RETRY_TIMEOUT, ceiling)
-        base = max(floor, RETRY_TIMEOUT_FACTOR * (self.srtt + 4 * self.rttvar))
-        return min(ceiling, base * (1 << self.backoff))
-
-
-@dataclass
-class ExchangeStats:
-    """What the link cost so far: counted by the session, read by whoever is curious."""
-
-    #: Requests that awaited an answer.
-    exchanges: int = 0
-    answered: int = 0
-    #: Frames sent again after a timeout.
-    resends: int = 0
-    #: Deadlines that passed with no answer (each one led to a resend or to giving up).
-    timeouts: int = 0
-    #: Seconds spent waiting out those deadlines: what lost frames cost.
-    waited_out: float = 0.0
-    #: Answers used to estimate the round trip.
-    rtt_samples: int = 0
 
 
 # --- session ----------------------------------------------------------------------------------
@@ -456,12 +345,16 @@ class ClientSession:
         self.outbox.clear()
         return data
 
-    def exchange(self, request: Request, now: float, previous_tran: int | None = None) -> Exchange:
+    def exchange(
+        self, request: Request, now: float, previous_tran: Exchange | int | None = None
+    ) -> Exchange:
         """Start waiting for ``request``'s answer.
 
-        ``previous_tran`` is the TranNbr of the operation's previous request, reused when
-        ``request.same_transaction`` is set.
+        ``previous_tran`` is the operation's previous exchange (as the kit's drivers pass
+        it) or its TranNbr, reused when ``request.same_transaction`` is set.
         """
+        if isinstance(previous_tran, Exchange):
+            previous_tran = previous_tran.tran
         if request.one_way:
             tran = 0
         elif request.same_transaction and previous_tran:
@@ -509,6 +402,10 @@ class Exchange:
     @property
     def done(self) -> bool:
         return self.result is not None
+
+    @property
+    def one_way(self) -> bool:
+        return self.request.one_way
 
     def start(self, now: float) -> bytes:
         """Bytes to send for the (next) try, and the deadline armed for it."""

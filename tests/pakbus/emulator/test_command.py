@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from fieldlink.errors import DeliveryFailure, LinkError, UsageError
+from fieldlink.kit.faults import Faults
 from fieldlink.pakbus.client import Datalogger
 from fieldlink.pakbus.emulator import LoggerEmulator, spawn_logger_emulator
-from fieldlink.pakbus.emulator.faults import Faults
 from fieldlink.pakbus.protocol import bmp5
 from fieldlink.pakbus.protocol.framing import FrameDecoder
 from fieldlink.pakbus.protocol.packet import Packet

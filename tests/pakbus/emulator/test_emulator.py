@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from fieldlink.errors import LinkClosed, LinkError, LinkTimeout, UsageError
+from fieldlink.kit.faults import Faults
 from fieldlink.link import Link, open_async_link, open_link
 from fieldlink.pakbus.emulator import (
     LoggerEmulator,
     parse_listen,
     spawn_logger_emulator,
 )
-from fieldlink.pakbus.emulator.faults import Faults
 from fieldlink.pakbus.emulator.station import ManualClock
 from fieldlink.pakbus.protocol import bmp5, pakctrl
 from fieldlink.pakbus.protocol.codes import Bmp5ResponseCode, CollectMode

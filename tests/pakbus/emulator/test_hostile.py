@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from fieldlink.kit.host import MAX_BACKLOG
 from fieldlink.pakbus.emulator import LoggerEmulator
 from fieldlink.pakbus.emulator.device import DevicePort
-from fieldlink.pakbus.emulator.server import MAX_BACKLOG
 from fieldlink.pakbus.protocol import bmp5, pakctrl
 from fieldlink.pakbus.protocol.codes import CollectMode, DeliveryFailureCode
 from fieldlink.pakbus.protocol.framing import FrameDecoder, encode_frame

@@ -6,7 +6,7 @@ without I/O; ``server`` serves a device over TCP or a pseudo-terminal with
 faults and baud pacing; ``cli`` is ``fieldlink emulate logger``.
 """
 
-from fieldlink.pakbus.emulator.faults import Faults
+from fieldlink.kit.faults import Faults
 from fieldlink.pakbus.emulator.server import (
     DEFAULT_PORT,
     EmulatorProcess,

@@ -20,29 +20,19 @@ or as another process, exactly as a user runs it (:func:`spawn_logger_emulator`)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import logging
-import os
-import select
-import signal
-import socket
-import subprocess
 import sys
-import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 
-from fieldlink.errors import LinkError, UsageError
-from fieldlink.link.pty import PtyPair, open_pty
-from fieldlink.link.throttle import transmit_seconds
+from fieldlink.kit.device import BasePort, Outgoing
+from fieldlink.kit.faults import Faults
+from fieldlink.kit.host import EmulatorHost, parse_listen
+from fieldlink.kit.spawn import EmulatorProcess, spawn_emulator
 from fieldlink.pakbus.emulator.config import StationConfig, check_addresses, load_station
-from fieldlink.pakbus.emulator.device import Device, DevicePort, Outgoing
-from fieldlink.pakbus.emulator.faults import FaultInjector, Faults
+from fieldlink.pakbus.emulator.device import Device, DevicePort
 from fieldlink.pakbus.emulator.station import Station
+from fieldlink.pakbus.protocol.framing import FrameDecoder
 
 __all__ = [
     "DEFAULT_PORT",
@@ -66,213 +56,78 @@ HELLO_REQUEST_DELAY = 0.1
 #: seen doing it (UNCERTAIN), and clients that send a frame with their burst (fieldlink,
 #: LoggerNet) never trigger it.
 WAKE_HELLO_INTERVAL = 0.05
-#: Baud rate a pseudo-terminal announces when no --baud is given (no pacing then).
-PTY_DEFAULT_BAUD = 115_200
-#: Bytes written at once when pacing to a baud rate.
-_PACE_CHUNK = 64
-#: Answers (bytes) a connection may have waiting to be sent before it is no longer
-#: read from: a client that does not read its answers gets TCP back-pressure.
-MAX_BACKLOG = 64 * 1024
+#: PakBus framing bytes: a corruption fault never produces them, so that a damaged
+#: frame stays one damaged frame (as bit errors on a real line mostly do).
+_FRAMING_BYTES = b"\xbc\xbd"
 
 
-#: Connections whose fault history is kept after they close (the newest ones).
-_FAULT_HISTORIES = 1_000
+class _LoggerPort(BasePort):
+    """One link to the logger, as the kit's host sees it: PakBus frames in, frames out."""
 
-#: What a client on this machine dials when the emulator listens on every interface.
-_WILDCARD_URL_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
-
-
-def _os_reason(exc: OSError) -> str:
-    """The operating system's words for ``exc``, without asyncio's wrapping."""
-    if isinstance(exc, socket.gaierror) or not exc.errno or exc.errno < 0:
-        return str(exc.strerror or exc)
-    return os.strerror(exc.errno)
-
-
-def _peer_text(peer: object) -> str:
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = str(peer[0])
-        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
-    return str(peer or "unknown peer")
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """``"HOST:PORT"`` (``"[::1]:PORT"`` for IPv6, ``":PORT"`` for loopback) -> (host, port)."""
-    head, colon, port_text = text.strip().rpartition(":")
-    if not colon:
-        head, port_text = "", text.strip()
-    host = head.strip("[]") or "127.0.0.1"
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:6785") from None
-    if not 0 <= port <= 65_535:
-        raise UsageError(f"--listen {text!r}: port must be 0..65535 (0 picks a free one)")
-    return host, port
-
-
-class _Connection:
-    """One client link: reads into a DevicePort, writes its answers paced and faulted.
-
-    Input is answered one frame at a time, yielding to the event loop in between, and
-    a connection whose answers pile up unsent (a client that writes requests but does
-    not read) is not read from until they drain: one greedy or hostile client can
-    neither stall the others nor make the emulator hoard memory.
-    """
-
-    def __init__(
-        self,
-        emulator: LoggerEmulator,
-        number: int,
-        write: Callable[[bytes], None],
-        close: Callable[[], None],
-        drain: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
+    def __init__(self, emulator: LoggerEmulator, number: int, *, pty: bool) -> None:
         self.emulator = emulator
         self.number = number
-        self.port = DevicePort(emulator.device, client=number)
-        self.faults = FaultInjector(emulator.faults, emulator.seed, number)
-        history = emulator.fault_history
-        history[number] = self.faults.history
-        if len(history) > _FAULT_HISTORIES:
-            del history[next(iter(history))]
-        self._write = write
-        self._close = close
-        self._drain = drain
-        self._queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
-        self._timers: set[asyncio.TimerHandle] = set()
-        #: Bytes answered but not yet handed to the link.
-        self.backlog = 0
-        self._room = asyncio.Event()
-        self._room.set()
-        self.frames_out = 0
-        self.opened = time.monotonic()
-        self.closed = False
+        self.link = DevicePort(emulator.device, client=number)
+        self._pty = pty
+        self._last_hello = float("-inf")
 
-    def start(self) -> None:
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+    @property
+    def decoder(self) -> FrameDecoder:
+        return self.link.decoder
 
-    async def feed(self, data: bytes) -> None:
-        """Answer the frames in ``data``, one at a time, waiting while the backlog is full."""
-        for raw in self.port.frames(data):
-            if self.closed:
-                return
-            for out in self.port.answer(raw):
-                self.send(out)
-            await asyncio.sleep(0)  # let the other connections have their turn
-            while self.backlog > MAX_BACKLOG and not self.closed:
-                self._room.clear()
-                await self._room.wait()
+    @property
+    def answered(self) -> int:
+        return self.link.answered
 
-    def send(self, out: Outgoing) -> None:
-        if self.closed:
-            return
-        if out.delay > 0:
-            loop = asyncio.get_running_loop()
-            timer: asyncio.TimerHandle | None = None
+    @property
+    def in_unit(self) -> bool:
+        return self.link.decoder.in_frame
 
-            def later() -> None:
-                if timer is not None:
-                    self._timers.discard(timer)
-                self._enqueue(out)
+    def frames(self, data: bytes) -> Sequence[bytes]:
+        return self.link.frames(data)
 
-            timer = loop.call_later(out.delay, later)
-            self._timers.add(timer)
-        else:
-            self._enqueue(out)
+    def answer(self, unit: bytes) -> Sequence[Outgoing]:
+        return [Outgoing(out.to_wire(), out.delay) for out in self.link.answer(unit)]
 
-    def _enqueue(self, out: Outgoing) -> None:
-        if not self.closed:
-            frame = out.to_wire()
-            self.backlog += len(frame)
-            self._queue.put_nowait((time.monotonic(), frame))
+    def _hello(self) -> Sequence[Outgoing]:
+        return [Outgoing(self.link.hello_request().to_wire(), HELLO_REQUEST_DELAY)]
 
-    def _sent(self, size: int) -> None:
-        self.backlog -= size
-        if self.backlog <= MAX_BACKLOG:
-            self._room.set()
+    def opened(self) -> Sequence[Outgoing]:
+        """Like a CR1000 behind an NL1xx: a broadcast Hello Request after each TCP accept."""
+        if self._pty or not self.emulator.hello_on_connect:
+            return ()
+        return self._hello()
 
-    async def _write_loop(self) -> None:
-        baud = self.emulator.baud
-        latency = self.emulator.faults.delay
-        try:
-            while True:
-                queued_at, frame = await self._queue.get()
-                try:
-                    if latency:
-                        wait = queued_at + latency - time.monotonic()
-                        if wait > 0:
-                            await asyncio.sleep(wait)
-                    damaged = self.faults.apply(frame)
-                    if damaged is None:
-                        continue
-                    allowed = self.faults.allowance(len(damaged))
-                    await self._put(damaged[:allowed], baud)
-                    self.faults.sent += allowed
-                    self.frames_out += 1
-                finally:
-                    self._sent(len(frame))
-                if allowed < len(damaged):
-                    log.info(
-                        "connection %d: cut after %d bytes (fault)", self.number, self.faults.sent
-                    )
-                    self.shutdown()
-                    return
-        except (ConnectionError, OSError) as exc:
-            log.debug("connection %d: write failed: %s", self.number, exc)
-            self.shutdown()
+    def woken(self, data: bytes, now: float) -> Sequence[Outgoing]:
+        """A burst of sync bytes on the serial line (see :data:`WAKE_HELLO_INTERVAL`)."""
+        if (
+            not self.emulator.hello_on_connect
+            or now - self._last_hello < WAKE_HELLO_INTERVAL
+            or len(data) < 2
+            or data.count(b"\xbd") != len(data)
+        ):
+            return ()
+        log.debug("line woken by sync bytes: answering with a Hello Request")
+        self._last_hello = now
+        return self._hello()
 
-    async def _put(self, data: bytes, baud: int | None) -> None:
-        if not data:
-            return
-        if baud is None:
-            self._write(data)
-            if self._drain is not None:
-                await self._drain()
-            return
-        for i in range(0, len(data), _PACE_CHUNK):
-            chunk = data[i : i + _PACE_CHUNK]
-            self._write(chunk)
-            if self._drain is not None:
-                await self._drain()
-            await asyncio.sleep(transmit_seconds(len(chunk), baud))
+    def closed(self) -> None:
+        self.emulator.station.forget_uploads(self.number)  # File Sends it left unfinished
 
     def summary(self) -> str:
-        """How the connection went, for its one closing log line."""
-        stats = self.port.decoder.stats
-        f = self.faults
-        parts = [
-            f"{stats.frames} frames in",
-            f"{self.frames_out} out",
-        ]
+        stats = self.link.decoder.stats
+        parts = []
         if stats.dropped:
             parts.append(f"{stats.dropped} damaged frames dropped")
-        if self.port.failures:
-            parts.append(f"{self.port.failures} delivery failures sent")
-        if self.port.ignored:
-            parts.append(f"{self.port.ignored} frames for other nodes ignored")
-        if f.dropped or f.corrupted:
-            parts.append(f"faults: {f.dropped} dropped, {f.corrupted} corrupted")
-        return f"after {time.monotonic() - self.opened:.1f} s: " + ", ".join(parts)
-
-    def shutdown(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self.emulator.station.forget_uploads(self.number)  # File Sends it left unfinished
-        self._room.set()
-        for timer in self._timers:
-            timer.cancel()
-        self._timers.clear()
-        if self._writer is not None and self._writer is not asyncio.current_task():
-            self._writer.cancel()
-        with contextlib.suppress(OSError, RuntimeError):
-            self._close()
+        if self.link.failures:
+            parts.append(f"{self.link.failures} delivery failures sent")
+        if self.link.ignored:
+            parts.append(f"{self.link.ignored} frames for other nodes ignored")
+        return ", ".join(parts)
 
 
-class LoggerEmulator:
-    """A virtual logger: one :class:`Station`, served to many clients.
+class LoggerEmulator(EmulatorHost):
+    """A virtual logger: one :class:`Station`, served to many clients by the kit's host.
 
     Every argument is optional.  ``station`` is a TOML path or a StationConfig;
     ``records`` the history logged in the first data table at start (default 10 000);
@@ -304,8 +159,6 @@ class LoggerEmulator:
         config = load_station(station) if isinstance(station, str | Path) else station
         if config is not None:
             check_addresses(config, node)
-        if baud is not None and baud < 1:
-            raise UsageError(f"baud must be a positive number, not {baud}")
         self.station = Station(
             model=model,
             node=node,
@@ -318,308 +171,33 @@ class LoggerEmulator:
             format_seconds=format_seconds,
         )
         self.device = Device(self.station)
-        self.seed = seed
-        self.host, self.port = parse_listen(listen)
-        self.use_pty = pty
-        self.baud = baud
-        self.faults = Faults.parse(faults) if isinstance(faults, str) else (faults or Faults())
         self.hello_on_connect = hello_on_connect
-        self.url: str | None = None
-        self.connections: list[_Connection] = []
-        #: Per connection number, what the faults did to each outgoing frame (see
-        #: FaultInjector.history): kept after the connection closes, for tests and logs.
-        self.fault_history: dict[int, list[str]] = {}
-        self._numbers = itertools.count(1)
-        self._server: asyncio.base_events.Server | None = None
-        self._pty: PtyPair | None = None
-        self._pty_connection: _Connection | None = None
-        self._pty_task: asyncio.Task[None] | None = None
-        self._handlers: set[asyncio.Task[object]] = set()
-        self._pty_pending = bytearray()
-        self._thread_loop: asyncio.AbstractEventLoop | None = None
+        super().__init__(
+            self,
+            listen=listen,
+            pty=pty,
+            baud=baud,
+            faults=faults,
+            seed=seed,
+            keep_clear=_FRAMING_BYTES,
+            name="logger",
+        )
 
-    # --- asyncio life cycle -------------------------------------------------------------
+    # --- the kit's DeviceModel ----------------------------------------------------------
 
-    async def start(self) -> str:
-        """Start serving; return the URL a client uses."""
-        if self.url is not None:
-            return self.url
-        if self.use_pty:
-            self.url = self._start_pty()
-        else:
-            self._server = await self._listen()
-            sock = self._server.sockets[0].getsockname()
-            host = _WILDCARD_URL_HOSTS.get(sock[0], sock[0])
-            if sock[0] in _WILDCARD_URL_HOSTS:
-                log.warning(
-                    "listening on every network interface (%s): other machines can reach "
-                    "this emulator",
-                    self.host,
-                )
-            host = f"[{host}]" if ":" in host else host
-            self.url = f"tcp:{host}:{sock[1]}"
-        log.info("%s serving on %s", self._describe(), self.url)
-        return self.url
+    def open_port(self, number: int) -> _LoggerPort:
+        return _LoggerPort(self, number, pty=self.use_pty)
 
-    async def _listen(self) -> asyncio.base_events.Server:
-        host: str | list[str] = self.host
-        try:
-            if self.port == 0:
-                # One address only: each address of a name like "localhost" would
-                # otherwise get its own free port, and the URL names just one.
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    self.host, 0, type=socket.SOCK_STREAM
-                )
-                host = str(infos[0][4][0])
-            return await asyncio.start_server(self._accept, host, self.port)
-        except OSError as exc:
-            raise LinkError(f"cannot listen on {self.host}:{self.port}: {_os_reason(exc)}") from exc
-
-    def _describe(self) -> str:
+    def describe(self) -> str:
         s = self.station
         tables = ", ".join(spec.name for spec in s.data_table_specs()) or "no data tables"
         extras = [f"program {s.program.name}", tables]
-        if self.faults.active:
-            extras.append(f"faults {self.faults}")
-        if self.baud:
-            extras.append(f"paced to {self.baud} baud")
         if s.security[0]:
             extras.append("security code set")
         text = f"emulated {s.model.name} node {s.node} '{s.station_name}' ({'; '.join(extras)})"
         for node, child in sorted(s.neighbours.items()):
             text += f", routing to {child.model.name} node {node} '{child.station_name}'"
         return text
-
-    async def stop(self) -> None:
-        """Stop serving and close every connection."""
-        if self._server is not None:
-            self._server.close()
-        for conn in list(self.connections):
-            conn.shutdown()
-        handlers = [t for t in self._handlers if t is not asyncio.current_task()]
-        if handlers:  # closing their connections ends them; cancel what lingers
-            _, lingering = await asyncio.wait(handlers, timeout=2.0)
-            for task in lingering:
-                task.cancel()
-            if lingering:
-                await asyncio.wait(lingering, timeout=1.0)
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2.0)
-            self._server = None
-        if self._pty_task is not None:
-            self._pty_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._pty_task
-            self._pty_task = None
-        if self._pty is not None:
-            self._pty.close()
-            self._pty = None
-        self.url = None
-
-    async def __aenter__(self) -> LoggerEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        number = next(self._numbers)
-        task = asyncio.current_task()
-        if task is not None:
-            self._handlers.add(task)
-        peer = _peer_text(writer.get_extra_info("peername"))
-        log.info("connection %d from %s", number, peer)
-        conn = _Connection(self, number, writer.write, writer.close, writer.drain)
-        self.connections.append(conn)
-        conn.start()
-        if self.hello_on_connect:
-            hello = conn.port.hello_request()
-            conn.send(Outgoing(hello.packet, HELLO_REQUEST_DELAY))
-        reason = ""
-        try:
-            while not conn.closed:
-                data = await reader.read(4096)
-                if not data:
-                    break
-                await conn.feed(data)
-        except OSError as exc:  # ConnectionResetError and friends
-            reason = f" ({exc.strerror or exc})"
-        except asyncio.CancelledError:  # the emulator is stopping; the handler ends here
-            reason = " (emulator stopping)"
-        finally:
-            conn.shutdown()
-            with contextlib.suppress(ValueError):
-                self.connections.remove(conn)
-            if task is not None:
-                self._handlers.discard(task)
-            log.info("connection %d from %s closed%s %s", number, peer, reason, conn.summary())
-
-    def _start_pty(self) -> str:
-        pair = open_pty(self.baud or PTY_DEFAULT_BAUD)
-        self._pty = pair
-        os.set_blocking(pair.master_fd, False)
-        conn = _Connection(
-            self, next(self._numbers), self._pty_write, self._pty_closed, self._pty_drain
-        )
-        self._pty_connection = conn
-        self.connections.append(conn)
-        conn.start()
-        self._pty_task = asyncio.get_running_loop().create_task(self._pty_serve(pair, conn))
-        return pair.url
-
-    async def _pty_serve(self, pair: PtyPair, conn: _Connection) -> None:
-        """Read the line and answer it; not reading while answers are being worked out,
-        so a busy or back-pressured line does not spin the event loop."""
-        loop = asyncio.get_running_loop()
-        fd = pair.master_fd
-        readable = asyncio.Event()
-        last_hello = -WAKE_HELLO_INTERVAL
-        while not pair.closed:
-            readable.clear()
-            loop.add_reader(fd, readable.set)
-            try:
-                await readable.wait()
-            finally:
-                with contextlib.suppress(Exception):
-                    loop.remove_reader(fd)
-            try:
-                data = os.read(fd, 4096)
-            except BlockingIOError:
-                continue
-            except OSError as exc:  # EIO while no client holds the slave: keep serving
-                log.debug("pty read: %s", exc)
-                await asyncio.sleep(0.1)
-                continue
-            if not data:
-                continue
-            now = time.monotonic()
-            if (
-                self.hello_on_connect
-                and now - last_hello >= WAKE_HELLO_INTERVAL
-                and not conn.port.decoder.in_frame
-                and len(data) >= 2
-                and data.count(b"\xbd") == len(data)
-            ):
-                log.debug("line woken by sync bytes: answering with a Hello Request")
-                conn.send(Outgoing(conn.port.hello_request().packet, HELLO_REQUEST_DELAY))
-                last_hello = now
-            await conn.feed(data)
-
-    def _pty_write(self, data: bytes) -> None:
-        """Write what the pseudo-terminal takes now; :meth:`_pty_drain` does the rest."""
-        self._pty_pending += data
-        self._pty_flush()
-
-    def _pty_flush(self) -> None:
-        if self._pty is None:
-            self._pty_pending.clear()
-            return
-        while self._pty_pending:
-            try:
-                n = os.write(self._pty.master_fd, self._pty_pending)
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                log.debug("pty write: %s", exc)
-                self._pty_pending.clear()
-                return
-            del self._pty_pending[:n]
-
-    async def _pty_drain(self) -> None:
-        """Wait (without blocking the loop) until the line took the bytes, at most 1 s;
-        nobody reading the line means the bytes are lost, as on a serial port."""
-        deadline = time.monotonic() + 1.0
-        while self._pty_pending and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-            self._pty_flush()
-        if self._pty_pending:
-            log.debug("pty output dropped: nobody is reading")
-            self._pty_pending.clear()
-
-    def _pty_closed(self) -> None:
-        pass
-
-    # --- blocking helpers ---------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def running(self, timeout: float = 10.0) -> Iterator[LoggerEmulator]:
-        """Serve from a background thread for the duration of a ``with`` block."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # reported to the caller below
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-
-        thread = threading.Thread(target=run, name="fieldlink-logger-emulator", daemon=True)
-        thread.start()
-        if not ready.wait(timeout):
-            raise LinkError("the logger emulator did not start in time")
-        if failure:
-            thread.join(timeout)
-            loop.close()
-            raise failure[0]
-        self._thread_loop = loop
-        try:
-            yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout)
-            self._thread_loop = None
-            if thread.is_alive():  # still busy: leave the daemon thread its loop
-                log.warning("the logger emulator did not stop within %g s", timeout)
-            else:
-                loop.close()
-
-
-class EmulatorProcess:
-    """``fieldlink emulate logger`` running as a child process."""
-
-    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
-        self.process = process
-        self.url = url
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """SIGTERM, wait, and return the exit status (it should be 0)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return self.process.returncode
-
-    def __enter__(self) -> EmulatorProcess:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def spawn_logger_emulator(
@@ -632,37 +210,12 @@ def spawn_logger_emulator(
 ) -> EmulatorProcess:
     """Start ``python -m fieldlink [-v...] emulate logger ARGS...`` and read its URL.
 
-    The URL is the first line the command prints; ``--listen 127.0.0.1:0`` is added
-    unless ``--listen`` or ``--pty`` is among ``args``, so parallel tests never clash.
-    ``verbose`` is the number of ``-v`` (more log on ``stderr``).
+    ``--listen 127.0.0.1:0`` is added unless ``--listen`` or ``--pty`` is among
+    ``args``, so parallel tests never clash.
     """
     argv = list(args)
     if "--listen" not in argv and "--pty" not in argv:
         argv += ["--listen", "127.0.0.1:0"]
-    process = subprocess.Popen(
-        [python, "-m", "fieldlink", *["-v"] * verbose, "emulate", "logger", *argv],
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        env=env,
+    return spawn_emulator(
+        "logger", *argv, python=python, timeout=timeout, stderr=stderr, env=env, verbose=verbose
     )
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    line = b""
-    fd = process.stdout.fileno()
-    while not line.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or process.poll() is not None:
-            code = process.poll()
-            if code is None:
-                process.kill()
-                process.wait()
-            raise LinkError(
-                f"the logger emulator did not print its URL (exit status {process.returncode})"
-            )
-        ready, _, _ = select.select([fd], [], [], min(remaining, 0.2))
-        if ready:
-            chunk = os.read(fd, 1)
-            if not chunk:
-                continue
-            line += chunk
-    return EmulatorProcess(process, line.decode().strip())

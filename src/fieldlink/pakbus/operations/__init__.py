@@ -5,7 +5,7 @@ Each function here returns an :data:`~fieldlink.pakbus.session.Operation` (or a
 says "send this, then expect that", checks the answer and decides what to ask
 next.  The blocking :class:`~fieldlink.pakbus.client.Datalogger` and the asyncio
 :class:`~fieldlink.pakbus.client.AsyncDatalogger` run the very same generators
-through :mod:`fieldlink.pakbus.drive` (DESIGN principle 2), and the tests drive
+through :mod:`fieldlink.kit.drive` (DESIGN principle 2), and the tests drive
 them by hand with canned responses.
 
 One module per subject (``pakbus.md`` sections in brackets):

@@ -1,14 +1,13 @@
 """Run a conversation over a real link: one blocking driver, one asyncio driver.
 
-The conversation (a generator of :data:`~fieldlink.pakbus.session.Step`) holds all
-the protocol logic; :class:`~fieldlink.pakbus.session.Exchange` holds the matching,
-Please Wait and retry rules.  What is left here is only the I/O: write, read until
-the deadline, feed, repeat -- and, for streaming operations, hand emitted items to
-the caller as they arrive.  The two halves of this module mirror each other line for
-line so that a reader can check they agree.
+The conversation (a generator, see :mod:`fieldlink.kit.converse`) holds the protocol
+logic; the family's session holds the matching and retry rules.  What is left here is
+only the I/O: write, read until the deadline, feed, repeat -- and, for streaming
+operations, hand emitted items to the caller as they arrive.  The two halves of this
+module mirror each other line for line so that a reader can check they agree.
 
-``guard`` (a lock) is held around each exchange, not around a whole operation, so
-a caller iterating over a collection may still call other methods between records.
+``guard`` (a lock) is held around each exchange, not around a whole operation, so a
+caller iterating over a collection may still call other methods between items.
 """
 
 from __future__ import annotations
@@ -19,23 +18,15 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 
 from fieldlink.errors import FieldlinkError, LinkTimeout
+from fieldlink.kit.converse import Emit, Exchange, Instant, Now, Operation, Pause, Session, Stream
 from fieldlink.link import AsyncLink, Link
-from fieldlink.pakbus.session import (
-    ClientSession,
-    Emit,
-    Instant,
-    Now,
-    Operation,
-    Pause,
-    Request,
-    Sent,
-    Step,
-    Stream,
-)
+
+__all__ = ["run", "run_async", "stream", "stream_async"]
 
 T = TypeVar("T")
 
-_NO_GUARD: contextlib.nullcontext[None] = contextlib.nullcontext()
+#: Bytes asked of the link per read.
+READ_SIZE = 4096
 
 
 def _instant() -> Instant:
@@ -46,40 +37,40 @@ def _instant() -> Instant:
 
 
 class _Runner:
-    """Performs steps for one operation: remembers its TranNbr for continuations."""
+    """Performs steps for one operation: remembers its previous exchange for the session."""
 
-    def __init__(self, link: Link, session: ClientSession, guard: Any) -> None:
+    def __init__(self, link: Link, session: Session, guard: Any) -> None:
         self.link = link
         self.session = session
-        self.guard = guard if guard is not None else _NO_GUARD
-        self.tran: int | None = None
+        self.guard = guard if guard is not None else contextlib.nullcontext()
+        self.previous: Exchange | None = None
 
-    def perform(self, step: Step) -> Sent:
-        if isinstance(step, Request):
-            with self.guard:
-                return self._exchange(step)
+    def perform(self, step: object) -> Any:
         if isinstance(step, Now):
             return _instant()
         if isinstance(step, Pause):
             with self.guard:
                 self._idle(step.seconds)
             return None
-        raise TypeError(f"an operation run for a result cannot yield {type(step).__name__}")
+        if isinstance(step, Emit):
+            raise TypeError("an operation run for a result cannot yield Emit")
+        with self.guard:
+            return self._exchange(step)
 
-    def _exchange(self, request: Request) -> Sent:
-        ex = self.session.exchange(request, time.monotonic(), self.tran)
-        self.tran = ex.tran
+    def _exchange(self, request: object) -> Any:
+        ex = self.session.exchange(request, time.monotonic(), self.previous)
+        self.previous = ex
         self.link.write(ex.start(time.monotonic()))
-        if request.one_way:
+        if ex.one_way:
             return None
         while True:
             remaining = ex.deadline - time.monotonic()
             try:
                 if remaining <= 0:
                     raise LinkTimeout("deadline passed")
-                data = self.link.read(4096, timeout=remaining)
+                data = self.link.read(READ_SIZE, timeout=remaining)
             except LinkTimeout:
-                if time.monotonic() < ex.deadline:  # a Please Wait moved it meanwhile
+                if time.monotonic() < ex.deadline:  # the device asked us to wait meanwhile
                     continue
                 self.link.write(ex.on_timeout(time.monotonic()))
                 continue
@@ -93,7 +84,7 @@ class _Runner:
         end = time.monotonic() + seconds
         while (remaining := end - time.monotonic()) > 0:
             try:
-                data = self.link.read(4096, timeout=remaining)
+                data = self.link.read(READ_SIZE, timeout=remaining)
             except LinkTimeout:
                 break
             self.session.receive(data)
@@ -101,10 +92,9 @@ class _Runner:
                 self.link.write(reply)
 
 
-def run(link: Link, session: ClientSession, operation: Operation[T], *, guard: Any = None) -> T:
+def run(link: Link, session: Session, operation: Operation[T], *, guard: Any = None) -> T:
     """Drive ``operation`` to completion over a blocking link and return its result."""
     runner = _Runner(link, session, guard)
-    sent: Sent = None
     try:
         step = next(operation)
         while True:
@@ -120,9 +110,7 @@ def run(link: Link, session: ClientSession, operation: Operation[T], *, guard: A
         operation.close()
 
 
-def stream(
-    link: Link, session: ClientSession, operation: Stream, *, guard: Any = None
-) -> Iterator[Any]:
+def stream(link: Link, session: Session, operation: Stream, *, guard: Any = None) -> Iterator[Any]:
     """Drive a streaming operation, yielding each item it emits as soon as it arrives.
 
     Abandoning the iterator closes the operation between exchanges, never in the
@@ -154,38 +142,38 @@ def stream(
 class _AsyncRunner:
     """The asyncio twin of :class:`_Runner`."""
 
-    def __init__(self, link: AsyncLink, session: ClientSession, guard: Any) -> None:
+    def __init__(self, link: AsyncLink, session: Session, guard: Any) -> None:
         self.link = link
         self.session = session
         self.guard = guard if guard is not None else contextlib.nullcontext()
-        self.tran: int | None = None
+        self.previous: Exchange | None = None
 
-    async def perform(self, step: Step) -> Sent:
-        if isinstance(step, Request):
-            async with self.guard:
-                return await self._exchange(step)
+    async def perform(self, step: object) -> Any:
         if isinstance(step, Now):
             return _instant()
         if isinstance(step, Pause):
             async with self.guard:
                 await self._idle(step.seconds)
             return None
-        raise TypeError(f"an operation run for a result cannot yield {type(step).__name__}")
+        if isinstance(step, Emit):
+            raise TypeError("an operation run for a result cannot yield Emit")
+        async with self.guard:
+            return await self._exchange(step)
 
-    async def _exchange(self, request: Request) -> Sent:
-        ex = self.session.exchange(request, time.monotonic(), self.tran)
-        self.tran = ex.tran
+    async def _exchange(self, request: object) -> Any:
+        ex = self.session.exchange(request, time.monotonic(), self.previous)
+        self.previous = ex
         await self.link.write(ex.start(time.monotonic()))
-        if request.one_way:
+        if ex.one_way:
             return None
         while True:
             remaining = ex.deadline - time.monotonic()
             try:
                 if remaining <= 0:
                     raise LinkTimeout("deadline passed")
-                data = await self.link.read(4096, timeout=remaining)
+                data = await self.link.read(READ_SIZE, timeout=remaining)
             except LinkTimeout:
-                if time.monotonic() < ex.deadline:  # a Please Wait moved it meanwhile
+                if time.monotonic() < ex.deadline:  # the device asked us to wait meanwhile
                     continue
                 await self.link.write(ex.on_timeout(time.monotonic()))
                 continue
@@ -199,7 +187,7 @@ class _AsyncRunner:
         end = time.monotonic() + seconds
         while (remaining := end - time.monotonic()) > 0:
             try:
-                data = await self.link.read(4096, timeout=remaining)
+                data = await self.link.read(READ_SIZE, timeout=remaining)
             except LinkTimeout:
                 break
             self.session.receive(data)
@@ -208,11 +196,10 @@ class _AsyncRunner:
 
 
 async def run_async(
-    link: AsyncLink, session: ClientSession, operation: Operation[T], *, guard: Any = None
+    link: AsyncLink, session: Session, operation: Operation[T], *, guard: Any = None
 ) -> T:
     """Drive ``operation`` to completion over an asyncio link and return its result."""
     runner = _AsyncRunner(link, session, guard)
-    sent: Sent = None
     try:
         step = next(operation)
         while True:
@@ -229,7 +216,7 @@ async def run_async(
 
 
 async def stream_async(
-    link: AsyncLink, session: ClientSession, operation: Stream, *, guard: Any = None
+    link: AsyncLink, session: Session, operation: Stream, *, guard: Any = None
 ) -> AsyncIterator[Any]:
     """Drive a streaming operation over an asyncio link, yielding items as they arrive."""
     runner = _AsyncRunner(link, session, guard)
@@ -251,6 +238,3 @@ async def stream_async(
         return
     finally:
         operation.close()
-
-
-__all__ = ["run", "run_async", "stream", "stream_async"]

@@ -1,4 +1,4 @@
-"""Link faults an emulator injects on purpose: dropped, corrupted, late frames, cut lines.
+"""Link faults an emulator injects on purpose: dropped, corrupted, late answers, cut lines.
 
 Collectors must survive bad links, and the only way to test that without a radio
 in the rain is to make the emulator misbehave, reproducibly: each connection draws
@@ -92,10 +92,15 @@ class Faults:
 
 
 class FaultInjector:
-    """Applies :class:`Faults` to one connection's outgoing frames."""
+    """Applies :class:`Faults` to one connection's outgoing units (frames, replies, packets)."""
 
-    def __init__(self, faults: Faults, seed: int, connection: int) -> None:
+    def __init__(
+        self, faults: Faults, seed: int, connection: int, *, keep_clear: bytes = b""
+    ) -> None:
         self.faults = faults
+        #: Byte values a corruption never produces: a family's framing bytes (PakBus'
+        #: 0xBC/0xBD), so that a damaged frame stays one damaged frame, as on a real line.
+        self.keep_clear = frozenset(keep_clear)
         self._rng = random.Random(f"fieldlink-faults:{seed}:{connection}")
         self.sent = 0
         self.dropped = 0
@@ -120,7 +125,7 @@ class FaultInjector:
             pos = self._rng.randrange(1, len(frame) - 1)
             damaged = bytearray(frame)
             value = damaged[pos] ^ (1 << self._rng.randrange(8))
-            damaged[pos] = value if value not in (0xBC, 0xBD) else value ^ 0x40
+            damaged[pos] = value if value not in self.keep_clear else value ^ 0x40
             return bytes(damaged)
         self._note("sent")
         return frame

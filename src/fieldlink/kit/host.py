@@ -1,0 +1,537 @@
+"""The emulator host: serves any device model over TCP or a pseudo-terminal (asyncio).
+
+Every family's emulator is a sans-I/O device model (:mod:`fieldlink.kit.device`); this
+module moves its bytes, once for all of them.  TCP serves any number of clients at
+once, each with its own :class:`~fieldlink.kit.device.Port`, faults and pacing, all
+answering from the one shared model; a pseudo-terminal gives a real serial device
+path instead, which a client may close and open again as often as it likes.
+
+Use it from tests::
+
+    with EmulatorHost(model).running() as emu:       # a background thread
+        ...  # connect to emu.url
+
+    async with EmulatorHost(model) as emu:           # inside a running event loop
+        ...
+
+A family's emulator class is a thin subclass that builds its model (see
+:class:`fieldlink.pakbus.emulator.LoggerEmulator`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Self
+
+from fieldlink.errors import LinkError, UsageError
+from fieldlink.kit.device import DeviceModel, Outgoing, Port
+from fieldlink.kit.faults import FaultInjector, Faults
+from fieldlink.link.pty import PtyPair, open_pty
+from fieldlink.link.throttle import transmit_seconds
+
+__all__ = ["MAX_BACKLOG", "PTY_DEFAULT_BAUD", "Connection", "EmulatorHost", "parse_listen"]
+
+log = logging.getLogger("fieldlink.emulator")
+
+#: Baud rate a pseudo-terminal announces when no baud is given (no pacing then).
+PTY_DEFAULT_BAUD = 115_200
+#: Bytes written at once when pacing to a baud rate.
+_PACE_CHUNK = 64
+#: Answers (bytes) a connection may have waiting to be sent before it is no longer
+#: read from: a client that does not read its answers gets TCP back-pressure.
+MAX_BACKLOG = 64 * 1024
+#: Bytes read from a link at once.
+_READ_SIZE = 4096
+#: Connections whose fault history is kept after they close (the newest ones).
+_FAULT_HISTORIES = 1_000
+#: What a client on this machine dials when the emulator listens on every interface.
+_WILDCARD_URL_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def _os_reason(exc: OSError) -> str:
+    """The operating system's words for ``exc``, without asyncio's wrapping."""
+    if isinstance(exc, socket.gaierror) or not exc.errno or exc.errno < 0:
+        return str(exc.strerror or exc)
+    return os.strerror(exc.errno)
+
+
+def _peer_text(peer: object) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = str(peer[0])
+        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+    return str(peer or "unknown peer")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``"HOST:PORT"`` (``"[::1]:PORT"`` for IPv6, ``":PORT"`` for loopback) -> (host, port)."""
+    head, colon, port_text = text.strip().rpartition(":")
+    if not colon:
+        head, port_text = "", text.strip()
+    host = head.strip("[]") or "127.0.0.1"
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:6785") from None
+    if not 0 <= port <= 65_535:
+        raise UsageError(f"--listen {text!r}: port must be 0..65535 (0 picks a free one)")
+    return host, port
+
+
+class Connection:
+    """One client link: reads into a Port, writes its answers paced and faulted.
+
+    Input is answered one unit at a time, yielding to the event loop in between, and
+    a connection whose answers pile up unsent (a client that writes requests but does
+    not read) is not read from until they drain: one greedy or hostile client can
+    neither stall the others nor make the emulator hoard memory.
+    """
+
+    def __init__(
+        self,
+        host: EmulatorHost,
+        number: int,
+        write: Callable[[bytes], None],
+        close: Callable[[], None],
+        drain: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.host = host
+        self.number = number
+        self.port: Port = host.model.open_port(number)
+        self.faults = FaultInjector(host.faults, host.seed, number, keep_clear=host.keep_clear)
+        history = host.fault_history
+        history[number] = self.faults.history
+        if len(history) > _FAULT_HISTORIES:
+            del history[next(iter(history))]
+        self._write = write
+        self._close = close
+        self._drain = drain
+        self._queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+        #: Bytes answered but not yet handed to the link.
+        self.backlog = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self.units_in = 0
+        self.units_out = 0
+        self.opened = time.monotonic()
+        self.closed = False
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._write_loop()))
+        if self.port.tick_interval:
+            self._tasks.append(loop.create_task(self._tick_loop(self.port.tick_interval)))
+        self.send_all(self.port.opened())
+
+    async def feed(self, data: bytes) -> None:
+        """Answer the units in ``data``, one at a time, waiting while the backlog is full."""
+        for unit in self.port.frames(data):
+            if self.closed:
+                return
+            self.units_in += 1
+            self.send_all(self.port.answer(unit))
+            await asyncio.sleep(0)  # let the other connections have their turn
+            while self.backlog > MAX_BACKLOG and not self.closed:
+                self._room.clear()
+                await self._room.wait()
+
+    def send_all(self, outgoing: Iterable[Outgoing]) -> None:
+        for out in outgoing:
+            self.send(out)
+
+    def send(self, out: Outgoing) -> None:
+        if self.closed:
+            return
+        if out.delay > 0:
+            loop = asyncio.get_running_loop()
+            timer: asyncio.TimerHandle | None = None
+
+            def later() -> None:
+                if timer is not None:
+                    self._timers.discard(timer)
+                self._enqueue(out.data)
+
+            timer = loop.call_later(out.delay, later)
+            self._timers.add(timer)
+        else:
+            self._enqueue(out.data)
+
+    def _enqueue(self, data: bytes) -> None:
+        if not self.closed and data:
+            self.backlog += len(data)
+            self._queue.put_nowait((time.monotonic(), data))
+
+    def _sent(self, size: int) -> None:
+        self.backlog -= size
+        if self.backlog <= MAX_BACKLOG:
+            self._room.set()
+
+    async def _tick_loop(self, interval: float) -> None:
+        while not self.closed:
+            await asyncio.sleep(interval)
+            try:
+                self.send_all(self.port.tick(time.monotonic()))
+            except Exception:  # a bug must not take the emulator down with it
+                log.exception("connection %d: unsolicited output failed", self.number)
+
+    async def _write_loop(self) -> None:
+        baud = self.host.baud
+        latency = self.host.faults.delay
+        try:
+            while True:
+                queued_at, unit = await self._queue.get()
+                try:
+                    if latency:
+                        wait = queued_at + latency - time.monotonic()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                    damaged = self.faults.apply(unit)
+                    if damaged is None:
+                        continue
+                    allowed = self.faults.allowance(len(damaged))
+                    await self._put(damaged[:allowed], baud)
+                    self.faults.sent += allowed
+                    self.units_out += 1
+                finally:
+                    self._sent(len(unit))
+                if allowed < len(damaged):
+                    log.info(
+                        "connection %d: cut after %d bytes (fault)", self.number, self.faults.sent
+                    )
+                    self.shutdown()
+                    return
+        except (ConnectionError, OSError) as exc:
+            log.debug("connection %d: write failed: %s", self.number, exc)
+            self.shutdown()
+
+    async def _put(self, data: bytes, baud: int | None) -> None:
+        if not data:
+            return
+        if baud is None:
+            self._write(data)
+            if self._drain is not None:
+                await self._drain()
+            return
+        for i in range(0, len(data), _PACE_CHUNK):
+            chunk = data[i : i + _PACE_CHUNK]
+            self._write(chunk)
+            if self._drain is not None:
+                await self._drain()
+            await asyncio.sleep(transmit_seconds(len(chunk), baud))
+
+    def summary(self) -> str:
+        """How the connection went, for its one closing log line."""
+        parts = [f"{self.units_in} {self.port.unit_name} in", f"{self.units_out} out"]
+        if detail := self.port.summary():
+            parts.append(detail)
+        f = self.faults
+        if f.dropped or f.corrupted:
+            parts.append(f"faults: {f.dropped} dropped, {f.corrupted} corrupted")
+        return f"after {time.monotonic() - self.opened:.1f} s: " + ", ".join(parts)
+
+    def shutdown(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.port.closed()
+        except Exception:
+            log.exception("connection %d: closing the port failed", self.number)
+        self._room.set()
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        with contextlib.suppress(OSError, RuntimeError):
+            self._close()
+
+
+class EmulatorHost:
+    """Serves one device model to many clients over TCP, or to one over a pseudo-terminal.
+
+    ``listen`` is ``HOST:PORT`` (port 0 picks a free one; loopback unless told
+    otherwise); ``pty`` serves on a pseudo-terminal instead; ``baud`` paces output to
+    a serial line rate; ``faults`` a :class:`Faults` or its text form, drawn per
+    connection from ``seed``; ``keep_clear`` the framing bytes a corruption never
+    produces; ``name`` names the emulator in logs and errors.
+    """
+
+    def __init__(
+        self,
+        model: DeviceModel,
+        *,
+        listen: str = "127.0.0.1:0",
+        pty: bool = False,
+        baud: int | None = None,
+        faults: Faults | str | None = None,
+        seed: int = 0,
+        keep_clear: bytes = b"",
+        name: str = "emulator",
+    ) -> None:
+        if baud is not None and baud < 1:
+            raise UsageError(f"baud must be a positive number, not {baud}")
+        self.model = model
+        self.seed = seed
+        self.host, self.port = parse_listen(listen)
+        self.use_pty = pty
+        self.baud = baud
+        self.faults = Faults.parse(faults) if isinstance(faults, str) else (faults or Faults())
+        self.keep_clear = keep_clear
+        self.name = name
+        self.url: str | None = None
+        self.connections: list[Connection] = []
+        #: Per connection number, what the faults did to each outgoing unit (see
+        #: FaultInjector.history): kept after the connection closes, for tests and logs.
+        self.fault_history: dict[int, list[str]] = {}
+        self._numbers = itertools.count(1)
+        self._server: asyncio.base_events.Server | None = None
+        self._pty: PtyPair | None = None
+        self._pty_task: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[object]] = set()
+        self._pty_pending = bytearray()
+
+    # --- asyncio life cycle -------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Start serving; return the URL a client uses."""
+        if self.url is not None:
+            return self.url
+        if self.use_pty:
+            self.url = self._start_pty()
+        else:
+            self._server = await self._listen()
+            sock = self._server.sockets[0].getsockname()
+            host = _WILDCARD_URL_HOSTS.get(sock[0], sock[0])
+            if sock[0] in _WILDCARD_URL_HOSTS:
+                log.warning(
+                    "listening on every network interface (%s): other machines can reach "
+                    "this emulator",
+                    self.host,
+                )
+            host = f"[{host}]" if ":" in host else host
+            self.url = f"tcp:{host}:{sock[1]}"
+        log.info("%s serving on %s", self.describe(), self.url)
+        return self.url
+
+    def describe(self) -> str:
+        """What is served, with the link's faults and pacing."""
+        extras = []
+        if self.faults.active:
+            extras.append(f"faults {self.faults}")
+        if self.baud:
+            extras.append(f"paced to {self.baud} baud")
+        text = self.model.describe()
+        return f"{text} ({'; '.join(extras)})" if extras else text
+
+    async def _listen(self) -> asyncio.base_events.Server:
+        host: str | list[str] = self.host
+        try:
+            if self.port == 0:
+                # One address only: each address of a name like "localhost" would
+                # otherwise get its own free port, and the URL names just one.
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    self.host, 0, type=socket.SOCK_STREAM
+                )
+                host = str(infos[0][4][0])
+            return await asyncio.start_server(self._accept, host, self.port)
+        except OSError as exc:
+            raise LinkError(f"cannot listen on {self.host}:{self.port}: {_os_reason(exc)}") from exc
+
+    async def stop(self) -> None:
+        """Stop serving and close every connection."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.shutdown()
+        handlers = [t for t in self._handlers if t is not asyncio.current_task()]
+        if handlers:  # closing their connections ends them; cancel what lingers
+            _, lingering = await asyncio.wait(handlers, timeout=2.0)
+            for task in lingering:
+                task.cancel()
+            if lingering:
+                await asyncio.wait(lingering, timeout=1.0)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+            self._server = None
+        if self._pty_task is not None:
+            self._pty_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._pty_task
+            self._pty_task = None
+        if self._pty is not None:
+            self._pty.close()
+            self._pty = None
+        self.url = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- TCP --------------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        number = next(self._numbers)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        peer = _peer_text(writer.get_extra_info("peername"))
+        log.info("connection %d from %s", number, peer)
+        conn = Connection(self, number, writer.write, writer.close, writer.drain)
+        self.connections.append(conn)
+        conn.start()
+        reason = ""
+        try:
+            while not conn.closed:
+                data = await reader.read(_READ_SIZE)
+                if not data:
+                    break
+                await conn.feed(data)
+        except OSError as exc:  # ConnectionResetError and friends
+            reason = f" ({exc.strerror or exc})"
+        except asyncio.CancelledError:  # the emulator is stopping; the handler ends here
+            reason = " (emulator stopping)"
+        finally:
+            conn.shutdown()
+            with contextlib.suppress(ValueError):
+                self.connections.remove(conn)
+            if task is not None:
+                self._handlers.discard(task)
+            log.info("connection %d from %s closed%s %s", number, peer, reason, conn.summary())
+
+    # --- pseudo-terminal --------------------------------------------------------------
+
+    def _start_pty(self) -> str:
+        pair = open_pty(self.baud or PTY_DEFAULT_BAUD)
+        self._pty = pair
+        os.set_blocking(pair.master_fd, False)
+        conn = Connection(self, next(self._numbers), self._pty_write, _nothing, self._pty_drain)
+        self.connections.append(conn)
+        conn.start()
+        self._pty_task = asyncio.get_running_loop().create_task(self._pty_serve(pair, conn))
+        return pair.url
+
+    async def _pty_serve(self, pair: PtyPair, conn: Connection) -> None:
+        """Read the line and answer it; not reading while answers are being worked out,
+        so a busy or back-pressured line does not spin the event loop."""
+        loop = asyncio.get_running_loop()
+        fd = pair.master_fd
+        readable = asyncio.Event()
+        while not pair.closed:
+            readable.clear()
+            loop.add_reader(fd, readable.set)
+            try:
+                await readable.wait()
+            finally:
+                with contextlib.suppress(Exception):
+                    loop.remove_reader(fd)
+            try:
+                data = os.read(fd, _READ_SIZE)
+            except BlockingIOError:
+                continue
+            except OSError as exc:  # EIO while no client holds the slave: keep serving
+                log.debug("pty read: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            if not data:
+                continue
+            if not conn.port.in_unit:
+                conn.send_all(conn.port.woken(data, time.monotonic()))
+            await conn.feed(data)
+
+    def _pty_write(self, data: bytes) -> None:
+        """Write what the pseudo-terminal takes now; :meth:`_pty_drain` does the rest."""
+        self._pty_pending += data
+        self._pty_flush()
+
+    def _pty_flush(self) -> None:
+        if self._pty is None:
+            self._pty_pending.clear()
+            return
+        while self._pty_pending:
+            try:
+                n = os.write(self._pty.master_fd, self._pty_pending)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                log.debug("pty write: %s", exc)
+                self._pty_pending.clear()
+                return
+            del self._pty_pending[:n]
+
+    async def _pty_drain(self) -> None:
+        """Wait (without blocking the loop) until the line took the bytes, at most 1 s;
+        nobody reading the line means the bytes are lost, as on a serial port."""
+        deadline = time.monotonic() + 1.0
+        while self._pty_pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+            self._pty_flush()
+        if self._pty_pending:
+            log.debug("pty output dropped: nobody is reading")
+            self._pty_pending.clear()
+
+    # --- blocking helpers ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def running(self, timeout: float = 10.0) -> Iterator[Self]:
+        """Serve from a background thread for the duration of a ``with`` block."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:  # reported to the caller below
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+
+        thread = threading.Thread(target=run, name=f"fieldlink-{self.name}", daemon=True)
+        thread.start()
+        if not ready.wait(timeout):
+            raise LinkError(f"the {self.name} emulator did not start in time")
+        if failure:
+            thread.join(timeout)
+            loop.close()
+            raise failure[0]
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+            if thread.is_alive():  # still busy: leave the daemon thread its loop
+                log.warning("the %s emulator did not stop within %g s", self.name, timeout)
+            else:
+                loop.close()
+
+
+def _nothing() -> None:
+    """A pseudo-terminal is not closed per connection: clients come and go on it."""
