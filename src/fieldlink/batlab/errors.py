@@ -39,6 +39,8 @@ class CellFault(BatlabError):
         self, message: str, *, cell: int, code: int | None = None, meaning: str | None = None
     ) -> None:
         self.cell = cell
+        #: The test run the fault ended (measurements kept), when raised by a test.
+        self.run: object | None = None
         super().__init__(message, code=code, meaning=meaning)
 
 

@@ -60,6 +60,7 @@ from fieldlink.batlab.workflow import (
 )
 from fieldlink.errors import LinkError, ProtocolError, UsageError
 from fieldlink.kit.converse import Operation, emit, now, pause
+from fieldlink.kit.reply import ask
 
 __all__ = [
     "WATCHDOG_RESET",
@@ -89,9 +90,9 @@ _UNIT = int(Namespace.UNIT)
 _BOOT = int(Namespace.BOOTLOADER)
 
 
-def exchange(command: Command) -> Generator[Any, Any, Response]:
+def exchange(command: Command, *, retries: int = 2) -> Generator[Any, Any, Response]:
     """Send one command and return its response (the one place a request is yielded)."""
-    reply = yield command
+    reply = yield from ask(command, retries=retries)
     if not isinstance(reply, Response):
         raise TypeError(f"driver answered a Batlab command with {type(reply).__name__}")
     return reply

@@ -3,6 +3,7 @@
 from fieldlink.batlab.emulator.battery import LIION_OCV, Battery
 from fieldlink.batlab.emulator.calibration import REFERENCE, Calibration
 from fieldlink.batlab.emulator.clock import ManualClock
+from fieldlink.batlab.emulator.host import BatlabEmulator, make_units
 from fieldlink.batlab.emulator.port import BatlabPort
 from fieldlink.batlab.emulator.unit import LATCH_PERIOD, TICK, BatlabUnit, Phase
 
@@ -14,7 +15,9 @@ __all__ = [
     "BatlabPort",
     "BatlabUnit",
     "Battery",
+    "BatlabEmulator",
     "Calibration",
     "ManualClock",
     "Phase",
+    "make_units",
 ]
