@@ -9,6 +9,7 @@ lines -- and it is reproduced exactly: the ``format_*`` functions build the line
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -137,6 +138,7 @@ class OfficialCsvLog:
         self.settings = settings
         self.directory = Path(directory)
         self.main = self.directory / settings.log_name
+        self._lock = threading.Lock()  # units log from their own threads into one file
 
     def start_playlist(self, settings_text: str) -> None:
         """What ``batlabutil load settings`` writes: the settings preamble, then the header."""
@@ -158,7 +160,7 @@ class OfficialCsvLog:
 
     def _append(self, path: Path, lines: list[str]) -> None:
         try:
-            with path.open("a", encoding="utf-8", newline="") as handle:
+            with self._lock, path.open("a", encoding="utf-8", newline="") as handle:
                 handle.write("".join(line + "\n" for line in lines))
         except OSError as exc:
             raise StoreError(f"{path}: cannot write the CSV log: {exc.strerror or exc}") from exc
