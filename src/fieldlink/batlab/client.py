@@ -25,7 +25,7 @@ from fieldlink.batlab.settings import TestSettings
 from fieldlink.batlab.workflow import CellSchedule, CellSummary, TestKind
 from fieldlink.errors import LinkClosed, LinkError, UsageError
 from fieldlink.kit import drive
-from fieldlink.kit.converse import Operation, Stream
+from fieldlink.kit.converse import Operation, Stream, pause
 from fieldlink.link import AsyncLink, Link, open_async_link, open_link, parse_url
 
 __all__ = ["OFFICIAL_BAUD", "AsyncBatlab", "Batlab", "port_url"]
@@ -173,6 +173,11 @@ class Batlab:
         """Stream packets received so far (reading them does not wait)."""
         with self._lock:
             return self.session.take_stream()
+
+    def listen(self, seconds: float) -> list[StreamPacket]:
+        """Read the line for ``seconds`` (stream packets arrive), then return the packets."""
+        self.run(pause(seconds))
+        return self.stream_packets()
 
     def bootload(
         self,
