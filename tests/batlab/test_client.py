@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Iterator
 
@@ -158,6 +159,11 @@ def test_firmware_image_checks_before_touching_the_unit(client: Batlab, unit: Ba
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("FIELDLINK_SOAK", "").lower() != "full"
+    and not os.environ.get("FIELDLINK_BATLAB_FLASH"),
+    reason="about 10 s (46 080 exchanges); tests/batlab/test_emulator.py flashes in memory",
+)
 def test_bootload_over_a_real_link(client: Batlab, unit: BatlabUnit) -> None:
     seen: list[int] = []
     version = client.bootload(

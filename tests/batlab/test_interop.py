@@ -9,13 +9,16 @@ What cannot run as published and why:
 - A negative write (e.g. −37) does not raise but corrupts the register (§7.2): the
   test below *demonstrates* the corruption on the emulator, which frames blindly as
   the firmware does, next to fieldlink's correct two's complement encoding.
-- The full 15360-byte flash takes about a minute through the library's per-byte
-  transactions: it is marked slow.
+- The full 15360-byte flash takes about 90 s through the library's 46 080 one-at-a-
+  time transactions (two fixed 2 s sleeps included), beyond the family's time budget:
+  it is marked slow and runs when FIELDLINK_SOAK=full or FIELDLINK_BATLAB_FLASH=1
+  (it passes: the image lands byte-exact and the library reads the new version).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -184,7 +187,13 @@ def test_pool_hot_plug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert any("disconnected" in m.lower() for m in map(str, messages))
 
 
+FULL = os.environ.get("FIELDLINK_SOAK", "").lower() == "full" or bool(
+    os.environ.get("FIELDLINK_BATLAB_FLASH")
+)
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not FULL, reason="about 90 s: set FIELDLINK_SOAK=full or FIELDLINK_BATLAB_FLASH=1")
 def test_official_firmware_flash(lib: object, unit: BatlabUnit, tmp_path: Path) -> None:
     bat: official.Batlab = lib  # type: ignore[assignment]
     image = tmp_path / "fw.bin"

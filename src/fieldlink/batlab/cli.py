@@ -423,7 +423,7 @@ def cycle_command(
 
 
 @batlab_group.command(name="test")
-@click.argument("settings_file", metavar="SETTINGS.json", type=click.Path(dir_okay=False))
+@click.argument("playlist", metavar="SETTINGS.json", type=click.Path(dir_okay=False))
 @port_option
 @cell_option
 @timeout_option
@@ -431,7 +431,7 @@ def cycle_command(
 @click.option("--discharge-only", is_flag=True, help="A discharge test instead of cycles.")
 @workflow_options
 def test_command(
-    settings_file: str,
+    playlist: str,
     ports: tuple[str, ...],
     cells: tuple[int, ...],
     timeout: float,
@@ -443,8 +443,10 @@ def test_command(
     """Run the official test workflow from a settings JSON, with live per-cell progress.
 
     The official CSV log goes to --output (default: the current directory)."""
-    settings = load_settings(settings_file, lenient=lenient)
-    text = Path(settings_file).read_text(encoding="utf-8")
+    if opts.pop("settings_file", None):
+        raise UsageError("the settings come from SETTINGS.json; --settings is not used here")
+    settings = load_settings(playlist, lenient=lenient)
+    text = Path(playlist).read_text(encoding="utf-8")
     kind = TestKind.DISCHARGE if discharge_only else TestKind.CYCLE
     _run_workflow(
         ports, timeout, settings, kind, cells, settings_text=text, output=output or ".", **opts

@@ -73,6 +73,8 @@ _DISCHARGING: Final = frozenset({State.DISCHARGE, State.POSTDISCHARGE})
 _RESTING: Final = frozenset({State.CHARGEREST, State.DISCHARGEREST})
 #: Below this a slot holds no cell (the firmware's NO_CELL band ends at 1.8 V, §4.3).
 _NO_CELL_VOLTS: Final = 1.8
+#: Below this the cell is in backwards (STATUS.BACKWARDS: raw < −73, −0.01 V).
+_BACKWARDS_VOLTS: Final = -0.01
 #: The trip that normally ends a phase; any other latched error is a fault.
 _NORMAL_END: Final = {
     State.PRECHARGE: ErrorFlag.VOLTAGE_LIMIT_CHG,
@@ -383,6 +385,8 @@ class CellSchedule:
             return f"cell {self.cell}: no cell in the slot"
         if r.mode == Mode.BACKWARDS:
             return f"cell {self.cell}: cell is in backwards"
+        if r.mode == Mode.STOPPED and r.voltage < _BACKWARDS_VOLTS:
+            return f"cell {self.cell}: cell is in backwards ({r.voltage:.2f} V)"
         if r.mode == Mode.STOPPED and r.voltage < _NO_CELL_VOLTS:
             # The firmware stops an empty slot at its discharge limit, which would
             # otherwise look like the normal end of a discharge.
