@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fieldlink.batlab.cli import mount
-from fieldlink.batlab.emulator import Battery, BatlabEmulator, BatlabUnit, make_units
+from fieldlink.batlab.emulator import BatlabEmulator, BatlabUnit, Battery, make_units
 from fieldlink.batlab.firmware import make_image
 from fieldlink.batlab.registers import CellRegister, Mode
 from fieldlink.errors import FieldlinkError
@@ -82,7 +82,9 @@ def test_read_and_write_with_units(ports: list[str], units: list[BatlabUnit]) ->
     code, out, _ = invoke("write", "0", "VOLTAGE_LIMIT_CHG", "4.2V", *ports[:2])
     assert units[0].cell_register(0, CellRegister.VOLTAGE_LIMIT_CHG) == 30583
     code, out, _ = invoke("read", "0", "voltage_limit_chg", *ports[:2], "--format", "json")
-    assert json.loads(out)[0]["value"] == "4.1999 V"  # 30583, truncated as the official encoder does
+    assert (
+        json.loads(out)[0]["value"] == "4.1999 V"
+    )  # 30583, truncated as the official encoder does
     code, out, _ = invoke("write", "0", "CURRENT_CALIB_OFF", "-37", *ports[:2])
     assert units[0].cell_register(0, CellRegister.CURRENT_CALIB_OFF) == 65499
 
@@ -99,7 +101,7 @@ def test_bad_input_exit_codes(ports: list[str]) -> None:
 
 
 def test_measure(ports: list[str]) -> None:
-    code, out, _ = invoke("measure", *ports[:2], "--cell", "1", "--format", "json")
+    _code, out, _ = invoke("measure", *ports[:2], "--cell", "1", "--format", "json")
     (row,) = json.loads(out)
     assert row["cell"] == 1 and row["mode"] == "IDLE" and 3.0 < row["voltage"] < 4.3
 
@@ -110,7 +112,9 @@ def test_impedance(ports: list[str]) -> None:
     assert 0.05 < json.loads(out)[0]["impedance"] < 0.11
 
 
-def test_discharge_logs_csv_and_sqlite(ports: list[str], tmp_path: Path, units: list[BatlabUnit]) -> None:
+def test_discharge_logs_csv_and_sqlite(
+    ports: list[str], tmp_path: Path, units: list[BatlabUnit]
+) -> None:
     db = tmp_path / "lab.sqlite"
     out_dir = tmp_path / "logs"
     code, out, err = invoke(
@@ -134,10 +138,10 @@ def test_discharge_logs_csv_and_sqlite(ports: list[str], tmp_path: Path, units: 
 
 
 def test_charge_and_cycle(ports: list[str], tmp_path: Path) -> None:
-    code, out, err = invoke("charge", *ports[:2], "--cell", "3", "--poll", "0.1", "--quiet")
+    code, _, err = invoke("charge", *ports[:2], "--cell", "3", "--poll", "0.1", "--quiet")
     assert code == 0, err
     assert "CHARGE done" in err and "cell 3" in err
-    code, out, err = invoke(
+    code, _out, err = invoke(
         "cycle", *ports[:2], "--cell", "1", "--cycles", "1", "--rest", "0.3", "--poll", "0.1",
         "--quiet", "--plot", str(tmp_path / "plots"),
     )  # fmt: skip
@@ -150,9 +154,11 @@ def test_charge_and_cycle(ports: list[str], tmp_path: Path) -> None:
 
 def test_test_command_with_settings_file(ports: list[str], tmp_path: Path) -> None:
     settings = tmp_path / "playlist.json"
-    settings.write_text(json.dumps({"cellPlaylistName": "Lab", "restPeriod": 0.3,
-                                    "reportingPeriod": 0.1, "numMeasurementCycles": 1}))  # fmt: skip
-    code, out, err = invoke("test", str(settings), *ports[:2], "--cell", "2", "--output", str(tmp_path))
+    playlist = {"cellPlaylistName": "Lab", "restPeriod": 0.3, "reportingPeriod": 0.1}
+    settings.write_text(json.dumps({**playlist, "numMeasurementCycles": 1}))
+    code, _out, err = invoke(
+        "test", str(settings), *ports[:2], "--cell", "2", "--output", str(tmp_path)
+    )
     assert code == 0, err
     log = (tmp_path / "batlab-log_Lab.csv").read_text()
     assert log.startswith('"{""cellPlaylistName"": ""Lab""')
@@ -171,7 +177,7 @@ def test_backwards_cell_fails_clearly_and_stays_stopped(units: list[BatlabUnit])
     unit.insert(1, Battery(reversed=True))
     with BatlabEmulator(unit, pty=False).running() as host:
         assert host.url
-        code, out, err = invoke("discharge", "--port", host.url, "--cell", "1", "--poll", "0.1")
+        code, _out, err = invoke("discharge", "--port", host.url, "--cell", "1", "--poll", "0.1")
     assert code == 1 and "backwards" in err
     assert unit.cell_register(1, CellRegister.MODE) in (Mode.STOPPED, Mode.BACKWARDS)
 
@@ -215,7 +221,7 @@ def test_emulate_prints_one_port_per_unit_and_the_official_library_connects() ->
             assert str(bat.sn) == "262222"
         finally:
             bat.disconnect()
-        code, out, _ = invoke("list", "--port", second, "--format", "json")
+        _code, out, _ = invoke("list", "--port", second, "--format", "json")
         assert {r["serial"] for r in json.loads(out)} == {262223}
     finally:
         proc.terminate()

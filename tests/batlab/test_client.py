@@ -10,12 +10,11 @@ from collections.abc import Iterator
 import pytest
 
 from fieldlink.batlab.client import AsyncBatlab, Batlab, port_url
-from fieldlink.batlab.emulator import Battery, BatlabEmulator, BatlabUnit, make_units
+from fieldlink.batlab.emulator import BatlabEmulator, BatlabUnit, Battery, make_units
 from fieldlink.batlab.errors import (
     CellFault,
     FirmwareImageError,
     RegisterRejected,
-    UnitUnplugged,
 )
 from fieldlink.batlab.firmware import IMAGE_SIZE, FirmwareImage, make_image
 from fieldlink.batlab.registers import CellRegister, Mode, SettingsFlag, UnitRegister
@@ -50,7 +49,9 @@ def test_port_url_forms() -> None:
     assert port_url("COM3") == "serial:COM3:38400"
 
 
-def test_handshake_leaves_unit_as_the_official_library_does(client: Batlab, unit: BatlabUnit) -> None:
+def test_handshake_leaves_unit_as_the_official_library_does(
+    client: Batlab, unit: BatlabUnit
+) -> None:
     assert client.serial == 262222 and client.info.firmware == 7
     assert client.info.temp_r == (1606, 1686, 1763, 1715)
     assert unit.unit_register(UnitRegister.SETTINGS) == SettingsFlag.WATCHDOG
@@ -103,7 +104,7 @@ def test_stream_packets_kept_aside_from_replies(client: Batlab, unit: BatlabUnit
             for _ in range(40):
                 assert client.read(cell, CellRegister.TEMP_CALIB_B) == 3380
                 assert client.read(4, UnitRegister.FIRMWARE_VER) == 7
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     for cell in range(4):
@@ -132,7 +133,11 @@ def test_run_test_capacity_and_cell_faults(emu: BatlabEmulator, unit: BatlabUnit
     unit.insert(3, None)
     assert emu.url is not None
     with Batlab(emu.url, timeout=0.5) as b:
-        run = b.start_test(TestSettings(reporting_period=0.2), TestKind.DISCHARGE, {0: TestKind.DISCHARGE, 3: TestKind.DISCHARGE})
+        run = b.start_test(
+            TestSettings(reporting_period=0.2),
+            TestKind.DISCHARGE,
+            {0: TestKind.DISCHARGE, 3: TestKind.DISCHARGE},
+        )
         with pytest.raises(CellFault, match="cell 3: no cell") as info:
             b.run_test(run, poll=0.2)
         assert info.value.run is run
@@ -141,7 +146,9 @@ def test_run_test_capacity_and_cell_faults(emu: BatlabEmulator, unit: BatlabUnit
         assert s[3].fault
 
 
-def test_firmware_image_checks_before_touching_the_unit(client: Batlab, unit: BatlabUnit, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_firmware_image_checks_before_touching_the_unit(
+    client: Batlab, unit: BatlabUnit, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     short = tmp_path / "short.bin"
     short.write_bytes(b"\0" * 100)
     with pytest.raises(FirmwareImageError, match="15360"):
@@ -167,7 +174,9 @@ def test_firmware_image_checks_before_touching_the_unit(client: Batlab, unit: Ba
 def test_bootload_over_a_real_link(client: Batlab, unit: BatlabUnit) -> None:
     seen: list[int] = []
     version = client.bootload(
-        FirmwareImage.from_bytes(make_image(8)), progress=lambda p: seen.append(p.done), reset_wait=0.3
+        FirmwareImage.from_bytes(make_image(8)),
+        progress=lambda p: seen.append(p.done),
+        reset_wait=0.3,
     )
     assert version == 8 and client.info.firmware == 8 and seen[-1] == IMAGE_SIZE
 
@@ -189,7 +198,9 @@ def test_unplugged_mid_test_keeps_measurements(unit: BatlabUnit) -> None:
     with host.running() as h:
         assert h.url is not None
         b = Batlab(h.url, timeout=0.3)
-        run = b.start_test(TestSettings(reporting_period=0.05), TestKind.DISCHARGE, {0: TestKind.DISCHARGE})
+        run = b.start_test(
+            TestSettings(reporting_period=0.05), TestKind.DISCHARGE, {0: TestKind.DISCHARGE}
+        )
         it = b.iter_test(run, poll=0.05)
         for event in it:
             events.append(event)

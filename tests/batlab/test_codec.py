@@ -136,7 +136,7 @@ def test_negative_value_is_twos_complement() -> None:
 
 @pytest.mark.parametrize("value", [-32769, 65536, 1 << 20])
 def test_out_of_range_value_refused_before_encoding(value: int) -> None:
-    with pytest.raises(UsageError, match="-32768..65535"):
+    with pytest.raises(UsageError, match=r"-32768\.\.65535"):
         Command.write_value(0, 0, value)
 
 

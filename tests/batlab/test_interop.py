@@ -27,8 +27,8 @@ import pytest
 
 pytest.importorskip("batlab")
 
-import batlab.batlabclass as official  # noqa: E402
-from batlab.constants import (  # noqa: E402
+import batlab.batlabclass as official
+from batlab.constants import (
     CURRENT_CALIB_OFF,
     CURRENT_SETPOINT,
     FIRMWARE_VER,
@@ -41,10 +41,10 @@ from batlab.constants import (  # noqa: E402
     VOLTAGE,
 )
 
-from fieldlink.batlab import convert  # noqa: E402
-from fieldlink.batlab.emulator import Battery, BatlabEmulator, BatlabUnit, make_units  # noqa: E402
-from fieldlink.batlab.firmware import make_image  # noqa: E402
-from fieldlink.batlab.registers import CellRegister, Mode, UnitRegister  # noqa: E402
+from fieldlink.batlab import convert
+from fieldlink.batlab.emulator import BatlabEmulator, BatlabUnit, Battery, make_units
+from fieldlink.batlab.firmware import make_image
+from fieldlink.batlab.registers import CellRegister, Mode, UnitRegister
 
 pytestmark = pytest.mark.interop
 
@@ -87,7 +87,9 @@ def test_connects_and_reads_registers(lib: object, unit: BatlabUnit) -> None:
     assert bat.R == [1606, 1686, 1763, 1715] and bat.B == [3380] * 4
     assert bat.read(UNIT, FIRMWARE_VER).value() == 7
     v = bat.read(0, VOLTAGE)
-    assert v.asvoltage() == pytest.approx(convert.voltage_from_raw(unit.cell_register(0, CellRegister.VOLTAGE)), abs=0.01)
+    assert v.asvoltage() == pytest.approx(
+        convert.voltage_from_raw(unit.cell_register(0, CellRegister.VOLTAGE)), abs=0.01
+    )
     assert bat.read(1, TEMP_CALIB_R).value() == 1686
     assert unit.unit_register(UnitRegister.SETTINGS) == 4  # the library enabled the watchdog
 
@@ -101,7 +103,9 @@ def test_writes_registers(lib: object, unit: BatlabUnit) -> None:
     assert unit.cell_register(0, CellRegister.MODE) == Mode.IDLE
 
 
-def test_official_negative_write_corrupts_where_fieldlink_encodes(lib: object, unit: BatlabUnit) -> None:
+def test_official_negative_write_corrupts_where_fieldlink_encodes(
+    lib: object, unit: BatlabUnit
+) -> None:
     """§7.2: −37 to CURRENT_CALIB_OFF ends up as 0x00AA through the library."""
     bat: official.Batlab = lib  # type: ignore[assignment]
     reply = bat.write(0, CURRENT_CALIB_OFF, -37)
@@ -117,12 +121,14 @@ def test_stream_packets_parsed_by_the_library(lib: object) -> None:
     bat.write(0, REPORT_INTERVAL, 2)
     assert wait_for(lambda: bat.qstream.qsize() > 0, 5)
     packet = bat.get_stream()
-    mode, status, temp, current, voltage = packet.value()
+    mode, _status, _temp, _current, voltage = packet.value()
     assert mode == Mode.IDLE and 3.0 < convert.voltage_from_raw(voltage) < 4.3
     bat.write(0, REPORT_INTERVAL, 0)
 
 
-def test_short_discharge_test_runs_to_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_short_discharge_test_runs_to_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The library's own test workflow (Channel thread, 1 s period) on a fast cell."""
     from batlab.logger.Logger import Logger
     from batlab.settings.Settings import Settings
@@ -193,7 +199,9 @@ FULL = os.environ.get("FIELDLINK_SOAK", "").lower() == "full" or bool(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not FULL, reason="about 90 s: set FIELDLINK_SOAK=full or FIELDLINK_BATLAB_FLASH=1")
+@pytest.mark.skipif(
+    not FULL, reason="about 90 s: set FIELDLINK_SOAK=full or FIELDLINK_BATLAB_FLASH=1"
+)
 def test_official_firmware_flash(lib: object, unit: BatlabUnit, tmp_path: Path) -> None:
     bat: official.Batlab = lib  # type: ignore[assignment]
     image = tmp_path / "fw.bin"

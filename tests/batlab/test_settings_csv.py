@@ -115,7 +115,7 @@ def test_bad_types_and_files(tmp_path: Path) -> None:
         TestSettings.from_mapping({"numWarmupCycles": 1.5})
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
-    with pytest.raises(ConfigError, match="bad.json"):
+    with pytest.raises(ConfigError, match=r"bad\.json"):
         load_settings(bad)
     with pytest.raises(ConfigError):
         load_settings(tmp_path / "missing.json")

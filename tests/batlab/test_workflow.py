@@ -210,8 +210,12 @@ def test_storage_discharge_after_last_charge() -> None:
     s = CellSchedule(0, settings, TestKind.CYCLE)
     acts = run_offline(
         s,
-        [rd(0, Mode.IDLE), rd(1, Mode.STOPPED, 4.2, ErrorFlag.VOLTAGE_LIMIT_CHG)]
-        + [rd(2, Mode.DISCHARGE, 3.9), rd(3, Mode.DISCHARGE, 3.79)],
+        [
+            rd(0, Mode.IDLE),
+            rd(1, Mode.STOPPED, 4.2, ErrorFlag.VOLTAGE_LIMIT_CHG),
+            rd(2, Mode.DISCHARGE, 3.9),
+            rd(3, Mode.DISCHARGE, 3.79),
+        ],
     )
     ended = [a.summary.phase for a in acts if isinstance(a, PhaseEnded)]
     assert ended == [State.PRECHARGE, State.POSTDISCHARGE]
