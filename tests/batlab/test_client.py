@@ -15,12 +15,13 @@ from fieldlink.batlab.errors import (
     CellFault,
     FirmwareImageError,
     RegisterRejected,
+    UnitUnplugged,
 )
 from fieldlink.batlab.firmware import IMAGE_SIZE, FirmwareImage, make_image
 from fieldlink.batlab.registers import CellRegister, Mode, SettingsFlag, UnitRegister
 from fieldlink.batlab.settings import TestSettings
 from fieldlink.batlab.workflow import TestKind
-from fieldlink.errors import FieldlinkError, UsageError
+from fieldlink.errors import UsageError
 
 
 @pytest.fixture
@@ -186,7 +187,7 @@ def test_unit_unplugged(unit: BatlabUnit) -> None:
     with emu.running() as host:
         assert host.url is not None
         b = Batlab(host.url, timeout=0.3)
-    with pytest.raises(FieldlinkError):
+    with pytest.raises(UnitUnplugged, match="went away"):
         b.read(0, 0)
     b.close()
 
@@ -206,10 +207,12 @@ def test_unplugged_mid_test_keeps_measurements(unit: BatlabUnit) -> None:
             events.append(event)
             if len(events) >= 3:
                 break
-    with pytest.raises(FieldlinkError):
+    with pytest.raises(UnitUnplugged):
         for event in b.iter_test(run, poll=0.05):
             events.append(event)
     assert events and run.events
+    assert run.schedules[0].done and "unit lost" in (run.schedules[0].fault or "")
+    assert any(e.kind.value == "sample" for e in run.events)
     b.close()
 
 

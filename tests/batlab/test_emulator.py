@@ -407,3 +407,36 @@ def test_stray_bytes_and_interleaved_race(clock: ManualClock) -> None:
     (out,) = port.answer(units[0])
     assert out.data[:3] == h("AA 04 03")
     assert port.frames(h("00")) == [h("AA 04 02 00 00")]
+
+
+# --- robustness -----------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from fieldlink.batlab.session import BatlabSession  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(min_size=0, max_size=40), max_size=30), st.floats(0, 2))
+def test_emulator_port_never_raises_on_any_bytes(chunks: list[bytes], dt: float) -> None:
+    clock = ManualClock(0.0)
+    unit = BatlabUnit(clock=clock, reset_silence=0.1)
+    port = BatlabPort(unit)
+    for chunk in chunks:
+        for u in port.frames(chunk):
+            for out in port.answer(u):
+                assert len(out.data) == 5 and out.data[0] == 0xAA
+        clock.advance(dt)
+        port.tick(clock())
+    assert len(unit.stream) <= 256
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=64), max_size=50))
+def test_session_feed_keeps_stream_aside_and_bounded(chunks: list[bytes]) -> None:
+    s = BatlabSession(backlog=8)
+    for chunk in chunks:
+        for item in s.feed(chunk):
+            assert item.__class__.__name__ == "Response"
+        assert len(s.stream) <= 8 and s.decoder.pending <= 12
