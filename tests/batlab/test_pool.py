@@ -116,3 +116,22 @@ def test_a_port_that_fails_to_open_is_reported_and_retried(tmp_path) -> None:  #
     assert [e.kind for e in events] == [EventKind.FAILED]
     assert pool.units == {} and pool.events()[0].kind is EventKind.FAILED
     pool.close()
+
+
+def test_keepalive_kicks_the_watchdog_of_every_unit() -> None:
+    from fieldlink.batlab.registers import UnitRegister
+
+    unit = make_units(1)[0]
+    with BatlabEmulator(unit, pty=False).running() as host:
+        assert host.url
+        pool = Pool([host.url], interval=0.02, keepalive=0.0)
+        try:
+            pool.refresh()
+            unit.unit_regs[UnitRegister.WATCHDOG_TIMER] = 7
+            pool.start()
+            end = time.monotonic() + 20
+            while unit.unit_register(UnitRegister.WATCHDOG_TIMER) < 200 and time.monotonic() < end:
+                time.sleep(0.01)
+            assert unit.unit_register(UnitRegister.WATCHDOG_TIMER) >= 200
+        finally:
+            pool.close()

@@ -491,7 +491,8 @@ def shell_command(ports: tuple[str, ...], timeout: float) -> None:
     from fieldlink.batlab.pool import Pool
     from fieldlink.batlab.shell import BatlabShell
 
-    with Pool(list(ports) or None, opener=lambda p: Batlab(p, timeout=timeout)) as pool:
+    opener = lambda p: Batlab(p, timeout=timeout)  # noqa: E731
+    with Pool(list(ports) or None, opener=opener, keepalive=5.0) as pool:
         pool.refresh()
         pool.start()
         BatlabShell(pool).cmdloop()

@@ -20,6 +20,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -94,11 +95,15 @@ class Pool:
         opener: Callable[[str], Batlab] = Batlab,
         on_event: Callable[[PoolEvent], None] | None = None,
         interval: float = 0.5,
+        keepalive: float | None = None,
     ) -> None:
         self.explicit = list(ports) if ports else None
         self.opener = opener
         self.on_event = on_event
         self.interval = interval
+        #: Kick every unit's watchdog this often while watching (None: never), so cells
+        #: started by hand (the shell) keep running, as the official pool's threads do.
+        self.keepalive = keepalive
         self._units: dict[str, Batlab] = {}
         self._active: str | None = None
         self._lock = threading.RLock()
@@ -178,12 +183,25 @@ class Pool:
         return self
 
     def _watch(self) -> None:
+        kicked = 0.0
         while not self._stop.is_set():
             try:
                 self.refresh()
             except Exception:  # keep watching whatever one scan ran into
                 log.exception("batlab pool scan failed")
+            now = time.monotonic()
+            if self.keepalive is not None and now - kicked >= self.keepalive:
+                kicked = now
+                self.kick_all()
             self._stop.wait(self.interval)
+
+    def kick_all(self) -> None:
+        """Kick the watchdog of every connected unit (a unit that fails is left to the scan)."""
+        for unit in self.units.values():
+            try:
+                unit.kick_watchdog()
+            except FieldlinkError as exc:
+                log.info("watchdog kick of %s failed: %s", unit.port, exc)
 
     def stop(self) -> None:
         self._stop.set()
