@@ -190,3 +190,24 @@ def test_decoders_of_device_words_never_raise_foreign_errors(raw: int, r: int, b
         assert math.isfinite(f(raw))
     with contextlib.suppress(ProtocolError):
         assert math.isfinite(cv.temperature_from_raw(raw, r, b))
+
+
+def test_codes_and_bit_fields() -> None:
+    from fieldlink.batlab.registers import ErrorFlag, Mode, SettingsFlag, StatusFlag
+
+    assert cv.mode_from_raw(3) is Mode.CHARGE
+    with pytest.raises(ProtocolError):
+        cv.mode_from_raw(9)
+    assert cv.mode_to_raw("discharge") == 4 and cv.mode_to_raw(Mode.IMPEDANCE) == 5
+    with pytest.raises(UsageError, match="STOPPED"):
+        cv.mode_to_raw("sleep")
+    with pytest.raises(UsageError):
+        cv.mode_to_raw(7)
+    e = cv.error_from_raw(0x0801)
+    assert ErrorFlag.LOW_VCC in e and ErrorFlag.VOLTAGE_LIMIT_CHG in e and ErrorFlag.NO_PSU not in e
+    s = cv.status_from_raw(0x0480)
+    assert s == StatusFlag.NO_CELL | StatusFlag.NOT_CALIBRATED
+    assert cv.settings_from_raw(0x8004) == SettingsFlag.DEBUG | SettingsFlag.WATCHDOG
+    assert cv.settings_to_raw(SettingsFlag.WATCHDOG | SettingsFlag.CH2_HI_RES) == 0x0044
+    with pytest.raises(UsageError):
+        cv.settings_to_raw(0x10000)

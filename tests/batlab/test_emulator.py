@@ -440,3 +440,20 @@ def test_session_feed_keeps_stream_aside_and_bounded(chunks: list[bytes]) -> Non
         for item in s.feed(chunk):
             assert item.__class__.__name__ == "Response"
         assert len(s.stream) <= 8 and s.decoder.pending <= 12
+
+
+def test_refused_image_leaves_unit_in_bootloader_and_reflash_recovers(clock: ManualClock) -> None:
+    from fieldlink.batlab.errors import BootloadError
+    from fieldlink.batlab.firmware import FirmwareImage
+
+    unit = BatlabUnit(clock=clock)
+    drv = MemoryDriver(unit, clock)
+    bad = bytearray(make_image(9))
+    bad[10] ^= 0x01
+    with pytest.raises(BootloadError, match="checksum"):
+        drv.run(ops.bootload(FirmwareImage(bytes(bad))))  # unchecked on purpose
+    assert unit.phase is Phase.BOOTLOADER
+    info = drv.run(ops.connect())
+    assert info.bootloader  # the handshake sees the bootloader, as the official one does
+    assert drv.run(ops.bootload(FirmwareImage.from_bytes(make_image(9)))) == 9
+    assert unit.phase is Phase.APPLICATION

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from fieldlink.batlab.registers import ErrorFlag, Mode, SettingsFlag, StatusFlag
 from fieldlink.errors import ProtocolError, UsageError
 
 __all__ = [
@@ -25,15 +26,21 @@ __all__ = [
     "charge_to_raw",
     "current_from_raw",
     "current_to_raw",
+    "error_from_raw",
     "frequency_from_raw",
     "frequency_to_raw",
     "int16",
     "magnitude_from_raw",
     "magnitude_to_raw",
+    "mode_from_raw",
+    "mode_to_raw",
     "offset_from_raw",
     "offset_to_raw",
     "setpoint_from_raw",
     "setpoint_to_raw",
+    "settings_from_raw",
+    "settings_to_raw",
+    "status_from_raw",
     "temperature_from_raw",
     "temperature_to_raw",
     "vcc_from_raw",
@@ -239,3 +246,51 @@ def charge_to_raw(coulombs: float, *, hires: bool = False) -> tuple[int, int]:
     c = _check(coulombs, 0.0, top, "charge", "C")
     q = min(round(c / m * 32768 * 9.765625 / _AMP_FULL), 0xFFFFFFFF)
     return q & 0xFFFF, q >> 16
+
+
+# --- codes and bit fields -----------------------------------------------------------------------
+
+
+def mode_from_raw(raw: int) -> Mode:
+    """MODE word -> :class:`Mode`; a value the firmware never uses is a ProtocolError."""
+    try:
+        return Mode(raw & 0xFFFF)
+    except ValueError:
+        raise ProtocolError(f"unknown cell mode {raw}", message_type="Batlab MODE") from None
+
+
+def mode_to_raw(mode: Mode | str | int) -> int:
+    """A mode (member, name or number) -> MODE word; UsageError for anything else."""
+    if isinstance(mode, str):
+        try:
+            return int(Mode[mode.strip().upper()])
+        except KeyError:
+            names = ", ".join(m.name for m in Mode)
+            raise UsageError(f"mode {mode!r} is not one of {names}") from None
+    try:
+        return int(Mode(mode))
+    except ValueError:
+        raise UsageError(f"mode {mode} out of range 0..{max(Mode)}") from None
+
+
+def error_from_raw(raw: int) -> ErrorFlag:
+    """ERROR word -> flags (bits the firmware does not define are kept as they are)."""
+    return ErrorFlag(raw & 0xFFFF)
+
+
+def status_from_raw(raw: int) -> StatusFlag:
+    """STATUS word -> flags."""
+    return StatusFlag(raw & 0xFFFF)
+
+
+def settings_from_raw(raw: int) -> SettingsFlag:
+    """UNIT.SETTINGS word -> flags."""
+    return SettingsFlag(raw & 0xFFFF)
+
+
+def settings_to_raw(flags: SettingsFlag | int) -> int:
+    """Flags -> SETTINGS word (0…65535)."""
+    value = int(flags)
+    if not 0 <= value <= 0xFFFF:
+        raise UsageError(f"settings value {value} out of range 0..65535")
+    return value

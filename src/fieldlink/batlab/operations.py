@@ -319,8 +319,8 @@ def cell_snapshot(cell: int, temp_r: int, temp_b: int) -> Operation[CellSnapshot
     return CellSnapshot(
         cell=cell,
         mode=Mode(mode_raw) if mode_raw in Mode._value2member_map_ else mode_raw,
-        error=ErrorFlag(raw["ERROR"]),
-        status=StatusFlag(raw["STATUS"]),
+        error=convert.error_from_raw(raw["ERROR"]),
+        status=convert.status_from_raw(raw["STATUS"]),
         voltage=convert.voltage_from_raw(raw["VOLTAGE"]),
         current=convert.current_from_raw(raw["CURRENT"]),
         temperature=temperature,
