@@ -225,8 +225,6 @@ def impedance_command(
 
 def workflow_options(command: F) -> F:
     options = [
-        click.option("--settings", "settings_file", type=click.Path(dir_okay=False),
-                     help="Settings JSON (the official cell playlist format)."),
         click.option("--output", type=click.Path(file_okay=False), default=None,
                      help="Directory for the official CSV log (batlab-log_<name>.csv)."),
         click.option("--sink", "sinks", multiple=True, metavar="KIND:PATH",
@@ -240,6 +238,15 @@ def workflow_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def settings_option(command: F) -> F:
+    return click.option(
+        "--settings",
+        "settings_file",
+        type=click.Path(dir_okay=False),
+        help="Settings JSON (the official cell playlist format) [the official defaults].",
+    )(command)
 
 
 def _sink_specs(sinks: Sequence[str]) -> list[tuple[str, str]]:
@@ -366,6 +373,7 @@ def _simple_workflow(kind: TestKind, help_text: str) -> click.Command:
     @timeout_option
     @click.option("--rate", type=float, default=None, help="Current in A [settings' rate].")
     @click.option("--limit", type=float, default=None, help="Voltage limit in V [settings'].")
+    @settings_option
     @workflow_options
     def command(
         ports: tuple[str, ...],
@@ -404,6 +412,7 @@ batlab_group.add_command(
 @click.option("--cycles", type=click.IntRange(0, 1000), default=None, help="Measurement cycles.")
 @click.option("--warmup", type=click.IntRange(0, 1000), default=None, help="Warm-up cycles.")
 @click.option("--rest", type=float, default=None, help="Rest between phases, seconds.")
+@settings_option
 @workflow_options
 def cycle_command(
     ports: tuple[str, ...],
@@ -443,8 +452,6 @@ def test_command(
     """Run the official test workflow from a settings JSON, with live per-cell progress.
 
     The official CSV log goes to --output (default: the current directory)."""
-    if opts.pop("settings_file", None):
-        raise UsageError("the settings come from SETTINGS.json; --settings is not used here")
     settings = load_settings(playlist, lenient=lenient)
     text = Path(playlist).read_text(encoding="utf-8")
     kind = TestKind.DISCHARGE if discharge_only else TestKind.CYCLE
