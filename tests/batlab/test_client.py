@@ -225,3 +225,12 @@ def test_async_twin(emu: BatlabEmulator, unit: BatlabUnit) -> None:
             return b.info.serial, s.setpoint, await b.firmware_version()
 
     assert asyncio.run(go()) == (262222, 0.5, 7)
+
+
+def test_lost_replies_are_asked_again(unit: BatlabUnit) -> None:
+    with BatlabEmulator(unit, pty=False, faults="drop=0.1", seed=5).running() as host:
+        assert host.url
+        with Batlab(host.url, timeout=0.1) as b:
+            values = [b.read(n % 4, CellRegister.TEMP_CALIB_B) for n in range(40)]
+        assert values == [3380] * 40
+        assert b.session.stats.resends > 0
