@@ -234,3 +234,23 @@ def test_lost_replies_are_asked_again(unit: BatlabUnit) -> None:
             values = [b.read(n % 4, CellRegister.TEMP_CALIB_B) for n in range(40)]
         assert values == [3380] * 40
         assert b.session.stats.resends > 0
+
+
+def test_async_test_and_bootload(emu: BatlabEmulator, unit: BatlabUnit) -> None:
+    from fieldlink.batlab.errors import FirmwareImageError
+
+    async def go() -> tuple[list[str], float | None]:
+        assert emu.url is not None
+        async with await AsyncBatlab.open(emu.url, timeout=0.5) as b:
+            run = b.start_test(
+                TestSettings(reporting_period=0.1), TestKind.CHARGE, {2: TestKind.CHARGE}
+            )
+            kinds = [e.kind.value async for e in b.iter_test(run, poll=0.1)]
+            with pytest.raises(FirmwareImageError):
+                await b.bootload(FirmwareImage(b"short"))  # checked again before sending
+            assert await b.firmware_version() == 7 and unit.phase.value == "application"
+            return kinds, run.summaries()[2].charge_in
+
+    kinds, charged = asyncio.run(go())
+    assert kinds[-1] == "finished" and "phase" in kinds and "sample" in kinds
+    assert charged is not None and charged > 0

@@ -451,7 +451,7 @@ def test_refused_image_leaves_unit_in_bootloader_and_reflash_recovers(clock: Man
     bad = bytearray(make_image(9))
     bad[10] ^= 0x01
     with pytest.raises(BootloadError, match="checksum"):
-        drv.run(ops.bootload(FirmwareImage(bytes(bad))))  # unchecked on purpose
+        drv.run(ops.bootload(FirmwareImage(bytes(bad)), check=False))  # the device refuses
     assert unit.phase is Phase.BOOTLOADER
     info = drv.run(ops.connect())
     assert info.bootloader  # the handshake sees the bootloader, as the official one does

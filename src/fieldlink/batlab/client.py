@@ -10,7 +10,7 @@ share one client: a reply is only ever taken by the exchange it answers.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -294,6 +294,38 @@ class AsyncBatlab:
 
     async def kick_watchdog(self) -> None:
         await self.run(ops.kick_watchdog())
+
+    async def bootload(
+        self,
+        image: FirmwareImage | str | Path,
+        *,
+        progress: Callable[[ops.BootProgress], None] | None = None,
+        reset_wait: float = 2.0,
+    ) -> int:
+        """Flash a local image (§6); online firmware checks are not offered (no network)."""
+        img = image if isinstance(image, FirmwareImage) else load_image(image)
+        version = await self.run(ops.bootload(img, progress=progress, reset_wait=reset_wait))
+        self.info = await self.run(ops.connect())
+        return version
+
+    def start_test(
+        self,
+        settings: TestSettings,
+        kind: TestKind = TestKind.CYCLE,
+        cells: dict[int, TestKind] | None = None,
+    ) -> ops.TestRun:
+        return ops.TestRun(self.info, _schedules(cells, settings, kind))
+
+    async def iter_test(
+        self, run: ops.TestRun, *, poll: float | None = None
+    ) -> AsyncIterator[ops.TestEvent]:
+        """Run the test, yielding its events as they come."""
+        stream = _as_stream(ops.run_tests(run, poll=poll))
+        try:
+            async for event in drive.stream_async(self._link, self.session, stream):
+                yield event
+        except LinkError as exc:
+            raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
 
     async def run_test(
         self, run: ops.TestRun, *, poll: float | None = None

@@ -399,12 +399,16 @@ def bootload(
     reset_wait: float = 2.0,
     progress: Callable[[BootProgress], None] | None = None,
     every: int = 256,
+    check: bool = True,
 ) -> Operation[int]:
     """Flash ``image`` (§6): BOOTLOAD, per byte BL_ADDR/BL_DATA/read-back, BL_BOOTLOAD.
 
     Returns the firmware version the unit reports afterwards.  A unit already in its
-    bootloader (a failed earlier attempt) is flashed directly.
+    bootloader (a failed earlier attempt) is flashed directly.  The image's size and
+    checksum are checked first (``check=False`` only to test a device's refusal).
     """
+    if check:  # before anything is sent: a bad image must not leave the unit in its bootloader
+        image = FirmwareImage.from_bytes(image.data, image.name)
     probe = yield from read_register(_BOOT, BootRegister.BL_ADDR)
     if probe == COMMAND_ERROR:
         yield from write_register(_UNIT, _U.BOOTLOAD, 0)
