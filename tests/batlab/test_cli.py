@@ -248,3 +248,23 @@ def test_large_firmware_file_refused_early(tmp_path: Path) -> None:
     big.write_bytes(make_image() + b"\0")
     code, _, err = invoke("firmware", str(big), "--port", "tcp:127.0.0.1:1")
     assert code == 2 and "15361 bytes" in err
+
+
+def test_emulator_cell_specs() -> None:
+    from fieldlink.batlab.emulator.host import apply_cell_spec
+    from fieldlink.errors import UsageError
+
+    us = make_units(2)
+    apply_cell_spec(us, "2:empty")
+    apply_cell_spec(us, "1.0:backwards")
+    apply_cell_spec(us, "3:capacity=3.2,soc=0.1,temperature=30")
+    assert all(u.cells[2].battery is None for u in us)
+    b0 = us[1].cells[0].battery
+    assert b0 is not None and b0.reversed
+    b3 = us[0].cells[3].battery
+    assert b3 is not None and (b3.capacity_ah, b3.soc, b3.ambient) == (3.2, 0.1, 30.0)
+    for bad in ("2", "9:empty", "5.0:empty", "1:colour=red", "1:soc=2", "1:soc=x"):
+        with pytest.raises(UsageError):
+            apply_cell_spec(us, bad)
+    result = CliRunner().invoke(root, ["emulate", "batlab", "--cell", "7:empty"])
+    assert result.exit_code != 0

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from fieldlink.batlab.client import Batlab
-from fieldlink.batlab.emulator.host import BatlabEmulator, make_units
+from fieldlink.batlab.emulator.host import BatlabEmulator, apply_cell_spec, make_units
 from fieldlink.batlab.firmware import load_image
 from fieldlink.batlab.labrun import UnitResult, run_on_units
 from fieldlink.batlab.names import describe_value, parse_namespace, parse_register, parse_value
@@ -515,14 +515,28 @@ def shell_command(ports: tuple[str, ...], timeout: float) -> None:
               help="Run the cells' chemistry X times faster than real time.")  # fmt: skip
 @click.option("--reset-silence", default="0.5", show_default=True, metavar="S",
               help="Seconds a unit stays silent after a reset.")  # fmt: skip
-def batlab_emulator_command(host: HostOptions, units: str, speed: str, reset_silence: str) -> None:
+@click.option(
+    "--cell",
+    "cell_specs",
+    multiple=True,
+    metavar="[UNIT.]CELL:WHAT",
+    help="Slot contents: 2:empty, 1.0:backwards, 3:capacity=3.2,soc=0.1 (repeatable).",
+)
+def batlab_emulator_command(
+    host: HostOptions, units: str, speed: str, reset_silence: str, cell_specs: tuple[str, ...]
+) -> None:
     """Emulate Batlab battery testers: one port per unit, its path/URL on its own line."""
     count = whole(units, "--units", 1, 64) or 1
     rate = _positive(speed, "--speed")
     silence = _positive(reset_silence, "--reset-silence", zero=True)
+    check = make_units(count)
+    for spec in cell_specs:  # bad specs fail before anything is served
+        apply_cell_spec(check, spec)
 
     def make() -> list[BatlabEmulator]:
         models = make_units(count, speed=rate, seed=host.seed, reset_silence=silence)
+        for spec in cell_specs:
+            apply_cell_spec(models, spec)
         hosts = []
         for n, model in enumerate(models):
             kwargs = host.host_kwargs()
