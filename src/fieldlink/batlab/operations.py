@@ -524,7 +524,8 @@ def run_tests(run: TestRun, *, poll: float | None = None) -> Operation[dict[int,
     Emits :class:`TestEvent` items (samples, phase ends, finishes).  A watchdog trip
     stops the test with WatchdogTripped, a vanished unit with the link's error; in
     both cases ``run`` keeps every measurement so far, and cells that can still be
-    reached are left STOPPED.
+    reached are left STOPPED.  A unit that cannot be reached any more stops its own
+    cells when its watchdog runs out (≤ 25.5 s after the last kick, §5.6).
     """
     info = run.info
     interval = (
