@@ -122,8 +122,8 @@ def test_source_options_checked(options: dict[str, object], tmp_path: Path) -> N
 
 
 def test_recorder_numbers_continue_across_runs(tmp_path: Path) -> None:
-    from fieldlink.batlab.operations import EventKind, TestEvent
     from fieldlink.batlab.recorder import TestRecorder
+    from fieldlink.batlab.testrun import EventKind, TestEvent
     from fieldlink.batlab.workflow import LogPeriodic, Reading, State
     from fieldlink.store import SqliteSink
 

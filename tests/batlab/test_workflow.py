@@ -8,6 +8,7 @@ import pytest
 from memdrive import MemoryDriver
 
 from fieldlink.batlab import operations as ops
+from fieldlink.batlab import testrun as tr
 from fieldlink.batlab.emulator import BatlabUnit, Battery, ManualClock
 from fieldlink.batlab.errors import WatchdogTripped
 from fieldlink.batlab.registers import CellRegister, ErrorFlag, Mode
@@ -36,9 +37,9 @@ def make(clock: ManualClock, cells: list[Battery | None], speed: float = 300) ->
 
 def start_run(
     drv: MemoryDriver, kinds: dict[int, TestKind], settings: TestSettings = FAST
-) -> ops.TestRun:
+) -> tr.TestRun:
     info = drv.run(ops.connect())
-    return ops.TestRun(info, {c: CellSchedule(c, settings, k) for c, k in kinds.items()})
+    return tr.TestRun(info, {c: CellSchedule(c, settings, k) for c, k in kinds.items()})
 
 
 def test_cycle_test_runs_every_phase_and_measures_capacity(clock: ManualClock) -> None:
@@ -47,7 +48,7 @@ def test_cycle_test_runs_every_phase_and_measures_capacity(clock: ManualClock) -
     settings = FAST.replace(warmup_cycles=1, measurement_cycles=1, impedance_period=2)
     run = start_run(drv, {0: TestKind.CYCLE}, settings)
     run.impedance_settle = 0.7  # one latch: at speed 300, 2 s would be 10 min of discharge
-    summaries = drv.run(ops.run_tests(run))
+    summaries = drv.run(tr.run_tests(run))
     s = summaries[0]
     assert s.fault is None
     phases = [p.phase for p in s.phases]
@@ -75,7 +76,7 @@ def test_cycle_test_runs_every_phase_and_measures_capacity(clock: ManualClock) -
     # Left idle at the end, with the phases' events recorded.
     assert drv.unit.cell_register(0, CellRegister.MODE) == Mode.IDLE
     kinds = {e.kind for e in run.events}
-    assert kinds == {ops.EventKind.SAMPLE, ops.EventKind.PHASE, ops.EventKind.FINISHED}
+    assert kinds == {tr.EventKind.SAMPLE, tr.EventKind.PHASE, tr.EventKind.FINISHED}
 
 
 def test_each_cell_on_its_own_schedule(clock: ManualClock) -> None:
@@ -83,7 +84,7 @@ def test_each_cell_on_its_own_schedule(clock: ManualClock) -> None:
         clock, [Battery(capacity_ah=0.3, soc=0.9), Battery(capacity_ah=0.3, soc=0.2), None, None]
     )
     run = start_run(drv, {0: TestKind.DISCHARGE, 1: TestKind.CHARGE})
-    s = drv.run(ops.run_tests(run))
+    s = drv.run(tr.run_tests(run))
     assert [p.phase for p in s[0].phases] == [State.DISCHARGE]
     assert [p.phase for p in s[1].phases] == [State.CHARGE]
     assert s[0].fault is None and s[1].fault is None
@@ -92,7 +93,7 @@ def test_each_cell_on_its_own_schedule(clock: ManualClock) -> None:
 def test_empty_and_backwards_slots_fault_without_touching_others(clock: ManualClock) -> None:
     drv = make(clock, [None, Battery(reversed=True), Battery(capacity_ah=0.2, soc=0.9), None])
     run = start_run(drv, {0: TestKind.DISCHARGE, 1: TestKind.DISCHARGE, 2: TestKind.DISCHARGE})
-    s = drv.run(ops.run_tests(run))
+    s = drv.run(tr.run_tests(run))
     assert s[0].fault is not None and "no cell" in s[0].fault
     assert s[1].fault is not None and "backwards" in s[1].fault
     assert s[2].fault is None and s[2].discharge_capacities
@@ -102,7 +103,7 @@ def test_safety_trip_is_a_fault_and_cell_stays_stopped(clock: ManualClock) -> No
     hot = Battery(capacity_ah=0.5, soc=0.8)
     drv = make(clock, [hot, None, None, None])
     run = start_run(drv, {0: TestKind.DISCHARGE})
-    gen = ops.run_tests(run)
+    gen = tr.run_tests(run)
     # Run a few polls, then heat the cell past the discharge temperature limit.
     hot.ambient = hot.temperature = 95.0
     s = drv.run(gen)
@@ -115,7 +116,7 @@ def test_watchdog_kept_alive_during_a_long_test(clock: ManualClock) -> None:
     """A test far longer than 25.5 s of device time never trips the watchdog."""
     drv = make(clock, [Battery(capacity_ah=2.0, soc=0.95), None, None, None], speed=20)
     run = start_run(drv, {0: TestKind.DISCHARGE})
-    drv.run(ops.run_tests(run))
+    drv.run(tr.run_tests(run))
     assert clock() - 1000 > 60
     assert not drv.unit.watchdog_tripped
     assert run.schedules[0].fault is None
@@ -135,9 +136,9 @@ def test_watchdog_trip_mid_test_raises_and_keeps_measurements(clock: ManualClock
 
     drv.request = stall  # type: ignore[method-assign]
     with pytest.raises(WatchdogTripped):
-        drv.run(ops.run_tests(run))
+        drv.run(tr.run_tests(run))
     assert run.schedules[0].done and run.schedules[0].fault
-    assert any(e.kind is ops.EventKind.SAMPLE for e in run.events)
+    assert any(e.kind is tr.EventKind.SAMPLE for e in run.events)
     assert drv.unit.cell_register(0, CellRegister.MODE) == Mode.STOPPED
 
 
@@ -155,15 +156,15 @@ def test_unit_lost_mid_test_keeps_data(clock: ManualClock) -> None:
 
     drv.request = flaky  # type: ignore[method-assign]
     with pytest.raises(LinkError):
-        drv.run(ops.run_tests(run))
+        drv.run(tr.run_tests(run))
     assert run.schedules[0].fault and "unit lost" in run.schedules[0].fault
-    assert any(e.kind is ops.EventKind.SAMPLE for e in run.events)
+    assert any(e.kind is tr.EventKind.SAMPLE for e in run.events)
 
 
 def test_impedance_test_kind(clock: ManualClock) -> None:
     drv = make(clock, [Battery(resistance=0.2), None, None, None])
     run = start_run(drv, {0: TestKind.IMPEDANCE})
-    s = drv.run(ops.run_tests(run))
+    s = drv.run(tr.run_tests(run))
     assert s[0].impedances == pytest.approx((0.2,), rel=0.03)
 
 

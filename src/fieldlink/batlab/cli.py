@@ -21,10 +21,11 @@ from fieldlink.batlab.emulator.host import BatlabEmulator, apply_cell_spec, make
 from fieldlink.batlab.firmware import load_image
 from fieldlink.batlab.labrun import UnitResult, run_on_units
 from fieldlink.batlab.names import describe_value, parse_namespace, parse_register, parse_value
-from fieldlink.batlab.operations import BootProgress, EventKind, TestEvent
+from fieldlink.batlab.operations import BootProgress
 from fieldlink.batlab.pool import discover_ports
 from fieldlink.batlab.registers import CELLS
 from fieldlink.batlab.settings import TestSettings, load_settings
+from fieldlink.batlab.testrun import EventKind, TestEvent
 from fieldlink.batlab.workflow import Finished, LogPeriodic, PhaseEnded, TestKind
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
 from fieldlink.kit.commands import format_option, mount_family, print_rows

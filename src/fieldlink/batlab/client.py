@@ -22,6 +22,7 @@ from fieldlink.batlab.firmware import FirmwareImage, load_image
 from fieldlink.batlab.registers import CELLS, Mode
 from fieldlink.batlab.session import BatlabSession
 from fieldlink.batlab.settings import TestSettings
+from fieldlink.batlab.testrun import TestEvent, TestRun, run_tests
 from fieldlink.batlab.workflow import CellSchedule, CellSummary, TestKind
 from fieldlink.errors import LinkClosed, LinkError, UsageError
 from fieldlink.kit import drive
@@ -58,7 +59,7 @@ def _schedules(
     return {c: CellSchedule(c, settings, k) for c, k in chosen.items()}
 
 
-def _faults(run: ops.TestRun) -> None:
+def _faults(run: TestRun) -> None:
     summaries = run.summaries()
     bad = {c: s for c, s in summaries.items() if s.fault}
     if bad:
@@ -203,20 +204,20 @@ class Batlab:
         settings: TestSettings,
         kind: TestKind = TestKind.CYCLE,
         cells: dict[int, TestKind] | None = None,
-    ) -> ops.TestRun:
+    ) -> TestRun:
         """A test run to pass to :meth:`run_test` or :meth:`iter_test` (nothing sent yet)."""
-        return ops.TestRun(self.info, _schedules(cells, settings, kind))
+        return TestRun(self.info, _schedules(cells, settings, kind))
 
-    def iter_test(self, run: ops.TestRun, *, poll: float | None = None) -> Iterator[ops.TestEvent]:
+    def iter_test(self, run: TestRun, *, poll: float | None = None) -> Iterator[TestEvent]:
         """Run the test, yielding its events (samples, phase ends, finishes) as they come."""
         try:
-            yield from self.stream(ops.run_tests(run, poll=poll))
+            yield from self.stream(run_tests(run, poll=poll))
         except LinkError as exc:
             if isinstance(exc, UnitUnplugged):
                 raise
             raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
 
-    def run_test(self, run: ops.TestRun, *, poll: float | None = None) -> dict[int, CellSummary]:
+    def run_test(self, run: TestRun, *, poll: float | None = None) -> dict[int, CellSummary]:
         """Run the test to its end; CellFault (with ``.run``) if a cell could not finish."""
         for _ in self.iter_test(run, poll=poll):
             pass
@@ -313,25 +314,23 @@ class AsyncBatlab:
         settings: TestSettings,
         kind: TestKind = TestKind.CYCLE,
         cells: dict[int, TestKind] | None = None,
-    ) -> ops.TestRun:
-        return ops.TestRun(self.info, _schedules(cells, settings, kind))
+    ) -> TestRun:
+        return TestRun(self.info, _schedules(cells, settings, kind))
 
     async def iter_test(
-        self, run: ops.TestRun, *, poll: float | None = None
-    ) -> AsyncIterator[ops.TestEvent]:
+        self, run: TestRun, *, poll: float | None = None
+    ) -> AsyncIterator[TestEvent]:
         """Run the test, yielding its events as they come."""
-        stream = _as_stream(ops.run_tests(run, poll=poll))
+        stream = _as_stream(run_tests(run, poll=poll))
         try:
             async for event in drive.stream_async(self._link, self.session, stream):
                 yield event
         except LinkError as exc:
             raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
 
-    async def run_test(
-        self, run: ops.TestRun, *, poll: float | None = None
-    ) -> dict[int, CellSummary]:
+    async def run_test(self, run: TestRun, *, poll: float | None = None) -> dict[int, CellSummary]:
         try:
-            stream = _as_stream(ops.run_tests(run, poll=poll))
+            stream = _as_stream(run_tests(run, poll=poll))
             async for _ in drive.stream_async(self._link, self.session, stream):
                 pass
         except LinkClosed as exc:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from fieldlink.batlab.client import Batlab
 from fieldlink.batlab.csvlog import OfficialCsvLog
-from fieldlink.batlab.operations import TestEvent, TestRun
 from fieldlink.batlab.recorder import TestRecorder
 from fieldlink.batlab.settings import TestSettings
+from fieldlink.batlab.testrun import TestEvent, TestRun
 from fieldlink.batlab.workflow import TestKind
 from fieldlink.errors import FieldlinkError
 from fieldlink.store import open_sink

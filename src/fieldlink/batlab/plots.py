@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from fieldlink.batlab.operations import EventKind, TestEvent
+from fieldlink.batlab.testrun import EventKind, TestEvent
 from fieldlink.batlab.workflow import CellSummary, LogPeriodic
 from fieldlink.errors import MissingExtra
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from fieldlink.batlab.csvlog import OfficialCsvLog, PeriodicRow, SummaryRow
-from fieldlink.batlab.operations import EventKind, TestEvent
+from fieldlink.batlab.testrun import EventKind, TestEvent
 from fieldlink.batlab.workflow import LogPeriodic, PhaseEnded
 from fieldlink.collect.sampled import table_def
 from fieldlink.pakbus.protocol.model import Record, TableDef, Value
