@@ -48,7 +48,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def units() -> list[BatlabUnit]:
-    us = make_units(2, speed=400, reset_silence=0.1, capacity_ah=0.2)
+    us = make_units(2, speed=400, reset_silence=0.1, capacity_ah=0.1)
     for u in us:
         for n in range(4):
             b = u.cells[n].battery
@@ -107,7 +107,9 @@ def test_measure(ports: list[str]) -> None:
 
 
 def test_impedance(ports: list[str]) -> None:
-    code, out, _ = invoke("impedance", *ports[:2], "--cell", "0", "--format", "json")
+    code, out, _ = invoke(
+        "impedance", *ports[:2], "--cell", "0", "--settle", "0.7", "--format", "json"
+    )
     assert code == 0
     assert 0.05 < json.loads(out)[0]["impedance"] < 0.11
 

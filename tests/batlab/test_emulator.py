@@ -417,7 +417,7 @@ from hypothesis import strategies as st  # noqa: E402
 from fieldlink.batlab.session import BatlabSession  # noqa: E402
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(min_size=0, max_size=40), max_size=30), st.floats(0, 2))
 def test_emulator_port_never_raises_on_any_bytes(chunks: list[bytes], dt: float) -> None:
     clock = ManualClock(0.0)
@@ -448,10 +448,9 @@ def test_refused_image_leaves_unit_in_bootloader_and_reflash_recovers(clock: Man
 
     unit = BatlabUnit(clock=clock)
     drv = MemoryDriver(unit, clock)
-    bad = bytearray(make_image(9))
-    bad[10] ^= 0x01
+    bad = make_image(9)[:64]  # unchecked on purpose: the rest of the flash stays erased
     with pytest.raises(BootloadError, match="checksum"):
-        drv.run(ops.bootload(FirmwareImage(bytes(bad)), check=False))  # the device refuses
+        drv.run(ops.bootload(FirmwareImage(bad), check=False))  # the device refuses
     assert unit.phase is Phase.BOOTLOADER
     info = drv.run(ops.connect())
     assert info.bootloader  # the handshake sees the bootloader, as the official one does

@@ -41,7 +41,7 @@ def test_shell_session(unit: BatlabUnit) -> None:
                 "help\nlist\nread unit FIRMWARE_VER\nread 0 VOLTAGE\n"
                 "write 1 CURRENT_SETPOINT 0.5A\n"
                 "discharge 1\nmeasure 1\nstop 1\nwrite unit FIRMWARE_VER 3\nread 9 MODE\nbogus\n"
-                "firmware\nimpedance 2\nquit\n",
+                "firmware\nimpedance 2 0.7\nimpedance 2 x\nquit\n",
             )
             assert unit.cell_register(1, CellRegister.CURRENT_SETPOINT) == 64
             assert unit.cell_register(1, CellRegister.MODE) == Mode.STOPPED
@@ -53,6 +53,7 @@ def test_shell_session(unit: BatlabUnit) -> None:
     assert "error: namespace '9'" in text
     assert "unknown command 'bogus'" in text
     assert "firmware version 7" in text and " ohm" in text
+    assert "error: 'x' is not a number of seconds" in text
 
 
 def test_shell_completion(unit: BatlabUnit) -> None:

@@ -204,9 +204,11 @@ def measure_command(
 @port_option
 @cell_option
 @timeout_option
+@click.option("--settle", type=click.FloatRange(0, 60), default=2.0, show_default=True,
+              help="Seconds of sine current before the reading.")  # fmt: skip
 @format_option
 def impedance_command(
-    ports: tuple[str, ...], cells: tuple[int, ...], timeout: float, fmt: str | None
+    ports: tuple[str, ...], cells: tuple[int, ...], timeout: float, settle: float, fmt: str | None
 ) -> None:
     """Measure each cell's impedance (AC, at the unit's sine settings)."""
     rows = []
@@ -214,7 +216,7 @@ def impedance_command(
         for unit in units:
             for cell in cells or range(CELLS):
                 try:
-                    z: float | str = round(unit.impedance(cell), 5)
+                    z: float | str = round(unit.impedance(cell, settle=settle), 5)
                 except FieldlinkError as exc:
                     z = str(exc)
                 rows.append({"serial": unit.serial, "cell": cell, "impedance": z})

@@ -172,9 +172,16 @@ class BatlabShell(cmd.Cmd):
         self._mode(line, Mode.IDLE, "idle CELL")
 
     def do_impedance(self, line: str) -> None:
-        """impedance CELL -- measure a cell's impedance (about 2 s)."""
-        cell = self._cell(self._args(line, 1, "impedance CELL")[0])
-        self.say(f"{self._unit().impedance(cell):.5f} ohm")
+        """impedance CELL [SECONDS] -- measure a cell's impedance (settles 2 s by default)."""
+        args = self._args(line, 1, "impedance CELL [SECONDS]")
+        cell = self._cell(args[0])
+        try:
+            settle = float(args[1]) if len(args) > 1 else 2.0
+        except ValueError:
+            raise UsageError(f"{args[1]!r} is not a number of seconds") from None
+        if not 0 <= settle <= 60:
+            raise UsageError("settle time must be 0..60 s")
+        self.say(f"{self._unit().impedance(cell, settle=settle):.5f} ohm")
 
     def do_firmware(self, line: str) -> None:
         """firmware [FILE] -- show the version, or flash a local image file.
