@@ -456,3 +456,14 @@ def test_refused_image_leaves_unit_in_bootloader_and_reflash_recovers(clock: Man
     assert info.bootloader  # the handshake sees the bootloader, as the official one does
     assert drv.run(ops.bootload(FirmwareImage.from_bytes(make_image(9)))) == 9
     assert unit.phase is Phase.APPLICATION
+
+
+def test_hardware_fuse_guard(clock: ManualClock) -> None:
+    unit = BatlabUnit(clock=clock, cells=[Battery(soc=0.8), None, None, None])
+    ask(unit, "AA 00 8D FF 7F")  # CURRENT_LIMIT_DCHG = 32767: only the fuse is left
+    ask(unit, "AA 00 83 40 02")  # setpoint 576 = 4.5 A
+    ask(unit, "AA 00 80 04 00")
+    clock.advance(0.7)
+    unit.advance()
+    assert unit.cell_register(0, CellRegister.MODE) == Mode.STOPPED
+    assert unit.cell_register(0, CellRegister.ERROR) == ErrorFlag.HW_CURRENT_LIMIT

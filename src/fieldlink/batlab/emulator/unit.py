@@ -12,6 +12,10 @@ most ``max_step`` seconds, each sub-step measuring and applying the safety limit
 the firmware's main loop does -- so a full cycle takes seconds and the charge
 counter still adds up to the cell's capacity.
 
+The hardware fuse guard is modelled on the measured current (≥ 4.092 A stops the
+cell with HW_CURRENT_LIMIT); the PSU hysteresis is not (the comms PSU flag is
+:attr:`BatlabUnit.psu`).
+
 Simplifications (batlab.md §11 allows them): registers are computed from physical
 values with the inverse formulas (no ADC-level calibration); the duty reaches its
 setpoint at once (the firmware ramps one step per main-loop pass, well under a
@@ -43,6 +47,7 @@ from fieldlink.batlab.registers import (
     BootRegister,
     CellRegister,
     CommsRegister,
+    ErrorFlag,
     LedCode,
     Mode,
     Namespace,
@@ -117,6 +122,8 @@ _NO_CELL_HIGH: Final = 13107
 _NO_CELL_OVER: Final = 32700
 _LOW_VCC_RAW: Final = 31581
 _CLAMP_NEGATIVE: Final = -int(4.0 * 32768 / 4.5)
+#: The summed current samples saturate at 2046 of 2 x 1023: about 4.092 A.
+_FUSE_AMPS: Final = 4.096 * 2046 / 2048
 
 
 class Phase(enum.Enum):
@@ -367,6 +374,9 @@ class BatlabUnit:
                 if cell.battery is not None:
                     cell.battery.step(current, sim / count)
                 self._measure(n, current, sim / count / period if period else 0.0)
+                if abs(current) >= _FUSE_AMPS:  # the hardware fuse guard, in any mode (§4.1)
+                    cell.regs[_C.MODE] = Mode.STOPPED
+                    cell.regs[_C.ERROR] |= int(ErrorFlag.HW_CURRENT_LIMIT)
                 self._set_flags(n)
         locked = self.unit_regs[_U.LOCK] != 0
         if not locked and len(which) == CELLS:
