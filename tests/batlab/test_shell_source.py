@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import io
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,39 @@ def test_recorder_numbers_continue_across_runs(tmp_path: Path) -> None:
         samples = next(t for t in tables if "Samples" in t)
         numbers = [r[0] for r in db.execute(f'select * from "{samples}"')]
     assert len(numbers) == 2 and numbers[0] != numbers[1]
+
+
+def test_shell_background_test_status_and_abort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    unit = make_units(1, speed=300, capacity_ah=0.1)[0]
+    playlist = tmp_path / "p.json"
+    playlist.write_text(json.dumps({"cellPlaylistName": "Sh", "reportingPeriod": 0.1,
+                                    "restPeriod": 60}))  # fmt: skip
+    with BatlabEmulator(unit, pty=False).running() as host:
+        assert host.url
+        with Pool([host.url]) as pool:
+            pool.refresh()
+            out = io.StringIO()
+            shell = BatlabShell(pool, stdin=io.StringIO(""), stdout=out)
+            shell.onecmd(f"test {playlist} discharge 0")
+            assert shell._test is not None
+            shell._test.join(timeout=60)
+            shell.onecmd("status")
+            shell.onecmd(f"test {playlist} cycle 1")  # precharge, then a 60 s rest
+            end = time.monotonic() + 30
+            while "CHARGEREST" not in shell._latest.get(1, "") and time.monotonic() < end:
+                time.sleep(0.05)
+            shell.onecmd(f"test {playlist}")
+            shell.onecmd("abort")
+            shell.onecmd("status")
+    text = out.getvalue()
+    assert "discharge test started on SN 262222" in text
+    assert "cell 0: done, ok, capacity" in text
+    assert "error: a test is already running" in text
+    assert "test stopped" in text and "aborted from the shell" in text
+    assert unit.cell_register(1, CellRegister.MODE) == Mode.STOPPED
+    assert "DISCHARGE" in (tmp_path / "batlab-log_Sh.csv").read_text()

@@ -228,3 +228,23 @@ def test_periodic_logs_follow_the_reporting_period() -> None:
     acts = run_offline(s, [rd(t / 2, Mode.DISCHARGE) for t in range(0, 21)])
     logs = [a for a in acts if isinstance(a, LogPeriodic)]
     assert [a.reading.t for a in logs] == [2.0, 4.0, 6.0, 8.0, 10.0]
+
+
+def test_stop_request_stops_every_cell_and_keeps_data(clock: ManualClock) -> None:
+    drv = make(clock, [Battery(capacity_ah=2.0, soc=0.9), Battery(capacity_ah=2.0), None, None], 5)
+    run = start_run(drv, {0: TestKind.DISCHARGE, 1: TestKind.CYCLE})
+    real = drv.request
+    calls = {"n": 0}
+
+    def counting(command):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 400:
+            run.request_stop("interrupted by the user")
+        return real(command)
+
+    drv.request = counting  # type: ignore[method-assign]
+    summaries = drv.run(tr.run_tests(run))
+    assert all(s.fault == "interrupted by the user" for s in summaries.values())
+    assert drv.unit.cell_register(0, CellRegister.MODE) == Mode.STOPPED
+    assert drv.unit.cell_register(1, CellRegister.MODE) == Mode.STOPPED
+    assert any(e.kind is tr.EventKind.SAMPLE for e in run.events)

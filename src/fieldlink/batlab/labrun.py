@@ -45,8 +45,13 @@ def run_on_units(
     sinks: Sequence[tuple[str, str]] = (),
     on_event: Callable[[Batlab, TestEvent], None] | None = None,
     poll: float | None = None,
+    runs: list[TestRun] | None = None,
 ) -> list[UnitResult]:
-    """Run ``kind`` on ``cells`` (default all four) of every unit; results in unit order."""
+    """Run ``kind`` on ``cells`` (default all four) of every unit; results in unit order.
+
+    ``runs``, if given, receives each unit's :class:`TestRun` as soon as it exists, so
+    another thread can follow it or :meth:`~TestRun.request_stop` it.
+    """
     csv = OfficialCsvLog(settings, output) if output is not None else None
     if csv is not None:
         output.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
@@ -54,6 +59,8 @@ def run_on_units(
             csv.start_playlist(settings_text)
     chosen = dict.fromkeys(cells, kind) if cells is not None else None
     results = [UnitResult(u, u.start_test(settings, kind, chosen)) for u in units]
+    if runs is not None:
+        runs.extend(r.run for r in results)
     threads = [
         threading.Thread(
             target=_one, args=(r, csv, sinks, on_event, poll), name=f"batlab-{r.unit.serial}"
@@ -62,8 +69,15 @@ def run_on_units(
     ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            t.join()
+    except KeyboardInterrupt:  # Ctrl-C: stop every cell before leaving, keep the data
+        for r in results:
+            r.run.request_stop("interrupted by the user")
+        for t in threads:
+            t.join()
+        raise
     return results
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import cmd
 import shlex
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO
 
 from fieldlink.batlab import convert
 from fieldlink.batlab.client import Batlab
+from fieldlink.batlab.labrun import UnitResult, run_on_units
 from fieldlink.batlab.names import (
     NAMESPACE_NAMES,
     describe_value,
@@ -24,6 +27,9 @@ from fieldlink.batlab.names import (
 )
 from fieldlink.batlab.pool import Pool
 from fieldlink.batlab.registers import CELLS, Mode
+from fieldlink.batlab.settings import load_settings
+from fieldlink.batlab.testrun import EventKind, TestEvent, TestRun
+from fieldlink.batlab.workflow import Finished, LogPeriodic, PhaseEnded, TestKind
 from fieldlink.errors import FieldlinkError, UsageError
 
 __all__ = ["BatlabShell"]
@@ -40,6 +46,10 @@ class BatlabShell(cmd.Cmd):
         if stdin is not None:
             self.use_rawinput = False
         self.pool = pool
+        self._test: threading.Thread | None = None
+        self._runs: list[TestRun] = []
+        self._results: list[UnitResult] = []
+        self._latest: dict[int, str] = {}
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -201,13 +211,76 @@ class BatlabShell(cmd.Cmd):
 
         self.say(f"firmware version {unit.bootload(args[0], progress=progress)}")
 
+    def do_test(self, line: str) -> None:
+        """test SETTINGS.json [cycle|discharge|charge] [CELL ...] -- run a test in the background.
+
+        The official CSV log goes to the current directory; 'status' shows progress,
+        'abort' stops every cell of the test."""
+        args = self._args(line, 1, "test SETTINGS.json [cycle|discharge|charge] [CELL ...]")
+        if self._test is not None and self._test.is_alive():
+            raise UsageError("a test is already running ('status', 'abort')")
+        settings = load_settings(args[0])
+        text = Path(args[0]).read_text(encoding="utf-8")
+        rest = args[1:]
+        kind = TestKind.CYCLE
+        if rest and not rest[0].isdigit():
+            try:
+                kind = TestKind(rest.pop(0).lower())
+            except ValueError:
+                raise UsageError("test kind must be cycle, discharge or charge") from None
+        cells = [self._cell(c) for c in rest] or None
+        unit = self._unit()
+        self._latest.clear()
+
+        def work() -> None:
+            def on_event(u: Batlab, event: TestEvent) -> None:
+                self._latest[event.cell] = _progress_text(event)
+
+            results = run_on_units(
+                [unit], settings, kind, cells=cells, output=Path("."), settings_text=text,
+                on_event=on_event, runs=self._runs,
+            )  # fmt: skip
+            self._results = results
+
+        self._runs.clear()
+        self._results = []
+        self._test = threading.Thread(target=work, name="batlab-shell-test", daemon=True)
+        self._test.start()
+        self.say(f"{kind.value} test started on SN {unit.serial}; 'status' shows progress")
+
+    def do_status(self, line: str) -> None:
+        """status -- progress of the background test."""
+        if self._test is None:
+            self.say("no test started")
+            return
+        for cell in sorted(self._latest):
+            self.say(f"cell {cell}: {self._latest[cell]}")
+        if not self._test.is_alive():
+            for r in self._results:
+                error = f" ({r.error})" if r.error else ""
+                for cell, s in sorted(r.run.summaries().items()):
+                    cap = "-" if s.capacity_mah is None else f"{s.capacity_mah:.1f} mAh"
+                    self.say(f"cell {cell}: done, {s.fault or 'ok'}, capacity {cap}{error}")
+
+    def do_abort(self, line: str) -> None:
+        """abort -- stop the background test (every cell STOPPED, measurements kept)."""
+        if self._test is None or not self._test.is_alive():
+            self.say("no test running")
+            return
+        for run in self._runs:
+            run.request_stop("aborted from the shell")
+        self._test.join(timeout=30)
+        self.say("test stopped")
+
     def do_watchdog(self, line: str) -> None:
         """watchdog -- kick the unit's watchdog (keeps running cells going 25.5 s more)."""
         self._unit().kick_watchdog()
         self.say("kicked")
 
     def do_quit(self, line: str) -> bool:
-        """quit -- leave the shell."""
+        """quit -- leave the shell (a running test is stopped first)."""
+        if self._test is not None and self._test.is_alive():
+            self.do_abort("")
         return True
 
     do_exit = do_quit
@@ -252,3 +325,16 @@ def _amps(text: str) -> float:
         raise UsageError(f"{text!r} is not a current in A") from None
     convert.setpoint_to_raw(amps)
     return amps
+
+
+def _progress_text(event: TestEvent) -> str:
+    a = event.action
+    if event.kind is EventKind.SAMPLE and isinstance(a, LogPeriodic):
+        r = a.reading
+        return f"{a.state.value} {r.voltage:.3f} V {r.current:.3f} A {r.charge:.1f} C"
+    if event.kind is EventKind.PHASE and isinstance(a, PhaseEnded):
+        p = a.summary
+        return f"{p.phase.value} done: {p.charge:.1f} C ({p.capacity_mah:.1f} mAh)"
+    if isinstance(a, Finished):
+        return "finished" + (f": {a.fault}" if a.fault else "")
+    return event.kind.value

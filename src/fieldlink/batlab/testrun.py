@@ -87,6 +87,13 @@ class TestRun:
     def done(self) -> bool:
         return all(s.done for s in self.schedules.values())
 
+    #: Set by :meth:`request_stop` (any thread): the runner stops every cell and returns.
+    stop_reason: str | None = None
+
+    def request_stop(self, reason: str = "stopped by request") -> None:
+        """Ask the running test to stop every cell at its next pass (thread-safe)."""
+        self.stop_reason = reason
+
     def record(self, event: TestEvent) -> None:
         if len(self.events) >= self.max_events:
             del self.events[: self.max_events // 10]
@@ -147,6 +154,11 @@ def run_tests(run: TestRun, *, poll: float | None = None) -> Operation[dict[int,
             actions = schedule.start(snap.reading(instant.monotonic, _wall(instant.wall)))
             yield from _carry_out(cell, actions, run, pending_z)
         while not run.done:
+            if run.stop_reason is not None:
+                for cell, schedule in run.schedules.items():
+                    actions = schedule.abort(run.stop_reason)
+                    yield from _carry_out(cell, actions, run, pending_z, best_effort=True)
+                break
             # Look before kicking: a kick would clear a trip that already stopped the cells.
             if (yield from watchdog_state()):
                 raise WatchdogTripped("the unit's watchdog tripped: every cell was stopped")
