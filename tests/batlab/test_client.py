@@ -254,3 +254,30 @@ def test_async_test_and_bootload(emu: BatlabEmulator, unit: BatlabUnit) -> None:
     kinds, charged = asyncio.run(go())
     assert kinds[-1] == "finished" and "phase" in kinds and "sample" in kinds
     assert charged is not None and charged > 0
+
+
+def test_ctrl_c_during_a_lab_run_stops_every_cell(
+    emu: BatlabEmulator, unit: BatlabUnit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldlink.batlab import labrun
+
+    real_join = threading.Thread.join
+    state = {"raised": False}
+
+    def join(self: threading.Thread, timeout: float | None = None) -> None:
+        if not state["raised"]:
+            state["raised"] = True
+            real_join(self, 0.5)  # let the test get going
+            raise KeyboardInterrupt
+        real_join(self, timeout)
+
+    monkeypatch.setattr(labrun.threading.Thread, "join", join)
+    assert emu.url is not None
+    with Batlab(emu.url, timeout=0.5) as b:
+        runs: list[object] = []
+        settings = TestSettings(reporting_period=0.05, rest_period=60)
+        with pytest.raises(KeyboardInterrupt):
+            labrun.run_on_units([b], settings, TestKind.CYCLE, cells=[0, 1], runs=runs)  # type: ignore[arg-type]
+    assert [unit.cell_register(c, CellRegister.MODE) for c in (0, 1)] == [Mode.STOPPED] * 2
+    (run,) = runs
+    assert all(s.fault == "interrupted by the user" for s in run.summaries().values())  # type: ignore[attr-defined]
