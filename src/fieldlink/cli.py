@@ -30,10 +30,13 @@ def cli(verbose: int) -> None:
       fieldlink demo                    collect an emulated station into TOA5 and SQLite
     Instruments:
       fieldlink logger COMMAND URL ...  Campbell PakBus dataloggers (CR1000, CR800, CR6 ...)
+      fieldlink tdr100 COMMAND URL ...  Campbell TDR100 reflectometer: soil water, EC
+      fieldlink tracer COMMAND URL ...  EPsolar/EPEVER Tracer solar charge controllers
+      fieldlink batlab COMMAND ...      Lexcelon Batlab battery testers
     Collection:
       fieldlink collect STATIONS.toml   keep many stations' data on disk, resumably
     Emulators:
-      fieldlink emulate logger          a virtual CR1000-family datalogger
+      fieldlink emulate KIND            logger, tdr100, tracer or batlab, without hardware
 
     Run "fieldlink COMMAND --help" for the options of each.
     """
@@ -54,13 +57,22 @@ def emulate() -> None:
     """
 
 
+#: The instrument families, each a package with ``cli.mount(root, emulate)``.
+FAMILIES = ("pakbus", "tdr100", "tracer", "batlab")
+
+
 def _mount() -> None:
     """Attach each family's commands.  Import errors here are bugs, not user errors."""
+    import importlib
+    import importlib.util
+
     from fieldlink.collect.cli import collect_command
     from fieldlink.demo import demo_command
-    from fieldlink.pakbus import cli as pakbus_cli
 
-    pakbus_cli.mount(cli, emulate)
+    for family in FAMILIES:
+        if importlib.util.find_spec(f"fieldlink.{family}") is None:
+            continue  # a family not in this build yet
+        importlib.import_module(f"fieldlink.{family}.cli").mount(cli, emulate)
     cli.add_command(collect_command)
     cli.add_command(demo_command)
 
