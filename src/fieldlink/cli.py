@@ -35,8 +35,11 @@ def cli(verbose: int) -> None:
       fieldlink batlab COMMAND ...      Lexcelon Batlab battery testers
     Collection:
       fieldlink collect STATIONS.toml   keep many stations' data on disk, resumably
-    Emulators:
-      fieldlink emulate KIND            logger, tdr100, tracer or batlab, without hardware
+    Emulators (no hardware needed):
+      fieldlink emulate logger          a virtual CR1000-family datalogger
+      fieldlink emulate tdr100          a TDR100 with soil probes behind multiplexers
+      fieldlink emulate tracer          a Tracer charge controller, panel and battery
+      fieldlink emulate batlab          Batlab testers with four cells each
 
     Run "fieldlink COMMAND --help" for the options of each.
     """
