@@ -7,13 +7,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from memdrive import MemoryDriver
+from batlab_support import MemoryDriver
 
-from fieldlink.batlab.emulator import REFERENCE, BatlabUnit, Battery, ManualClock
-from fieldlink.batlab.registers import CellRegister
-
-#: The emulator configuration that produced instrument-vectors.md §1.1.
-VECTOR_CAL = REFERENCE.with_cell_value(CellRegister.TEMP_CALIB_R, 10000).with_serial(135732)
+from fieldlink.batlab.emulator import BatlabUnit, ManualClock
 
 
 @pytest.fixture
@@ -29,9 +25,3 @@ def unit(clock: ManualClock) -> BatlabUnit:
 @pytest.fixture
 def drv(unit: BatlabUnit, clock: ManualClock) -> MemoryDriver:
     return MemoryDriver(unit, clock)
-
-
-def vector_unit(clock: ManualClock, **kw: object) -> BatlabUnit:
-    flat = ((0.0, 3.69995), (1.0, 3.69995))
-    cells = [Battery(ocv_table=flat) for _ in range(4)]
-    return BatlabUnit(clock=clock, calibration=VECTOR_CAL, cells=cells, **kw)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from batlab_support import CONNECT_REQUESTS, h
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,27 +19,6 @@ from fieldlink.batlab.codec import (
 )
 from fieldlink.batlab.registers import CellRegister, Namespace, UnitRegister
 from fieldlink.errors import FieldlinkError, ProtocolError, UsageError
-
-
-def h(text: str) -> bytes:
-    return bytes.fromhex(text)
-
-
-# instrument-vectors.md §1.1, host -> device, in order (cells expanded).
-CONNECT_REQUESTS = [
-    ("AA 05 01 00 00", Command.read(5, 1)),
-    ("AA 04 91 FF 00", Command.write_value(4, UnitRegister.WATCHDOG_TIMER, 255)),
-    *[(f"AA 0{n} 80 02 00", Command.write_value(n, CellRegister.MODE, 2)) for n in range(4)],
-    *[(f"AA 0{n} 16 00 00", Command.read(n, CellRegister.TEMP_CALIB_R)) for n in range(4)],
-    *[(f"AA 0{n} 17 00 00", Command.read(n, CellRegister.TEMP_CALIB_B)) for n in range(4)],
-    *[(f"AA 0{n} 03 00 00", Command.read(n, CellRegister.CURRENT_SETPOINT)) for n in range(4)],
-    ("AA 04 00 00 00", Command.read(4, UnitRegister.SERIAL_NUM)),
-    ("AA 04 01 00 00", Command.read(4, UnitRegister.DEVICE_ID)),
-    ("AA 04 02 00 00", Command.read(4, UnitRegister.FIRMWARE_VER)),
-    ("AA 04 86 04 00", Command.write_value(4, UnitRegister.SETTINGS, 4)),
-    ("AA 04 06 00 00", Command.read(4, UnitRegister.SETTINGS)),
-    ("AA 04 91 FF 00", Command.write_value(4, UnitRegister.WATCHDOG_TIMER, 255)),
-]
 
 CONNECT_RESPONSES = [
     ("AA 05 01 01 01", Response(5, 1, False, 257)),

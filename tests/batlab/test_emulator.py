@@ -4,10 +4,8 @@ stream packets, reset silence and the bootloader."""
 from __future__ import annotations
 
 import pytest
-from memdrive import MemoryDriver
-from test_codec import CONNECT_REQUESTS, h
+from batlab_support import CONNECT_REQUESTS, MemoryDriver, h, vector_unit
 
-from conftest import vector_unit
 from fieldlink.batlab import convert as cv
 from fieldlink.batlab import operations as ops
 from fieldlink.batlab.codec import Command, decode_response

@@ -134,14 +134,16 @@ def test_short_discharge_test_runs_to_the_end(
     from batlab.settings.Settings import Settings
 
     monkeypatch.chdir(tmp_path)
-    unit = BatlabUnit(cells=[Battery(capacity_ah=0.05, soc=0.6), None, None, None], speed=100)
+    unit = BatlabUnit(cells=[Battery(capacity_ah=0.1, soc=0.6), None, None, None], speed=50)
     settings = Settings()
     settings.rest_time = 1
     with BatlabEmulator(unit).running() as host:
         bat = official.Batlab(path_of(host.url), Logger(), settings)
         try:
             bat.channel[0].start_test("cellA", TT_DISCHARGE)
-            assert wait_for(lambda: unit.cell_register(0, CellRegister.MODE) == Mode.DISCHARGE, 10)
+            # DISCHARGE lasts ~2 s here; a loaded machine may only see it STOPPED already.
+            started = (Mode.DISCHARGE, Mode.STOPPED)
+            assert wait_for(lambda: unit.cell_register(0, CellRegister.MODE) in started, 10)
             assert wait_for(lambda: not bat.channel[0].is_testing(), 40)
         finally:
             bat.disconnect()
@@ -151,7 +153,7 @@ def test_short_discharge_test_runs_to_the_end(
     summary = [line for line in lines if line.split(",")[11:12] == ["DISCHARGE"]]
     assert summary, lines
     charge = float(summary[0].split(",")[12])
-    assert charge > 0.5 * 0.05 * 3600 * 0.5  # most of what was in the cell came out
+    assert charge > 0.5 * 0.1 * 3600 * 0.5  # most of what was in the cell came out
     assert unit.cell_register(0, CellRegister.ERROR) & 0x0002  # stopped at the low limit
 
 

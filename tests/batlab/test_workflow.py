@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from memdrive import MemoryDriver
+from batlab_support import MemoryDriver
 
 from fieldlink.batlab import operations as ops
 from fieldlink.batlab import testrun as tr
