@@ -1,0 +1,339 @@
+"""The Batlab client: a blocking class and its asyncio twin, each method one conversation.
+
+Both run the conversations of :mod:`fieldlink.batlab.operations` through the kit's
+drivers over a :class:`BatlabSession`.  Connecting runs the official handshake
+(batlab.md §7.1), so a unit that fieldlink opened is in the same state as one the
+official library opened.  Every exchange holds the client's lock, so threads may
+share one client: a reply is only ever taken by the exchange it answers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from fieldlink.batlab import operations as ops
+from fieldlink.batlab.codec import StreamPacket
+from fieldlink.batlab.errors import CellFault, UnitUnplugged
+from fieldlink.batlab.firmware import FirmwareImage, load_image
+from fieldlink.batlab.registers import CELLS, Mode
+from fieldlink.batlab.session import BatlabSession
+from fieldlink.batlab.settings import TestSettings
+from fieldlink.batlab.testrun import TestEvent, TestRun, run_tests
+from fieldlink.batlab.workflow import CellSchedule, CellSummary, TestKind
+from fieldlink.errors import LinkClosed, LinkError, UsageError
+from fieldlink.kit import drive
+from fieldlink.kit.converse import Operation, Stream, pause
+from fieldlink.link import AsyncLink, Link, open_async_link, open_link, parse_url
+
+__all__ = ["OFFICIAL_BAUD", "AsyncBatlab", "Batlab", "port_url"]
+
+T = TypeVar("T")
+#: The official library opens the port at 38400 8N1 (irrelevant to USB CDC, kept for ptys).
+OFFICIAL_BAUD = 38400
+
+
+def port_url(port: str) -> str:
+    """A link URL for ``port``: a URL as given, a bare device path as a 38400-baud serial."""
+    if ":" in port and not port.startswith("/") and port[1:3] != ":\\":
+        try:
+            parse_url(port)
+            return port
+        except UsageError:
+            if not port.startswith("serial:"):
+                raise
+            return f"{port}:{OFFICIAL_BAUD}"  # serial:DEVICE without a baud rate
+    return f"serial:{port}:{OFFICIAL_BAUD}"
+
+
+def _schedules(
+    cells: dict[int, TestKind] | None, settings: TestSettings, kind: TestKind
+) -> dict[int, CellSchedule]:
+    chosen = cells if cells is not None else dict.fromkeys(range(CELLS), kind)
+    for cell in chosen:
+        if not 0 <= cell < CELLS:
+            raise UsageError(f"cell {cell} out of range 0..{CELLS - 1}")
+    return {c: CellSchedule(c, settings, k) for c, k in chosen.items()}
+
+
+def _faults(run: TestRun) -> None:
+    summaries = run.summaries()
+    bad = {c: s for c, s in summaries.items() if s.fault}
+    if bad:
+        error = CellFault("; ".join(s.fault or "" for s in bad.values()), cell=next(iter(bad)))
+        error.run = run
+        raise error
+
+
+def _as_stream(operation: Operation[Any]) -> Stream:
+    yield from operation
+
+
+class Batlab:
+    """One Batlab on ``port`` (a device path such as /dev/ttyACM0, or a link URL).
+
+    ``handshake`` runs the official connect sequence (cells to IDLE, watchdog on);
+    the unit's serial, firmware version and calibration are then in :attr:`info`.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        timeout: float = 1.0,
+        handshake: bool = True,
+        enable_watchdog: bool = True,
+    ) -> None:
+        self.port = port
+        self.url = port_url(port)
+        self.session = BatlabSession(timeout=timeout)
+        self._lock = threading.RLock()
+        self._link: Link = open_link(self.url, timeout=max(timeout, 2.0))
+        self.info = ops.UnitInfo(serial=0, firmware=0, bootloader=False)
+        if handshake:
+            try:
+                self.info = self.run(ops.connect(enable_watchdog=enable_watchdog))
+            except BaseException:
+                self.close()
+                raise
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def run(self, operation: Operation[T]) -> T:
+        """Run one conversation (exchanges hold the client's lock)."""
+        try:
+            return drive.run(self._link, self.session, operation, guard=self._lock)
+        except LinkClosed as exc:
+            raise UnitUnplugged(f"Batlab on {self.port} went away: {exc}") from exc
+
+    def stream(self, operation: Operation[Any]) -> Iterator[Any]:
+        try:
+            stream = _as_stream(operation)
+            yield from drive.stream(self._link, self.session, stream, guard=self._lock)
+        except LinkClosed as exc:
+            raise UnitUnplugged(f"Batlab on {self.port} went away: {exc}") from exc
+
+    def close(self) -> None:
+        self._link.close()
+
+    def __enter__(self) -> Batlab:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def serial(self) -> int:
+        return self.info.serial
+
+    def _cal(self, cell: int) -> tuple[int, int]:
+        if not self.info.temp_r:
+            return 1500, 3380
+        return self.info.temp_r[cell], self.info.temp_b[cell]
+
+    # --- registers --------------------------------------------------------------------------
+
+    def read(self, namespace: int, address: int) -> int:
+        return self.run(ops.read_register(namespace, address))
+
+    def write(self, namespace: int, address: int, value: int) -> None:
+        self.run(ops.write_register(namespace, address, value))
+
+    def write_verify(self, namespace: int, address: int, value: int) -> None:
+        self.run(ops.write_verify(namespace, address, value))
+
+    # --- cells and unit -----------------------------------------------------------------------
+
+    def set_current(self, cell: int, amps: float) -> None:
+        self.run(ops.set_current(cell, amps))
+
+    def set_mode(self, cell: int, mode: Mode) -> None:
+        self.run(ops.set_mode(cell, mode))
+
+    def snapshot(self, cell: int) -> ops.CellSnapshot:
+        return self.run(ops.cell_snapshot(cell, *self._cal(cell)))
+
+    def snapshots(self) -> list[ops.CellSnapshot]:
+        return [self.snapshot(c) for c in range(CELLS)]
+
+    def impedance(self, cell: int, *, settle: float = 2.0) -> float:
+        return self.run(ops.impedance(cell, settle=settle))
+
+    def firmware_version(self) -> int:
+        return self.run(ops.firmware_version())
+
+    def kick_watchdog(self) -> None:
+        self.run(ops.kick_watchdog())
+
+    def stream_packets(self) -> list[StreamPacket]:
+        """Stream packets received so far (reading them does not wait)."""
+        with self._lock:
+            return self.session.take_stream()
+
+    def listen(self, seconds: float) -> list[StreamPacket]:
+        """Read the line for ``seconds`` (stream packets arrive), then return the packets."""
+        self.run(pause(seconds))
+        return self.stream_packets()
+
+    def bootload(
+        self,
+        image: FirmwareImage | str | Path,
+        *,
+        progress: Callable[[ops.BootProgress], None] | None = None,
+        reset_wait: float = 2.0,
+    ) -> int:
+        """Flash a local image (§6); returns the new firmware version.
+
+        Checking for new firmware online is not offered: fieldlink does not reach
+        the network on its own.  Download the image yourself and pass the file.
+        """
+        img = image if isinstance(image, FirmwareImage) else load_image(image)
+        version = self.run(ops.bootload(img, progress=progress, reset_wait=reset_wait))
+        self.info = self.run(ops.connect())
+        return version
+
+    # --- workflows ----------------------------------------------------------------------------
+
+    def start_test(
+        self,
+        settings: TestSettings,
+        kind: TestKind = TestKind.CYCLE,
+        cells: dict[int, TestKind] | None = None,
+    ) -> TestRun:
+        """A test run to pass to :meth:`run_test` or :meth:`iter_test` (nothing sent yet)."""
+        return TestRun(self.info, _schedules(cells, settings, kind))
+
+    def iter_test(self, run: TestRun, *, poll: float | None = None) -> Iterator[TestEvent]:
+        """Run the test, yielding its events (samples, phase ends, finishes) as they come."""
+        try:
+            yield from self.stream(run_tests(run, poll=poll))
+        except LinkError as exc:
+            if isinstance(exc, UnitUnplugged):
+                raise
+            raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
+
+    def run_test(self, run: TestRun, *, poll: float | None = None) -> dict[int, CellSummary]:
+        """Run the test to its end; CellFault (with ``.run``) if a cell could not finish."""
+        for _ in self.iter_test(run, poll=poll):
+            pass
+        _faults(run)
+        return run.summaries()
+
+
+class AsyncBatlab:
+    """The asyncio twin of :class:`Batlab` (same conversations, same results)."""
+
+    def __init__(self, link: AsyncLink, session: BatlabSession, port: str) -> None:
+        self._link = link
+        self.session = session
+        self.port = port
+        self.info = ops.UnitInfo(serial=0, firmware=0, bootloader=False)
+        self._lock: Any = None
+
+    @classmethod
+    async def open(cls, port: str, *, timeout: float = 1.0, handshake: bool = True) -> AsyncBatlab:
+        link = await open_async_link(port_url(port), timeout=max(timeout, 2.0))
+        unit = cls(link, BatlabSession(timeout=timeout), port)
+        if handshake:
+            try:
+                unit.info = await unit.run(ops.connect())
+            except BaseException:
+                await link.close()
+                raise
+        return unit
+
+    async def run(self, operation: Operation[T]) -> T:
+        import asyncio
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            try:
+                return await drive.run_async(self._link, self.session, operation)
+            except LinkClosed as exc:
+                raise UnitUnplugged(f"Batlab on {self.port} went away: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._link.close()
+
+    async def __aenter__(self) -> AsyncBatlab:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _cal(self, cell: int) -> tuple[int, int]:
+        if not self.info.temp_r:
+            return 1500, 3380
+        return self.info.temp_r[cell], self.info.temp_b[cell]
+
+    async def read(self, namespace: int, address: int) -> int:
+        return await self.run(ops.read_register(namespace, address))
+
+    async def write(self, namespace: int, address: int, value: int) -> None:
+        await self.run(ops.write_register(namespace, address, value))
+
+    async def set_current(self, cell: int, amps: float) -> None:
+        await self.run(ops.set_current(cell, amps))
+
+    async def set_mode(self, cell: int, mode: Mode) -> None:
+        await self.run(ops.set_mode(cell, mode))
+
+    async def snapshot(self, cell: int) -> ops.CellSnapshot:
+        return await self.run(ops.cell_snapshot(cell, *self._cal(cell)))
+
+    async def impedance(self, cell: int, *, settle: float = 2.0) -> float:
+        return await self.run(ops.impedance(cell, settle=settle))
+
+    async def firmware_version(self) -> int:
+        return await self.run(ops.firmware_version())
+
+    async def kick_watchdog(self) -> None:
+        await self.run(ops.kick_watchdog())
+
+    async def bootload(
+        self,
+        image: FirmwareImage | str | Path,
+        *,
+        progress: Callable[[ops.BootProgress], None] | None = None,
+        reset_wait: float = 2.0,
+    ) -> int:
+        """Flash a local image (§6); online firmware checks are not offered (no network)."""
+        img = image if isinstance(image, FirmwareImage) else load_image(image)
+        version = await self.run(ops.bootload(img, progress=progress, reset_wait=reset_wait))
+        self.info = await self.run(ops.connect())
+        return version
+
+    def start_test(
+        self,
+        settings: TestSettings,
+        kind: TestKind = TestKind.CYCLE,
+        cells: dict[int, TestKind] | None = None,
+    ) -> TestRun:
+        return TestRun(self.info, _schedules(cells, settings, kind))
+
+    async def iter_test(
+        self, run: TestRun, *, poll: float | None = None
+    ) -> AsyncIterator[TestEvent]:
+        """Run the test, yielding its events as they come."""
+        stream = _as_stream(run_tests(run, poll=poll))
+        try:
+            async for event in drive.stream_async(self._link, self.session, stream):
+                yield event
+        except LinkError as exc:
+            raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
+
+    async def run_test(self, run: TestRun, *, poll: float | None = None) -> dict[int, CellSummary]:
+        try:
+            stream = _as_stream(run_tests(run, poll=poll))
+            async for _ in drive.stream_async(self._link, self.session, stream):
+                pass
+        except LinkClosed as exc:
+            raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
+        _faults(run)
+        return run.summaries()
