@@ -11,6 +11,11 @@ Why dispatch lives here: the same MsgType means different things in PakCtrl and 
 :class:`UnknownMessage`, because a receiver must still see the TranNbr to answer
 with a delivery failure (§3).
 
+Each class declares its wire layout once, as ``LAYOUT`` (fields after TranNbr, see
+:mod:`fieldlink.kit.fields`); :func:`register` compiles it, with the MsgType and TranNbr
+header in front, into the class's encoder and decoder.  The few layouts that are not
+regular keep a hand-written ``_encode_fields``/``_decode_fields`` and say why.
+
 Encoding validates every value against its wire field and raises
 :class:`~fieldlink.errors.UsageError` naming the message and the field, rather than
 silently truncating a number (the byte writers mask).
@@ -19,9 +24,10 @@ silently truncating a number (the byte writers mask).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 from fieldlink.errors import ProtocolError, UsageError
+from fieldlink.kit.fields import Codec, Layout, Packed, const, packed, u8
 from fieldlink.pakbus.protocol.wire import NSec, Reader, Writer
 
 #: HiProtoCode of PakCtrl (network control) messages.
@@ -37,6 +43,11 @@ _ONE_WAY = {PAKCTRL: frozenset({0x0C, 0x0D, 0x0E}), BMP5: frozenset({0x14, 0x20}
 _T = TypeVar("_T")
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
+def nsec(name: str, label: str, *, signed_ns: bool = False) -> Packed:
+    """An NSec field: Int4 seconds, then nanoseconds (UInt4 in time stamps, Int4 in adjustments)."""
+    return packed(name, label, "ii" if signed_ns else "iI", NSec)
 
 
 def protocol_name(hi_proto: int) -> str:
@@ -138,9 +149,10 @@ class Message:
     """Base of every typed PakCtrl/BMP5 message.
 
     Subclasses are ``@dataclass(frozen=True, slots=True)`` with a ``tran`` field and
-    set ``HI_PROTO``, ``MSG_TYPE`` and ``NAME``; they implement ``_encode_fields``
-    (everything after TranNbr) and ``_decode_fields``.  :meth:`decode` rejects
-    trailing bytes unless the subclass consumed them on purpose.
+    set ``HI_PROTO``, ``MSG_TYPE``, ``NAME`` and ``LAYOUT`` (everything after TranNbr).
+    A class whose layout cannot be declared leaves ``LAYOUT`` None and implements
+    ``_encode_fields`` and ``_decode_fields`` instead.  :meth:`decode` rejects
+    trailing bytes unless the layout consumes them on purpose.
     """
 
     __slots__ = ()
@@ -149,6 +161,10 @@ class Message:
     MSG_TYPE: ClassVar[int]
     #: Lower-case human name, e.g. ``"collect data response"``.
     NAME: ClassVar[str]
+    #: The wire fields after TranNbr, declared once; None for a hand-written codec.
+    LAYOUT: ClassVar[Layout | None] = None
+    #: Compiled from ``LAYOUT`` (with the header) by :func:`register`.
+    _CODEC: ClassVar[Codec[Any] | None] = None
 
     tran: int
 
@@ -179,6 +195,9 @@ class Message:
 
     def encode(self) -> bytes:
         """The message body, from MsgType on."""
+        codec = self._CODEC
+        if codec is not None:
+            return codec.encode(self)
         out = FieldWriter(self.describe())
         out.u8(self.msg_type, "MsgType")
         out.u8(self.tran, "TranNbr")
@@ -188,6 +207,9 @@ class Message:
     @classmethod
     def decode(cls, body: bytes | bytearray | memoryview) -> Self:
         """Parse a body of exactly this type; ProtocolError names the type and offset."""
+        codec = cls._CODEC
+        if codec is not None:
+            return cast(Self, codec.decode(body))
         r = Reader(bytes(body), what=cls.what())
         msg_type = r.u8("MsgType")
         if msg_type != cls.MSG_TYPE:
@@ -259,8 +281,13 @@ _M = TypeVar("_M", bound=type[Message])
 def register(cls: _M) -> _M:
     """Class decorator: make :func:`decode_message` map ``cls``'s type pair to ``cls``.
 
-    Apply it *outside* ``@dataclass`` (``slots=True`` builds a new class).
+    Also compiles ``cls.LAYOUT`` (if any) behind the MsgType/TranNbr header, once,
+    so a bad declaration fails at import.  Apply it *outside* ``@dataclass``
+    (``slots=True`` builds a new class, and the defaults must be known).
     """
+    if cls.LAYOUT is not None:
+        header = (const("MsgType", cls.MSG_TYPE), u8("tran", "TranNbr"))
+        cls._CODEC = Codec((*header, *cls.LAYOUT), make=cls, what=cls.what())
     key = (cls.HI_PROTO, cls.MSG_TYPE)
     other = _REGISTRY.get(key)
     # Same name again is the same class re-imported (e.g. a module reload), not a clash.
@@ -331,6 +358,7 @@ __all__ = [
     "decode_message",
     "describe_type",
     "message_class",
+    "nsec",
     "protocol_name",
     "register",
     "registered_messages",

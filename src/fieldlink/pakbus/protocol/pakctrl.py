@@ -13,11 +13,27 @@ setting, which only the device's catalogue knows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import ClassVar
 
+from fieldlink.kit.fields import (
+    Layout,
+    asciiz,
+    bits,
+    flag,
+    optional,
+    part,
+    prefixed,
+    record,
+    repeat,
+    rest,
+    tail,
+    u8,
+    u16,
+    u32,
+)
 from fieldlink.pakbus.protocol.codes import DevConfigGetFragmentOutcome, DevConfigGetOutcome
-from fieldlink.pakbus.protocol.messages import PAKCTRL, FieldWriter, Message, register
-from fieldlink.pakbus.protocol.wire import NSec, Reader
+from fieldlink.pakbus.protocol.messages import PAKCTRL, Message, nsec, register
+from fieldlink.pakbus.protocol.wire import NSec
 
 #: Largest DevConfig setting length (14 bits) in a get-settings response.
 MAX_SETTING_LEN = 0x3FFF
@@ -32,6 +48,12 @@ ZERO_TIME = NSec(0, 0)
 class _PakCtrl(Message):
     __slots__ = ()
     HI_PROTO: ClassVar[int] = PAKCTRL
+
+
+#: The one-byte outcome most responses are.
+_OUTCOME: Layout = (u8("outcome", "Outcome"),)
+#: Bit 15 of a DevConfig length word: more fragments of the value follow.
+_MORE_FRAGMENTS = (("more_fragments", 15),)
 
 
 # --- delivery failure (§4.1) ------------------------------------------------------------------
@@ -49,6 +71,16 @@ class DeliveryFailureMessage(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x81
     NAME: ClassVar[str] = "delivery failure"
+    LAYOUT: ClassVar[Layout] = (
+        u8("err_code", "ErrCode"),
+        bits(
+            "HiProtoCode/DstNodeId",
+            part("hi_proto_of_original", 4, "HiProtoCode"),
+            part("dst_node", 12, "DstNodeId"),
+        ),
+        bits("HopCnt/SrcNodeId", part("hop_count", 4, "HopCnt"), part("src_node", 12, "SrcNodeId")),
+        rest("original", "original message", max_len=MAX_QUOTED),
+    )
 
     err_code: int
     dst_node: int
@@ -66,65 +98,42 @@ class DeliveryFailureMessage(_PakCtrl):
     def original_tran(self) -> int | None:
         return self.original[1] if len(self.original) >= 2 else None
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.err_code, "ErrCode")
-        out.require(0 <= self.hi_proto_of_original <= 0xF, "HiProtoCode", "must be 0..15")
-        out.require(0 <= self.dst_node <= 0xFFF, "DstNodeId", "must be 0..4095")
-        out.require(0 <= self.hop_count <= 0xF, "HopCnt", "must be 0..15")
-        out.require(0 <= self.src_node <= 0xFFF, "SrcNodeId", "must be 0..4095")
-        out.u16((self.hi_proto_of_original << 12) | self.dst_node, "HiProtoCode/DstNodeId")
-        out.u16((self.hop_count << 12) | self.src_node, "HopCnt/SrcNodeId")
-        out.raw(self.original, "original message", max_len=MAX_QUOTED)
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        err = r.u8("ErrCode")
-        dst = r.u16("HiProtoCode/DstNodeId")
-        src = r.u16("HopCnt/SrcNodeId")
-        return cls(err, dst & 0xFFF, dst >> 12, src & 0xFFF, src >> 12, r.rest(), tran=tran)
-
 
 # --- hello (§4.2), hello request (§4.3), bye (§4.4), reset routes (§4.7) ----------------------
 
 
-def _write_hello(out: FieldWriter, is_router: int, hop_metric: int, interval: int) -> None:
-    out.u8(is_router, "IsRouter")
-    out.u8(hop_metric, "HopMetric")
-    out.u16(interval, "VerifyIntv")
-
-
-def _read_hello(r: Reader) -> tuple[int, int, int]:
-    return r.u8("IsRouter"), r.u8("HopMetric"), r.u16("VerifyIntv")
-
-
-@register
 @dataclass(frozen=True, slots=True)
-class HelloCommand(_PakCtrl):
-    """Hello (§4.2): verifies two-way communication; either side may send it.
+class _Hello(_PakCtrl):
+    """The hello command and response share one layout (§4.2).
 
     ``is_router`` stays the wire byte (0 no, 1 yes) so odd values survive a round trip;
     ``hop_metric`` is codes.HopMetric, ``verify_interval`` seconds.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x09
-    NAME: ClassVar[str] = "hello command"
+    LAYOUT: ClassVar[Layout] = (
+        u8("is_router", "IsRouter"),
+        u8("hop_metric", "HopMetric"),
+        u16("verify_interval", "VerifyIntv"),
+    )
 
     tran: int
     is_router: int
     hop_metric: int
     verify_interval: int
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        _write_hello(out, self.is_router, self.hop_metric, self.verify_interval)
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, *_read_hello(r))
+@register
+@dataclass(frozen=True, slots=True)
+class HelloCommand(_Hello):
+    """Hello (§4.2): verifies two-way communication; either side may send it."""
+
+    MSG_TYPE: ClassVar[int] = 0x09
+    NAME: ClassVar[str] = "hello command"
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class HelloResponse(_PakCtrl):
+class HelloResponse(_Hello):
     """Hello response (§4.2): copy the command's TranNbr and HopMetric.
 
     The manual says VerifyIntv = the command's / 2.5 (UNCERTAIN); CR1000s were seen
@@ -134,18 +143,6 @@ class HelloResponse(_PakCtrl):
     MSG_TYPE: ClassVar[int] = 0x89
     NAME: ClassVar[str] = "hello response"
 
-    tran: int
-    is_router: int
-    hop_metric: int
-    verify_interval: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        _write_hello(out, self.is_router, self.hop_metric, self.verify_interval)
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, *_read_hello(r))
-
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -154,12 +151,9 @@ class HelloRequest(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x0E
     NAME: ClassVar[str] = "hello request"
+    LAYOUT: ClassVar[Layout] = ()
 
     tran: int = field(default=0, kw_only=True)
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran=tran)
 
 
 @register
@@ -169,12 +163,9 @@ class Bye(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x0D
     NAME: ClassVar[str] = "bye"
+    LAYOUT: ClassVar[Layout] = ()
 
     tran: int = field(default=0, kw_only=True)
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran=tran)
 
 
 @register
@@ -184,17 +175,10 @@ class ResetRoutes(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x0C
     NAME: ClassVar[str] = "reset routes"
+    LAYOUT: ClassVar[Layout] = (optional(u8("reset_type", "ResetType")),)
 
     reset_type: int | None = None
     tran: int = field(default=0, kw_only=True)
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        if self.reset_type is not None:
-            out.u8(self.reset_type, "ResetType")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(None if r.at_end() else r.u8("ResetType"), tran=tran)
 
 
 # --- echo (§4.8) ------------------------------------------------------------------------------
@@ -207,18 +191,11 @@ class EchoCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x05
     NAME: ClassVar[str] = "echo command"
+    LAYOUT: ClassVar[Layout] = (nsec("time", "placeholder time"), rest("payload"))
 
     tran: int
     time: NSec = ZERO_TIME
     payload: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.nsec(self.time, "placeholder time")
-        out.raw(self.payload, "payload")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.nsec("placeholder time"), r.rest())
 
 
 @register
@@ -228,18 +205,11 @@ class EchoResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x85
     NAME: ClassVar[str] = "echo response"
+    LAYOUT: ClassVar[Layout] = (nsec("time", "Time"), rest("payload"))
 
     tran: int
     time: NSec
     payload: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.nsec(self.time, "Time")
-        out.raw(self.payload, "payload")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.nsec("Time"), r.rest())
 
 
 # --- string settings (§4.9) -------------------------------------------------------------------
@@ -265,16 +235,10 @@ class GetStringSettingsCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x07
     NAME: ClassVar[str] = "get string settings command"
+    LAYOUT: ClassVar[Layout] = (asciiz("names", "NameList"),)
 
     tran: int
     names: str = ""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.text(self.names, "NameList")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.text("NameList"))
 
 
 @register
@@ -284,19 +248,13 @@ class GetStringSettingsResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x87
     NAME: ClassVar[str] = "get string settings response"
+    LAYOUT: ClassVar[Layout] = (asciiz("settings", "Settings"),)
 
     tran: int
     settings: str
 
     def as_dict(self) -> dict[str, str]:
         return parse_settings_string(self.settings)
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.text(self.settings, "Settings")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.text("Settings"))
 
 
 @register
@@ -306,16 +264,10 @@ class SetStringSettingsCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x08
     NAME: ClassVar[str] = "set string settings command"
+    LAYOUT: ClassVar[Layout] = (asciiz("settings", "Settings"),)
 
     tran: int
     settings: str
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.text(self.settings, "Settings")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.text("Settings"))
 
 
 @register
@@ -329,20 +281,14 @@ class SetStringSettingsResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x88
     NAME: ClassVar[str] = "set string settings response"
+    LAYOUT: ClassVar[Layout] = (
+        u8("resp_code", "RespCode"),
+        optional(u16("fail_offset", "FailOffset")),
+    )
 
     tran: int
     resp_code: int
     fail_offset: int | None = None
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        if self.fail_offset is not None:
-            out.u16(self.fail_offset, "FailOffset")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        return cls(tran, code, None if r.at_end() else r.u16("FailOffset"))
 
 
 # --- DevConfig (§4.10) ------------------------------------------------------------------------
@@ -397,32 +343,16 @@ class DevConfigGetSettingsCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x0F
     NAME: ClassVar[str] = "DevConfig get settings command"
+    LAYOUT: ClassVar[Layout] = (
+        optional(u16("security_code", "SecurityCode")),
+        optional(u16("begin_id", "BeginSettingId")),
+        optional(u16("end_id", "EndSettingId")),
+    )
 
     tran: int
     security_code: int | None = None
     begin_id: int | None = None
     end_id: int | None = None
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        present = [
-            (self.security_code, "SecurityCode"),
-            (self.begin_id, "BeginSettingId"),
-            (self.end_id, "EndSettingId"),
-        ]
-        absent_before: str | None = None
-        for value, name in present:
-            if value is None:
-                absent_before = absent_before or name
-                continue
-            out.require(absent_before is None, name, f"cannot be sent without {absent_before}")
-            out.u16(value, name)
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = None if r.at_end() else r.u16("SecurityCode")
-        begin = None if r.at_end() else r.u16("BeginSettingId")
-        end = None if r.at_end() else r.u16("EndSettingId")
-        return cls(tran, sec, begin, end)
 
 
 @register
@@ -438,6 +368,25 @@ class DevConfigGetSettingsResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x8F
     NAME: ClassVar[str] = "DevConfig get settings response"
+    LAYOUT: ClassVar[Layout] = (
+        u8("outcome", "Outcome"),
+        tail(
+            u16("device_type", "DeviceType"),
+            u8("major", "MajorVersion"),
+            u8("minor", "MinorVersion"),
+            flag("more", "MoreSettings"),
+            repeat(
+                "settings",
+                record(
+                    SettingValue,
+                    u16("id", "SettingId"),
+                    prefixed("value", flags=(("large_value", 15), ("read_only", 14))),
+                ),
+            ),
+            key="outcome",
+            values=(DevConfigGetOutcome.OK,),
+        ),
+    )
 
     tran: int
     outcome: int
@@ -456,41 +405,6 @@ class DevConfigGetSettingsResponse(_PakCtrl):
             self.settings,
         ) != (0, 0, 0, False, ())
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.outcome, "Outcome")
-        if not self._has_body():
-            return
-        out.u16(self.device_type, "DeviceType")
-        out.u8(self.major, "MajorVersion")
-        out.u8(self.minor, "MinorVersion")
-        out.flag(self.more, "MoreSettings")
-        for s in self.settings:
-            name = f"setting {s.id}"
-            out.u16(s.id, f"{name} id")
-            out.require(
-                len(s.value) <= MAX_SETTING_LEN, name, f"value longer than {MAX_SETTING_LEN}"
-            )
-            flags = (0x8000 if s.large_value else 0) | (0x4000 if s.read_only else 0)
-            out.u16(flags | len(s.value), f"{name} length")
-            out.raw(s.value, f"{name} value")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        outcome = r.u8("Outcome")
-        if outcome != DevConfigGetOutcome.OK and r.at_end():
-            return cls(tran, outcome)
-        device_type = r.u16("DeviceType")
-        major = r.u8("MajorVersion")
-        minor = r.u8("MinorVersion")
-        more = r.u8("MoreSettings") != 0
-        settings: list[SettingValue] = []
-        while not r.at_end():
-            sid = r.u16("SettingId")
-            flags = r.u16(f"setting {sid} length")
-            value = r.take(flags & MAX_SETTING_LEN, f"setting {sid} value")
-            settings.append(SettingValue(sid, value, bool(flags & 0x4000), bool(flags & 0x8000)))
-        return cls(tran, outcome, device_type, major, minor, more, tuple(settings))
-
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -499,32 +413,17 @@ class DevConfigSetSettingsCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x10
     NAME: ClassVar[str] = "DevConfig set settings command"
+    LAYOUT: ClassVar[Layout] = (
+        u16("security_code", "SecurityCode"),
+        repeat(
+            "settings",
+            record(SettingChange, u16("id", "SettingId"), prefixed("value", flags=_MORE_FRAGMENTS)),
+        ),
+    )
 
     tran: int
     security_code: int
     settings: tuple[SettingChange, ...] = ()
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        for s in self.settings:
-            name = f"setting {s.id}"
-            out.u16(s.id, f"{name} id")
-            out.require(
-                len(s.value) <= MAX_FRAGMENT_LEN, name, f"value longer than {MAX_FRAGMENT_LEN}"
-            )
-            out.u16((0x8000 if s.more_fragments else 0) | len(s.value), f"{name} length")
-            out.raw(s.value, f"{name} value")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        settings: list[SettingChange] = []
-        while not r.at_end():
-            sid = r.u16("SettingId")
-            word = r.u16(f"setting {sid} length")
-            value = r.take(word & MAX_FRAGMENT_LEN, f"setting {sid} value")
-            settings.append(SettingChange(sid, value, bool(word & 0x8000)))
-        return cls(tran, sec, tuple(settings))
 
 
 @register
@@ -534,25 +433,17 @@ class DevConfigSetSettingsResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x90
     NAME: ClassVar[str] = "DevConfig set settings response"
+    LAYOUT: ClassVar[Layout] = (
+        u8("outcome", "Outcome"),
+        repeat(
+            "setting_outcomes",
+            record(SettingResult, u16("id", "SettingId"), u8("outcome", "outcome")),
+        ),
+    )
 
     tran: int
     outcome: int
     setting_outcomes: tuple[SettingResult, ...] = ()
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.outcome, "Outcome")
-        for s in self.setting_outcomes:
-            out.u16(s.id, "SettingId")
-            out.u8(s.outcome, f"setting {s.id} outcome")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        outcome = r.u8("Outcome")
-        results: list[SettingResult] = []
-        while not r.at_end():
-            sid = r.u16("SettingId")
-            results.append(SettingResult(sid, r.u8(f"setting {sid} outcome")))
-        return cls(tran, outcome, tuple(results))
 
 
 @register
@@ -562,20 +453,16 @@ class DevConfigGetFragmentCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x11
     NAME: ClassVar[str] = "DevConfig get setting fragment command"
+    LAYOUT: ClassVar[Layout] = (
+        u16("security_code", "SecurityCode"),
+        u16("setting_id", "SettingId"),
+        u32("offset", "Offset"),
+    )
 
     tran: int
     security_code: int
     setting_id: int
     offset: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.u16(self.setting_id, "SettingId")
-        out.u32(self.offset, "Offset")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"), r.u16("SettingId"), r.u32("Offset"))
 
 
 @register
@@ -589,26 +476,19 @@ class DevConfigGetFragmentResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x91
     NAME: ClassVar[str] = "DevConfig get setting fragment response"
+    LAYOUT: ClassVar[Layout] = (
+        u8("outcome", "Outcome"),
+        tail(
+            prefixed("data", "FragmentData", flags=_MORE_FRAGMENTS),
+            key="outcome",
+            values=(DevConfigGetFragmentOutcome.OK,),
+        ),
+    )
 
     tran: int
     outcome: int
     more_fragments: bool = False
     data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.outcome, "Outcome")
-        if self.outcome == DevConfigGetFragmentOutcome.OK or self.more_fragments or self.data:
-            out.require(len(self.data) <= MAX_FRAGMENT_LEN, "FragmentData", "too long")
-            out.u16((0x8000 if self.more_fragments else 0) | len(self.data), "FragmentSize")
-            out.raw(self.data, "FragmentData")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        outcome = r.u8("Outcome")
-        if outcome != DevConfigGetFragmentOutcome.OK and r.at_end():
-            return cls(tran, outcome)
-        word = r.u16("FragmentSize")
-        return cls(tran, outcome, bool(word & 0x8000), r.take(word & 0x7FFF, "FragmentData"))
 
 
 @register
@@ -618,6 +498,12 @@ class DevConfigSetFragmentCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x12
     NAME: ClassVar[str] = "DevConfig set setting fragment command"
+    LAYOUT: ClassVar[Layout] = (
+        u16("security_code", "SecurityCode"),
+        u16("setting_id", "SettingId"),
+        u32("offset", "FragmentOffset"),
+        prefixed("data", "FragmentData", flags=_MORE_FRAGMENTS),
+    )
 
     tran: int
     security_code: int
@@ -625,23 +511,6 @@ class DevConfigSetFragmentCommand(_PakCtrl):
     offset: int
     more_fragments: bool
     data: bytes
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.u16(self.setting_id, "SettingId")
-        out.u32(self.offset, "FragmentOffset")
-        out.require(len(self.data) <= MAX_FRAGMENT_LEN, "FragmentData", "too long")
-        out.u16((0x8000 if self.more_fragments else 0) | len(self.data), "FragmentLen")
-        out.raw(self.data, "FragmentData")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        sid = r.u16("SettingId")
-        offset = r.u32("FragmentOffset")
-        word = r.u16("FragmentLen")
-        data = r.take(word & 0x7FFF, "FragmentData")
-        return cls(tran, sec, sid, offset, bool(word & 0x8000), data)
 
 
 @register
@@ -651,16 +520,10 @@ class DevConfigSetFragmentResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x92
     NAME: ClassVar[str] = "DevConfig set setting fragment response"
+    LAYOUT: ClassVar[Layout] = _OUTCOME
 
     tran: int
     outcome: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.outcome, "Outcome")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("Outcome"))
 
 
 @register
@@ -670,18 +533,11 @@ class DevConfigControlCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x13
     NAME: ClassVar[str] = "DevConfig control command"
+    LAYOUT: ClassVar[Layout] = (u16("security_code", "SecurityCode"), u8("action", "Action"))
 
     tran: int
     security_code: int
     action: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.u8(self.action, "Action")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"), r.u8("Action"))
 
 
 @register
@@ -691,16 +547,10 @@ class DevConfigControlResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x93
     NAME: ClassVar[str] = "DevConfig control response"
+    LAYOUT: ClassVar[Layout] = _OUTCOME
 
     tran: int
     outcome: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.outcome, "Outcome")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("Outcome"))
 
 
 # --- neighbour lists (§4.6) -------------------------------------------------------------------
@@ -714,26 +564,20 @@ class Neighbour:
     hop_metric: int = 2
     is_router: bool = False
 
-    def word(self, out: FieldWriter) -> int:
-        out.require(0 <= self.address <= 0xFFF, "neighbour address", "must be 0..4095")
-        out.require(0 <= self.hop_metric <= 7, "neighbour hop metric", "must be 0..7")
-        return (0x8000 if self.is_router else 0) | (self.hop_metric << 12) | self.address
 
-    @classmethod
-    def from_word(cls, word: int) -> Neighbour:
-        return cls(word & 0xFFF, (word >> 12) & 0x7, bool(word & 0x8000))
-
-
-def _write_neighbours(out: FieldWriter, neighbours: tuple[Neighbour, ...]) -> None:
-    for n in neighbours:
-        out.u16(n.word(out), "neighbour entry")
-
-
-def _read_neighbours(r: Reader) -> tuple[Neighbour, ...]:
-    entries: list[Neighbour] = []
-    while not r.at_end():
-        entries.append(Neighbour.from_word(r.u16("neighbour entry")))
-    return tuple(entries)
+#: A neighbour list: entries to the end of the message.
+_NEIGHBOURS = repeat(
+    "neighbours",
+    record(
+        Neighbour,
+        bits(
+            "neighbour entry",
+            part("is_router", 1, "router bit", flag=True),
+            part("hop_metric", 3, "hop metric"),
+            part("address", 12, "address"),
+        ),
+    ),
+)
 
 
 @register
@@ -743,22 +587,16 @@ class SendNeighbourListCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x0A
     NAME: ClassVar[str] = "send neighbour list command"
+    LAYOUT: ClassVar[Layout] = (
+        u8("change_code", "ChangeCode"),
+        u8("list_version", "ListVersion"),
+        _NEIGHBOURS,
+    )
 
     tran: int
     change_code: int
     list_version: int
     neighbours: tuple[Neighbour, ...] = ()
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.change_code, "ChangeCode")
-        out.u8(self.list_version, "ListVersion")
-        _write_neighbours(out, self.neighbours)
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        change = r.u8("ChangeCode")
-        version = r.u8("ListVersion")
-        return cls(tran, change, version, _read_neighbours(r))
 
 
 @register
@@ -768,12 +606,9 @@ class SendNeighbourListResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x8A
     NAME: ClassVar[str] = "send neighbour list response"
+    LAYOUT: ClassVar[Layout] = ()
 
     tran: int
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran)
 
 
 @register
@@ -783,12 +618,9 @@ class GetNeighbourListCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x0B
     NAME: ClassVar[str] = "get neighbour list command"
+    LAYOUT: ClassVar[Layout] = ()
 
     tran: int
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran)
 
 
 @register
@@ -798,19 +630,11 @@ class GetNeighbourListResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x8B
     NAME: ClassVar[str] = "get neighbour list response"
+    LAYOUT: ClassVar[Layout] = (u8("list_version", "ListVersion"), _NEIGHBOURS)
 
     tran: int
     list_version: int
     neighbours: tuple[Neighbour, ...] = ()
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.list_version, "ListVersion")
-        _write_neighbours(out, self.neighbours)
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        version = r.u8("ListVersion")
-        return cls(tran, version, _read_neighbours(r))
 
 
 # --- router services (§4.11) ------------------------------------------------------------------
@@ -823,18 +647,14 @@ class RemoteEchoCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x14
     NAME: ClassVar[str] = "remote echo command"
+    LAYOUT: ClassVar[Layout] = (
+        u16("remote_address", "RemoteAddress"),
+        u16("packet_size", "PacketSize"),
+    )
 
     tran: int
     remote_address: int
     packet_size: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.remote_address, "RemoteAddress")
-        out.u16(self.packet_size, "PacketSize")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("RemoteAddress"), r.u16("PacketSize"))
 
 
 @register
@@ -844,20 +664,14 @@ class RemoteEchoResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x94
     NAME: ClassVar[str] = "remote echo response"
+    LAYOUT: ClassVar[Layout] = (
+        u8("outcome", "Outcome"),
+        optional(u32("round_trip_ms", "round trip")),
+    )
 
     tran: int
     outcome: int
     round_trip_ms: int | None = None
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.outcome, "Outcome")
-        if self.round_trip_ms is not None:
-            out.u32(self.round_trip_ms, "round trip")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        outcome = r.u8("Outcome")
-        return cls(tran, outcome, None if r.at_end() else r.u32("round trip"))
 
 
 @register
@@ -867,12 +681,9 @@ class ListPortNamesCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x15
     NAME: ClassVar[str] = "list port names command"
+    LAYOUT: ClassVar[Layout] = ()
 
     tran: int
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran)
 
 
 @register
@@ -882,20 +693,10 @@ class ListPortNamesResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x95
     NAME: ClassVar[str] = "list port names response"
+    LAYOUT: ClassVar[Layout] = (repeat("port_names", asciiz("port_name", "PortName")),)
 
     tran: int
     port_names: tuple[str, ...] = ()
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        for name in self.port_names:
-            out.text(name, "PortName")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        names: list[str] = []
-        while not r.at_end():
-            names.append(r.text("PortName"))
-        return cls(tran, tuple(names))
 
 
 @register
@@ -905,16 +706,10 @@ class RemoteHelloRequestCommand(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x16
     NAME: ClassVar[str] = "remote hello request command"
+    LAYOUT: ClassVar[Layout] = (asciiz("port_name", "PortName"),)
 
     tran: int
     port_name: str
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.text(self.port_name, "PortName")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.text("PortName"))
 
 
 @register
@@ -924,16 +719,10 @@ class RemoteHelloRequestResponse(_PakCtrl):
 
     MSG_TYPE: ClassVar[int] = 0x96
     NAME: ClassVar[str] = "remote hello request response"
+    LAYOUT: ClassVar[Layout] = _OUTCOME
 
     tran: int
     outcome: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.outcome, "Outcome")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("Outcome"))
 
 
 __all__ = [
