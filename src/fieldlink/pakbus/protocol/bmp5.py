@@ -19,8 +19,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Final, Self
 
+from fieldlink.kit.fields import (
+    Field,
+    Layout,
+    Tail,
+    asciiz,
+    flag,
+    ignore_rest,
+    optional,
+    rest,
+    tail,
+    u8,
+    u16,
+    u32,
+)
 from fieldlink.pakbus.protocol.codes import Bmp5ResponseCode, CollectMode
-from fieldlink.pakbus.protocol.messages import BMP5, FieldWriter, Message, register
+from fieldlink.pakbus.protocol.messages import BMP5, FieldWriter, Message, nsec, register
 from fieldlink.pakbus.protocol.wire import NSec, Reader
 
 _OK: Final = Bmp5ResponseCode.OK
@@ -34,9 +48,27 @@ class _Bmp5(Message):
     HI_PROTO: ClassVar[int] = BMP5
 
 
-def _has_tail(code: int, r: Reader) -> bool:
-    """Whether success-only fields follow: always on success, else if bytes remain."""
-    return code == _OK or not r.at_end()
+#: Every response starts with RespCode; most commands with a SecurityCode.
+_RESP_CODE = u8("resp_code", "RespCode")
+_SECURITY = u16("security_code", "SecurityCode")
+_FILE_NAME = asciiz("file_name", "FileName")
+_FILE_OFFSET = u32("offset", "FileOffset")
+#: Where get values and set values point: a table, a type and a field, ``swath`` values.
+_VALUES_ADDRESS: Layout = (
+    _SECURITY,
+    asciiz("table_name", "TableName"),
+    u8("type_code", "TypeCode"),
+    asciiz("field_name", "FieldName"),
+    u16("swath", "Swath"),
+)
+
+
+def _if_ok(*fields: Field) -> Tail:
+    """Fields "present only if RespCode = 0": always then, otherwise if bytes remain.
+
+    Encoded when RespCode is 0 or any of them differs from its default.
+    """
+    return tail(*fields, key="resp_code", values=(_OK,))
 
 
 # --- please wait (§6.1) -----------------------------------------------------------------------
@@ -52,18 +84,11 @@ class PleaseWait(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0xA1
     NAME: ClassVar[str] = "please wait"
+    LAYOUT: ClassVar[Layout] = (u8("cmd_msg_type", "CmdMsgType"), u16("wait_seconds", "WaitSec"))
 
     tran: int
     cmd_msg_type: int
     wait_seconds: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.cmd_msg_type, "CmdMsgType")
-        out.u16(self.wait_seconds, "WaitSec")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("CmdMsgType"), r.u16("WaitSec"))
 
 
 # --- clock (§6.2) -----------------------------------------------------------------------------
@@ -80,18 +105,11 @@ class ClockCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x17
     NAME: ClassVar[str] = "clock command"
+    LAYOUT: ClassVar[Layout] = (_SECURITY, nsec("adjustment", "Adjustment", signed_ns=True))
 
     tran: int
     security_code: int = 0
     adjustment: NSec = NO_ADJUSTMENT
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.nsec(self.adjustment, "Adjustment", signed_ns=True)
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"), r.nsec("Adjustment", signed_ns=True))
 
 
 @register
@@ -107,6 +125,7 @@ class ClockResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x97
     NAME: ClassVar[str] = "clock response"
+    LAYOUT: ClassVar[Layout] = (_RESP_CODE, _if_ok(nsec("old_time", "OldTime")))
 
     tran: int
     resp_code: int
@@ -120,21 +139,6 @@ class ClockResponse(_Bmp5):
             return t
         return NSec(t.seconds, 0)
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.require(
-            self.old_time is not None or self.resp_code != _OK,
-            "OldTime",
-            "is required when RespCode is 0",
-        )
-        if self.old_time is not None:
-            out.nsec(self.old_time, "OldTime")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        return cls(tran, code, r.nsec("OldTime") if _has_tail(code, r) else None)
-
 
 # --- programming statistics (§6.3) ------------------------------------------------------------
 
@@ -146,29 +150,10 @@ class ProgStatsCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x18
     NAME: ClassVar[str] = "programming statistics command"
+    LAYOUT: ClassVar[Layout] = (_SECURITY,)
 
     tran: int
     security_code: int = 0
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"))
-
-
-_PROG_STATS_REQUIRED: Final = (
-    "os_version",
-    "os_sig",
-    "serial_number",
-    "power_up_program",
-    "compile_state",
-    "program_name",
-    "program_sig",
-    "compile_time",
-    "compile_result",
-)
 
 
 @register
@@ -184,6 +169,23 @@ class ProgStatsResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x98
     NAME: ClassVar[str] = "programming statistics response"
+    LAYOUT: ClassVar[Layout] = (
+        _RESP_CODE,
+        _if_ok(
+            asciiz("os_version", "OSVer"),
+            u16("os_sig", "OSSig"),
+            asciiz("serial_number", "SerialNbr"),
+            asciiz("power_up_program", "PowUpProg"),
+            u8("compile_state", "CompState"),
+            asciiz("program_name", "ProgName"),
+            u16("program_sig", "ProgSig"),
+            nsec("compile_time", "CompTime"),
+            asciiz("compile_result", "CompResult"),
+            optional(asciiz("model", "ModelNo")),
+            optional(asciiz("station_name", "StationName")),
+            ignore_rest(),
+        ),
+    )
 
     tran: int
     resp_code: int
@@ -198,59 +200,6 @@ class ProgStatsResponse(_Bmp5):
     compile_result: str | None = None
     model: str | None = None
     station_name: str | None = None
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        names = (*_PROG_STATS_REQUIRED, "model", "station_name")
-        if self.resp_code != _OK and all(getattr(self, n) is None for n in names):
-            return
-        out.text(out.present(self.os_version, "OSVer"), "OSVer")
-        out.u16(out.present(self.os_sig, "OSSig"), "OSSig")
-        out.text(out.present(self.serial_number, "SerialNbr"), "SerialNbr")
-        out.text(out.present(self.power_up_program, "PowUpProg"), "PowUpProg")
-        out.u8(out.present(self.compile_state, "CompState"), "CompState")
-        out.text(out.present(self.program_name, "ProgName"), "ProgName")
-        out.u16(out.present(self.program_sig, "ProgSig"), "ProgSig")
-        out.nsec(out.present(self.compile_time, "CompTime"), "CompTime")
-        out.text(out.present(self.compile_result, "CompResult"), "CompResult")
-        if self.station_name is not None:
-            out.text(out.present(self.model, "ModelNo"), "ModelNo")
-            out.text(self.station_name, "StationName")
-        elif self.model is not None:
-            out.text(self.model, "ModelNo")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        if not _has_tail(code, r):
-            return cls(tran, code)
-        os_version = r.text("OSVer")
-        os_sig = r.u16("OSSig")
-        serial = r.text("SerialNbr")
-        power_up = r.text("PowUpProg")
-        state = r.u8("CompState")
-        program = r.text("ProgName")
-        program_sig = r.u16("ProgSig")
-        compile_time = r.nsec("CompTime")
-        result = r.text("CompResult")
-        model = None if r.at_end() else r.text("ModelNo")
-        station = None if r.at_end() else r.text("StationName")
-        r.rest()
-        return cls(
-            tran,
-            code,
-            os_version,
-            os_sig,
-            serial,
-            power_up,
-            state,
-            program,
-            program_sig,
-            compile_time,
-            result,
-            model,
-            station,
-        )
 
 
 # --- files (§7) -------------------------------------------------------------------------------
@@ -267,6 +216,14 @@ class FileSendCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x1C
     NAME: ClassVar[str] = "file send command"
+    LAYOUT: ClassVar[Layout] = (
+        _SECURITY,
+        _FILE_NAME,
+        u8("attribute", "Attribute"),
+        flag("close_flag", "CloseFlag"),
+        _FILE_OFFSET,
+        rest("data", "FileData"),
+    )
 
     tran: int
     security_code: int
@@ -275,23 +232,6 @@ class FileSendCommand(_Bmp5):
     close_flag: bool
     offset: int
     data: bytes
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.file_name, "FileName")
-        out.u8(self.attribute, "Attribute")
-        out.flag(self.close_flag, "CloseFlag")
-        out.u32(self.offset, "FileOffset")
-        out.raw(self.data, "FileData")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        name = r.text("FileName")
-        attribute = r.u8("Attribute")
-        close = r.u8("CloseFlag") != 0
-        offset = r.u32("FileOffset")
-        return cls(tran, sec, name, attribute, close, offset, r.rest())
 
 
 @register
@@ -305,25 +245,15 @@ class FileSendResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x9C
     NAME: ClassVar[str] = "file send response"
+    LAYOUT: ClassVar[Layout] = (
+        _RESP_CODE,
+        _if_ok(_FILE_OFFSET, optional(u32("space_left", "SpaceLeft"))),
+    )
 
     tran: int
     resp_code: int
     offset: int = 0
     space_left: int | None = None
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        if self.resp_code == _OK or self.offset or self.space_left is not None:
-            out.u32(self.offset, "FileOffset")
-        if self.space_left is not None:
-            out.u32(self.space_left, "SpaceLeft")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        offset = r.u32("FileOffset") if _has_tail(code, r) else 0
-        space = None if r.at_end() else r.u32("SpaceLeft")
-        return cls(tran, code, offset, space)
 
 
 @register
@@ -337,6 +267,13 @@ class FileReceiveCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x1D
     NAME: ClassVar[str] = "file receive command"
+    LAYOUT: ClassVar[Layout] = (
+        _SECURITY,
+        _FILE_NAME,
+        flag("close_flag", "CloseFlag"),
+        _FILE_OFFSET,
+        u16("swath", "Swath"),
+    )
 
     tran: int
     security_code: int
@@ -344,20 +281,6 @@ class FileReceiveCommand(_Bmp5):
     close_flag: bool
     offset: int
     swath: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.file_name, "FileName")
-        out.flag(self.close_flag, "CloseFlag")
-        out.u32(self.offset, "FileOffset")
-        out.u16(self.swath, "Swath")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        name = r.text("FileName")
-        close = r.u8("CloseFlag") != 0
-        return cls(tran, sec, name, close, r.u32("FileOffset"), r.u16("Swath"))
 
 
 @register
@@ -373,24 +296,12 @@ class FileReceiveResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x9D
     NAME: ClassVar[str] = "file receive response"
+    LAYOUT: ClassVar[Layout] = (_RESP_CODE, _if_ok(_FILE_OFFSET, rest("data", "FileData")))
 
     tran: int
     resp_code: int
     offset: int = 0
     data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        if self.resp_code == _OK or self.offset or self.data:
-            out.u32(self.offset, "FileOffset")
-            out.raw(self.data, "FileData")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        if not _has_tail(code, r):
-            return cls(tran, code)
-        return cls(tran, code, r.u32("FileOffset"), r.rest())
 
 
 @register
@@ -405,26 +316,18 @@ class FileControlCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x1E
     NAME: ClassVar[str] = "file control command"
+    LAYOUT: ClassVar[Layout] = (
+        _SECURITY,
+        _FILE_NAME,
+        u8("command", "FileCmd"),
+        optional(asciiz("file_name2", "FileName2")),
+    )
 
     tran: int
     security_code: int
     file_name: str
     command: int
     file_name2: str | None = None
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.file_name, "FileName")
-        out.u8(self.command, "FileCmd")
-        if self.file_name2 is not None:
-            out.text(self.file_name2, "FileName2")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        name = r.text("FileName")
-        command = r.u8("FileCmd")
-        return cls(tran, sec, name, command, None if r.at_end() else r.text("FileName2"))
 
 
 @register
@@ -438,19 +341,11 @@ class FileControlResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x9E
     NAME: ClassVar[str] = "file control response"
+    LAYOUT: ClassVar[Layout] = (_RESP_CODE, optional(u16("hold_off", "HoldOff"), write_absent=True))
 
     tran: int
     resp_code: int
     hold_off: int = 0
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.u16(self.hold_off, "HoldOff")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        return cls(tran, code, 0 if r.at_end() else r.u16("HoldOff"))
 
 
 # --- data collection (§8.3) -------------------------------------------------------------------
@@ -529,6 +424,12 @@ class CollectDataCommand(_Bmp5):
     that is where jPakBus's surplus P2 bytes end up; they are ignored).  Encoding
     always writes the 0x0000 terminator.  Modes other than 3–8 raise ProtocolError
     (the P1/P2 layout is unknown).
+
+    Why its codec is written by hand, not declared as ``LAYOUT``: the *type* of P1 and
+    P2 (absent, UInt4 or NSec) depends on CollectMode, which comes before them, and
+    the decoder must look ahead (is the next would-be TableNbr zero?) and accept
+    three different ends of a field list.  A declarative spec that could say that
+    would be a small programming language; this is one message.
     """
 
     MSG_TYPE: ClassVar[int] = 0x09
@@ -585,18 +486,11 @@ class CollectDataResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x89
     NAME: ClassVar[str] = "collect data response"
+    LAYOUT: ClassVar[Layout] = (_RESP_CODE, rest("data", "record data"))
 
     tran: int
     resp_code: int
     data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.raw(self.data, "record data")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("RespCode"), r.rest())
 
 
 # --- table control (§8.5) ---------------------------------------------------------------------
@@ -614,23 +508,16 @@ class TableControlCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x19
     NAME: ClassVar[str] = "table control command"
+    LAYOUT: ClassVar[Layout] = (
+        _SECURITY,
+        u8("option", "CtrlOption"),
+        optional(asciiz("table_name", "TableName")),
+    )
 
     tran: int
     security_code: int
     option: int
     table_name: str | None = None
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.u8(self.option, "CtrlOption")
-        if self.table_name is not None:
-            out.text(self.table_name, "TableName")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        option = r.u8("CtrlOption")
-        return cls(tran, sec, option, None if r.at_end() else r.text("TableName"))
 
 
 @register
@@ -640,16 +527,10 @@ class TableControlResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x99
     NAME: ClassVar[str] = "table control response"
+    LAYOUT: ClassVar[Layout] = (_RESP_CODE,)
 
     tran: int
     resp_code: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("RespCode"))
 
 
 # --- values (§9.1) ----------------------------------------------------------------------------
@@ -665,6 +546,7 @@ class GetValuesCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x1A
     NAME: ClassVar[str] = "get values command"
+    LAYOUT: ClassVar[Layout] = _VALUES_ADDRESS
 
     tran: int
     security_code: int
@@ -672,20 +554,6 @@ class GetValuesCommand(_Bmp5):
     type_code: int
     field_name: str
     swath: int = 1
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.table_name, "TableName")
-        out.u8(self.type_code, "TypeCode")
-        out.text(self.field_name, "FieldName")
-        out.u16(self.swath, "Swath")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        table = r.text("TableName")
-        type_code = r.u8("TypeCode")
-        return cls(tran, sec, table, type_code, r.text("FieldName"), r.u16("Swath"))
 
 
 @register
@@ -695,18 +563,11 @@ class GetValuesResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x9A
     NAME: ClassVar[str] = "get values response"
+    LAYOUT: ClassVar[Layout] = (_RESP_CODE, rest("data", "values"))
 
     tran: int
     resp_code: int
     data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.raw(self.data, "values")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("RespCode"), r.rest())
 
 
 @register
@@ -719,6 +580,7 @@ class SetValuesCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x1B
     NAME: ClassVar[str] = "set values command"
+    LAYOUT: ClassVar[Layout] = (*_VALUES_ADDRESS, rest("data", "values"))
 
     tran: int
     security_code: int
@@ -727,23 +589,6 @@ class SetValuesCommand(_Bmp5):
     field_name: str
     swath: int
     data: bytes
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.table_name, "TableName")
-        out.u8(self.type_code, "TypeCode")
-        out.text(self.field_name, "FieldName")
-        out.u16(self.swath, "Swath")
-        out.raw(self.data, "values")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        table = r.text("TableName")
-        type_code = r.u8("TypeCode")
-        field_name = r.text("FieldName")
-        swath = r.u16("Swath")
-        return cls(tran, sec, table, type_code, field_name, swath, r.rest())
 
 
 @register
@@ -757,20 +602,11 @@ class SetValuesResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x9B
     NAME: ClassVar[str] = "set values response"
+    LAYOUT: ClassVar[Layout] = (_RESP_CODE, optional(u16("reboot_interval", "reboot interval")))
 
     tran: int
     resp_code: int
     reboot_interval: int | None = None
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        if self.reboot_interval is not None:
-            out.u16(self.reboot_interval, "reboot interval")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        return cls(tran, code, None if r.at_end() else r.u16("reboot interval"))
 
 
 # --- one-way messages (§8.4) ------------------------------------------------------------------
@@ -787,18 +623,14 @@ class OneWayTableDef(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x20
     NAME: ClassVar[str] = "one-way table definition"
+    LAYOUT: ClassVar[Layout] = (
+        u16("table_nbr", "TableNbr"),
+        rest("definition", "table definition"),
+    )
 
     table_nbr: int
     definition: bytes
     tran: int = field(default=0, kw_only=True)
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.table_nbr, "TableNbr")
-        out.raw(self.definition, "table definition")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(r.u16("TableNbr"), r.rest(), tran=tran)
 
 
 @register
@@ -812,16 +644,10 @@ class OneWayData(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x14
     NAME: ClassVar[str] = "one-way data"
+    LAYOUT: ClassVar[Layout] = (rest("payload"),)
 
     payload: bytes
     tran: int = field(default=0, kw_only=True)
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.raw(self.payload, "payload")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(r.rest(), tran=tran)
 
 
 # --- terminal (§9.4) and access level (§9.5) --------------------------------------------------
@@ -834,18 +660,11 @@ class UserIOCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x0B
     NAME: ClassVar[str] = "user I/O command"
+    LAYOUT: ClassVar[Layout] = (_SECURITY, rest("data", "terminal input"))
 
     tran: int
     security_code: int
     data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.raw(self.data, "terminal input")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"), r.rest())
 
 
 @register
@@ -855,18 +674,11 @@ class UserIONotification(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x8B
     NAME: ClassVar[str] = "user I/O notification"
+    LAYOUT: ClassVar[Layout] = (_RESP_CODE, rest("data", "terminal output"))
 
     tran: int
     resp_code: int
     data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.raw(self.data, "terminal output")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("RespCode"), r.rest())
 
 
 @register
@@ -876,16 +688,10 @@ class CheckAccessCommand(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0x28
     NAME: ClassVar[str] = "check access level command"
+    LAYOUT: ClassVar[Layout] = (_SECURITY,)
 
     tran: int
     security_code: int = 0
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"))
 
 
 @register
@@ -895,16 +701,10 @@ class CheckAccessResponse(_Bmp5):
 
     MSG_TYPE: ClassVar[int] = 0xA8
     NAME: ClassVar[str] = "check access level response"
+    LAYOUT: ClassVar[Layout] = (u8("access_level", "AccessLevel"),)
 
     tran: int
     access_level: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.access_level, "AccessLevel")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("AccessLevel"))
 
 
 __all__ = [
