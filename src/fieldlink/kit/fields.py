@@ -639,6 +639,7 @@ class Repeat(Variable):
             (only,) = element.names
             shown = element.label
         box = _box_class(only or "_")
+        kind = make if not scalar and isinstance(make, type) else None
         elem_enc, elem_dec, min_size, _ = _compile(layout, elem_defaults)
         get, name, label = attrgetter(self.names[0]), self.names[0], self.label
         counter, max_count = self._count, self.max_count
@@ -663,14 +664,13 @@ class Repeat(Variable):
             if counter is not None:
                 out += counter.pack(len(items))
             for i, item in enumerate(items):
+                if kind is not None and not isinstance(item, kind):
+                    why = f"must be {_a(shown)}, not {type(item).__name__}"
+                    raise _Bad(f"{label}[{i}]", why)
                 try:
                     elem_enc(box(item) if scalar else item, out)
                 except _Bad as bad:
                     raise _Bad(f"{label}[{i}] {bad.label}", bad.problem) from None
-                except AttributeError:
-                    raise _Bad(
-                        f"{label}[{i}]", f"must be {_a(shown)}, not {type(item).__name__}"
-                    ) from None
 
         def dec(data: bytes, pos: int, v: dict[str, Any]) -> int:
             end = len(data)
