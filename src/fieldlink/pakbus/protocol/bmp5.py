@@ -34,7 +34,7 @@ from fieldlink.kit.fields import (
     u32,
 )
 from fieldlink.pakbus.protocol.codes import Bmp5ResponseCode, CollectMode
-from fieldlink.pakbus.protocol.messages import BMP5, FieldWriter, Message, nsec, register
+from fieldlink.pakbus.protocol.messages import BMP5, FieldWriter, Message, message, nsec
 from fieldlink.pakbus.protocol.wire import NSec, Reader
 
 _OK: Final = Bmp5ResponseCode.OK
@@ -74,17 +74,14 @@ def _if_ok(*fields: Field) -> Tail:
 # --- please wait (§6.1) -----------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0xA1, "please wait")
 class PleaseWait(_Bmp5):
     """Please wait (§6.1): the answer to command ``cmd_msg_type`` needs ``wait_seconds`` more.
 
     Carries the waiting command's TranNbr; a client resets that transaction's deadline.
     """
 
-    MSG_TYPE: ClassVar[int] = 0xA1
-    NAME: ClassVar[str] = "please wait"
-    LAYOUT: ClassVar[Layout] = (u8("cmd_msg_type", "CmdMsgType"), u16("wait_seconds", "WaitSec"))
+    LAYOUT = (u8("cmd_msg_type", "CmdMsgType"), u16("wait_seconds", "WaitSec"))
 
     tran: int
     cmd_msg_type: int
@@ -94,8 +91,7 @@ class PleaseWait(_Bmp5):
 # --- clock (§6.2) -----------------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x17, "clock command")
 class ClockCommand(_Bmp5):
     """Clock check/set (§6.2): ``adjustment`` is *added* to the logger clock; (0, 0) reads.
 
@@ -103,17 +99,14 @@ class ClockCommand(_Bmp5):
     seconds and nanoseconds, as PyPak builds it — INFERRED).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x17
-    NAME: ClassVar[str] = "clock command"
-    LAYOUT: ClassVar[Layout] = (_SECURITY, nsec("adjustment", "Adjustment", signed_ns=True))
+    LAYOUT = (_SECURITY, nsec("adjustment", "Adjustment", signed_ns=True))
 
     tran: int
     security_code: int = 0
     adjustment: NSec = NO_ADJUSTMENT
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x97, "clock response")
 class ClockResponse(_Bmp5):
     """Clock response (§6.2): the logger time *before* any adjustment.
 
@@ -123,9 +116,7 @@ class ClockResponse(_Bmp5):
     such impossible nanoseconds to 0 (the seconds are still right).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x97
-    NAME: ClassVar[str] = "clock response"
-    LAYOUT: ClassVar[Layout] = (_RESP_CODE, _if_ok(nsec("old_time", "OldTime")))
+    LAYOUT = (_RESP_CODE, _if_ok(nsec("old_time", "OldTime")))
 
     tran: int
     resp_code: int
@@ -143,21 +134,17 @@ class ClockResponse(_Bmp5):
 # --- programming statistics (§6.3) ------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x18, "programming statistics command")
 class ProgStatsCommand(_Bmp5):
     """Get programming statistics (§6.3); expect a Please Wait after a compile."""
 
-    MSG_TYPE: ClassVar[int] = 0x18
-    NAME: ClassVar[str] = "programming statistics command"
-    LAYOUT: ClassVar[Layout] = (_SECURITY,)
+    LAYOUT = (_SECURITY,)
 
     tran: int
     security_code: int = 0
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x98, "programming statistics response")
 class ProgStatsResponse(_Bmp5):
     """Programming statistics response (§6.3, vectors V6).
 
@@ -167,9 +154,7 @@ class ProgStatsResponse(_Bmp5):
     appends more does not break collection.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x98
-    NAME: ClassVar[str] = "programming statistics response"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         _RESP_CODE,
         _if_ok(
             asciiz("os_version", "OSVer"),
@@ -205,8 +190,7 @@ class ProgStatsResponse(_Bmp5):
 # --- files (§7) -------------------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1C, "file send command")
 class FileSendCommand(_Bmp5):
     """File send, "download" to the logger (§7.1): one fragment at ``offset``.
 
@@ -214,9 +198,7 @@ class FileSendCommand(_Bmp5):
     Campbell leaves ``file_name`` empty after the first fragment.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1C
-    NAME: ClassVar[str] = "file send command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         _SECURITY,
         _FILE_NAME,
         u8("attribute", "Attribute"),
@@ -234,8 +216,7 @@ class FileSendCommand(_Bmp5):
     data: bytes
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9C, "file send response")
 class FileSendResponse(_Bmp5):
     """File send response (§7.1): the echoed offset, and free space on newer OS.
 
@@ -243,9 +224,7 @@ class FileSendResponse(_Bmp5):
     when an error response omits it.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x9C
-    NAME: ClassVar[str] = "file send response"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         _RESP_CODE,
         _if_ok(_FILE_OFFSET, optional(u32("space_left", "SpaceLeft"))),
     )
@@ -256,8 +235,7 @@ class FileSendResponse(_Bmp5):
     space_left: int | None = None
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1D, "file receive command")
 class FileReceiveCommand(_Bmp5):
     """File receive, "upload" from the logger (§7.2): ``swath`` bytes from ``offset``.
 
@@ -265,9 +243,7 @@ class FileReceiveCommand(_Bmp5):
     ``.TDF`` holds the table definitions, ``.DIR`` the directory.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1D
-    NAME: ClassVar[str] = "file receive command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         _SECURITY,
         _FILE_NAME,
         flag("close_flag", "CloseFlag"),
@@ -283,8 +259,7 @@ class FileReceiveCommand(_Bmp5):
     swath: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9D, "file receive response")
 class FileReceiveResponse(_Bmp5):
     """File receive response (§7.2): ``data`` is at most the swath asked for.
 
@@ -294,9 +269,7 @@ class FileReceiveResponse(_Bmp5):
     offset 0.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x9D
-    NAME: ClassVar[str] = "file receive response"
-    LAYOUT: ClassVar[Layout] = (_RESP_CODE, _if_ok(_FILE_OFFSET, rest("data", "FileData")))
+    LAYOUT = (_RESP_CODE, _if_ok(_FILE_OFFSET, rest("data", "FileData")))
 
     tran: int
     resp_code: int
@@ -304,8 +277,7 @@ class FileReceiveResponse(_Bmp5):
     data: bytes = b""
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1E, "file control command")
 class FileControlCommand(_Bmp5):
     """File control (§7.4): run, stop, delete, format… (codes.FileCommand).
 
@@ -314,9 +286,7 @@ class FileControlCommand(_Bmp5):
     off the wire; an absent FileName2 decodes as None.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1E
-    NAME: ClassVar[str] = "file control command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         _SECURITY,
         _FILE_NAME,
         u8("command", "FileCmd"),
@@ -330,8 +300,7 @@ class FileControlCommand(_Bmp5):
     file_name2: str | None = None
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9E, "file control response")
 class FileControlResponse(_Bmp5):
     """File control response (§7.4): wait ``hold_off`` seconds before the next transaction.
 
@@ -339,9 +308,7 @@ class FileControlResponse(_Bmp5):
     it decodes as 0 (Campbell reads it only if present).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x9E
-    NAME: ClassVar[str] = "file control response"
-    LAYOUT: ClassVar[Layout] = (_RESP_CODE, optional(u16("hold_off", "HoldOff"), write_absent=True))
+    LAYOUT = (_RESP_CODE, optional(u16("hold_off", "HoldOff"), write_absent=True))
 
     tran: int
     resp_code: int
@@ -413,8 +380,7 @@ def _read_field_list(r: Reader) -> tuple[int, ...]:
     return tuple(fields)
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x09, "collect data command")
 class CollectDataCommand(_Bmp5):
     """Collect data (§8.3, vectors V1.4/V14/V18): one or more table blocks, one mode.
 
@@ -431,9 +397,6 @@ class CollectDataCommand(_Bmp5):
     three different ends of a field list.  A declarative spec that could say that
     would be a small programming language; this is one message.
     """
-
-    MSG_TYPE: ClassVar[int] = 0x09
-    NAME: ClassVar[str] = "collect data command"
 
     tran: int
     security_code: int
@@ -475,8 +438,7 @@ class CollectDataCommand(_Bmp5):
         return cls(tran, sec, mode, tuple(requests))
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x89, "collect data response")
 class CollectDataResponse(_Bmp5):
     """Collect data response (§8.3): ``data`` is everything after RespCode.
 
@@ -484,9 +446,7 @@ class CollectDataResponse(_Bmp5):
     the table definitions, so :mod:`fieldlink.pakbus.protocol.records` parses ``data``.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x89
-    NAME: ClassVar[str] = "collect data response"
-    LAYOUT: ClassVar[Layout] = (_RESP_CODE, rest("data", "record data"))
+    LAYOUT = (_RESP_CODE, rest("data", "record data"))
 
     tran: int
     resp_code: int
@@ -496,8 +456,7 @@ class CollectDataResponse(_Bmp5):
 # --- table control (§8.5) ---------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x19, "table control command")
 class TableControlCommand(_Bmp5):
     """Table control (§8.5): reset a table or roll over its file (codes.TableControlOption).
 
@@ -506,9 +465,7 @@ class TableControlCommand(_Bmp5):
     ``table_name`` after CtrlOption; None leaves it off (PbCdlComm's 3-byte form).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x19
-    NAME: ClassVar[str] = "table control command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         _SECURITY,
         u8("option", "CtrlOption"),
         optional(asciiz("table_name", "TableName")),
@@ -520,14 +477,11 @@ class TableControlCommand(_Bmp5):
     table_name: str | None = None
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x99, "table control response")
 class TableControlResponse(_Bmp5):
     """Table control response (§8.5)."""
 
-    MSG_TYPE: ClassVar[int] = 0x99
-    NAME: ClassVar[str] = "table control response"
-    LAYOUT: ClassVar[Layout] = (_RESP_CODE,)
+    LAYOUT = (_RESP_CODE,)
 
     tran: int
     resp_code: int
@@ -536,17 +490,14 @@ class TableControlResponse(_Bmp5):
 # --- values (§9.1) ----------------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1A, "get values command")
 class GetValuesCommand(_Bmp5):
     """Get values (§9.1): ``swath`` values of ``type_code`` from ``field_name`` on.
 
     ``field_name`` may carry subscripts, e.g. ``Temp(3)``.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1A
-    NAME: ClassVar[str] = "get values command"
-    LAYOUT: ClassVar[Layout] = _VALUES_ADDRESS
+    LAYOUT = _VALUES_ADDRESS
 
     tran: int
     security_code: int
@@ -556,31 +507,25 @@ class GetValuesCommand(_Bmp5):
     swath: int = 1
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9A, "get values response")
 class GetValuesResponse(_Bmp5):
     """Get values response (§9.1): ``data`` is the raw values (the types module decodes)."""
 
-    MSG_TYPE: ClassVar[int] = 0x9A
-    NAME: ClassVar[str] = "get values response"
-    LAYOUT: ClassVar[Layout] = (_RESP_CODE, rest("data", "values"))
+    LAYOUT = (_RESP_CODE, rest("data", "values"))
 
     tran: int
     resp_code: int
     data: bytes = b""
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1B, "set values command")
 class SetValuesCommand(_Bmp5):
     """Set values (§9.1, vectors V21): ``data`` holds ``swath`` values of ``type_code``.
 
     Campbell sets a string as type 16 (ASCIIZ) with swath = string length.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1B
-    NAME: ClassVar[str] = "set values command"
-    LAYOUT: ClassVar[Layout] = (*_VALUES_ADDRESS, rest("data", "values"))
+    LAYOUT = (*_VALUES_ADDRESS, rest("data", "values"))
 
     tran: int
     security_code: int
@@ -591,8 +536,7 @@ class SetValuesCommand(_Bmp5):
     data: bytes
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9B, "set values response")
 class SetValuesResponse(_Bmp5):
     """Set values response (§9.1).
 
@@ -600,9 +544,7 @@ class SetValuesResponse(_Bmp5):
     follows; ``reboot_interval`` is None when absent.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x9B
-    NAME: ClassVar[str] = "set values response"
-    LAYOUT: ClassVar[Layout] = (_RESP_CODE, optional(u16("reboot_interval", "reboot interval")))
+    LAYOUT = (_RESP_CODE, optional(u16("reboot_interval", "reboot interval")))
 
     tran: int
     resp_code: int
@@ -612,8 +554,7 @@ class SetValuesResponse(_Bmp5):
 # --- one-way messages (§8.4) ------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x20, "one-way table definition")
 class OneWayTableDef(_Bmp5):
     """One-way table definition (§8.4): ``definition`` is one table in ``.TDF`` layout.
 
@@ -621,9 +562,7 @@ class OneWayTableDef(_Bmp5):
     omits TblInterval (UNCERTAIN; the table definition parser reads it).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x20
-    NAME: ClassVar[str] = "one-way table definition"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u16("table_nbr", "TableNbr"),
         rest("definition", "table definition"),
     )
@@ -633,8 +572,7 @@ class OneWayTableDef(_Bmp5):
     tran: int = field(default=0, kw_only=True)
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x14, "one-way data")
 class OneWayData(_Bmp5):
     """One-way data (§8.4): TableNbr, TableDefSig, RecNbr, … kept raw in ``payload``.
 
@@ -642,9 +580,7 @@ class OneWayData(_Bmp5):
     module parses it with the table definition.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x14
-    NAME: ClassVar[str] = "one-way data"
-    LAYOUT: ClassVar[Layout] = (rest("payload"),)
+    LAYOUT = (rest("payload"),)
 
     payload: bytes
     tran: int = field(default=0, kw_only=True)
@@ -653,55 +589,43 @@ class OneWayData(_Bmp5):
 # --- terminal (§9.4) and access level (§9.5) --------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x0B, "user I/O command")
 class UserIOCommand(_Bmp5):
     """User I/O / terminal (§9.4): ``data`` is what the user typed (≤ 996 bytes)."""
 
-    MSG_TYPE: ClassVar[int] = 0x0B
-    NAME: ClassVar[str] = "user I/O command"
-    LAYOUT: ClassVar[Layout] = (_SECURITY, rest("data", "terminal input"))
+    LAYOUT = (_SECURITY, rest("data", "terminal input"))
 
     tran: int
     security_code: int
     data: bytes = b""
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x8B, "user I/O notification")
 class UserIONotification(_Bmp5):
     """User I/O notification (§9.4): RespCode (0 ok), then what the terminal prints."""
 
-    MSG_TYPE: ClassVar[int] = 0x8B
-    NAME: ClassVar[str] = "user I/O notification"
-    LAYOUT: ClassVar[Layout] = (_RESP_CODE, rest("data", "terminal output"))
+    LAYOUT = (_RESP_CODE, rest("data", "terminal output"))
 
     tran: int
     resp_code: int
     data: bytes = b""
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x28, "check access level command")
 class CheckAccessCommand(_Bmp5):
     """Check access level (§9.5); older OS answer with delivery failure 4."""
 
-    MSG_TYPE: ClassVar[int] = 0x28
-    NAME: ClassVar[str] = "check access level command"
-    LAYOUT: ClassVar[Layout] = (_SECURITY,)
+    LAYOUT = (_SECURITY,)
 
     tran: int
     security_code: int = 0
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0xA8, "check access level response")
 class CheckAccessResponse(_Bmp5):
     """Check access level response (§9.5; codes.AccessLevel)."""
 
-    MSG_TYPE: ClassVar[int] = 0xA8
-    NAME: ClassVar[str] = "check access level response"
-    LAYOUT: ClassVar[Layout] = (u8("access_level", "AccessLevel"),)
+    LAYOUT = (u8("access_level", "AccessLevel"),)
 
     tran: int
     access_level: int

@@ -11,10 +11,11 @@ Why dispatch lives here: the same MsgType means different things in PakCtrl and 
 :class:`UnknownMessage`, because a receiver must still see the TranNbr to answer
 with a delivery failure (§3).
 
-Each class declares its wire layout once, as ``LAYOUT`` (fields after TranNbr, see
-:mod:`fieldlink.kit.fields`); :func:`register` compiles it, with the MsgType and TranNbr
-header in front, into the class's encoder and decoder.  The few layouts that are not
-regular keep a hand-written ``_encode_fields``/``_decode_fields`` and say why.
+Each class is declared with :func:`message` and states its wire layout once, as
+``LAYOUT`` (the fields after TranNbr, see :mod:`fieldlink.kit.fields`); the MsgType and
+TranNbr header is put in front and the whole compiled into the class's encoder and
+decoder.  A layout that is not regular keeps a hand-written ``_encode_fields``/
+``_decode_fields`` and says why.
 
 Encoding validates every value against its wire field and raises
 :class:`~fieldlink.errors.UsageError` naming the message and the field, rather than
@@ -23,8 +24,9 @@ silently truncating a number (the byte writers mask).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self, TypeVar, cast
+from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
 
 from fieldlink.errors import ProtocolError, UsageError
 from fieldlink.kit.fields import Codec, Layout, Packed, const, packed, u8
@@ -163,7 +165,7 @@ class Message:
     NAME: ClassVar[str]
     #: The wire fields after TranNbr, declared once; None for a hand-written codec.
     LAYOUT: ClassVar[Layout | None] = None
-    #: Compiled from ``LAYOUT`` (with the header) by :func:`register`.
+    #: Compiled from ``LAYOUT`` (with the header) by :func:`register`, once per class.
     _CODEC: ClassVar[Codec[Any] | None] = None
 
     tran: int
@@ -299,6 +301,23 @@ def register(cls: _M) -> _M:
     return cls
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def message(msg_type: int, name: str) -> Callable[[_M], _M]:
+    r"""Declare a message class: ``@message(0x89, "hello response")``.
+
+    Sets ``MSG_TYPE`` and ``NAME``, makes the class a frozen, slotted dataclass and
+    :func:`register`\ s it (compiling its ``LAYOUT``): what every message class would
+    otherwise spell out again.
+    """
+
+    def declare(cls: _M) -> _M:
+        cls.MSG_TYPE = msg_type
+        cls.NAME = name
+        return register(cast(_M, dataclass(frozen=True, slots=True)(cls)))
+
+    return declare
+
+
 def _load_message_modules() -> None:
     # The concrete classes register themselves on import; they import this module,
     # so load them lazily instead of at the top.
@@ -357,6 +376,7 @@ __all__ = [
     "UnknownMessage",
     "decode_message",
     "describe_type",
+    "message",
     "message_class",
     "nsec",
     "protocol_name",

@@ -32,7 +32,7 @@ from fieldlink.kit.fields import (
     u32,
 )
 from fieldlink.pakbus.protocol.codes import DevConfigGetFragmentOutcome, DevConfigGetOutcome
-from fieldlink.pakbus.protocol.messages import PAKCTRL, Message, nsec, register
+from fieldlink.pakbus.protocol.messages import PAKCTRL, Message, message, nsec
 from fieldlink.pakbus.protocol.wire import NSec
 
 #: Largest DevConfig setting length (14 bits) in a get-settings response.
@@ -59,8 +59,7 @@ _MORE_FRAGMENTS = (("more_fragments", 15),)
 # --- delivery failure (§4.1) ------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x81, "delivery failure")
 class DeliveryFailureMessage(_PakCtrl):
     """A node could not deliver a message (§4.1); one-way, TranNbr 0.
 
@@ -69,9 +68,7 @@ class DeliveryFailureMessage(_PakCtrl):
     Decoding keeps a longer quote whole rather than reject the failure report.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x81
-    NAME: ClassVar[str] = "delivery failure"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u8("err_code", "ErrCode"),
         bits(
             "HiProtoCode/DstNodeId",
@@ -110,7 +107,7 @@ class _Hello(_PakCtrl):
     ``hop_metric`` is codes.HopMetric, ``verify_interval`` seconds.
     """
 
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u8("is_router", "IsRouter"),
         u8("hop_metric", "HopMetric"),
         u16("verify_interval", "VerifyIntv"),
@@ -122,17 +119,12 @@ class _Hello(_PakCtrl):
     verify_interval: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x09, "hello command")
 class HelloCommand(_Hello):
     """Hello (§4.2): verifies two-way communication; either side may send it."""
 
-    MSG_TYPE: ClassVar[int] = 0x09
-    NAME: ClassVar[str] = "hello command"
 
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x89, "hello response")
 class HelloResponse(_Hello):
     """Hello response (§4.2): copy the command's TranNbr and HopMetric.
 
@@ -140,42 +132,30 @@ class HelloResponse(_Hello):
     echoing the command's value or sending 65535.  Fields as in :class:`HelloCommand`.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x89
-    NAME: ClassVar[str] = "hello response"
 
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x0E, "hello request")
 class HelloRequest(_PakCtrl):
     """Hello request (§4.3): one-way "start a hello with me"; no fields."""
 
-    MSG_TYPE: ClassVar[int] = 0x0E
-    NAME: ClassVar[str] = "hello request"
-    LAYOUT: ClassVar[Layout] = ()
+    LAYOUT = ()
 
     tran: int = field(default=0, kw_only=True)
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x0D, "bye")
 class Bye(_PakCtrl):
     """Bye / goodbye (§4.4): one-way, the link is shutting down; no fields."""
 
-    MSG_TYPE: ClassVar[int] = 0x0D
-    NAME: ClassVar[str] = "bye"
-    LAYOUT: ClassVar[Layout] = ()
+    LAYOUT = ()
 
     tran: int = field(default=0, kw_only=True)
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x0C, "reset routes")
 class ResetRoutes(_PakCtrl):
     """Reset routes (§4.7): one-way; ``reset_type`` None (absent) or 0 is destructive."""
 
-    MSG_TYPE: ClassVar[int] = 0x0C
-    NAME: ClassVar[str] = "reset routes"
-    LAYOUT: ClassVar[Layout] = (optional(u8("reset_type", "ResetType")),)
+    LAYOUT = (optional(u8("reset_type", "ResetType")),)
 
     reset_type: int | None = None
     tran: int = field(default=0, kw_only=True)
@@ -184,28 +164,22 @@ class ResetRoutes(_PakCtrl):
 # --- echo (§4.8) ------------------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x05, "echo command")
 class EchoCommand(_PakCtrl):
     """Echo / ping (§4.8).  ``time`` is an 8-byte placeholder (LoggerNet sends zeros)."""
 
-    MSG_TYPE: ClassVar[int] = 0x05
-    NAME: ClassVar[str] = "echo command"
-    LAYOUT: ClassVar[Layout] = (nsec("time", "placeholder time"), rest("payload"))
+    LAYOUT = (nsec("time", "placeholder time"), rest("payload"))
 
     tran: int
     time: NSec = ZERO_TIME
     payload: bytes = b""
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x85, "echo response")
 class EchoResponse(_PakCtrl):
     """Echo response (§4.8): responder's clock, then the command's payload echoed."""
 
-    MSG_TYPE: ClassVar[int] = 0x85
-    NAME: ClassVar[str] = "echo response"
-    LAYOUT: ClassVar[Layout] = (nsec("time", "Time"), rest("payload"))
+    LAYOUT = (nsec("time", "Time"), rest("payload"))
 
     tran: int
     time: NSec
@@ -228,27 +202,21 @@ def parse_settings_string(text: str) -> dict[str, str]:
     return out
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x07, "get string settings command")
 class GetStringSettingsCommand(_PakCtrl):
     """Get string settings (§4.9): names separated by ``;``; empty asks for all."""
 
-    MSG_TYPE: ClassVar[int] = 0x07
-    NAME: ClassVar[str] = "get string settings command"
-    LAYOUT: ClassVar[Layout] = (asciiz("names", "NameList"),)
+    LAYOUT = (asciiz("names", "NameList"),)
 
     tran: int
     names: str = ""
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x87, "get string settings response")
 class GetStringSettingsResponse(_PakCtrl):
     """Get string settings response (§4.9): ``name=value`` pairs separated by ``;``."""
 
-    MSG_TYPE: ClassVar[int] = 0x87
-    NAME: ClassVar[str] = "get string settings response"
-    LAYOUT: ClassVar[Layout] = (asciiz("settings", "Settings"),)
+    LAYOUT = (asciiz("settings", "Settings"),)
 
     tran: int
     settings: str
@@ -257,21 +225,17 @@ class GetStringSettingsResponse(_PakCtrl):
         return parse_settings_string(self.settings)
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x08, "set string settings command")
 class SetStringSettingsCommand(_PakCtrl):
     """Set string settings (§4.9): ``name=value;`` pairs, applied in order."""
 
-    MSG_TYPE: ClassVar[int] = 0x08
-    NAME: ClassVar[str] = "set string settings command"
-    LAYOUT: ClassVar[Layout] = (asciiz("settings", "Settings"),)
+    LAYOUT = (asciiz("settings", "Settings"),)
 
     tran: int
     settings: str
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x88, "set string settings response")
 class SetStringSettingsResponse(_PakCtrl):
     """Set string settings response (§4.9).
 
@@ -279,9 +243,7 @@ class SetStringSettingsResponse(_PakCtrl):
     present on failure; jPakBus omits it for codes 0 and 4, so it is None when absent.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x88
-    NAME: ClassVar[str] = "set string settings response"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u8("resp_code", "RespCode"),
         optional(u16("fail_offset", "FailOffset")),
     )
@@ -329,8 +291,7 @@ class SettingResult:
     outcome: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x0F, "DevConfig get settings command")
 class DevConfigGetSettingsCommand(_PakCtrl):
     """DevConfig get settings (§4.10).
 
@@ -341,9 +302,7 @@ class DevConfigGetSettingsCommand(_PakCtrl):
     ``end_id`` is inclusive (UNCERTAIN: CSI's emulation treats it as exclusive).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x0F
-    NAME: ClassVar[str] = "DevConfig get settings command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         optional(u16("security_code", "SecurityCode")),
         optional(u16("begin_id", "BeginSettingId")),
         optional(u16("end_id", "EndSettingId")),
@@ -355,8 +314,7 @@ class DevConfigGetSettingsCommand(_PakCtrl):
     end_id: int | None = None
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x8F, "DevConfig get settings response")
 class DevConfigGetSettingsResponse(_PakCtrl):
     """DevConfig get settings response (§4.10, vectors V12).
 
@@ -366,9 +324,7 @@ class DevConfigGetSettingsResponse(_PakCtrl):
     order, not by id.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x8F
-    NAME: ClassVar[str] = "DevConfig get settings response"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u8("outcome", "Outcome"),
         tail(
             u16("device_type", "DeviceType"),
@@ -406,14 +362,11 @@ class DevConfigGetSettingsResponse(_PakCtrl):
         ) != (0, 0, 0, False, ())
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x10, "DevConfig set settings command")
 class DevConfigSetSettingsCommand(_PakCtrl):
     """DevConfig set settings (§4.10): staged until a control "commit"."""
 
-    MSG_TYPE: ClassVar[int] = 0x10
-    NAME: ClassVar[str] = "DevConfig set settings command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u16("security_code", "SecurityCode"),
         repeat(
             "settings",
@@ -426,14 +379,11 @@ class DevConfigSetSettingsCommand(_PakCtrl):
     settings: tuple[SettingChange, ...] = ()
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x90, "DevConfig set settings response")
 class DevConfigSetSettingsResponse(_PakCtrl):
     """DevConfig set settings response (§4.10): overall outcome, then one per setting."""
 
-    MSG_TYPE: ClassVar[int] = 0x90
-    NAME: ClassVar[str] = "DevConfig set settings response"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u8("outcome", "Outcome"),
         repeat(
             "setting_outcomes",
@@ -446,14 +396,11 @@ class DevConfigSetSettingsResponse(_PakCtrl):
     setting_outcomes: tuple[SettingResult, ...] = ()
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x11, "DevConfig get setting fragment command")
 class DevConfigGetFragmentCommand(_PakCtrl):
     """DevConfig get setting fragment (§4.10): the rest of a LargeValue setting."""
 
-    MSG_TYPE: ClassVar[int] = 0x11
-    NAME: ClassVar[str] = "DevConfig get setting fragment command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u16("security_code", "SecurityCode"),
         u16("setting_id", "SettingId"),
         u32("offset", "Offset"),
@@ -465,8 +412,7 @@ class DevConfigGetFragmentCommand(_PakCtrl):
     offset: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x91, "DevConfig get setting fragment response")
 class DevConfigGetFragmentResponse(_PakCtrl):
     """DevConfig get setting fragment response (§4.10).
 
@@ -474,9 +420,7 @@ class DevConfigGetFragmentResponse(_PakCtrl):
     present and encoded only if non-empty.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x91
-    NAME: ClassVar[str] = "DevConfig get setting fragment response"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u8("outcome", "Outcome"),
         tail(
             prefixed("data", "FragmentData", flags=_MORE_FRAGMENTS),
@@ -491,14 +435,11 @@ class DevConfigGetFragmentResponse(_PakCtrl):
     data: bytes = b""
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x12, "DevConfig set setting fragment command")
 class DevConfigSetFragmentCommand(_PakCtrl):
     """DevConfig set setting fragment (§4.10): the rest of a long value."""
 
-    MSG_TYPE: ClassVar[int] = 0x12
-    NAME: ClassVar[str] = "DevConfig set setting fragment command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u16("security_code", "SecurityCode"),
         u16("setting_id", "SettingId"),
         u32("offset", "FragmentOffset"),
@@ -513,41 +454,32 @@ class DevConfigSetFragmentCommand(_PakCtrl):
     data: bytes
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x92, "DevConfig set setting fragment response")
 class DevConfigSetFragmentResponse(_PakCtrl):
     """DevConfig set setting fragment response (§4.10; codes.DevConfigSetFragmentOutcome)."""
 
-    MSG_TYPE: ClassVar[int] = 0x92
-    NAME: ClassVar[str] = "DevConfig set setting fragment response"
-    LAYOUT: ClassVar[Layout] = _OUTCOME
+    LAYOUT = _OUTCOME
 
     tran: int
     outcome: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x13, "DevConfig control command")
 class DevConfigControlCommand(_PakCtrl):
     """DevConfig control (§4.10): commit, cancel, revert… (codes.DevConfigAction)."""
 
-    MSG_TYPE: ClassVar[int] = 0x13
-    NAME: ClassVar[str] = "DevConfig control command"
-    LAYOUT: ClassVar[Layout] = (u16("security_code", "SecurityCode"), u8("action", "Action"))
+    LAYOUT = (u16("security_code", "SecurityCode"), u8("action", "Action"))
 
     tran: int
     security_code: int
     action: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x93, "DevConfig control response")
 class DevConfigControlResponse(_PakCtrl):
     """DevConfig control response (§4.10; codes.DevConfigControlOutcome)."""
 
-    MSG_TYPE: ClassVar[int] = 0x93
-    NAME: ClassVar[str] = "DevConfig control response"
-    LAYOUT: ClassVar[Layout] = _OUTCOME
+    LAYOUT = _OUTCOME
 
     tran: int
     outcome: int
@@ -580,14 +512,11 @@ _NEIGHBOURS = repeat(
 )
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x0A, "send neighbour list command")
 class SendNeighbourListCommand(_PakCtrl):
     """Send neighbour list (§4.6): router to router (codes.NeighbourChange)."""
 
-    MSG_TYPE: ClassVar[int] = 0x0A
-    NAME: ClassVar[str] = "send neighbour list command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u8("change_code", "ChangeCode"),
         u8("list_version", "ListVersion"),
         _NEIGHBOURS,
@@ -599,38 +528,29 @@ class SendNeighbourListCommand(_PakCtrl):
     neighbours: tuple[Neighbour, ...] = ()
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x8A, "send neighbour list response")
 class SendNeighbourListResponse(_PakCtrl):
     """Send neighbour list acknowledgement (§4.6): no fields."""
 
-    MSG_TYPE: ClassVar[int] = 0x8A
-    NAME: ClassVar[str] = "send neighbour list response"
-    LAYOUT: ClassVar[Layout] = ()
+    LAYOUT = ()
 
     tran: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x0B, "get neighbour list command")
 class GetNeighbourListCommand(_PakCtrl):
     """Get neighbour list (§4.6): no fields."""
 
-    MSG_TYPE: ClassVar[int] = 0x0B
-    NAME: ClassVar[str] = "get neighbour list command"
-    LAYOUT: ClassVar[Layout] = ()
+    LAYOUT = ()
 
     tran: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x8B, "get neighbour list response")
 class GetNeighbourListResponse(_PakCtrl):
     """Get neighbour list response (§4.6): neighbours whose hello completed."""
 
-    MSG_TYPE: ClassVar[int] = 0x8B
-    NAME: ClassVar[str] = "get neighbour list response"
-    LAYOUT: ClassVar[Layout] = (u8("list_version", "ListVersion"), _NEIGHBOURS)
+    LAYOUT = (u8("list_version", "ListVersion"), _NEIGHBOURS)
 
     tran: int
     list_version: int
@@ -640,14 +560,11 @@ class GetNeighbourListResponse(_PakCtrl):
 # --- router services (§4.11) ------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x14, "remote echo command")
 class RemoteEchoCommand(_PakCtrl):
     """Remote echo (§4.11): ask a router to ping ``remote_address``."""
 
-    MSG_TYPE: ClassVar[int] = 0x14
-    NAME: ClassVar[str] = "remote echo command"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u16("remote_address", "RemoteAddress"),
         u16("packet_size", "PacketSize"),
     )
@@ -657,14 +574,11 @@ class RemoteEchoCommand(_PakCtrl):
     packet_size: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x94, "remote echo response")
 class RemoteEchoResponse(_PakCtrl):
     """Remote echo response (§4.11): on outcome 0 the round trip in ms follows."""
 
-    MSG_TYPE: ClassVar[int] = 0x94
-    NAME: ClassVar[str] = "remote echo response"
-    LAYOUT: ClassVar[Layout] = (
+    LAYOUT = (
         u8("outcome", "Outcome"),
         optional(u32("round_trip_ms", "round trip")),
     )
@@ -674,52 +588,40 @@ class RemoteEchoResponse(_PakCtrl):
     round_trip_ms: int | None = None
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x15, "list port names command")
 class ListPortNamesCommand(_PakCtrl):
     """List port names (§4.11): no fields."""
 
-    MSG_TYPE: ClassVar[int] = 0x15
-    NAME: ClassVar[str] = "list port names command"
-    LAYOUT: ClassVar[Layout] = ()
+    LAYOUT = ()
 
     tran: int
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x95, "list port names response")
 class ListPortNamesResponse(_PakCtrl):
     """List port names response (§4.11): one ASCIIZ name per port, to the end."""
 
-    MSG_TYPE: ClassVar[int] = 0x95
-    NAME: ClassVar[str] = "list port names response"
-    LAYOUT: ClassVar[Layout] = (repeat("port_names", asciiz("port_name", "PortName")),)
+    LAYOUT = (repeat("port_names", asciiz("port_name", "PortName")),)
 
     tran: int
     port_names: tuple[str, ...] = ()
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x16, "remote hello request command")
 class RemoteHelloRequestCommand(_PakCtrl):
     """Remote hello request (§4.11): a router broadcasts a hello request on a port."""
 
-    MSG_TYPE: ClassVar[int] = 0x16
-    NAME: ClassVar[str] = "remote hello request command"
-    LAYOUT: ClassVar[Layout] = (asciiz("port_name", "PortName"),)
+    LAYOUT = (asciiz("port_name", "PortName"),)
 
     tran: int
     port_name: str
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x96, "remote hello request response")
 class RemoteHelloRequestResponse(_PakCtrl):
     """Remote hello request response (§4.11): 0 ok, 1 no such port."""
 
-    MSG_TYPE: ClassVar[int] = 0x96
-    NAME: ClassVar[str] = "remote hello request response"
-    LAYOUT: ClassVar[Layout] = _OUTCOME
+    LAYOUT = _OUTCOME
 
     tran: int
     outcome: int
