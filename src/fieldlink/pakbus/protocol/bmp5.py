@@ -63,6 +63,25 @@ _VALUES_ADDRESS: Layout = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _CodeAndData(_Bmp5):
+    """Responses that are RespCode, then bytes only a later layer can cut (``data``)."""
+
+    tran: int
+    resp_code: int
+    data: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class _SecurityOnly(_Bmp5):
+    """Commands that carry only a SecurityCode."""
+
+    LAYOUT = (_SECURITY,)
+
+    tran: int
+    security_code: int = 0
+
+
 def _if_ok(*fields: Field) -> Tail:
     """Fields "present only if RespCode = 0": always then, otherwise if bytes remain.
 
@@ -135,13 +154,8 @@ class ClockResponse(_Bmp5):
 
 
 @message(0x18, "programming statistics command")
-class ProgStatsCommand(_Bmp5):
+class ProgStatsCommand(_SecurityOnly):
     """Get programming statistics (§6.3); expect a Please Wait after a compile."""
-
-    LAYOUT = (_SECURITY,)
-
-    tran: int
-    security_code: int = 0
 
 
 @message(0x98, "programming statistics response")
@@ -439,7 +453,7 @@ class CollectDataCommand(_Bmp5):
 
 
 @message(0x89, "collect data response")
-class CollectDataResponse(_Bmp5):
+class CollectDataResponse(_CodeAndData):
     """Collect data response (§8.3): ``data`` is everything after RespCode.
 
     Record blocks, fragments and the final MoreRecsExist byte can only be cut with
@@ -447,10 +461,6 @@ class CollectDataResponse(_Bmp5):
     """
 
     LAYOUT = (_RESP_CODE, rest("data", "record data"))
-
-    tran: int
-    resp_code: int
-    data: bytes = b""
 
 
 # --- table control (§8.5) ---------------------------------------------------------------------
@@ -508,14 +518,10 @@ class GetValuesCommand(_Bmp5):
 
 
 @message(0x9A, "get values response")
-class GetValuesResponse(_Bmp5):
+class GetValuesResponse(_CodeAndData):
     """Get values response (§9.1): ``data`` is the raw values (the types module decodes)."""
 
     LAYOUT = (_RESP_CODE, rest("data", "values"))
-
-    tran: int
-    resp_code: int
-    data: bytes = b""
 
 
 @message(0x1B, "set values command")
@@ -601,24 +607,15 @@ class UserIOCommand(_Bmp5):
 
 
 @message(0x8B, "user I/O notification")
-class UserIONotification(_Bmp5):
+class UserIONotification(_CodeAndData):
     """User I/O notification (§9.4): RespCode (0 ok), then what the terminal prints."""
 
     LAYOUT = (_RESP_CODE, rest("data", "terminal output"))
 
-    tran: int
-    resp_code: int
-    data: bytes = b""
-
 
 @message(0x28, "check access level command")
-class CheckAccessCommand(_Bmp5):
+class CheckAccessCommand(_SecurityOnly):
     """Check access level (§9.5); older OS answer with delivery failure 4."""
-
-    LAYOUT = (_SECURITY,)
-
-    tran: int
-    security_code: int = 0
 
 
 @message(0xA8, "check access level response")

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from fieldlink.kit.fields import (
-    Layout,
     asciiz,
     bits,
     flag,
@@ -50,8 +49,34 @@ class _PakCtrl(Message):
     HI_PROTO: ClassVar[int] = PAKCTRL
 
 
-#: The one-byte outcome most responses are.
-_OUTCOME: Layout = (u8("outcome", "Outcome"),)
+@dataclass(frozen=True, slots=True)
+class _Bare(_PakCtrl):
+    """The messages that are only MsgType and TranNbr."""
+
+    LAYOUT = ()
+
+    tran: int
+
+
+@dataclass(frozen=True, slots=True)
+class _OneWayBare(_PakCtrl):
+    """One-way messages with no fields (TranNbr 0 unless given)."""
+
+    LAYOUT = ()
+
+    tran: int = field(default=0, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome(_PakCtrl):
+    """The responses that are one outcome byte (each class names its codes)."""
+
+    LAYOUT = (u8("outcome", "Outcome"),)
+
+    tran: int
+    outcome: int
+
+
 #: Bit 15 of a DevConfig length word: more fragments of the value follow.
 _MORE_FRAGMENTS = (("more_fragments", 15),)
 
@@ -134,21 +159,13 @@ class HelloResponse(_Hello):
 
 
 @message(0x0E, "hello request")
-class HelloRequest(_PakCtrl):
+class HelloRequest(_OneWayBare):
     """Hello request (§4.3): one-way "start a hello with me"; no fields."""
-
-    LAYOUT = ()
-
-    tran: int = field(default=0, kw_only=True)
 
 
 @message(0x0D, "bye")
-class Bye(_PakCtrl):
+class Bye(_OneWayBare):
     """Bye / goodbye (§4.4): one-way, the link is shutting down; no fields."""
-
-    LAYOUT = ()
-
-    tran: int = field(default=0, kw_only=True)
 
 
 @message(0x0C, "reset routes")
@@ -455,13 +472,8 @@ class DevConfigSetFragmentCommand(_PakCtrl):
 
 
 @message(0x92, "DevConfig set setting fragment response")
-class DevConfigSetFragmentResponse(_PakCtrl):
+class DevConfigSetFragmentResponse(_Outcome):
     """DevConfig set setting fragment response (§4.10; codes.DevConfigSetFragmentOutcome)."""
-
-    LAYOUT = _OUTCOME
-
-    tran: int
-    outcome: int
 
 
 @message(0x13, "DevConfig control command")
@@ -476,13 +488,8 @@ class DevConfigControlCommand(_PakCtrl):
 
 
 @message(0x93, "DevConfig control response")
-class DevConfigControlResponse(_PakCtrl):
+class DevConfigControlResponse(_Outcome):
     """DevConfig control response (§4.10; codes.DevConfigControlOutcome)."""
-
-    LAYOUT = _OUTCOME
-
-    tran: int
-    outcome: int
 
 
 # --- neighbour lists (§4.6) -------------------------------------------------------------------
@@ -529,21 +536,13 @@ class SendNeighbourListCommand(_PakCtrl):
 
 
 @message(0x8A, "send neighbour list response")
-class SendNeighbourListResponse(_PakCtrl):
+class SendNeighbourListResponse(_Bare):
     """Send neighbour list acknowledgement (§4.6): no fields."""
-
-    LAYOUT = ()
-
-    tran: int
 
 
 @message(0x0B, "get neighbour list command")
-class GetNeighbourListCommand(_PakCtrl):
+class GetNeighbourListCommand(_Bare):
     """Get neighbour list (§4.6): no fields."""
-
-    LAYOUT = ()
-
-    tran: int
 
 
 @message(0x8B, "get neighbour list response")
@@ -589,12 +588,8 @@ class RemoteEchoResponse(_PakCtrl):
 
 
 @message(0x15, "list port names command")
-class ListPortNamesCommand(_PakCtrl):
+class ListPortNamesCommand(_Bare):
     """List port names (§4.11): no fields."""
-
-    LAYOUT = ()
-
-    tran: int
 
 
 @message(0x95, "list port names response")
@@ -618,13 +613,8 @@ class RemoteHelloRequestCommand(_PakCtrl):
 
 
 @message(0x96, "remote hello request response")
-class RemoteHelloRequestResponse(_PakCtrl):
+class RemoteHelloRequestResponse(_Outcome):
     """Remote hello request response (§4.11): 0 ok, 1 no such port."""
-
-    LAYOUT = _OUTCOME
-
-    tran: int
-    outcome: int
 
 
 __all__ = [
