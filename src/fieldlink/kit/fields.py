@@ -121,19 +121,16 @@ def _int_problem(value: object, code: str) -> str | None:
 class Field:
     """One wire field.  ``names`` are the attributes it reads and writes (in order)."""
 
-    __slots__ = ("label", "names")
+    __slots__ = ("label", "min_size", "names")
 
-    def __init__(self, names: tuple[str, ...], label: str) -> None:
+    def __init__(self, names: tuple[str, ...], label: str, min_size: int = 0) -> None:
         for name in names:
             if not name.isidentifier():
                 raise ValueError(f"field name {name!r} is not an identifier")
         self.names = names
         self.label = label
-
-    @property
-    def min_size(self) -> int:
-        """Fewest bytes this field can occupy (repeats use it to bound a count)."""
-        return 0
+        #: Fewest bytes the field can occupy (a count prefix is bounded with it).
+        self.min_size = min_size
 
 
 class Fixed(Field):
@@ -147,14 +144,10 @@ class Fixed(Field):
     __slots__ = ("code", "endian", "size")
 
     def __init__(self, names: tuple[str, ...], label: str, code: str, endian: str) -> None:
-        super().__init__(names, label)
-        self.code = code
         self.size = struct.calcsize("<" + code)
+        super().__init__(names, label, self.size)
+        self.code = code
         self.endian = "" if self.size == 1 else endian
-
-    @property
-    def min_size(self) -> int:
-        return self.size
 
     @property
     def parts(self) -> int:
@@ -342,12 +335,8 @@ class Text(Variable):
     __slots__ = ("encoding",)
 
     def __init__(self, name: str, label: str, encoding: str) -> None:
-        super().__init__((name,), label)
+        super().__init__((name,), label, 1)
         self.encoding = encoding
-
-    @property
-    def min_size(self) -> int:
-        return 1
 
     def compile(self, defaults: Mapping[str, Any]) -> tuple[_Enc, _Dec]:
         get = attrgetter(self.names[0])
@@ -391,59 +380,36 @@ def _check_bytes(value: object, label: str) -> bytes | bytearray | memoryview:
     )
 
 
-class Rest(Variable):
-    """Every byte to the end of the message; ``max_len`` is enforced when encoding only."""
+class Raw(Variable):
+    """Raw bytes: exactly ``size`` of them, or (``size`` None) every byte to the end.
 
-    __slots__ = ("max_len",)
+    Encoding refuses a wrong size rather than pad, and more than ``max_len``; decoding
+    keeps whatever came (a longer quote is still worth reading).
+    """
 
-    def __init__(self, name: str, label: str, max_len: int | None) -> None:
-        super().__init__((name,), label)
+    __slots__ = ("max_len", "size")
+
+    def __init__(self, name: str, label: str, size: int | None, max_len: int | None) -> None:
+        super().__init__((name,), label, size or 0)
+        self.size = size
         self.max_len = max_len
 
     def compile(self, defaults: Mapping[str, Any]) -> tuple[_Enc, _Dec]:
         get = attrgetter(self.names[0])
-        name, label, max_len = self.names[0], self.label, self.max_len
+        name, label, size, max_len = self.names[0], self.label, self.size, self.max_len
 
         def enc(obj: Any, out: bytearray) -> None:
             value = _check_bytes(get(obj), label)
+            if size is not None and len(value) != size:
+                raise _Bad(label, f"is {len(value)} bytes; it must be {size}")
             if max_len is not None and len(value) > max_len:
                 raise _Bad(label, f"is {len(value)} bytes; at most {max_len} fit")
             out += value
 
         def dec(data: bytes, pos: int, v: dict[str, Any]) -> int:
-            v[name] = data[pos:]
-            return len(data)
-
-        return enc, dec
-
-
-class FixedBytes(Variable):
-    """Exactly ``size`` bytes (encoding refuses any other length rather than pad)."""
-
-    __slots__ = ("size",)
-
-    def __init__(self, name: str, label: str, size: int) -> None:
-        super().__init__((name,), label)
-        self.size = size
-
-    @property
-    def min_size(self) -> int:
-        return self.size
-
-    def compile(self, defaults: Mapping[str, Any]) -> tuple[_Enc, _Dec]:
-        get = attrgetter(self.names[0])
-        name, label, size = self.names[0], self.label, self.size
-
-        def enc(obj: Any, out: bytearray) -> None:
-            value = _check_bytes(get(obj), label)
-            if len(value) != size:
-                raise _Bad(label, f"is {len(value)} bytes; it must be {size}")
-            out += value
-
-        def dec(data: bytes, pos: int, v: dict[str, Any]) -> int:
-            end = pos + size
+            end = len(data) if size is None else pos + size
             if end > len(data):
-                raise _short(label, size, data, pos)
+                raise _short(label, end - pos, data, pos)
             v[name] = data[pos:end]
             return end
 
@@ -462,18 +428,14 @@ class Prefixed(Variable):
     def __init__(
         self, name: str, label: str, code: str, endian: str, flags: Sequence[tuple[str, int]]
     ) -> None:
-        super().__init__((name, *(f for f, _ in flags)), label)
         self._struct = struct.Struct(endian + code)
+        super().__init__((name, *(f for f, _ in flags)), label, self._struct.size)
         self.flags = tuple(flags)
         bits = 8 * self._struct.size
         low = min((bit for _, bit in flags), default=bits)
         if low > bits or any(bit >= bits for _, bit in flags):
             raise ValueError(f"{label}: flag bits outside the {bits}-bit length word")
         self.max_len = (1 << low) - 1
-
-    @property
-    def min_size(self) -> int:
-        return self._struct.size
 
     def compile(self, defaults: Mapping[str, Any]) -> tuple[_Enc, _Dec]:
         get = attrgetter(self.names[0])
@@ -791,7 +753,8 @@ def _check_order(layout: Sequence[Field]) -> None:
     seen_optional: list[Optional] = []
     for i, f in enumerate(layout):
         later = layout[i + 1 :]
-        to_end = isinstance(f, Rest | IgnoreRest) or (isinstance(f, Repeat) and f._count is None)
+        to_end = (isinstance(f, Raw) and f.size is None) or isinstance(f, IgnoreRest)
+        to_end = to_end or (isinstance(f, Repeat) and f._count is None)
         if to_end and later and not all(isinstance(x, IgnoreRest) for x in later):
             raise ValueError(f"{f.label} runs to the end, so nothing may follow it")
         if isinstance(f, Optional):
@@ -1058,12 +1021,14 @@ def asciiz(name: str, label: str | None = None, *, encoding: str = "latin-1") ->
     return Text(name, label or name, encoding)
 
 
-def rest(name: str, label: str | None = None, *, max_len: int | None = None) -> Rest:
-    return Rest(name, label or name, max_len)
+def rest(name: str, label: str | None = None, *, max_len: int | None = None) -> Raw:
+    """Every byte to the end of the message (``max_len`` bounds encoding only)."""
+    return Raw(name, label or name, None, max_len)
 
 
-def fixed_bytes(name: str, size: int, label: str | None = None) -> FixedBytes:
-    return FixedBytes(name, label or name, size)
+def fixed_bytes(name: str, size: int, label: str | None = None) -> Raw:
+    """Exactly ``size`` bytes."""
+    return Raw(name, label or name, size, None)
 
 
 def prefixed(
@@ -1120,9 +1085,9 @@ __all__ = [
     "Packed",
     "Part",
     "Prefixed",
+    "Raw",
     "Record",
     "Repeat",
-    "Rest",
     "Tail",
     "Text",
     "Variable",
