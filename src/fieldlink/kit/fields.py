@@ -98,7 +98,8 @@ class _Fault(Exception):
         return self.template.replace("{field}", self.label)
 
 
-def _int_problem(value: object, code: str) -> str | None:
+def number_problem(value: object, code: str) -> str | None:
+    """Why ``value`` cannot be packed as struct ``code`` (``"must be 0..255, got 300"``)."""
     if value is None:
         return "is required"
     if code in "fd":
@@ -176,7 +177,7 @@ class Number(Fixed):
         super().__init__((name,), label, code, endian)
 
     def problem(self, obj: object) -> tuple[str, str] | None:
-        why = _int_problem(getattr(obj, self.names[0]), self.code)
+        why = number_problem(getattr(obj, self.names[0]), self.code)
         return None if why is None else (self.label, why)
 
 
@@ -299,7 +300,7 @@ class Packed(Fixed):
             return (self.label, "is required")
         parts = self.split(value)
         for code, part, part_label in zip(self.code, parts, self.part_labels, strict=True):
-            why = _int_problem(part, code)
+            why = number_problem(part, code)
             if why is not None:
                 return (self.label, f"{part_label} {why}")
         return None
@@ -1108,6 +1109,7 @@ __all__ = [
     "i64",
     "i64le",
     "ignore_rest",
+    "number_problem",
     "optional",
     "packed",
     "part",

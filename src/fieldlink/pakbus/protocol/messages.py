@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
 
 from fieldlink.errors import ProtocolError, UsageError
-from fieldlink.kit.fields import Codec, Layout, Packed, const, packed, u8
+from fieldlink.kit.fields import Codec, Layout, Packed, const, number_problem, packed, u8
 from fieldlink.pakbus.protocol.wire import NSec, Reader, Writer
 
 #: HiProtoCode of PakCtrl (network control) messages.
@@ -42,7 +42,6 @@ _PROTOCOL_NAMES = {0: "PakCtrl", 1: "BMP5", 2: "datagram", 3: "encrypted"}
 #: Command types that expect no answer, per protocol (§3, §4.3, §4.4, §4.7, §8.4).
 _ONE_WAY = {PAKCTRL: frozenset({0x0C, 0x0D, 0x0E}), BMP5: frozenset({0x14, 0x20})}
 
-_T = TypeVar("_T")
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
@@ -65,6 +64,9 @@ def describe_type(hi_proto: int, msg_type: int, name: str = "message") -> str:
 class FieldWriter:
     """A :class:`~fieldlink.pakbus.protocol.wire.Writer` that refuses values that do not fit.
 
+    Only for the hand-written codecs (collect data command, unknown messages); the
+    declared ones get the same checks from :mod:`fieldlink.kit.fields`.
+
     The wire writer masks integers to their width, which would turn a caller's bug
     (a security code of 70000, a NUL inside a file name) into a different, valid
     message.  Every method here names the field so the error says what to fix.
@@ -80,68 +82,38 @@ class FieldWriter:
         """The error for a value that cannot be encoded, naming message and field."""
         return UsageError(f"cannot encode {self.what}: {name} {problem}")
 
-    def _uint(self, value: object, bits: int, name: str) -> int:
-        if not isinstance(value, int):
-            raise self.error(name, f"must be an integer, not {type(value).__name__}")
-        if not 0 <= value < (1 << bits):
-            raise self.error(name, f"must be 0..{(1 << bits) - 1}, got {value}")
+    def _number(self, value: int, code: str, name: str) -> int:
+        why = number_problem(value, code)
+        if why is not None:
+            raise self.error(name, why)
         return value
 
     def u8(self, value: int, name: str) -> None:
-        self._w.u8(self._uint(value, 8, name))
+        self._w.u8(self._number(value, "B", name))
 
     def u16(self, value: int, name: str) -> None:
-        self._w.u16(self._uint(value, 16, name))
+        self._w.u16(self._number(value, "H", name))
 
     def u32(self, value: int, name: str) -> None:
-        self._w.u32(self._uint(value, 32, name))
+        self._w.u32(self._number(value, "I", name))
 
-    def flag(self, value: bool, name: str) -> None:
-        """A one-byte boolean: 1 for true, 0 for false."""
-        self._w.u8(1 if value else 0)
-
-    def nsec(self, value: NSec, name: str, *, signed_ns: bool = False) -> None:
-        """An NSec; nanoseconds are UInt4 in time stamps, Int4 in clock adjustments."""
+    def nsec(self, value: NSec, name: str) -> None:
+        """An NSec time stamp (UInt4 nanoseconds)."""
         if not isinstance(value, NSec):
             raise self.error(name, f"must be an NSec, not {type(value).__name__}")
-        s, ns = value.seconds, value.nanoseconds
-        if not (isinstance(s, int) and _INT32_MIN <= s <= _INT32_MAX):
-            raise self.error(name, f"seconds must fit an Int4, got {s!r}")
-        lo, hi = (_INT32_MIN, _INT32_MAX) if signed_ns else (0, 2**32 - 1)
-        if not (isinstance(ns, int) and lo <= ns <= hi):
-            kind = "an Int4" if signed_ns else "a UInt4"
-            raise self.error(name, f"nanoseconds must fit {kind}, got {ns!r}")
-        self._w.nsec(value, signed_ns=signed_ns)
+        self._number(value.seconds, "i", f"{name} seconds")
+        self._number(value.nanoseconds, "I", f"{name} nanoseconds")
+        self._w.nsec(value)
 
-    def text(self, value: str, name: str) -> None:
-        """An ASCIIZ string, Latin-1 encoded (what loggers store)."""
-        if not isinstance(value, str):
-            raise self.error(name, f"must be a str, not {type(value).__name__}")
-        try:
-            raw = value.encode("latin-1")
-        except UnicodeEncodeError as exc:
-            raise self.error(name, f"has a character Latin-1 cannot encode: {value!r}") from exc
-        if b"\x00" in raw:
-            raise self.error(name, f"cannot contain a NUL character: {value!r}")
-        self._w.raw(raw + b"\x00")
-
-    def raw(self, value: bytes, name: str, *, max_len: int | None = None) -> None:
+    def raw(self, value: bytes, name: str) -> None:
         if not isinstance(value, bytes | bytearray | memoryview):
             raise self.error(name, f"must be bytes, not {type(value).__name__}")
-        if max_len is not None and len(value) > max_len:
-            raise self.error(name, f"is {len(value)} bytes; at most {max_len} fit")
         self._w.raw(bytes(value))
 
     def require(self, condition: bool, name: str, problem: str) -> None:
         """Raise the usual encode error unless ``condition`` (for cross-field rules)."""
         if not condition:
             raise self.error(name, problem)
-
-    def present(self, value: _T | None, name: str) -> _T:
-        """``value``, or the usual encode error if it is None (a required field left out)."""
-        if value is None:
-            raise self.error(name, "is required")
-        return value
 
     def bytes(self) -> bytes:
         return self._w.bytes()
