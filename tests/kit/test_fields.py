@@ -382,6 +382,18 @@ def test_lists_encode_errors(msg: Lists, problem: str) -> None:
         msg.encode()
 
 
+def test_repeat_to_the_end_is_bounded_by_max_count() -> None:
+    @dataclass(frozen=True)
+    class Names:
+        names: tuple[str, ...]
+
+    codec = Codec((F.repeat("names", F.asciiz("name"), max_count=2),), make=Names, what="n")
+    assert codec.decode(b"a\x00b\x00") == Names(("a", "b"))
+    with pytest.raises(ProtocolError, match="names has more than 2 entries") as info:
+        codec.decode(b"a\x00b\x00c\x00")
+    assert info.value.offset == 4
+
+
 def test_rest_max_len_applies_to_encoding_only() -> None:
     @dataclass(frozen=True)
     class Quote:
@@ -444,6 +456,7 @@ class Two:
         ((F.u8("a"), F.u8("c")), TypeError, "unknown attributes"),
         ((F.u8("b"),), TypeError, "leaves out required attributes"),
         ((F.u8("a"), F.repeat("b", F.rest("x"))), ValueError, "can be empty"),
+        ((F.tail(F.u8("a"), key="b", values=(0,)), F.u8("b")), ValueError, "must come before"),
     ],
 )
 def test_bad_layouts(layout: Layout, error: type[Exception], problem: str) -> None:

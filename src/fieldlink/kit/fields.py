@@ -655,6 +655,8 @@ class Repeat(Variable):
                 count = -1
             items: list[Any] = []
             while (pos < end) if count < 0 else (len(items) < count):
+                if len(items) == limit:  # only to the end: a count was checked above
+                    raise _Fault(f"{{field}} has more than {limit} entries", pos, label)
                 one: dict[str, Any] = {}
                 try:
                     pos = elem_dec(data, pos, one)
@@ -750,7 +752,7 @@ def _runs(layout: Sequence[Field]) -> list[list[Fixed] | Variable]:
 
 
 def _check_order(layout: Sequence[Field]) -> None:
-    """Optionals trail; what follows them, or a to-the-end field, could not be found."""
+    """Optionals trail; nothing follows a to-the-end field; a tail's key comes first."""
     seen_optional: list[Optional] = []
     for i, f in enumerate(layout):
         later = layout[i + 1 :]
@@ -758,6 +760,8 @@ def _check_order(layout: Sequence[Field]) -> None:
         to_end = to_end or (isinstance(f, Repeat) and f._count is None)
         if to_end and later and not all(isinstance(x, IgnoreRest) for x in later):
             raise ValueError(f"{f.label} runs to the end, so nothing may follow it")
+        if isinstance(f, Tail) and f.key not in {n for x in layout[:i] for n in x.names}:
+            raise ValueError(f"{f.label} depends on {f.key!r}, which must come before it")
         if isinstance(f, Optional):
             f.before = tuple(seen_optional)
             seen_optional.append(f)
