@@ -490,29 +490,21 @@ class Optional(Variable):
     def compile(self, defaults: Mapping[str, Any]) -> tuple[_Enc, _Dec]:
         absent = _defaults_of(self, defaults)
         inner_enc, inner_dec, _, _ = _compile([self.inner], defaults)
-        getters = [attrgetter(n) for n in self.names]
-        earlier = [
-            (o.label, [attrgetter(n) for n in o.names], _defaults_of(o, defaults))
-            for o in self.before
-        ]
-        write_absent, label = self.write_absent, self.label
-
-        def is_absent(
-            obj: Any, gets: Sequence[Callable[[Any], Any]], default: tuple[Any, ...]
-        ) -> bool:
-            return all(g(obj) == d for g, d in zip(gets, default, strict=True))
+        get, absent_value = _probe(self, defaults)
+        earlier = [(o.label, *_probe(o, defaults)) for o in self.before]
+        write_absent, label, names = self.write_absent, self.label, self.names
 
         def enc(obj: Any, out: bytearray) -> None:
-            if not write_absent and _is_absent(obj, getters, absent):
+            if not write_absent and get(obj) == absent_value:
                 return
-            for other, gets, default in earlier:
-                if _is_absent(obj, gets, default):
+            for other, other_get, other_absent in earlier:
+                if other_get(obj) == other_absent:
                     raise _Bad(label, f"cannot be sent without {other}")
             inner_enc(obj, out)
 
         def dec(data: bytes, pos: int, v: dict[str, Any]) -> int:
             if pos >= len(data):
-                v.update(zip(self.names, absent, strict=True))
+                v.update(zip(names, absent, strict=True))
                 return pos
             return inner_dec(data, pos, v)
 
@@ -539,12 +531,12 @@ class Tail(Variable):
     def compile(self, defaults: Mapping[str, Any]) -> tuple[_Enc, _Dec]:
         absent = _defaults_of(self, defaults)
         inner_enc, inner_dec, _, _ = _compile(self.fields, defaults)
-        get_all = [attrgetter(n) for n in self.names]
+        get_all, absent_value = _probe(self, defaults)
         key, values, names = attrgetter(self.key), self.values, self.names
         key_name = self.key
 
         def enc(obj: Any, out: bytearray) -> None:
-            if key(obj) in values or any(g(obj) != d for g, d in zip(get_all, absent, strict=True)):
+            if key(obj) in values or get_all(obj) != absent_value:
                 inner_enc(obj, out)
 
         def dec(data: bytes, pos: int, v: dict[str, Any]) -> int:
@@ -698,8 +690,12 @@ class IgnoreRest(Variable):
         return enc, dec
 
 
-def _is_absent(obj: Any, gets: Sequence[Callable[[Any], Any]], default: tuple[Any, ...]) -> bool:
-    return all(g(obj) == d for g, d in zip(gets, default, strict=True))
+def _probe(field: Field, defaults: Mapping[str, Any]) -> tuple[Callable[[Any], Any], Any]:
+    """A getter of ``field``'s attribute(s), and what it returns when they are absent."""
+    absent = _defaults_of(field, defaults)
+    if len(field.names) == 1:
+        return attrgetter(field.names[0]), absent[0]
+    return attrgetter(*field.names), absent
 
 
 def _defaults_of(field: Field, defaults: Mapping[str, Any]) -> tuple[Any, ...]:
