@@ -193,6 +193,42 @@ def test_mixed_byte_orders_in_one_layout() -> None:
     assert codec.decode(h("0102 0201 03")) == Mixed(0x0102, 0x0102, 3)
 
 
+# --- scaled values (the EPsolar MT-5 shape) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Charge(Binary):
+    """Volts as hundredths in a little-endian UInt2, °C + 30 in one byte."""
+
+    LAYOUT: ClassVar[Layout] = (
+        F.scaled("volts", "BatteryVoltage", endian="<", scale=100),
+        F.scaled("celsius", "Temperature", code="B", offset=30),
+        F.flag("charging", "Charging"),
+    )
+
+    volts: float
+    celsius: int
+    charging: bool
+
+
+def test_scaled_values() -> None:
+    assert Charge(12.34, -5, True).encode() == h("D204 19 01")
+    assert Charge.decode(h("D204 19 01")) == Charge(12.34, -5, True)
+    assert Charge.codec().size == 4
+    with pytest.raises(UsageError, match=r"BatteryVoltage must be 0\.\.655\.35, got 700"):
+        Charge(700, 0, False).encode()
+    with pytest.raises(UsageError, match=r"Temperature must be -30\.\.225, got 300"):
+        Charge(1, 300, False).encode()
+    with pytest.raises(UsageError, match="BatteryVoltage must be a number, not str"):
+        Charge("1", 0, False).encode()  # type: ignore[arg-type]
+
+
+@given(st.integers(0, 0xFFFF), st.integers(0, 0xFF))
+def test_scaled_round_trip_from_the_wire(volts: int, temp: int) -> None:
+    wire = volts.to_bytes(2, "little") + bytes([temp, 0])
+    assert Charge.decode(wire).encode() == wire
+
+
 # --- a variable big-endian command (the PakBus shape) ------------------------------------------
 
 
@@ -407,7 +443,15 @@ def test_rest_max_len_applies_to_encoding_only() -> None:
 
 # --- any bytes: a value or ProtocolError ---------------------------------------------------------
 
-CODECS = [Packet.codec(), Command.codec(), Answer.codec(), Lists.codec(), big, little]
+CODECS = [
+    Packet.codec(),
+    Charge.codec(),
+    Command.codec(),
+    Answer.codec(),
+    Lists.codec(),
+    big,
+    little,
+]
 
 
 @pytest.mark.parametrize("codec", CODECS, ids=lambda c: c.what)

@@ -33,6 +33,7 @@ Fields (each takes the attribute ``name`` and an optional wire ``label`` for err
   floats ``f32 f64 f32le f64le``, ``flag`` (one byte, 0 false), ``const``;
 - ``bits``: one word cut into named parts (``part``), most significant first;
 - ``packed``: one attribute spread over several fixed parts (e.g. a seconds/nanoseconds time);
+- ``scaled``: a number sent as a scaled, offset integer (volts × 100, °C + 30);
 - ``asciiz`` (NUL-terminated text), ``fixed_bytes``, ``rest`` (bytes to the end),
   ``prefixed`` (length-prefixed bytes, the length word optionally carrying flag bits);
 - ``optional`` (a trailing field that may be absent), ``tail`` (a group that is sent
@@ -304,6 +305,43 @@ class Packed(Fixed):
             if why is not None:
                 return (self.label, f"{part_label} {why}")
         return None
+
+
+class Scaled(Number):
+    """A number sent as an integer ``round((value + offset) * scale)`` (e.g. volts × 100).
+
+    Decodes to ``wire / scale - offset`` (a float), or ``wire - offset`` (an int) when
+    ``scale`` is 1, as for a temperature sent as °C + 30 in one byte.
+    """
+
+    __slots__ = ("offset", "scale")
+
+    def __init__(
+        self, name: str, label: str, code: str, endian: str, scale: int, offset: int
+    ) -> None:
+        super().__init__(name, label, code, endian)
+        self.scale = scale
+        self.offset = offset
+
+    def encode_expr(self, obj: str, me: str) -> str:
+        return f"{me}.to_wire({obj}.{self.names[0]})"
+
+    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
+        return f"v[{self.names[0]!r}] = {me}.from_wire({temps[0]})"
+
+    def to_wire(self, value: float) -> int:
+        why = number_problem(value, "d")
+        if why is not None:
+            raise _Bad(self.label, why)
+        wire = round((value + self.offset) * self.scale)
+        lo, hi = _RANGES[self.code]
+        if not lo <= wire <= hi:
+            low, high = lo / self.scale - self.offset, hi / self.scale - self.offset
+            raise _Bad(self.label, f"must be {low:g}..{high:g}, got {value}")
+        return wire
+
+    def from_wire(self, wire: int) -> float:
+        return wire - self.offset if self.scale == 1 else wire / self.scale - self.offset
 
 
 def _a(noun: str) -> str:
@@ -1000,6 +1038,19 @@ def bits(label: str, *parts: Part, code: str = "H", endian: str = ">") -> Bits:
     return Bits(label, code, endian, parts)
 
 
+def scaled(
+    name: str,
+    label: str | None = None,
+    *,
+    code: str = "H",
+    endian: str = ">",
+    scale: int = 1,
+    offset: int = 0,
+) -> Scaled:
+    """An integer field carrying ``(value + offset) * scale``: ``scaled("volts", scale=100)``."""
+    return Scaled(name, label or name, code, endian, scale, offset)
+
+
 def packed(
     name: str,
     label: str,
@@ -1089,6 +1140,7 @@ __all__ = [
     "Raw",
     "Record",
     "Repeat",
+    "Scaled",
     "Tail",
     "Text",
     "Variable",
@@ -1117,6 +1169,7 @@ __all__ = [
     "record",
     "repeat",
     "rest",
+    "scaled",
     "tail",
     "u8",
     "u16",
