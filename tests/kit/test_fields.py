@@ -508,6 +508,35 @@ def test_bad_layouts(layout: Layout, error: type[Exception], problem: str) -> No
         Codec(layout, make=Two, what="two")
 
 
+def test_record_layout_is_checked_against_its_class() -> None:
+    with pytest.raises(TypeError, match="unknown attributes"):
+        Codec((F.u8("a"), F.repeat("b", F.record(Entry, F.u8("nope")))), make=Two, what="t")
+
+
+@dataclass(frozen=True)
+class Even:
+    n: int
+
+    def __post_init__(self) -> None:
+        if self.n % 2:
+            raise ValueError(f"{self.n} is odd")
+
+
+def test_a_class_refusing_decoded_values_gives_protocol_error() -> None:
+    codec = Codec((F.u8("n"),), make=Even, what="even")
+    assert codec.decode(b"\x02") == Even(2)
+    with pytest.raises(ProtocolError, match="invalid values: 3 is odd"):
+        codec.decode(b"\x03")
+
+    @dataclass(frozen=True)
+    class Evens:
+        items: tuple[Even, ...]
+
+    many = Codec((F.repeat("items", F.record(Even, F.u8("n"))),), make=Evens, what="evens")
+    with pytest.raises(ProtocolError, match=r"items\[1\] is invalid: 5 is odd"):
+        many.decode(b"\x02\x05")
+
+
 def test_optional_needs_a_default() -> None:
     with pytest.raises(ValueError, match="needs a default"):
         Codec((F.optional(F.u8("a")), F.optional(F.u8("b"))), make=Two, what="two")

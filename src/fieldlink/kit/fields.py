@@ -627,6 +627,8 @@ class Repeat(Variable):
             layout, make, only = element.layout, element.make, ""
             elem_defaults = _dataclass_defaults(make)
             shown = getattr(make, "__name__", "record")
+            if dataclasses.is_dataclass(make):
+                _check_names(layout, make, f"{self.label} {shown}")
         else:
             layout, make, elem_defaults = (element,), tuple, {}
             (only,) = element.names
@@ -694,7 +696,15 @@ class Repeat(Variable):
                     raise _Fault(
                         fault.template, fault.offset, f"{label}[{len(items)}] {fault.label}"
                     ) from None
-                items.append(one[only] if scalar else make(**one))
+                if scalar:
+                    items.append(one[only])
+                    continue
+                try:
+                    items.append(make(**one))
+                except ValueError as exc:  # the record's own validation refused it
+                    raise _Fault(
+                        f"{{field}} is invalid: {exc}", pos, f"{label}[{len(items)}]"
+                    ) from None
             v[name] = tuple(items)
             return pos
 
@@ -944,7 +954,12 @@ class Codec(Generic[T]):
             end = self._dec(raw, pos, v)
         except _Fault as fault:
             raise ProtocolError(fault.reason, message_type=self.what, offset=fault.offset) from None
-        return self._make(**v), end
+        try:
+            return self._make(**v), end
+        except ValueError as exc:  # the class's own validation refused the values
+            raise ProtocolError(
+                f"invalid values: {exc}", message_type=self.what, offset=pos
+            ) from None
 
 
 def _check_names(layout: Sequence[Field], cls: Any, what: str) -> None:
