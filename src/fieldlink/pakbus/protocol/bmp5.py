@@ -19,8 +19,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Final, Self
 
+from fieldlink.kit.fields import (
+    Field,
+    Layout,
+    Tail,
+    asciiz,
+    flag,
+    ignore_rest,
+    optional,
+    rest,
+    tail,
+    u8,
+    u16,
+    u32,
+)
 from fieldlink.pakbus.protocol.codes import Bmp5ResponseCode, CollectMode
-from fieldlink.pakbus.protocol.messages import BMP5, FieldWriter, Message, register
+from fieldlink.pakbus.protocol.messages import BMP5, FieldWriter, Message, message, nsec
 from fieldlink.pakbus.protocol.wire import NSec, Reader
 
 _OK: Final = Bmp5ResponseCode.OK
@@ -34,43 +48,69 @@ class _Bmp5(Message):
     HI_PROTO: ClassVar[int] = BMP5
 
 
-def _has_tail(code: int, r: Reader) -> bool:
-    """Whether success-only fields follow: always on success, else if bytes remain."""
-    return code == _OK or not r.at_end()
+#: Every response starts with RespCode; most commands with a SecurityCode.
+_RESP_CODE = u8("resp_code", "RespCode")
+_SECURITY = u16("security_code", "SecurityCode")
+_FILE_NAME = asciiz("file_name", "FileName")
+_FILE_OFFSET = u32("offset", "FileOffset")
+#: Where get values and set values point: a table, a type and a field, ``swath`` values.
+_VALUES_ADDRESS: Layout = (
+    _SECURITY,
+    asciiz("table_name", "TableName"),
+    u8("type_code", "TypeCode"),
+    asciiz("field_name", "FieldName"),
+    u16("swath", "Swath"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _CodeAndData(_Bmp5):
+    """Responses that are RespCode, then bytes only a later layer can cut (``data``)."""
+
+    tran: int
+    resp_code: int
+    data: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class _SecurityOnly(_Bmp5):
+    """Commands that carry only a SecurityCode."""
+
+    LAYOUT = (_SECURITY,)
+
+    tran: int
+    security_code: int = 0
+
+
+def _if_ok(*fields: Field) -> Tail:
+    """Fields "present only if RespCode = 0": always then, otherwise if bytes remain.
+
+    Encoded when RespCode is 0 or any of them differs from its default.
+    """
+    return tail(*fields, key="resp_code", values=(_OK,))
 
 
 # --- please wait (§6.1) -----------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0xA1, "please wait")
 class PleaseWait(_Bmp5):
     """Please wait (§6.1): the answer to command ``cmd_msg_type`` needs ``wait_seconds`` more.
 
     Carries the waiting command's TranNbr; a client resets that transaction's deadline.
     """
 
-    MSG_TYPE: ClassVar[int] = 0xA1
-    NAME: ClassVar[str] = "please wait"
+    LAYOUT = (u8("cmd_msg_type", "CmdMsgType"), u16("wait_seconds", "WaitSec"))
 
     tran: int
     cmd_msg_type: int
     wait_seconds: int
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.cmd_msg_type, "CmdMsgType")
-        out.u16(self.wait_seconds, "WaitSec")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("CmdMsgType"), r.u16("WaitSec"))
-
 
 # --- clock (§6.2) -----------------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x17, "clock command")
 class ClockCommand(_Bmp5):
     """Clock check/set (§6.2): ``adjustment`` is *added* to the logger clock; (0, 0) reads.
 
@@ -78,24 +118,14 @@ class ClockCommand(_Bmp5):
     seconds and nanoseconds, as PyPak builds it — INFERRED).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x17
-    NAME: ClassVar[str] = "clock command"
+    LAYOUT = (_SECURITY, nsec("adjustment", "Adjustment", signed_ns=True))
 
     tran: int
     security_code: int = 0
     adjustment: NSec = NO_ADJUSTMENT
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.nsec(self.adjustment, "Adjustment", signed_ns=True)
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"), r.nsec("Adjustment", signed_ns=True))
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x97, "clock response")
 class ClockResponse(_Bmp5):
     """Clock response (§6.2): the logger time *before* any adjustment.
 
@@ -105,8 +135,7 @@ class ClockResponse(_Bmp5):
     such impossible nanoseconds to 0 (the seconds are still right).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x97
-    NAME: ClassVar[str] = "clock response"
+    LAYOUT = (_RESP_CODE, _if_ok(nsec("old_time", "OldTime")))
 
     tran: int
     resp_code: int
@@ -120,59 +149,16 @@ class ClockResponse(_Bmp5):
             return t
         return NSec(t.seconds, 0)
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.require(
-            self.old_time is not None or self.resp_code != _OK,
-            "OldTime",
-            "is required when RespCode is 0",
-        )
-        if self.old_time is not None:
-            out.nsec(self.old_time, "OldTime")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        return cls(tran, code, r.nsec("OldTime") if _has_tail(code, r) else None)
-
 
 # --- programming statistics (§6.3) ------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
-class ProgStatsCommand(_Bmp5):
+@message(0x18, "programming statistics command")
+class ProgStatsCommand(_SecurityOnly):
     """Get programming statistics (§6.3); expect a Please Wait after a compile."""
 
-    MSG_TYPE: ClassVar[int] = 0x18
-    NAME: ClassVar[str] = "programming statistics command"
 
-    tran: int
-    security_code: int = 0
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"))
-
-
-_PROG_STATS_REQUIRED: Final = (
-    "os_version",
-    "os_sig",
-    "serial_number",
-    "power_up_program",
-    "compile_state",
-    "program_name",
-    "program_sig",
-    "compile_time",
-    "compile_result",
-)
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x98, "programming statistics response")
 class ProgStatsResponse(_Bmp5):
     """Programming statistics response (§6.3, vectors V6).
 
@@ -182,8 +168,23 @@ class ProgStatsResponse(_Bmp5):
     appends more does not break collection.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x98
-    NAME: ClassVar[str] = "programming statistics response"
+    LAYOUT = (
+        _RESP_CODE,
+        _if_ok(
+            asciiz("os_version", "OSVer"),
+            u16("os_sig", "OSSig"),
+            asciiz("serial_number", "SerialNbr"),
+            asciiz("power_up_program", "PowUpProg"),
+            u8("compile_state", "CompState"),
+            asciiz("program_name", "ProgName"),
+            u16("program_sig", "ProgSig"),
+            nsec("compile_time", "CompTime"),
+            asciiz("compile_result", "CompResult"),
+            optional(asciiz("model", "ModelNo")),
+            optional(asciiz("station_name", "StationName")),
+            ignore_rest(),
+        ),
+    )
 
     tran: int
     resp_code: int
@@ -199,65 +200,11 @@ class ProgStatsResponse(_Bmp5):
     model: str | None = None
     station_name: str | None = None
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        names = (*_PROG_STATS_REQUIRED, "model", "station_name")
-        if self.resp_code != _OK and all(getattr(self, n) is None for n in names):
-            return
-        out.text(out.present(self.os_version, "OSVer"), "OSVer")
-        out.u16(out.present(self.os_sig, "OSSig"), "OSSig")
-        out.text(out.present(self.serial_number, "SerialNbr"), "SerialNbr")
-        out.text(out.present(self.power_up_program, "PowUpProg"), "PowUpProg")
-        out.u8(out.present(self.compile_state, "CompState"), "CompState")
-        out.text(out.present(self.program_name, "ProgName"), "ProgName")
-        out.u16(out.present(self.program_sig, "ProgSig"), "ProgSig")
-        out.nsec(out.present(self.compile_time, "CompTime"), "CompTime")
-        out.text(out.present(self.compile_result, "CompResult"), "CompResult")
-        if self.station_name is not None:
-            out.text(out.present(self.model, "ModelNo"), "ModelNo")
-            out.text(self.station_name, "StationName")
-        elif self.model is not None:
-            out.text(self.model, "ModelNo")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        if not _has_tail(code, r):
-            return cls(tran, code)
-        os_version = r.text("OSVer")
-        os_sig = r.u16("OSSig")
-        serial = r.text("SerialNbr")
-        power_up = r.text("PowUpProg")
-        state = r.u8("CompState")
-        program = r.text("ProgName")
-        program_sig = r.u16("ProgSig")
-        compile_time = r.nsec("CompTime")
-        result = r.text("CompResult")
-        model = None if r.at_end() else r.text("ModelNo")
-        station = None if r.at_end() else r.text("StationName")
-        r.rest()
-        return cls(
-            tran,
-            code,
-            os_version,
-            os_sig,
-            serial,
-            power_up,
-            state,
-            program,
-            program_sig,
-            compile_time,
-            result,
-            model,
-            station,
-        )
-
 
 # --- files (§7) -------------------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1C, "file send command")
 class FileSendCommand(_Bmp5):
     """File send, "download" to the logger (§7.1): one fragment at ``offset``.
 
@@ -265,8 +212,14 @@ class FileSendCommand(_Bmp5):
     Campbell leaves ``file_name`` empty after the first fragment.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1C
-    NAME: ClassVar[str] = "file send command"
+    LAYOUT = (
+        _SECURITY,
+        _FILE_NAME,
+        u8("attribute", "Attribute"),
+        flag("close_flag", "CloseFlag"),
+        _FILE_OFFSET,
+        rest("data", "FileData"),
+    )
 
     tran: int
     security_code: int
@@ -276,26 +229,8 @@ class FileSendCommand(_Bmp5):
     offset: int
     data: bytes
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.file_name, "FileName")
-        out.u8(self.attribute, "Attribute")
-        out.flag(self.close_flag, "CloseFlag")
-        out.u32(self.offset, "FileOffset")
-        out.raw(self.data, "FileData")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        name = r.text("FileName")
-        attribute = r.u8("Attribute")
-        close = r.u8("CloseFlag") != 0
-        offset = r.u32("FileOffset")
-        return cls(tran, sec, name, attribute, close, offset, r.rest())
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9C, "file send response")
 class FileSendResponse(_Bmp5):
     """File send response (§7.1): the echoed offset, and free space on newer OS.
 
@@ -303,31 +238,18 @@ class FileSendResponse(_Bmp5):
     when an error response omits it.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x9C
-    NAME: ClassVar[str] = "file send response"
+    LAYOUT = (
+        _RESP_CODE,
+        _if_ok(_FILE_OFFSET, optional(u32("space_left", "SpaceLeft"))),
+    )
 
     tran: int
     resp_code: int
     offset: int = 0
     space_left: int | None = None
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        if self.resp_code == _OK or self.offset or self.space_left is not None:
-            out.u32(self.offset, "FileOffset")
-        if self.space_left is not None:
-            out.u32(self.space_left, "SpaceLeft")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        offset = r.u32("FileOffset") if _has_tail(code, r) else 0
-        space = None if r.at_end() else r.u32("SpaceLeft")
-        return cls(tran, code, offset, space)
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1D, "file receive command")
 class FileReceiveCommand(_Bmp5):
     """File receive, "upload" from the logger (§7.2): ``swath`` bytes from ``offset``.
 
@@ -335,8 +257,13 @@ class FileReceiveCommand(_Bmp5):
     ``.TDF`` holds the table definitions, ``.DIR`` the directory.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1D
-    NAME: ClassVar[str] = "file receive command"
+    LAYOUT = (
+        _SECURITY,
+        _FILE_NAME,
+        flag("close_flag", "CloseFlag"),
+        _FILE_OFFSET,
+        u16("swath", "Swath"),
+    )
 
     tran: int
     security_code: int
@@ -345,23 +272,8 @@ class FileReceiveCommand(_Bmp5):
     offset: int
     swath: int
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.file_name, "FileName")
-        out.flag(self.close_flag, "CloseFlag")
-        out.u32(self.offset, "FileOffset")
-        out.u16(self.swath, "Swath")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        name = r.text("FileName")
-        close = r.u8("CloseFlag") != 0
-        return cls(tran, sec, name, close, r.u32("FileOffset"), r.u16("Swath"))
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9D, "file receive response")
 class FileReceiveResponse(_Bmp5):
     """File receive response (§7.2): ``data`` is at most the swath asked for.
 
@@ -371,30 +283,15 @@ class FileReceiveResponse(_Bmp5):
     offset 0.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x9D
-    NAME: ClassVar[str] = "file receive response"
+    LAYOUT = (_RESP_CODE, _if_ok(_FILE_OFFSET, rest("data", "FileData")))
 
     tran: int
     resp_code: int
     offset: int = 0
     data: bytes = b""
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        if self.resp_code == _OK or self.offset or self.data:
-            out.u32(self.offset, "FileOffset")
-            out.raw(self.data, "FileData")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        if not _has_tail(code, r):
-            return cls(tran, code)
-        return cls(tran, code, r.u32("FileOffset"), r.rest())
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1E, "file control command")
 class FileControlCommand(_Bmp5):
     """File control (§7.4): run, stop, delete, format… (codes.FileCommand).
 
@@ -403,8 +300,12 @@ class FileControlCommand(_Bmp5):
     off the wire; an absent FileName2 decodes as None.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1E
-    NAME: ClassVar[str] = "file control command"
+    LAYOUT = (
+        _SECURITY,
+        _FILE_NAME,
+        u8("command", "FileCmd"),
+        optional(asciiz("file_name2", "FileName2")),
+    )
 
     tran: int
     security_code: int
@@ -412,23 +313,8 @@ class FileControlCommand(_Bmp5):
     command: int
     file_name2: str | None = None
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.file_name, "FileName")
-        out.u8(self.command, "FileCmd")
-        if self.file_name2 is not None:
-            out.text(self.file_name2, "FileName2")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        name = r.text("FileName")
-        command = r.u8("FileCmd")
-        return cls(tran, sec, name, command, None if r.at_end() else r.text("FileName2"))
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9E, "file control response")
 class FileControlResponse(_Bmp5):
     """File control response (§7.4): wait ``hold_off`` seconds before the next transaction.
 
@@ -436,21 +322,11 @@ class FileControlResponse(_Bmp5):
     it decodes as 0 (Campbell reads it only if present).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x9E
-    NAME: ClassVar[str] = "file control response"
+    LAYOUT = (_RESP_CODE, optional(u16("hold_off", "HoldOff"), write_absent=True))
 
     tran: int
     resp_code: int
     hold_off: int = 0
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.u16(self.hold_off, "HoldOff")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        return cls(tran, code, 0 if r.at_end() else r.u16("HoldOff"))
 
 
 # --- data collection (§8.3) -------------------------------------------------------------------
@@ -518,8 +394,7 @@ def _read_field_list(r: Reader) -> tuple[int, ...]:
     return tuple(fields)
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x09, "collect data command")
 class CollectDataCommand(_Bmp5):
     """Collect data (§8.3, vectors V1.4/V14/V18): one or more table blocks, one mode.
 
@@ -529,10 +404,13 @@ class CollectDataCommand(_Bmp5):
     that is where jPakBus's surplus P2 bytes end up; they are ignored).  Encoding
     always writes the 0x0000 terminator.  Modes other than 3–8 raise ProtocolError
     (the P1/P2 layout is unknown).
-    """
 
-    MSG_TYPE: ClassVar[int] = 0x09
-    NAME: ClassVar[str] = "collect data command"
+    Why its codec is written by hand, not declared as ``LAYOUT``: the *type* of P1 and
+    P2 (absent, UInt4 or NSec) depends on CollectMode, which comes before them, and
+    the decoder must look ahead (is the next would-be TableNbr zero?) and accept
+    three different ends of a field list.  A declarative spec that could say that
+    would be a small programming language; this is one message.
+    """
 
     tran: int
     security_code: int
@@ -574,36 +452,21 @@ class CollectDataCommand(_Bmp5):
         return cls(tran, sec, mode, tuple(requests))
 
 
-@register
-@dataclass(frozen=True, slots=True)
-class CollectDataResponse(_Bmp5):
+@message(0x89, "collect data response")
+class CollectDataResponse(_CodeAndData):
     """Collect data response (§8.3): ``data`` is everything after RespCode.
 
     Record blocks, fragments and the final MoreRecsExist byte can only be cut with
     the table definitions, so :mod:`fieldlink.pakbus.protocol.records` parses ``data``.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x89
-    NAME: ClassVar[str] = "collect data response"
-
-    tran: int
-    resp_code: int
-    data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.raw(self.data, "record data")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("RespCode"), r.rest())
+    LAYOUT = (_RESP_CODE, rest("data", "record data"))
 
 
 # --- table control (§8.5) ---------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x19, "table control command")
 class TableControlCommand(_Bmp5):
     """Table control (§8.5): reset a table or roll over its file (codes.TableControlOption).
 
@@ -612,59 +475,39 @@ class TableControlCommand(_Bmp5):
     ``table_name`` after CtrlOption; None leaves it off (PbCdlComm's 3-byte form).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x19
-    NAME: ClassVar[str] = "table control command"
+    LAYOUT = (
+        _SECURITY,
+        u8("option", "CtrlOption"),
+        optional(asciiz("table_name", "TableName")),
+    )
 
     tran: int
     security_code: int
     option: int
     table_name: str | None = None
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.u8(self.option, "CtrlOption")
-        if self.table_name is not None:
-            out.text(self.table_name, "TableName")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        option = r.u8("CtrlOption")
-        return cls(tran, sec, option, None if r.at_end() else r.text("TableName"))
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x99, "table control response")
 class TableControlResponse(_Bmp5):
     """Table control response (§8.5)."""
 
-    MSG_TYPE: ClassVar[int] = 0x99
-    NAME: ClassVar[str] = "table control response"
+    LAYOUT = (_RESP_CODE,)
 
     tran: int
     resp_code: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("RespCode"))
 
 
 # --- values (§9.1) ----------------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1A, "get values command")
 class GetValuesCommand(_Bmp5):
     """Get values (§9.1): ``swath`` values of ``type_code`` from ``field_name`` on.
 
     ``field_name`` may carry subscripts, e.g. ``Temp(3)``.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1A
-    NAME: ClassVar[str] = "get values command"
+    LAYOUT = _VALUES_ADDRESS
 
     tran: int
     security_code: int
@@ -673,52 +516,22 @@ class GetValuesCommand(_Bmp5):
     field_name: str
     swath: int = 1
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.table_name, "TableName")
-        out.u8(self.type_code, "TypeCode")
-        out.text(self.field_name, "FieldName")
-        out.u16(self.swath, "Swath")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        table = r.text("TableName")
-        type_code = r.u8("TypeCode")
-        return cls(tran, sec, table, type_code, r.text("FieldName"), r.u16("Swath"))
-
-
-@register
-@dataclass(frozen=True, slots=True)
-class GetValuesResponse(_Bmp5):
+@message(0x9A, "get values response")
+class GetValuesResponse(_CodeAndData):
     """Get values response (§9.1): ``data`` is the raw values (the types module decodes)."""
 
-    MSG_TYPE: ClassVar[int] = 0x9A
-    NAME: ClassVar[str] = "get values response"
-
-    tran: int
-    resp_code: int
-    data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.raw(self.data, "values")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("RespCode"), r.rest())
+    LAYOUT = (_RESP_CODE, rest("data", "values"))
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x1B, "set values command")
 class SetValuesCommand(_Bmp5):
     """Set values (§9.1, vectors V21): ``data`` holds ``swath`` values of ``type_code``.
 
     Campbell sets a string as type 16 (ASCIIZ) with swath = string length.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x1B
-    NAME: ClassVar[str] = "set values command"
+    LAYOUT = (*_VALUES_ADDRESS, rest("data", "values"))
 
     tran: int
     security_code: int
@@ -728,26 +541,8 @@ class SetValuesCommand(_Bmp5):
     swath: int
     data: bytes
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.text(self.table_name, "TableName")
-        out.u8(self.type_code, "TypeCode")
-        out.text(self.field_name, "FieldName")
-        out.u16(self.swath, "Swath")
-        out.raw(self.data, "values")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        sec = r.u16("SecurityCode")
-        table = r.text("TableName")
-        type_code = r.u8("TypeCode")
-        field_name = r.text("FieldName")
-        swath = r.u16("Swath")
-        return cls(tran, sec, table, type_code, field_name, swath, r.rest())
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x9B, "set values response")
 class SetValuesResponse(_Bmp5):
     """Set values response (§9.1).
 
@@ -755,29 +550,17 @@ class SetValuesResponse(_Bmp5):
     follows; ``reboot_interval`` is None when absent.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x9B
-    NAME: ClassVar[str] = "set values response"
+    LAYOUT = (_RESP_CODE, optional(u16("reboot_interval", "reboot interval")))
 
     tran: int
     resp_code: int
     reboot_interval: int | None = None
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        if self.reboot_interval is not None:
-            out.u16(self.reboot_interval, "reboot interval")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        code = r.u8("RespCode")
-        return cls(tran, code, None if r.at_end() else r.u16("reboot interval"))
-
 
 # --- one-way messages (§8.4) ------------------------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x20, "one-way table definition")
 class OneWayTableDef(_Bmp5):
     """One-way table definition (§8.4): ``definition`` is one table in ``.TDF`` layout.
 
@@ -785,24 +568,17 @@ class OneWayTableDef(_Bmp5):
     omits TblInterval (UNCERTAIN; the table definition parser reads it).
     """
 
-    MSG_TYPE: ClassVar[int] = 0x20
-    NAME: ClassVar[str] = "one-way table definition"
+    LAYOUT = (
+        u16("table_nbr", "TableNbr"),
+        rest("definition", "table definition"),
+    )
 
     table_nbr: int
     definition: bytes
     tran: int = field(default=0, kw_only=True)
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.table_nbr, "TableNbr")
-        out.raw(self.definition, "table definition")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(r.u16("TableNbr"), r.rest(), tran=tran)
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x14, "one-way data")
 class OneWayData(_Bmp5):
     """One-way data (§8.4): TableNbr, TableDefSig, RecNbr, … kept raw in ``payload``.
 
@@ -810,101 +586,46 @@ class OneWayData(_Bmp5):
     module parses it with the table definition.
     """
 
-    MSG_TYPE: ClassVar[int] = 0x14
-    NAME: ClassVar[str] = "one-way data"
+    LAYOUT = (rest("payload"),)
 
     payload: bytes
     tran: int = field(default=0, kw_only=True)
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.raw(self.payload, "payload")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(r.rest(), tran=tran)
 
 
 # --- terminal (§9.4) and access level (§9.5) --------------------------------------------------
 
 
-@register
-@dataclass(frozen=True, slots=True)
+@message(0x0B, "user I/O command")
 class UserIOCommand(_Bmp5):
     """User I/O / terminal (§9.4): ``data`` is what the user typed (≤ 996 bytes)."""
 
-    MSG_TYPE: ClassVar[int] = 0x0B
-    NAME: ClassVar[str] = "user I/O command"
+    LAYOUT = (_SECURITY, rest("data", "terminal input"))
 
     tran: int
     security_code: int
     data: bytes = b""
 
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-        out.raw(self.data, "terminal input")
 
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"), r.rest())
-
-
-@register
-@dataclass(frozen=True, slots=True)
-class UserIONotification(_Bmp5):
+@message(0x8B, "user I/O notification")
+class UserIONotification(_CodeAndData):
     """User I/O notification (§9.4): RespCode (0 ok), then what the terminal prints."""
 
-    MSG_TYPE: ClassVar[int] = 0x8B
-    NAME: ClassVar[str] = "user I/O notification"
-
-    tran: int
-    resp_code: int
-    data: bytes = b""
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.resp_code, "RespCode")
-        out.raw(self.data, "terminal output")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("RespCode"), r.rest())
+    LAYOUT = (_RESP_CODE, rest("data", "terminal output"))
 
 
-@register
-@dataclass(frozen=True, slots=True)
-class CheckAccessCommand(_Bmp5):
+@message(0x28, "check access level command")
+class CheckAccessCommand(_SecurityOnly):
     """Check access level (§9.5); older OS answer with delivery failure 4."""
 
-    MSG_TYPE: ClassVar[int] = 0x28
-    NAME: ClassVar[str] = "check access level command"
 
-    tran: int
-    security_code: int = 0
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u16(self.security_code, "SecurityCode")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u16("SecurityCode"))
-
-
-@register
-@dataclass(frozen=True, slots=True)
+@message(0xA8, "check access level response")
 class CheckAccessResponse(_Bmp5):
     """Check access level response (§9.5; codes.AccessLevel)."""
 
-    MSG_TYPE: ClassVar[int] = 0xA8
-    NAME: ClassVar[str] = "check access level response"
+    LAYOUT = (u8("access_level", "AccessLevel"),)
 
     tran: int
     access_level: int
-
-    def _encode_fields(self, out: FieldWriter) -> None:
-        out.u8(self.access_level, "AccessLevel")
-
-    @classmethod
-    def _decode_fields(cls, r: Reader, tran: int) -> Self:
-        return cls(tran, r.u8("AccessLevel"))
 
 
 __all__ = [

@@ -11,6 +11,12 @@ Why dispatch lives here: the same MsgType means different things in PakCtrl and 
 :class:`UnknownMessage`, because a receiver must still see the TranNbr to answer
 with a delivery failure (§3).
 
+Each class is declared with :func:`message` and states its wire layout once, as
+``LAYOUT`` (the fields after TranNbr, see :mod:`fieldlink.kit.fields`); the MsgType and
+TranNbr header is put in front and the whole compiled into the class's encoder and
+decoder.  A layout that is not regular keeps a hand-written ``_encode_fields``/
+``_decode_fields`` and says why.
+
 Encoding validates every value against its wire field and raises
 :class:`~fieldlink.errors.UsageError` naming the message and the field, rather than
 silently truncating a number (the byte writers mask).
@@ -18,10 +24,12 @@ silently truncating a number (the byte writers mask).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
 
 from fieldlink.errors import ProtocolError, UsageError
+from fieldlink.kit.fields import Codec, Layout, Packed, const, number_problem, packed, u8
 from fieldlink.pakbus.protocol.wire import NSec, Reader, Writer
 
 #: HiProtoCode of PakCtrl (network control) messages.
@@ -34,9 +42,13 @@ _PROTOCOL_NAMES = {0: "PakCtrl", 1: "BMP5", 2: "datagram", 3: "encrypted"}
 #: Command types that expect no answer, per protocol (§3, §4.3, §4.4, §4.7, §8.4).
 _ONE_WAY = {PAKCTRL: frozenset({0x0C, 0x0D, 0x0E}), BMP5: frozenset({0x14, 0x20})}
 
-_T = TypeVar("_T")
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
+def nsec(name: str, label: str, *, signed_ns: bool = False) -> Packed:
+    """An NSec field: Int4 seconds, then nanoseconds (UInt4 in time stamps, Int4 in adjustments)."""
+    return packed(name, label, "ii" if signed_ns else "iI", NSec)
 
 
 def protocol_name(hi_proto: int) -> str:
@@ -51,6 +63,9 @@ def describe_type(hi_proto: int, msg_type: int, name: str = "message") -> str:
 
 class FieldWriter:
     """A :class:`~fieldlink.pakbus.protocol.wire.Writer` that refuses values that do not fit.
+
+    Only for the hand-written codecs (collect data command, unknown messages); the
+    declared ones get the same checks from :mod:`fieldlink.kit.fields`.
 
     The wire writer masks integers to their width, which would turn a caller's bug
     (a security code of 70000, a NUL inside a file name) into a different, valid
@@ -67,68 +82,38 @@ class FieldWriter:
         """The error for a value that cannot be encoded, naming message and field."""
         return UsageError(f"cannot encode {self.what}: {name} {problem}")
 
-    def _uint(self, value: object, bits: int, name: str) -> int:
-        if not isinstance(value, int):
-            raise self.error(name, f"must be an integer, not {type(value).__name__}")
-        if not 0 <= value < (1 << bits):
-            raise self.error(name, f"must be 0..{(1 << bits) - 1}, got {value}")
+    def _number(self, value: int, code: str, name: str) -> int:
+        why = number_problem(value, code)
+        if why is not None:
+            raise self.error(name, why)
         return value
 
     def u8(self, value: int, name: str) -> None:
-        self._w.u8(self._uint(value, 8, name))
+        self._w.u8(self._number(value, "B", name))
 
     def u16(self, value: int, name: str) -> None:
-        self._w.u16(self._uint(value, 16, name))
+        self._w.u16(self._number(value, "H", name))
 
     def u32(self, value: int, name: str) -> None:
-        self._w.u32(self._uint(value, 32, name))
+        self._w.u32(self._number(value, "I", name))
 
-    def flag(self, value: bool, name: str) -> None:
-        """A one-byte boolean: 1 for true, 0 for false."""
-        self._w.u8(1 if value else 0)
-
-    def nsec(self, value: NSec, name: str, *, signed_ns: bool = False) -> None:
-        """An NSec; nanoseconds are UInt4 in time stamps, Int4 in clock adjustments."""
+    def nsec(self, value: NSec, name: str) -> None:
+        """An NSec time stamp (UInt4 nanoseconds)."""
         if not isinstance(value, NSec):
             raise self.error(name, f"must be an NSec, not {type(value).__name__}")
-        s, ns = value.seconds, value.nanoseconds
-        if not (isinstance(s, int) and _INT32_MIN <= s <= _INT32_MAX):
-            raise self.error(name, f"seconds must fit an Int4, got {s!r}")
-        lo, hi = (_INT32_MIN, _INT32_MAX) if signed_ns else (0, 2**32 - 1)
-        if not (isinstance(ns, int) and lo <= ns <= hi):
-            kind = "an Int4" if signed_ns else "a UInt4"
-            raise self.error(name, f"nanoseconds must fit {kind}, got {ns!r}")
-        self._w.nsec(value, signed_ns=signed_ns)
+        self._number(value.seconds, "i", f"{name} seconds")
+        self._number(value.nanoseconds, "I", f"{name} nanoseconds")
+        self._w.nsec(value)
 
-    def text(self, value: str, name: str) -> None:
-        """An ASCIIZ string, Latin-1 encoded (what loggers store)."""
-        if not isinstance(value, str):
-            raise self.error(name, f"must be a str, not {type(value).__name__}")
-        try:
-            raw = value.encode("latin-1")
-        except UnicodeEncodeError as exc:
-            raise self.error(name, f"has a character Latin-1 cannot encode: {value!r}") from exc
-        if b"\x00" in raw:
-            raise self.error(name, f"cannot contain a NUL character: {value!r}")
-        self._w.raw(raw + b"\x00")
-
-    def raw(self, value: bytes, name: str, *, max_len: int | None = None) -> None:
+    def raw(self, value: bytes, name: str) -> None:
         if not isinstance(value, bytes | bytearray | memoryview):
             raise self.error(name, f"must be bytes, not {type(value).__name__}")
-        if max_len is not None and len(value) > max_len:
-            raise self.error(name, f"is {len(value)} bytes; at most {max_len} fit")
         self._w.raw(bytes(value))
 
     def require(self, condition: bool, name: str, problem: str) -> None:
         """Raise the usual encode error unless ``condition`` (for cross-field rules)."""
         if not condition:
             raise self.error(name, problem)
-
-    def present(self, value: _T | None, name: str) -> _T:
-        """``value``, or the usual encode error if it is None (a required field left out)."""
-        if value is None:
-            raise self.error(name, "is required")
-        return value
 
     def bytes(self) -> bytes:
         return self._w.bytes()
@@ -138,9 +123,10 @@ class Message:
     """Base of every typed PakCtrl/BMP5 message.
 
     Subclasses are ``@dataclass(frozen=True, slots=True)`` with a ``tran`` field and
-    set ``HI_PROTO``, ``MSG_TYPE`` and ``NAME``; they implement ``_encode_fields``
-    (everything after TranNbr) and ``_decode_fields``.  :meth:`decode` rejects
-    trailing bytes unless the subclass consumed them on purpose.
+    set ``HI_PROTO``, ``MSG_TYPE``, ``NAME`` and ``LAYOUT`` (everything after TranNbr).
+    A class whose layout cannot be declared leaves ``LAYOUT`` None and implements
+    ``_encode_fields`` and ``_decode_fields`` instead.  :meth:`decode` rejects
+    trailing bytes unless the layout consumes them on purpose.
     """
 
     __slots__ = ()
@@ -149,6 +135,10 @@ class Message:
     MSG_TYPE: ClassVar[int]
     #: Lower-case human name, e.g. ``"collect data response"``.
     NAME: ClassVar[str]
+    #: The wire fields after TranNbr, declared once; None for a hand-written codec.
+    LAYOUT: ClassVar[Layout | None] = None
+    #: Compiled from ``LAYOUT`` (with the header) by :func:`register`, once per class.
+    _CODEC: ClassVar[Codec[Any] | None] = None
 
     tran: int
 
@@ -179,6 +169,9 @@ class Message:
 
     def encode(self) -> bytes:
         """The message body, from MsgType on."""
+        codec = self._CODEC
+        if codec is not None:
+            return codec.encode(self)
         out = FieldWriter(self.describe())
         out.u8(self.msg_type, "MsgType")
         out.u8(self.tran, "TranNbr")
@@ -188,6 +181,9 @@ class Message:
     @classmethod
     def decode(cls, body: bytes | bytearray | memoryview) -> Self:
         """Parse a body of exactly this type; ProtocolError names the type and offset."""
+        codec = cls._CODEC
+        if codec is not None:
+            return cast(Self, codec.decode(body))
         r = Reader(bytes(body), what=cls.what())
         msg_type = r.u8("MsgType")
         if msg_type != cls.MSG_TYPE:
@@ -259,8 +255,13 @@ _M = TypeVar("_M", bound=type[Message])
 def register(cls: _M) -> _M:
     """Class decorator: make :func:`decode_message` map ``cls``'s type pair to ``cls``.
 
-    Apply it *outside* ``@dataclass`` (``slots=True`` builds a new class).
+    Also compiles ``cls.LAYOUT`` (if any) behind the MsgType/TranNbr header, once,
+    so a bad declaration fails at import.  Apply it *outside* ``@dataclass``
+    (``slots=True`` builds a new class, and the defaults must be known).
     """
+    if cls.LAYOUT is not None:
+        header = (const("MsgType", cls.MSG_TYPE), u8("tran", "TranNbr"))
+        cls._CODEC = Codec((*header, *cls.LAYOUT), make=cls, what=cls.what())
     key = (cls.HI_PROTO, cls.MSG_TYPE)
     other = _REGISTRY.get(key)
     # Same name again is the same class re-imported (e.g. a module reload), not a clash.
@@ -270,6 +271,23 @@ def register(cls: _M) -> _M:
         )
     _REGISTRY[key] = cls
     return cls
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def message(msg_type: int, name: str) -> Callable[[_M], _M]:
+    r"""Declare a message class: ``@message(0x89, "hello response")``.
+
+    Sets ``MSG_TYPE`` and ``NAME``, makes the class a frozen, slotted dataclass and
+    :func:`register`\ s it (compiling its ``LAYOUT``): what every message class would
+    otherwise spell out again.
+    """
+
+    def declare(cls: _M) -> _M:
+        cls.MSG_TYPE = msg_type
+        cls.NAME = name
+        return register(cast(_M, dataclass(frozen=True, slots=True)(cls)))
+
+    return declare
 
 
 def _load_message_modules() -> None:
@@ -330,7 +348,9 @@ __all__ = [
     "UnknownMessage",
     "decode_message",
     "describe_type",
+    "message",
     "message_class",
+    "nsec",
     "protocol_name",
     "register",
     "registered_messages",
