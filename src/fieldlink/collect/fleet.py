@@ -1,0 +1,267 @@
+"""Several collectors, one fleet: stations divided by lease rows in the shared database.
+
+``fieldlink collect`` on two or more hosts with the same stations file and a
+PostgreSQL sink marked ``fleet = true`` divides the stations between them with no
+coordinator of its own — the database is the coordinator:
+
+- Before a station's cycle the collector *claims* its lease row: ``SELECT ... FOR
+  UPDATE SKIP LOCKED`` on the row (so two collectors claiming at once never wait on
+  each other: one gets the row, the other skips the station this time), and takes
+  it if it is free, expired, or already its own.  A station collected successfully
+  within the last half interval is left alone, so collectors waking for the same
+  slot do not collect it twice in a row.
+- During the cycle a *heartbeat* pushes the expiry forward every third of the lease
+  time; at the end the lease is released (expiry now) with the outcome noted
+  (last success, last failure and error, failures in a row).
+- A collector that dies stops its heartbeats; once its lease expires the next
+  collector whose slot comes takes the station over (counted in ``takeovers`` and
+  logged).  All times are the database server's (``now()``), so the hosts' clocks
+  need not agree.
+
+Correctness does not rest on the leases, which only divide the work: every append
+locks the table's position row and stores only the records above it, in the same
+transaction as the position (see :mod:`fieldlink.store.postgresql`), so a record is
+stored exactly once even if two collectors did fetch it.  The leases add fencing:
+the store refuses appends from a collector that no longer holds the station
+(a process frozen past its lease, then woken).
+
+One lease per *station*, covering all its tables: a logger serves one link at a
+time (one TCP connection, one radio), so two collectors splitting its tables would
+fight over the link.  Per-table state — position, holes, records lost — is in the
+``positions`` table, which ``fieldlink fleet status`` shows beside the leases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from fieldlink.collect.config import StationConfig
+from fieldlink.collect.results import CycleResult
+from fieldlink.errors import FieldlinkError, StoreError
+from fieldlink.store.pgschema import migrate
+from fieldlink.store.postgresql import Conn, reason
+
+log = logging.getLogger(__name__)
+
+#: Runs one cycle of one station (what the scheduler runs).
+Cycle = Callable[[StationConfig], Awaitable[CycleResult]]
+
+#: Seconds a lease lasts without a heartbeat.
+DEFAULT_LEASE = 60.0
+
+
+def default_collector() -> str:
+    """This collector's name in the lease rows: ``$FIELDLINK_COLLECTOR`` or ``host:pid``."""
+    return os.environ.get("FIELDLINK_COLLECTOR") or f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The outcome of claiming a station: ours, or whose it is and why not ours."""
+
+    station: str
+    ok: bool
+    holder: str | None = None
+    why: str = ""
+    took_over_from: str | None = None
+
+
+class Fleet:
+    """Lease rows in one PostgreSQL database, for one collector (``collector``)."""
+
+    def __init__(
+        self, dsn: str, *, name: str, collector: str | None = None, lease: float = DEFAULT_LEASE
+    ) -> None:
+        self.dsn = dsn
+        self.name = name
+        self.collector = collector or default_collector()
+        self.lease = lease
+        self._lock = threading.Lock()
+        self._conn: Conn | None = None
+
+    # --- database access --------------------------------------------------------------------
+
+    def _connection(self) -> Conn:
+        conn = self._conn
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        self._conn = None
+        try:
+            conn = psycopg.connect(
+                self.dsn,
+                autocommit=True,
+                connect_timeout=10,
+                application_name=f"fieldlink fleet {self.collector}",
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.name}: cannot connect: {reason(exc)}") from exc
+        try:
+            migrate(conn, self.name)
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreError(f"{self.name}: cannot set up the schema: {reason(exc)}") from exc
+        except StoreError:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    def _run(self, what: str, work: Callable[[Conn], Any]) -> Any:
+        with self._lock:
+            for attempt in (1, 2):
+                conn = self._connection()
+                try:
+                    with conn.transaction():
+                        return work(conn)
+                except psycopg.OperationalError as exc:
+                    if conn.broken and attempt == 1:
+                        self._conn = None
+                        continue
+                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
+                except psycopg.Error as exc:
+                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
+            raise AssertionError("unreachable")
+
+    # --- leases -----------------------------------------------------------------------------
+
+    def claim(self, station: str, *, recent: float = 0.0) -> Claim:
+        """Take ``station``'s lease if it is free, expired or ours; see the module docstring.
+
+        ``recent``: seconds within which a successful cycle (by anyone) makes the
+        station not due yet.
+        """
+
+        def work(db: Conn) -> Claim:
+            db.execute("INSERT INTO fleet_leases (station) VALUES (%s) ON CONFLICT DO NOTHING",
+                       (station,))  # fmt: skip
+            row = db.execute(
+                "SELECT holder, in_cycle, expires_utc > now(), "
+                "coalesce(last_success_utc > now() - make_interval(secs => %s), false) "
+                "FROM fleet_leases WHERE station = %s FOR UPDATE SKIP LOCKED",
+                (recent, station),
+            ).fetchone()
+            if row is None:
+                return Claim(station, False, None, "being claimed by another collector")
+            holder, in_cycle, live, fresh = row
+            if holder is not None and holder != self.collector and live:
+                return Claim(station, False, holder, f"leased to {holder}")
+            if fresh and not in_cycle:
+                return Claim(station, False, holder, "collected moments ago")
+            taken = holder if in_cycle and holder not in (None, self.collector) else None
+            db.execute(
+                "UPDATE fleet_leases SET holder = %s, in_cycle = true, claimed_utc = now(), "
+                "heartbeat_utc = now(), expires_utc = now() + make_interval(secs => %s), "
+                "takeovers = takeovers + %s WHERE station = %s",
+                (self.collector, self.lease, 1 if taken else 0, station),
+            )
+            if taken:
+                db.execute(
+                    "INSERT INTO collection_log (time_utc, station, event, detail) "
+                    "VALUES (now() AT TIME ZONE 'UTC', %s, 'takeover', %s)",
+                    (station, f"{self.collector} took over from {taken} (lease expired)"),
+                )
+            return Claim(station, True, self.collector, took_over_from=taken)
+
+        result: Claim = self._run(f"claim station {station}", work)
+        return result
+
+    def heartbeat(self, station: str) -> bool:
+        """Extend our lease on ``station``; False if it is no longer ours."""
+
+        def work(db: Conn) -> bool:
+            cur = db.execute(
+                "UPDATE fleet_leases SET heartbeat_utc = now(), "
+                "expires_utc = now() + make_interval(secs => %s) "
+                "WHERE station = %s AND holder = %s",
+                (self.lease, station, self.collector),
+            )
+            return cur.rowcount > 0
+
+        ours: bool = self._run(f"renew the lease of {station}", work)
+        return ours
+
+    def release(self, station: str, result: CycleResult | None) -> None:
+        """End our cycle of ``station``: note its outcome, let the lease expire now."""
+        ok = result is not None and result.ok
+        error = None if result is None else result.error
+
+        def work(db: Conn) -> None:
+            db.execute(
+                "UPDATE fleet_leases SET in_cycle = false, expires_utc = now(), "
+                "cycles = cycles + 1, "
+                "last_success_utc = CASE WHEN %(ok)s THEN now() ELSE last_success_utc END, "
+                "last_failure_utc = CASE WHEN %(ok)s THEN last_failure_utc ELSE now() END, "
+                "last_error = CASE WHEN %(ok)s THEN last_error ELSE %(error)s END, "
+                "failures = CASE WHEN %(ok)s THEN 0 ELSE failures + 1 END "
+                "WHERE station = %(station)s AND holder = %(me)s",
+                {"ok": ok, "error": error or "interrupted", "station": station,
+                 "me": self.collector},
+            )  # fmt: skip
+
+        self._run(f"release the lease of {station}", work)
+
+    # --- running a cycle under a lease ------------------------------------------------------
+
+    async def run(self, station: StationConfig, cycle: Cycle) -> CycleResult:
+        """``cycle(station)`` if this collector gets the lease; else an empty result.
+
+        A station held by another collector is not a failure of ours: the result has
+        no error and no tables, and the station stays on its regular schedule.
+        """
+        started = dt.datetime.now(dt.UTC)
+        try:
+            claim = await asyncio.to_thread(self.claim, station.name, recent=station.interval / 2)
+        except FieldlinkError as exc:
+            return CycleResult(station.name, started=started, finished=dt.datetime.now(dt.UTC),
+                               error=str(exc), error_kind=type(exc).__name__)  # fmt: skip
+        if not claim.ok:
+            log.info("%s: not collecting here: %s", station.name, claim.why)
+            return CycleResult(station.name, started=started, finished=dt.datetime.now(dt.UTC))
+        if claim.took_over_from:
+            log.warning("%s: took over from %s, whose lease expired", station.name,
+                        claim.took_over_from)  # fmt: skip
+        beat = asyncio.create_task(self._heartbeats(station.name))
+        result: CycleResult | None = None
+        try:
+            result = await cycle(station)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            try:
+                await asyncio.shield(asyncio.to_thread(self.release, station.name, result))
+            except FieldlinkError as exc:
+                log.warning("%s: could not release the lease: %s", station.name, exc)
+        return result
+
+    async def _heartbeats(self, station: str) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                if not await asyncio.to_thread(self.heartbeat, station):
+                    log.warning("%s: lease lost to another collector; its writes will be "
+                                "refused", station)  # fmt: skip
+                    return
+            except FieldlinkError as exc:
+                log.warning("%s: heartbeat failed: %s", station, exc)
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+
+__all__ = ["DEFAULT_LEASE", "Claim", "Fleet", "default_collector"]
