@@ -182,13 +182,23 @@ class PostgresSink:
         Every failure is a :class:`StoreError` saying ``what`` failed in which store.
         """
         with self._lock:
+            lost: psycopg.Error | None = None
             for attempt in (1, 2):
-                conn = self._connection()
+                try:
+                    conn = self._connection()
+                except StoreError as exc:
+                    if lost is None:
+                        raise
+                    raise StoreError(
+                        f"{self.name}: cannot {what}: connection lost ({reason(lost)}), "
+                        f"then {str(exc).removeprefix(self.name + ': ')}"
+                    ) from exc
                 try:
                     with conn.transaction():
                         return work(conn)
                 except psycopg.OperationalError as exc:
                     if conn.broken and attempt == 1:
+                        lost = exc
                         self._drop()
                         continue
                     raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
@@ -221,7 +231,7 @@ class PostgresSink:
         # Two collectors opening a new table at once must not both create version 1.
         db.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            (f"fieldlink version {station.name}\x00{table.name}",),
+            (f"fieldlink version {station.name!r} {table.name!r}",),
         )
         definition = definition_key(station, table)
         row = db.execute(

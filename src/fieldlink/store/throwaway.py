@@ -138,7 +138,7 @@ class PostgresServer:
 
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+            conn.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY'.encode())
         return self.dsn(name)
 
     def destroy(self) -> None:
