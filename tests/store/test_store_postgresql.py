@@ -49,7 +49,7 @@ def pg() -> PostgresServer:
 
 @pytest.fixture
 def dsn(pg: PostgresServer) -> str:
-    return pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    return pg.create_schema(f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture
@@ -75,7 +75,8 @@ def test_typed_columns_values_and_utc(
     cols = rows(
         db,
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = 'Ridge_Mixed' ORDER BY ordinal_position",
+        "WHERE table_name = 'Ridge_Mixed' AND table_schema = current_schema() "
+        "ORDER BY ordinal_position",
     )
     assert cols == [
         ("record", "bigint"),

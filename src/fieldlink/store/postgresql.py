@@ -278,7 +278,8 @@ class PostgresSink:
         base = _fit(f"{station.name}_{table.name}", suffix)
         name, n = base, 1
         while db.execute(
-            "SELECT 1 FROM pg_catalog.pg_tables WHERE lower(tablename) = lower(%s) "
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+            "AND lower(tablename) = lower(%s) "
             "UNION ALL SELECT 1 FROM table_versions WHERE lower(sql_table) = lower(%s)",
             (name, name),
         ).fetchone():

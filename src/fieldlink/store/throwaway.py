@@ -141,6 +141,18 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY'.encode())
         return self.dsn(name)
 
+    def create_schema(self, name: str) -> str:
+        """A fresh empty schema in database ``postgres``, first on the DSN's search path.
+
+        Much faster than a database per test; the store's tables land in it.
+        """
+        import psycopg
+
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'.encode())
+            conn.execute(f'CREATE SCHEMA "{name}"'.encode())
+        return self.dsn() + f"?options=-csearch_path%3D{name}"
+
     def destroy(self) -> None:
         with contextlib.suppress(Unavailable):
             self.stop("immediate")
