@@ -264,4 +264,73 @@ class Fleet:
                 conn.close()
 
 
-__all__ = ["DEFAULT_LEASE", "Claim", "Fleet", "default_collector"]
+@dataclass(frozen=True, slots=True)
+class StationState:
+    """One station as ``fieldlink fleet status`` shows it: its lease and its tables."""
+
+    station: str
+    holder: str | None
+    #: "collecting" (in a cycle, lease live), "expired" (in a cycle but the lease ran
+    #: out: its collector is presumed dead), "idle" (between cycles) or "unleased".
+    state: str
+    #: Seconds until the lease expires (negative: expired), None without a lease.
+    expires_in: float | None
+    last_success: dt.datetime | None
+    last_failure: dt.datetime | None
+    last_error: str | None
+    failures: int
+    cycles: int
+    takeovers: int
+    #: (table, newest record stored) of each table's current version.
+    tables: tuple[tuple[str, int | None], ...]
+    holes: int
+    records_lost: int
+
+
+_STATUS = """
+WITH latest AS (
+    SELECT DISTINCT ON (station, table_name) station, table_name, last_record
+    FROM positions ORDER BY station, table_name, version DESC
+), lost AS (
+    SELECT station, sum(holes)::bigint AS holes, sum(records_lost)::bigint AS lost
+    FROM positions GROUP BY station
+), tables AS (
+    SELECT station, array_agg(table_name ORDER BY table_name) AS names,
+           array_agg(last_record ORDER BY table_name) AS lasts
+    FROM latest GROUP BY station
+)
+SELECT coalesce(l.station, t.station), l.holder, l.in_cycle,
+       extract(epoch FROM l.expires_utc - now())::float8, l.last_success_utc,
+       l.last_failure_utc, l.last_error, coalesce(l.failures, 0), coalesce(l.cycles, 0),
+       coalesce(l.takeovers, 0), t.names, t.lasts, coalesce(h.holes, 0), coalesce(h.lost, 0)
+FROM fleet_leases l
+FULL OUTER JOIN tables t ON t.station = l.station
+LEFT JOIN lost h ON h.station = coalesce(l.station, t.station)
+ORDER BY 1
+"""
+
+
+def fleet_status(dsn: str, name: str) -> list[StationState]:
+    """Every station the database knows: who holds it, how it went, what is stored."""
+    from fieldlink.store.postgresql import connect
+
+    with connect(dsn, name) as conn:
+        migrate(conn, name)
+        rows = conn.execute(_STATUS.encode()).fetchall()
+    out = []
+    for (station, holder, in_cycle, expires_in, ok_at, failed_at, error, failures, cycles,
+         takeovers, names, lasts, holes, lost) in rows:  # fmt: skip
+        if holder is None:
+            state = "unleased"
+        elif in_cycle:
+            state = "collecting" if expires_in is not None and expires_in > 0 else "expired"
+        else:
+            state = "idle"
+        tables = tuple(zip(names or (), lasts or (), strict=True))
+        out.append(StationState(str(station), holder, state, expires_in, ok_at, failed_at, error,
+                                int(failures), int(cycles), int(takeovers), tables, int(holes),
+                                int(lost)))  # fmt: skip
+    return out
+
+
+__all__ = ["DEFAULT_LEASE", "Claim", "Fleet", "StationState", "default_collector", "fleet_status"]
