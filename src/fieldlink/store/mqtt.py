@@ -142,11 +142,12 @@ class MqttSink:
         self.homeassistant = homeassistant
         self.discovery_prefix = discovery_prefix.strip("/")
         self.dropped = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._state: dict[str, dict[str, Any]] = {}
         self._announced: set[tuple[str, str, int]] = set()
         self._open: set[tuple[str, str]] = set()
-        self._pending: list[mqtt.MQTTMessageInfo] = []
+        #: Message ids queued but not yet acknowledged by the broker (PUBACK).
+        self._pending: set[int] = set()
         self._max_queued = max_queued
         self._outage_reported = False
         self.connected = threading.Event()
@@ -160,6 +161,7 @@ class MqttSink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
+        client.on_publish = self._on_publish
         self._client = client
         try:
             client.connect_async(host, port, keepalive=30)
@@ -211,6 +213,11 @@ class MqttSink:
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
         self._report_outage("unreachable")
 
+    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
+                    reason: Any = None, properties: object = None) -> None:  # fmt: skip
+        with self._lock:
+            self._pending.discard(mid)
+
     def _report_outage(self, what: str) -> None:
         if not self._outage_reported:
             self._outage_reported = True
@@ -221,17 +228,15 @@ class MqttSink:
 
     def _publish(self, topic: str, payload: Mapping[str, Any], *, retain: bool = False) -> None:
         text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
-        info = self._client.publish(topic, text, qos=1, retain=retain)
-        with self._lock:
+        with self._lock:  # held so the PUBACK of this very message waits for the bookkeeping
+            info = self._client.publish(topic, text, qos=1, retain=retain)
             if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
                 self.dropped += 1
                 if self.dropped == 1 or self.dropped % 1000 == 0:
                     log.warning("%s: queue full (%d messages): %d dropped so far",
                                 self.name, self._max_queued, self.dropped)  # fmt: skip
                 return
-            self._pending.append(info)
-            if len(self._pending) > 1024:
-                self._pending = [i for i in self._pending if not i.is_published()]
+            self._pending.add(info.mid)
 
     def data_topic(self, station: str, table: str) -> str:
         return f"{self.prefix}/data/{topic_part(station)}/{topic_part(table)}"
@@ -325,7 +330,6 @@ class MqttSink:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                self._pending = [i for i in self._pending if not i.is_published()]
                 if not self._pending:
                     return True
             time.sleep(0.02)
@@ -389,6 +393,12 @@ class MqttTableWriter:
         if not self._closed:
             self._closed = True
             self._sink._closed(self.station.name, self.table.name)
+
+    def __enter__(self) -> MqttTableWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 __all__ = ["DEFAULT_PREFIX", "MqttSink", "MqttTableWriter", "record_message", "topic_part"]

@@ -98,6 +98,12 @@ class PublishingWriter:
     def close(self) -> None:
         self.inner.close()
 
+    def __enter__(self) -> PublishingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _quietly(name: str, work: Callable[[], None]) -> None:
     try:
