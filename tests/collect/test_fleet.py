@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,29 @@ def test_collectors_share_stations_each_record_once(
         assert sorted(collected_by) == [0] * (collectors - 1) + [60], collected_by
     leases = query(dsn, "SELECT station, cycles, holder FROM fleet_leases ORDER BY station")
     assert [(s, n) for s, n, _ in leases] == [(f"st{i}", 1) for i in range(6)]
-    assert {h for *_, h in leases} <= {f"C{n}" for n in range(collectors)}
+    # Divided, not grabbed by the first to wake: each takes its fair share.
+    shares = Counter(h for *_, h in leases)
+    assert sorted(shares) == [f"C{n}" for n in range(collectors)]
+    assert max(shares.values()) == -(-6 // collectors), shares
+
+
+def test_a_collector_takes_no_more_than_its_share(dsn: str) -> None:
+    a, b = fleet(dsn, "A"), fleet(dsn, "B")
+    try:
+        a.join()
+        b.join()
+        for s in ("s1", "s2", "s3", "s4"):
+            a.register(s)
+        assert a.claim("s1").ok and a.claim("s2").ok
+        refused = a.claim("s3")
+        assert not refused.ok
+        assert refused.why == "has its share already (2 of 4 stations, 2 collectors)"
+        assert b.claim("s3").ok
+        b.leave()  # B gone: A may take everything
+        assert a.claim("s4").ok
+    finally:
+        a.close()
+        b.close()
 
 
 def test_status_shows_holders_successes_and_tables(tmp_path: Path, dsn: str) -> None:

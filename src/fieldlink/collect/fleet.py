@@ -10,6 +10,12 @@ coordinator of its own — the database is the coordinator:
   it if it is free, expired, or already its own.  A station collected successfully
   within the last half interval is left alone, so collectors waking for the same
   slot do not collect it twice in a row.
+- Every collector keeps a row in ``fleet_collectors`` fresh while it runs (a thread
+  beating every third of the lease time).  A collector takes no more stations at
+  once than its fair share — the stations divided by the live collectors, rounded
+  up — so the first one to wake does not grab them all; a collector alone has
+  them all.  A new collector waits a moment (:attr:`Fleet.settle`) before its first
+  claim, so that collectors started together see each other.
 - During the cycle a *heartbeat* pushes the expiry forward every third of the lease
   time; at the end the lease is released (expiry now) with the outcome noted
   (last success, last failure and error, failures in a row).
@@ -40,6 +46,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,8 +94,15 @@ class Fleet:
         self.name = name
         self.collector = collector or default_collector()
         self.lease = lease
+        #: Seconds a new collector waits before its first claim (see the module docstring).
+        self.settle = min(2.0, lease / 3)
         self._lock = threading.Lock()
         self._conn: Conn | None = None
+        self._joined: float | None = None
+        self._known: set[str] = set()
+        self._join_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
 
     # --- database access --------------------------------------------------------------------
 
@@ -158,6 +172,18 @@ class Fleet:
                 return Claim(station, False, holder, f"leased to {holder}")
             if fresh and not in_cycle:
                 return Claim(station, False, holder, "collected moments ago")
+            if holder != self.collector or not in_cycle:
+                mine, total, live = db.execute(
+                    "SELECT count(*) FILTER (WHERE holder = %s AND in_cycle "
+                    "AND expires_utc > now()), count(*), (SELECT count(*) FROM "
+                    "fleet_collectors WHERE seen_utc > now() - make_interval(secs => lease) "
+                    "AND collector <> %s) + 1 FROM fleet_leases",
+                    (self.collector, self.collector),
+                ).fetchone() or (0, 0, 1)
+                share = -(-int(total) // max(1, int(live)))
+                if int(mine) >= share:
+                    return Claim(station, False, holder, f"has its share already "
+                                 f"({mine} of {total} stations, {live} collectors)")  # fmt: skip
             taken = holder if in_cycle and holder not in (None, self.collector) else None
             db.execute(
                 "UPDATE fleet_leases SET holder = %s, in_cycle = true, claimed_utc = now(), "
@@ -175,6 +201,48 @@ class Fleet:
 
         result: Claim = self._run(f"claim station {station}", work)
         return result
+
+    def join(self) -> None:
+        """Register this collector as live, and keep it so from a thread until closed."""
+        with self._join_lock:
+            if self._joined is not None:
+                return
+            self._run("join the fleet", self._seen)
+            self._joined = time.monotonic()
+            self._beat = threading.Thread(target=self._beating, daemon=True,
+                                          name=f"fleet heartbeat {self.collector}")  # fmt: skip
+            self._beat.start()
+
+    def _seen(self, db: Conn) -> None:
+        db.execute(
+            "INSERT INTO fleet_collectors VALUES (%s, now(), %s) ON CONFLICT (collector) "
+            "DO UPDATE SET seen_utc = now(), lease = excluded.lease",
+            (self.collector, self.lease),
+        )
+
+    def _beating(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                self._run("beat", self._seen)
+            except FieldlinkError as exc:
+                log.warning("%s: collector heartbeat failed: %s", self.name, exc)
+
+    def leave(self) -> None:
+        """Stop beating and deregister (peers then share the stations without us)."""
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(5)
+        with contextlib.suppress(FieldlinkError):
+            self._run("leave the fleet", self._gone)
+
+    def _gone(self, db: Conn) -> None:
+        db.execute("DELETE FROM fleet_collectors WHERE collector = %s", (self.collector,))
+
+    def register(self, station: str) -> None:
+        """Make ``station``'s lease row exist, so fair shares count it from the start."""
+        self._run(f"register station {station}", lambda db: db.execute(
+            "INSERT INTO fleet_leases (station) VALUES (%s) ON CONFLICT DO NOTHING",
+            (station,)))  # fmt: skip
 
     def heartbeat(self, station: str) -> bool:
         """Extend our lease on ``station``; False if it is no longer ours."""
@@ -221,6 +289,15 @@ class Fleet:
         """
         started = dt.datetime.now(dt.UTC)
         try:
+            if self._joined is None:
+                await asyncio.to_thread(self.join)
+            if station.name not in self._known:
+                await asyncio.to_thread(self.register, station.name)
+                self._known.add(station.name)
+            assert self._joined is not None
+            wait = self._joined + self.settle - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             claim = await asyncio.to_thread(self.claim, station.name, recent=station.interval / 2)
         except FieldlinkError as exc:
             return CycleResult(station.name, started=started, finished=dt.datetime.now(dt.UTC),
@@ -257,6 +334,8 @@ class Fleet:
                 log.warning("%s: heartbeat failed: %s", station, exc)
 
     def close(self) -> None:
+        if self._beat is not None:
+            self.leave()
         with self._lock:
             conn, self._conn = self._conn, None
         if conn is not None:

@@ -142,12 +142,13 @@ class MqttSink:
         self.homeassistant = homeassistant
         self.discovery_prefix = discovery_prefix.strip("/")
         self.dropped = 0
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._state: dict[str, dict[str, Any]] = {}
         self._announced: set[tuple[str, str, int]] = set()
         self._open: set[tuple[str, str]] = set()
         #: Message ids queued but not yet acknowledged by the broker (PUBACK).
         self._pending: set[int] = set()
+        self._early: set[int] = set()
         self._max_queued = max_queued
         self._outage_reported = False
         self.connected = threading.Event()
@@ -216,7 +217,10 @@ class MqttSink:
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
                     reason: Any = None, properties: object = None) -> None:  # fmt: skip
         with self._lock:
-            self._pending.discard(mid)
+            if mid in self._pending:
+                self._pending.discard(mid)
+            else:  # acknowledged before publish() returned its id to us
+                self._early.add(mid)
 
     def _report_outage(self, what: str) -> None:
         if not self._outage_reported:
@@ -228,15 +232,19 @@ class MqttSink:
 
     def _publish(self, topic: str, payload: Mapping[str, Any], *, retain: bool = False) -> None:
         text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
-        with self._lock:  # held so the PUBACK of this very message waits for the bookkeeping
-            info = self._client.publish(topic, text, qos=1, retain=retain)
+        # Not under self._lock: paho calls on_publish holding its own locks.
+        info = self._client.publish(topic, text, qos=1, retain=retain)
+        with self._lock:
             if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
                 self.dropped += 1
                 if self.dropped == 1 or self.dropped % 1000 == 0:
                     log.warning("%s: queue full (%d messages): %d dropped so far",
                                 self.name, self._max_queued, self.dropped)  # fmt: skip
                 return
-            self._pending.add(info.mid)
+            if info.mid in self._early:
+                self._early.discard(info.mid)
+            else:
+                self._pending.add(info.mid)
 
     def data_topic(self, station: str, table: str) -> str:
         return f"{self.prefix}/data/{topic_part(station)}/{topic_part(table)}"

@@ -9,8 +9,8 @@ means, and writing into it could break what the newer one relies on.
 
 Version 1: the SQLite sink's four bookkeeping tables (``table_versions``,
 ``positions``, ``holes``, ``collection_log``).  Version 2: ``fleet_leases``, one
-row per station, for collectors sharing the database (see
-:mod:`fieldlink.collect.fleet`).
+row per station, and ``fleet_collectors``, one per live collector, for collectors
+sharing the database (see :mod:`fieldlink.collect.fleet`).
 """
 
 from __future__ import annotations
@@ -79,6 +79,11 @@ MIGRATIONS: tuple[str, ...] = (
         failures         integer     NOT NULL DEFAULT 0,
         cycles           bigint      NOT NULL DEFAULT 0,
         takeovers        integer     NOT NULL DEFAULT 0
+    );
+    CREATE TABLE IF NOT EXISTS fleet_collectors (
+        collector        text        PRIMARY KEY,
+        seen_utc         timestamptz NOT NULL,
+        lease            float8      NOT NULL
     );
     """,
 )
