@@ -151,6 +151,7 @@ class MqttSink:
         self._early: set[int] = set()
         self._max_queued = max_queued
         self._outage_reported = False
+        self._closing = False
         self.connected = threading.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         if username is not None:
@@ -209,7 +210,8 @@ class MqttSink:
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
                        reason: Any, properties: object = None) -> None:  # fmt: skip
         self.connected.clear()
-        self._report_outage(f"disconnected ({reason})")
+        if not self._closing:
+            self._report_outage(f"disconnected ({reason})")
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
         self._report_outage("unreachable")
@@ -344,8 +346,16 @@ class MqttSink:
         return False
 
     def close(self, timeout: float = 2.0) -> None:
+        """Give queued messages ``timeout`` seconds to reach a connected broker, then stop."""
         if self.connected.is_set():
             self.flush(timeout)
+        with self._lock:
+            undelivered = len(self._pending)
+        if undelivered:
+            log.warning("%s: closing with %d messages the broker has not acknowledged; "
+                        "they are dropped (the records stay in the store)", self.name,
+                        undelivered)  # fmt: skip
+        self._closing = True
         self._client.disconnect()
         self._client.loop_stop()
 
