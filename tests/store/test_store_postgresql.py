@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -351,3 +352,35 @@ def test_database_stopping_mid_transaction(
         assert [r[0] for r in numbers] == list(range(9))
     writer.close()
     sink.close()
+
+
+def test_stations_file_postgresql_sink_keys(tmp_path: Path) -> None:
+    from fieldlink.collect.config import parse_stations
+
+    base = (
+        '[[station]]\nname = "r"\nurl = "tcp:127.0.0.1:1"\nsinks = [{ kind = "postgresql", %s }]\n'
+    )
+    spec = (
+        parse_stations(
+            base
+            % 'dsn = "postgresql://c@db/f", password_file = "pg.pass", fleet = true, lease = "90s"',
+            base_dir=tmp_path,
+        )
+        .stations[0]
+        .sinks[0]
+    )
+    assert dict(spec.options) == {
+        "dsn": "postgresql://c@db/f",
+        "password_file": str(tmp_path / "pg.pass"),
+        "fleet": True,
+        "lease": 90.0,
+    }
+    assert str(spec) == "postgresql:postgresql://c@db/f"
+    with pytest.raises(ConfigError, match=r"line 4, key station.*dsn: .*password in clear"):
+        parse_stations(base % 'dsn = "host=db password=hunter2"')
+    with pytest.raises(ConfigError, match="not both"):
+        parse_stations(base % 'dsn = "postgresql://db", password_env = "A", password_file = "b"')
+    with pytest.raises(ConfigError, match="needs 'dsn'"):
+        parse_stations(base % 'tables = ["T"]')
+    with pytest.raises(ConfigError, match="expected true or false"):
+        parse_stations(base % 'dsn = "postgresql://db", fleet = "yes"')
