@@ -226,3 +226,40 @@ def test_fenced_writer_cannot_store_once_taken_over(dsn: str) -> None:
         with pytest.raises(StoreError, match="leased to B"):
             writer.append([Record("T", 0, dt.datetime(2024, 1, 1), {"V": 1.0})])
         assert writer.position is None
+
+
+def test_waiting_on_a_busy_station_takes_it_over_when_its_collector_dies(dsn: str) -> None:
+    """B finds A in a cycle of the station; A dies: B takes over at A's lease expiry,
+    not a whole interval later.  Had A finished meanwhile, B would have left it."""
+    station = fleet_station("ridge", "tcp:127.0.0.1:1", dsn)
+    ran: list[str] = []
+
+    async def cycle(config: object) -> CycleResult:
+        ran.append("B")
+        return ok("ridge")
+
+    a, b = fleet(dsn, "A", lease=1.0), fleet(dsn, "B", lease=1.0)
+    try:
+        assert a.claim("ridge").ok  # A starts a cycle ... and is never heard of again
+        result = asyncio.run(b.run(station, cycle))
+        assert result.ok and ran == ["B"]
+        assert query(dsn, "SELECT holder, takeovers, in_cycle FROM fleet_leases") == [
+            ("B", 1, False)
+        ]
+        # Now A is alive and finishes while B waits: B does not collect again.
+        assert a.claim("ridge").ok
+
+        async def a_finishes() -> CycleResult:
+            async def release_soon() -> None:
+                await asyncio.sleep(0.2)
+                await asyncio.to_thread(a.release, "ridge", ok("ridge"))
+
+            task = asyncio.create_task(release_soon())
+            result = await b.run(station, cycle)
+            await task
+            return result
+
+        assert asyncio.run(a_finishes()).records == 0 and ran == ["B"]
+    finally:
+        a.close()
+        b.close()

@@ -82,6 +82,9 @@ class Claim:
     holder: str | None = None
     why: str = ""
     took_over_from: str | None = None
+    #: Refused because another collector is in a cycle of it right now: worth asking
+    #: again when its lease would run out (it may have died).
+    busy: bool = False
 
 
 class Fleet:
@@ -149,11 +152,13 @@ class Fleet:
 
     # --- leases -----------------------------------------------------------------------------
 
-    def claim(self, station: str, *, recent: float = 0.0) -> Claim:
+    def claim(self, station: str, *, recent: float = 0.0, takeover_only: bool = False) -> Claim:
         """Take ``station``'s lease if it is free, expired or ours; see the module docstring.
 
         ``recent``: seconds within which a successful cycle (by anyone) makes the
-        station not due yet.
+        station not due yet.  ``takeover_only``: only take it from a collector whose
+        lease ran out in the middle of a cycle (after waiting on a busy station: one
+        that was released meanwhile has had its cycle, good or bad).
         """
 
         def work(db: Conn) -> Claim:
@@ -169,9 +174,11 @@ class Fleet:
                 return Claim(station, False, None, "being claimed by another collector")
             holder, in_cycle, live, fresh = row
             if holder is not None and holder != self.collector and live:
-                return Claim(station, False, holder, f"leased to {holder}")
+                return Claim(station, False, holder, f"leased to {holder}", busy=bool(in_cycle))
             if fresh and not in_cycle:
                 return Claim(station, False, holder, "collected moments ago")
+            if takeover_only and not (in_cycle and holder not in (None, self.collector)):
+                return Claim(station, False, holder, f"{holder} has had its cycle meanwhile")
             if holder != self.collector or not in_cycle:
                 mine, total, live = db.execute(
                     "SELECT count(*) FILTER (WHERE holder = %s AND in_cycle "
@@ -285,7 +292,10 @@ class Fleet:
         """``cycle(station)`` if this collector gets the lease; else an empty result.
 
         A station held by another collector is not a failure of ours: the result has
-        no error and no tables, and the station stays on its regular schedule.
+        no error and no tables, and the station stays on its regular schedule.  While
+        the other collector is in a cycle of it, we ask again every half lease (for at
+        most half the station's interval): if that collector died, its lease runs out
+        and we take the station over then, not a whole interval later.
         """
         started = dt.datetime.now(dt.UTC)
         try:
@@ -298,7 +308,14 @@ class Fleet:
             wait = self._joined + self.settle - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            claim = await asyncio.to_thread(self.claim, station.name, recent=station.interval / 2)
+            recent = station.interval / 2
+            claim = await asyncio.to_thread(self.claim, station.name, recent=recent)
+            give_up = time.monotonic() + station.interval / 2
+            while claim.busy and time.monotonic() + self.lease / 2 < give_up:
+                await asyncio.sleep(self.lease / 2)
+                claim = await asyncio.to_thread(
+                    self.claim, station.name, recent=recent, takeover_only=True
+                )
         except FieldlinkError as exc:
             return CycleResult(station.name, started=started, finished=dt.datetime.now(dt.UTC),
                                error=str(exc), error_kind=type(exc).__name__)  # fmt: skip
