@@ -23,6 +23,7 @@ from fleet_helpers import (
     with_password,
 )
 
+from fieldlink.collect.config import StationConfig
 from fieldlink.collect.connect import connect_client
 from fieldlink.collect.fleet import Fleet, fleet_status
 from fieldlink.collect.fleet_cli import fleet_group
@@ -136,6 +137,10 @@ def test_collectors_share_stations_each_record_once(
     with running(emus) as urls:
         stations = [fleet_station(f"st{i}", url, dsn) for i, url in enumerate(urls)]
         pools = [SinkPool(collector=f"C{n}") for n in range(collectors)]
+        for pool in pools:  # all live before anyone claims (the settle pause is a heuristic)
+            fleet_of = pool.fleet_for(stations[0])
+            assert fleet_of is not None
+            fleet_of.join()
 
         async def all_at_once() -> list[list[CycleResult]]:
             cycles = [make_cycle(connect_client, pool) for pool in pools]
@@ -260,6 +265,31 @@ def test_waiting_on_a_busy_station_takes_it_over_when_its_collector_dies(dsn: st
             return result
 
         assert asyncio.run(a_finishes()).records == 0 and ran == ["B"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_fair_shares_order_collectors_but_never_leave_a_station_out(dsn: str) -> None:
+    """B is live but does not know these stations (another stations file): A, over its
+    share, waits the settle pause for B, then collects them all anyway."""
+    stations = [fleet_station(f"s{i}", "tcp:127.0.0.1:1", dsn) for i in range(4)]
+    ran: list[str] = []
+
+    async def cycle(config: StationConfig) -> CycleResult:
+        await asyncio.sleep(0.3)  # still in its cycle while the others are claimed
+        ran.append(config.name)
+        return ok(config.name)
+
+    a, b = fleet(dsn, "A", lease=1.0), fleet(dsn, "B", lease=1.0)
+    try:
+        b.join()
+
+        async def all_four() -> list[CycleResult]:
+            return list(await asyncio.gather(*(a.run(s, cycle) for s in stations)))
+
+        assert all(r.ok for r in asyncio.run(all_four()))
+        assert sorted(ran) == ["s0", "s1", "s2", "s3"]
     finally:
         a.close()
         b.close()

@@ -11,11 +11,16 @@ coordinator of its own — the database is the coordinator:
   within the last half interval is left alone, so collectors waking for the same
   slot do not collect it twice in a row.
 - Every collector keeps a row in ``fleet_collectors`` fresh while it runs (a thread
-  beating every third of the lease time).  A collector takes no more stations at
-  once than its fair share — the stations divided by the live collectors, rounded
-  up — so the first one to wake does not grab them all; a collector alone has
-  them all.  A new collector waits a moment (:attr:`Fleet.settle`) before its first
-  claim, so that collectors started together see each other.
+  beating every third of the lease time).  A collector over its fair share — the
+  stations divided by the live collectors, rounded up — lets the others go first:
+  it asks again after a moment (:attr:`Fleet.settle`) and only then takes what is
+  still free, so the first one to wake does not grab them all, yet no station is
+  left out (collectors may know different stations).  A new collector also waits
+  the settle pause before its first claim, so that collectors started together
+  see each other.
+- A collector that finds a station in another's cycle asks again every half lease
+  (for at most half the interval): if the other died, it takes the station over
+  when the lease runs out rather than at its next slot.
 - During the cycle a *heartbeat* pushes the expiry forward every third of the lease
   time; at the end the lease is released (expiry now) with the outcome noted
   (last success, last failure and error, failures in a row).
@@ -49,6 +54,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -85,6 +91,10 @@ class Claim:
     #: Refused because another collector is in a cycle of it right now: worth asking
     #: again when its lease would run out (it may have died).
     busy: bool = False
+    #: Refused because another collector was claiming it at that very moment.
+    locked: bool = False
+    #: Refused because this collector has its fair share already.
+    deferred: bool = False
 
 
 class Fleet:
@@ -152,13 +162,16 @@ class Fleet:
 
     # --- leases -----------------------------------------------------------------------------
 
-    def claim(self, station: str, *, recent: float = 0.0, takeover_only: bool = False) -> Claim:
+    def claim(
+        self, station: str, *, recent: float = 0.0, takeover_only: bool = False, fair: bool = True
+    ) -> Claim:
         """Take ``station``'s lease if it is free, expired or ours; see the module docstring.
 
         ``recent``: seconds within which a successful cycle (by anyone) makes the
         station not due yet.  ``takeover_only``: only take it from a collector whose
         lease ran out in the middle of a cycle (after waiting on a busy station: one
-        that was released meanwhile has had its cycle, good or bad).
+        that was released meanwhile has had its cycle, good or bad).  ``fair=False``
+        ignores the fair share.
         """
 
         def work(db: Conn) -> Claim:
@@ -171,7 +184,8 @@ class Fleet:
                 (recent, station),
             ).fetchone()
             if row is None:
-                return Claim(station, False, None, "being claimed by another collector")
+                return Claim(station, False, None, "being claimed by another collector",
+                             locked=True)  # fmt: skip
             holder, in_cycle, live, fresh = row
             if holder is not None and holder != self.collector and live:
                 return Claim(station, False, holder, f"leased to {holder}", busy=bool(in_cycle))
@@ -179,7 +193,7 @@ class Fleet:
                 return Claim(station, False, holder, "collected moments ago")
             if takeover_only and not (in_cycle and holder not in (None, self.collector)):
                 return Claim(station, False, holder, f"{holder} has had its cycle meanwhile")
-            if holder != self.collector or not in_cycle:
+            if fair and (holder != self.collector or not in_cycle):
                 mine, total, live = db.execute(
                     "SELECT count(*) FILTER (WHERE holder = %s AND in_cycle "
                     "AND expires_utc > now()), count(*), (SELECT count(*) FROM "
@@ -190,7 +204,8 @@ class Fleet:
                 share = -(-int(total) // max(1, int(live)))
                 if int(mine) >= share:
                     return Claim(station, False, holder, f"has its share already "
-                                 f"({mine} of {total} stations, {live} collectors)")  # fmt: skip
+                                 f"({mine} of {total} stations, {live} collectors)",
+                                 deferred=True)  # fmt: skip
             taken = holder if in_cycle and holder not in (None, self.collector) else None
             db.execute(
                 "UPDATE fleet_leases SET holder = %s, in_cycle = true, claimed_utc = now(), "
@@ -308,14 +323,7 @@ class Fleet:
             wait = self._joined + self.settle - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            recent = station.interval / 2
-            claim = await asyncio.to_thread(self.claim, station.name, recent=recent)
-            give_up = time.monotonic() + station.interval / 2
-            while claim.busy and time.monotonic() + self.lease / 2 < give_up:
-                await asyncio.sleep(self.lease / 2)
-                claim = await asyncio.to_thread(
-                    self.claim, station.name, recent=recent, takeover_only=True
-                )
+            claim = await self._claim_patiently(station)
         except FieldlinkError as exc:
             return CycleResult(station.name, started=started, finished=dt.datetime.now(dt.UTC),
                                error=str(exc), error_kind=type(exc).__name__)  # fmt: skip
@@ -338,6 +346,35 @@ class Fleet:
             except FieldlinkError as exc:
                 log.warning("%s: could not release the lease: %s", station.name, exc)
         return result
+
+    async def _claim_patiently(self, station: StationConfig) -> Claim:
+        """Claim, and ask again while the answer may change soon (never past half the
+        station's interval, so the next slot is not run into):
+
+        - the row is locked (another collector is deciding): again in a moment;
+        - over our fair share: again after the settle pause, then regardless of shares
+          (shares order who goes first; they never leave a station uncollected, even
+          when collectors know different stations);
+        - another collector is in a cycle of it: again at half-lease steps, taking it
+          only if that collector's lease ran out mid-cycle.
+        """
+        recent = station.interval / 2
+        deadline = time.monotonic() + station.interval / 2
+        fair, takeover_only = True, False
+        while True:
+            ask = partial(self.claim, recent=recent, fair=fair, takeover_only=takeover_only)
+            claim: Claim = await asyncio.to_thread(ask, station.name)
+            if claim.locked:
+                delay = 0.1
+            elif claim.deferred:
+                delay, fair = max(self.settle, 0.2), False
+            elif claim.busy:
+                delay, takeover_only = self.lease / 2, True
+            else:
+                return claim
+            if time.monotonic() + delay >= deadline:
+                return claim
+            await asyncio.sleep(delay)
 
     async def _heartbeats(self, station: str) -> None:
         while True:
