@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -293,3 +294,42 @@ def test_fair_shares_order_collectors_but_never_leave_a_station_out(dsn: str) ->
     finally:
         a.close()
         b.close()
+
+
+def test_database_restart_mid_collection_loses_and_duplicates_nothing(
+    tmp_path: Path, dsn: str, pg: PostgresServer
+) -> None:
+    """The shared database goes down and comes back while stations are being collected:
+    the cycles caught fail with a one-line StoreError, the next ones finish the job,
+    and every record is stored exactly once."""
+    emus = [emulator(tmp_path, f"st{i}", records=150, seed=i, faults="delay=0.05")
+            for i in range(3)]  # fmt: skip
+    PostgresSink(with_password(dsn)).close()  # the schema, for the query below
+    with running(emus) as urls, SinkPool(collector="A") as pool:
+        stations = [fleet_station(f"st{i}", url, dsn) for i, url in enumerate(urls)]
+        cycle = make_cycle(connect_client, pool)
+
+        async def restart_when_half_stored() -> list[CycleResult]:
+            run = asyncio.ensure_future(collect_once(stations, cycle, Quiet()))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not run.done():
+                stored = await asyncio.to_thread(
+                    query, dsn, "SELECT coalesce(sum(last_record + 1), 0) FROM positions"
+                )
+                if 0 < stored[0][0] < 300:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.to_thread(pg.stop, "fast")
+            await asyncio.to_thread(pg.start)
+            return await run
+
+        first = asyncio.run(restart_when_half_stored())
+        failed = [r for r in first if not r.ok]
+        assert failed, "the restart should have hit a cycle"
+        for r in failed:
+            assert r.error_kind == "StoreError" and r.error is not None and "\n" not in r.error
+            assert r.error.startswith("PostgreSQL store postgresql://fieldlink@")
+        again = asyncio.run(collect_once(stations, cycle, Quiet()))
+        assert all(r.ok for r in again), [r.error for r in again]
+    for i, emu in enumerate(emus):
+        assert_exactly_once(emu.station.records("Small"), stored_rows(dsn, f"st{i}"))
