@@ -194,17 +194,17 @@ class Fleet:
             if takeover_only and not (in_cycle and holder not in (None, self.collector)):
                 return Claim(station, False, holder, f"{holder} has had its cycle meanwhile")
             if fair and (holder != self.collector or not in_cycle):
-                mine, total, live = db.execute(
+                mine, total, collectors = db.execute(
                     "SELECT count(*) FILTER (WHERE holder = %s AND in_cycle "
                     "AND expires_utc > now()), count(*), (SELECT count(*) FROM "
                     "fleet_collectors WHERE seen_utc > now() - make_interval(secs => lease) "
                     "AND collector <> %s) + 1 FROM fleet_leases",
                     (self.collector, self.collector),
                 ).fetchone() or (0, 0, 1)
-                share = -(-int(total) // max(1, int(live)))
+                share = -(-int(total) // max(1, int(collectors)))
                 if int(mine) >= share:
                     return Claim(station, False, holder, f"has its share already "
-                                 f"({mine} of {total} stations, {live} collectors)",
+                                 f"({mine} of {total} stations, {collectors} collectors)",
                                  deferred=True)  # fmt: skip
             taken = holder if in_cycle and holder not in (None, self.collector) else None
             db.execute(

@@ -395,10 +395,10 @@ class PostgresTableWriter:
         if row is None:
             raise StoreError(f"{self._sink.name}: the position row of {self.sql_table} is gone")
         stored_up_to = None if row[0] is None else int(row[0])
-        new = [values for number, values in rows if stored_up_to is None or number > stored_up_to]
+        new = [(n, values) for n, values in rows if stored_up_to is None or n > stored_up_to]
         if new:
             with db.cursor() as cur, cur.copy(self._copy) as copy:
-                for values in new:
+                for _, values in new:
                     copy.write_row(values)
         new_holes = 0
         lost = 0
@@ -416,9 +416,7 @@ class PostgresTableWriter:
                     f"({h.count} records)"
                 )
                 self._sink._log(db, station, "hole", detail)
-        last = new[-1][0] if new else None
-        reached = stored_up_to if last is None else last
-        assert isinstance(reached, int | None)
+        reached = new[-1][0] if new else stored_up_to
         db.execute(
             "UPDATE positions SET last_record = %s, holes = holes + %s, "
             "records_lost = records_lost + %s, updated_utc = %s "
