@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from collect_emulators import emulator, running
 from fleet_helpers import (
     PASSWORD_ENV,
@@ -189,15 +190,6 @@ def test_status_shows_holders_successes_and_tables(tmp_path: Path, dsn: str) -> 
     with running(emus) as urls, SinkPool(collector="alpha") as pool:
         stations = [fleet_station(f"st{i}", url, dsn) for i, url in enumerate(urls)]
         asyncio.run(collect_once(stations, make_cycle(connect_client, pool), Quiet()))
-    a = fleet(dsn, "beta")
-    try:
-        assert a.claim("st1").ok  # beta is collecting st1 right now
-    finally:
-        a.close()
-    states = {s.station: s for s in fleet_status(with_password(dsn), "test")}
-    assert states["st0"].state == "idle" and states["st0"].holder == "alpha"
-    assert states["st0"].tables == (("Small", 19),) and states["st0"].last_success is not None
-    assert states["st1"].state == "collecting" and states["st1"].holder == "beta"
     toml = tmp_path / "stations.toml"
     toml.write_text(
         "[defaults]\n"
@@ -205,11 +197,19 @@ def test_status_shows_holders_successes_and_tables(tmp_path: Path, dsn: str) -> 
         "fleet = true }]\n"
         + "".join(f'[[station]]\nname = "st{i}"\nurl = "{u}"\n' for i, u in enumerate(urls))
     )
-    from click.testing import CliRunner
-
-    out = CliRunner().invoke(fleet_group, ["status", str(toml)], env={"COLUMNS": "250"})
+    a = fleet(dsn, "beta")
+    a.join()
+    try:
+        assert a.claim("st1").ok  # beta is collecting st1 right now
+        out = CliRunner().invoke(fleet_group, ["status", str(toml)], env={"COLUMNS": "250"})
+    finally:
+        a.close()
+    states = {s.station: s for s in fleet_status(with_password(dsn), "test")}
+    assert states["st0"].state == "idle" and states["st0"].holder == "alpha"
+    assert states["st0"].tables == (("Small", 19),) and states["st0"].last_success is not None
+    assert states["st1"].state == "collecting" and states["st1"].holder == "beta"
     assert out.exit_code == 0, out.output
-    assert "collecting now: beta (1)" in out.output
+    assert "collectors running: beta; collecting now: beta (1)" in out.output
     assert "Small #19" in out.output and "alpha" in out.output
     assert PG_PASSWORD not in out.output
     lines = CliRunner().invoke(fleet_group, ["status", str(toml), "--json"]).output.splitlines()

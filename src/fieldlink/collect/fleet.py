@@ -443,6 +443,19 @@ ORDER BY 1
 """
 
 
+def live_collectors(dsn: str, name: str) -> list[str]:
+    """The collectors whose heartbeat is fresh (seen within their lease time)."""
+    from fieldlink.store.postgresql import connect
+
+    with connect(dsn, name) as conn:
+        migrate(conn, name)
+        rows = conn.execute(
+            b"SELECT collector FROM fleet_collectors "
+            b"WHERE seen_utc > now() - make_interval(secs => lease) ORDER BY collector"
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def fleet_status(dsn: str, name: str) -> list[StationState]:
     """Every station the database knows: who holds it, how it went, what is stored."""
     from fieldlink.store.postgresql import connect
@@ -466,4 +479,12 @@ def fleet_status(dsn: str, name: str) -> list[StationState]:
     return out
 
 
-__all__ = ["DEFAULT_LEASE", "Claim", "Fleet", "StationState", "default_collector", "fleet_status"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "Claim",
+    "Fleet",
+    "StationState",
+    "default_collector",
+    "fleet_status",
+    "live_collectors",
+]

@@ -50,7 +50,7 @@ def fleet_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per station.")
 def status_command(stations_file: Path, as_json: bool) -> None:
     """Show who holds which station, last success, failures and holes."""
-    from fieldlink.collect.fleet import fleet_status
+    from fieldlink.collect.fleet import fleet_status, live_collectors
     from fieldlink.store.secrets import resolve_dsn
 
     databases = fleet_databases(stations_file)
@@ -66,7 +66,9 @@ def status_command(stations_file: Path, as_json: bool) -> None:
             continue
         holders = Counter(s.holder for s in states if s.state in ("collecting", "expired"))
         busy = ", ".join(f"{h} ({n})" for h, n in sorted(holders.items(), key=str)) or "none"
-        console.print(f"{name}: {len(states)} stations; collecting now: {busy}")
+        live = ", ".join(live_collectors(dsn, name)) or "none"
+        console.print(f"{name}: {len(states)} stations; collectors running: {live}; "
+                      f"collecting now: {busy}")  # fmt: skip
         table = Table(box=box.SIMPLE_HEAD)
         for column in ("station", "holder", "lease", "last success", "last failure",
                        "fails", "takeovers", "tables (newest record)", "holes (lost)"):  # fmt: skip
