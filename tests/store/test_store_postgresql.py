@@ -257,7 +257,7 @@ def test_wrong_password_unreachable_and_missing_database(pg: PostgresServer) -> 
 
 
 def test_password_from_env_or_file_never_in_clear(
-    pg: PostgresServer, dsn: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    pg: PostgresServer, dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bare = dsn.replace(f":{PG_PASSWORD}", "")
     assert clear_password(dsn) and not clear_password(bare)
@@ -268,9 +268,7 @@ def test_password_from_env_or_file_never_in_clear(
         check_no_clear_password(dsn, "the postgresql dsn")
     monkeypatch.setenv("FL_TEST_PG", PG_PASSWORD)
     open_sink("postgresql", options={"dsn": bare, "password_env": "FL_TEST_PG"}).close()
-    import pathlib
-
-    secret = pathlib.Path(str(tmp_path)) / "pg.pass"
+    secret = tmp_path / "pg.pass"
     secret.write_text(PG_PASSWORD + "\n")
     open_sink("postgresql", options={"dsn": bare, "password_file": str(secret)}).close()
     with pytest.raises(StoreError, match="FL_TEST_UNSET is not set"):
