@@ -18,9 +18,9 @@ coordinator of its own — the database is the coordinator:
   left out (collectors may know different stations).  A new collector also waits
   the settle pause before its first claim, so that collectors started together
   see each other.
-- A collector that finds a station in another's cycle asks again every half lease
-  (for at most half the interval): if the other died, it takes the station over
-  when the lease runs out rather than at its next slot.
+- A collector that finds a station in another's cycle asks again every
+  :attr:`Fleet.poll` seconds (for at most half the interval): if the other died, it
+  takes the station over when the lease runs out rather than at its next slot.
 - During the cycle a *heartbeat* pushes the expiry forward every third of the lease
   time; at the end the lease is released (expiry now) with the outcome noted
   (last success, last failure and error, failures in a row).
@@ -109,6 +109,9 @@ class Fleet:
         self.lease = lease
         #: Seconds a new collector waits before its first claim (see the module docstring).
         self.settle = min(2.0, lease / 3)
+        #: Seconds between looks at a station another collector is in a cycle of: soon
+        #: enough to follow it when it finishes or dies, a short transaction each.
+        self.poll = min(lease / 2, max(1.0, lease / 10))
         self._lock = threading.Lock()
         self._conn: Conn | None = None
         self._joined: float | None = None
@@ -308,9 +311,9 @@ class Fleet:
 
         A station held by another collector is not a failure of ours: the result has
         no error and no tables, and the station stays on its regular schedule.  While
-        the other collector is in a cycle of it, we ask again every half lease (for at
-        most half the station's interval): if that collector died, its lease runs out
-        and we take the station over then, not a whole interval later.
+        the other collector is in a cycle of it, we ask again every :attr:`poll`
+        seconds (for at most half the station's interval): if that collector died, its
+        lease runs out and we take the station over then, not a whole interval later.
         """
         started = dt.datetime.now(dt.UTC)
         try:
@@ -355,8 +358,8 @@ class Fleet:
         - over our fair share: again after the settle pause, then regardless of shares
           (shares order who goes first; they never leave a station uncollected, even
           when collectors know different stations);
-        - another collector is in a cycle of it: again at half-lease steps, taking it
-          only if that collector's lease ran out mid-cycle.
+        - another collector is in a cycle of it: again every :attr:`poll` seconds,
+          taking it only if that collector's lease ran out mid-cycle.
         """
         recent = station.interval / 2
         deadline = time.monotonic() + station.interval / 2
@@ -369,7 +372,7 @@ class Fleet:
             elif claim.deferred:
                 delay, fair = max(self.settle, 0.2), False
             elif claim.busy:
-                delay, takeover_only = self.lease / 2, True
+                delay, takeover_only = self.poll, True
             else:
                 return claim
             if time.monotonic() + delay >= deadline:
