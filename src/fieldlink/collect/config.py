@@ -27,7 +27,13 @@ from fieldlink.errors import ConfigError, LinkURLError
 from fieldlink.link.url import parse_url
 from fieldlink.store.timezones import parse_timezone
 
-SINK_KINDS = ("toa5", "csv", "sqlite")
+SINK_KINDS = ("toa5", "csv", "sqlite", "postgresql", "mqtt")
+#: Sinks on a server, named by a DSN or URL instead of a path (each with its own keys).
+NETWORK_SINK_KEYS = {
+    "postgresql": frozenset({"dsn", "password_env", "password_file", "fleet", "lease"}),
+    "mqtt": frozenset({"url", "prefix", "username", "password_env", "password_file",
+                       "homeassistant", "client_id"}),
+}  # fmt: skip
 #: Placeholders a sink path may contain.
 PATH_FIELDS = ("station",)
 _STATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}")
@@ -45,12 +51,24 @@ class SinkSpec:
     kind: str
     path: Path
     tables: frozenset[str] | None = None
+    #: A network sink's settings (``dsn``, ``url``, ``password_env`` ...); see
+    #: :data:`NETWORK_SINK_KEYS`.  Empty for file sinks.
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def covers(self, table: str) -> bool:
         return self.tables is None or table in self.tables
 
+    @property
+    def target(self) -> str:
+        """Where the sink writes: its path, or its DSN/URL without any password."""
+        if self.kind in NETWORK_SINK_KEYS:
+            from fieldlink.store.secrets import redact
+
+            return redact(str(self.options.get("dsn") or self.options.get("url") or ""))
+        return str(self.path)
+
     def __str__(self) -> str:
-        return f"{self.kind}:{self.path}"
+        return f"{self.kind}:{self.target}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,15 +427,20 @@ class _Loader:
             here = (*path, i)
             if not isinstance(raw, dict):
                 raise self.fail(here, f"expected a table with kind and path, got {raw!r}")
-            self.check_keys(raw, here, _SINK_KEYS)
-            if "kind" not in raw or "path" not in raw:
-                raise self.fail(here, "a sink needs both 'kind' and 'path'")
+            if "kind" not in raw:
+                raise self.fail(here, "a sink needs both 'kind' and 'path' (or 'dsn', 'url')")
             kind = self.text(raw["kind"], (*here, "kind")).lower()
             if kind not in SINK_KINDS:
                 raise self.fail(
                     (*here, "kind"), f"unknown sink kind {kind!r}; expected one of "
                     f"{', '.join(SINK_KINDS)}"
                 )  # fmt: skip
+            if kind in NETWORK_SINK_KEYS:
+                specs.append(self.network_sink(kind, raw, here))
+                continue
+            self.check_keys(raw, here, _SINK_KEYS)
+            if "path" not in raw:
+                raise self.fail(here, "a sink needs both 'kind' and 'path'")
             template = self.text(raw["path"], (*here, "path"))
             try:
                 expanded = template.format(station=station)
@@ -431,6 +454,38 @@ class _Loader:
             selected = None if tables is None else frozenset(self.names(tables, (*here, "tables")))
             specs.append(SinkSpec(kind, self.base / Path(expanded).expanduser(), selected))
         return tuple(specs)
+
+    def network_sink(self, kind: str, raw: dict[str, Any], here: KeyPath) -> SinkSpec:
+        """A ``postgresql`` (``dsn``) or ``mqtt`` (``url``) sink, its password kept out."""
+        from fieldlink.store.secrets import check_no_clear_password
+
+        self.check_keys(raw, here, NETWORK_SINK_KEYS[kind] | {"kind", "tables"})
+        where = "dsn" if kind == "postgresql" else "url"
+        if where not in raw:
+            raise self.fail(here, f"a {kind} sink needs {where!r}")
+        options: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in ("kind", "tables"):
+                continue
+            if key in ("fleet", "homeassistant"):
+                options[key] = self.boolean(value, (*here, key))
+            elif key == "lease":
+                options[key] = self.duration(positive=True)(value, (*here, key))
+            else:
+                options[key] = self.text(value, (*here, key))
+        if "password_env" in options and "password_file" in options:
+            raise self.fail(here, "set password_env or password_file, not both")
+        if "password_file" in options:
+            options["password_file"] = str(self.base / Path(options["password_file"]).expanduser())
+        try:
+            check_no_clear_password(options[where], f"the {kind} {where}")
+        except ConfigError as exc:
+            raise self.fail((*here, where), str(exc)) from None
+        if kind == "mqtt" and not str(options["url"]).startswith(("mqtt://", "mqtts://")):
+            raise self.fail((*here, "url"), "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+        tables = raw.get("tables")
+        selected = None if tables is None else frozenset(self.names(tables, (*here, "tables")))
+        return SinkSpec(kind, Path(), selected, options)
 
     def subtable(
         self, raw: Any, defaults: Any, here: KeyPath, key: str, known: frozenset[str]

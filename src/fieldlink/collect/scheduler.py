@@ -30,9 +30,19 @@ Cycle = Callable[[StationConfig], Awaitable[CycleResult]]
 
 
 def make_cycle(connect: Connect, pool: SinkPool, status: StatusListener | None = None) -> Cycle:
-    """A cycle that writes to ``pool``'s sinks and notes failures in their collection logs."""
+    """A cycle that writes to ``pool``'s sinks and notes failures in their collection logs.
+
+    A station whose sinks include a fleet database (``fleet = true``) is collected
+    only while this collector holds its lease (:mod:`fieldlink.collect.fleet`).
+    """
 
     async def cycle(station: StationConfig) -> CycleResult:
+        fleet = pool.fleet_for(station)
+        if fleet is not None:  # shared with other collectors: only under its lease
+            return await fleet.run(station, plain)
+        return await plain(station)
+
+    async def plain(station: StationConfig) -> CycleResult:
         progress = status.table_progress if status is not None else None
         result = await run_cycle(station, connect, pool.for_table, progress=progress)
         if not result.ok:

@@ -1,0 +1,476 @@
+"""PostgreSQL, the shared store: the SQLite sink's schema on a server several collectors use.
+
+The layout follows :mod:`fieldlink.store.sqlite` table for table: one SQL table per
+logger table version, ``<station>_<table>`` (then ``_v2`` ...), with::
+
+    record         bigint PRIMARY KEY    the logger's record number
+    timestamp      timestamp             logger-local time
+    timestamp_utc  timestamp             the same instant in UTC, when the station zone is known
+    <columns>      double precision / bigint / boolean / timestamp / text
+
+and the bookkeeping tables of :mod:`fieldlink.store.pgschema` (versions, positions,
+holes, collection log, fleet leases).  Unlike SQLite, NaN stays NaN and booleans are
+``boolean``; text loses any NUL character (PostgreSQL text cannot hold one).
+
+One append is one transaction: it locks the table's position row (``SELECT ... FOR
+UPDATE``), keeps only the records above it, bulk-loads them with ``COPY``, notes the
+holes and moves the position, and commits.  Two collectors appending the same table
+queue on that row lock, and the second sees the first one's position: a record is
+stored once whoever collected it twice, and the position never runs ahead of the
+records (it moves in the same commit).  In fleet mode (``holder`` set) the
+transaction also checks, under a share lock, that this collector still holds the
+station's lease, so a collector presumed dead cannot write after another took over.
+
+A lost connection is retried once on a fresh one (an append is idempotent); if the
+server is still away the append raises :class:`StoreError` naming the store and
+nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import sql
+
+from fieldlink.errors import StoreError, UsageError
+from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.store.base import (
+    BOOL_TYPES,
+    FLOAT4_TYPES,
+    FLOAT8_TYPES,
+    INT_TYPES,
+    TIME_TYPES,
+    Column,
+    Hole,
+    Position,
+    StationInfo,
+    check_holes,
+    columns,
+    definition_key,
+    new_records,
+    record_row,
+    utc_now,
+)
+from fieldlink.store.pgschema import migrate
+from fieldlink.store.secrets import redact
+from fieldlink.store.timezones import local_to_utc
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+T = TypeVar("T")
+
+_RESERVED = ("record", "timestamp", "timestamp_utc")
+#: PostgreSQL truncates identifiers longer than this many bytes.
+MAX_IDENT = 63
+
+
+def pg_type(type_code: int) -> str:
+    if type_code in FLOAT4_TYPES or type_code in FLOAT8_TYPES:
+        return "double precision"
+    if type_code in INT_TYPES:
+        return "bigint"
+    if type_code in BOOL_TYPES:
+        return "boolean"
+    if type_code in TIME_TYPES:
+        return "timestamp"
+    return "text"
+
+
+def pg_columns(cols: list[Column]) -> list[str]:
+    """Column names kept clear of the fixed ones and within PostgreSQL's 63 bytes."""
+    taken = set(_RESERVED)
+    out = []
+    for c in cols:
+        name = _fit(c.name)
+        n = 1
+        while name.lower() in taken:
+            n += 1
+            name = _fit(c.name, f"_{n}")
+        taken.add(name.lower())
+        out.append(name)
+    return out
+
+
+def _fit(name: str, suffix: str = "") -> str:
+    """``name + suffix`` cut (on a character boundary) to fit an identifier."""
+    room = MAX_IDENT - len(suffix.encode())
+    raw = name.encode()[:room].decode(errors="ignore")
+    return raw + suffix
+
+
+def _pg_value(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, bool | int | float | dt.datetime) or value is None:
+        return value
+    return str(value)
+
+
+def reason(exc: BaseException) -> str:
+    """A psycopg error as one line (libpq's messages run over several)."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+class PostgresSink:
+    """A PostgreSQL database holding every station's tables.
+
+    ``dsn`` is a libpq connection string or URL *with* its password (see
+    :mod:`fieldlink.store.secrets`); ``name`` is how messages name the store
+    (default: the DSN without password).  ``holder`` turns on fleet fencing: appends
+    only go through while this collector holds the station's lease.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        name: str | None = None,
+        holder: str | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.dsn = dsn
+        self.name = f"PostgreSQL store {name or redact(dsn)}"
+        self.holder = holder
+        self._timeout = connect_timeout
+        self._lock = threading.RLock()
+        self._open: set[tuple[str, str]] = set()
+        self._conn: Conn | None = None
+        with self._lock:
+            conn = self._connection()
+            try:
+                migrate(conn, self.name)
+            except psycopg.Error as exc:
+                self._drop()
+                raise StoreError(f"{self.name}: cannot set up the schema: {reason(exc)}") from exc
+            except StoreError:
+                self._drop()
+                raise
+
+    # --- connection handling ----------------------------------------------------------------
+
+    def _connection(self) -> Conn:
+        conn = self._conn
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        self._drop()
+        try:
+            conn = psycopg.connect(
+                self.dsn,
+                autocommit=True,
+                connect_timeout=max(1, round(self._timeout)),
+                application_name="fieldlink",
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.name}: cannot connect: {reason(exc)}") from exc
+        self._conn = conn
+        return conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(psycopg.Error):
+                conn.close()
+
+    def run(self, what: str, work: Callable[[Conn], T]) -> T:
+        """``work`` in one transaction; on a lost connection once more on a new one.
+
+        Every failure is a :class:`StoreError` saying ``what`` failed in which store.
+        """
+        with self._lock:
+            lost: psycopg.Error | None = None
+            for attempt in (1, 2):
+                try:
+                    conn = self._connection()
+                except StoreError as exc:
+                    if lost is None:
+                        raise
+                    raise StoreError(
+                        f"{self.name}: cannot {what}: connection lost ({reason(lost)}), "
+                        f"then {str(exc).removeprefix(self.name + ': ')}"
+                    ) from exc
+                try:
+                    with conn.transaction():
+                        return work(conn)
+                except psycopg.OperationalError as exc:
+                    if conn.broken and attempt == 1:
+                        lost = exc
+                        self._drop()
+                        continue
+                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
+                except psycopg.Error as exc:
+                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
+            raise AssertionError("unreachable")
+
+    # --- the Sink interface -----------------------------------------------------------------
+
+    def open_table(
+        self, station: StationInfo, table: TableDef, *, new_version: bool = False
+    ) -> PostgresTableWriter:
+        key = (station.name, table.name)
+        with self._lock:
+            if key in self._open:
+                raise UsageError(
+                    f"table {table.name} of {station.name} is already open in {self.name}"
+                )
+            version, sql_table = self.run(
+                f"open {station.name} {table.name}",
+                lambda db: self._version(db, station, table, new_version),
+            )
+            writer = PostgresTableWriter(self, station, table, version, sql_table)
+            self._open.add(key)
+            return writer
+
+    def _version(
+        self, db: Conn, station: StationInfo, table: TableDef, new_version: bool
+    ) -> tuple[int, str]:
+        # Two collectors opening a new table at once must not both create version 1.
+        db.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            (f"fieldlink version {station.name!r} {table.name!r}",),
+        )
+        definition = definition_key(station, table)
+        row = db.execute(
+            "SELECT version, sql_table, definition FROM table_versions "
+            "WHERE station = %s AND table_name = %s ORDER BY version DESC LIMIT 1",
+            (station.name, table.name),
+        ).fetchone()
+        cols = columns(table)
+        if row is not None and not new_version and row[2] == definition:
+            version, sql_table = int(row[0]), str(row[1])
+        else:
+            version = int(row[0]) + 1 if row is not None else 1
+            sql_table = self._free_name(db, station, table, version)
+            db.execute(
+                "INSERT INTO table_versions VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (station.name, table.name, version, sql_table, table.signature, definition,
+                 utc_now()),
+            )  # fmt: skip
+            detail = f"{table.name} v{version} signature {table.signature}: table {sql_table}"
+            self._log(db, station.name, "new version", detail)
+        col_defs = [
+            sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(pg_type(c.field.type_code)))
+            for n, c in zip(pg_columns(cols), cols, strict=True)
+        ]
+        db.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                '"record" bigint PRIMARY KEY, "timestamp" timestamp NOT NULL, '
+                '"timestamp_utc" timestamp{})'
+            ).format(
+                sql.Identifier(sql_table),
+                sql.SQL("").join(sql.SQL(", ") + d for d in col_defs),
+            )
+        )
+        db.execute(
+            "INSERT INTO positions VALUES (%s, %s, %s, %s, NULL, 0, 0, %s) ON CONFLICT DO NOTHING",
+            (station.name, table.name, version, table.signature, utc_now()),
+        )
+        return version, sql_table
+
+    @staticmethod
+    def _free_name(db: Conn, station: StationInfo, table: TableDef, version: int) -> str:
+        suffix = "" if version == 1 else f"_v{version}"
+        base = _fit(f"{station.name}_{table.name}", suffix)
+        name, n = base, 1
+        while db.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+            "AND lower(tablename) = lower(%s) "
+            "UNION ALL SELECT 1 FROM table_versions WHERE lower(sql_table) = lower(%s)",
+            (name, name),
+        ).fetchone():
+            n += 1
+            name = _fit(f"{station.name}_{table.name}", f"{suffix}_{n}")
+        return name
+
+    def log(self, station: str, event: str, detail: str = "") -> None:
+        self.run("write the collection log", lambda db: self._log(db, station, event, detail))
+
+    @staticmethod
+    def _log(db: Conn, station: str, event: str, detail: str) -> None:
+        db.execute(
+            "INSERT INTO collection_log (time_utc, station, event, detail) VALUES (%s, %s, %s, %s)",
+            (utc_now(), station, event, detail),
+        )
+
+    def _closed(self, station: str, table: str) -> None:
+        with self._lock:
+            self._open.discard((station, table))
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def __enter__(self) -> PostgresSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PostgresTableWriter:
+    """Appends one table version: records by COPY, holes, position and log in one transaction."""
+
+    def __init__(
+        self,
+        sink: PostgresSink,
+        station: StationInfo,
+        table: TableDef,
+        version: int,
+        sql_table: str,
+    ) -> None:
+        self._sink = sink
+        self.station = station
+        self.table = table
+        self.version = version
+        self.sql_table = sql_table
+        self._cols = columns(table)
+        self._closed = False
+        names = ["record", "timestamp", "timestamp_utc", *pg_columns(self._cols)]
+        self._copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(sql_table), sql.SQL(", ").join(map(sql.Identifier, names))
+        )
+        self._key = (station.name, table.name, version)
+        self.position = self._read_position()
+
+    def _read_position(self) -> Position | None:
+        row = self._sink.run(
+            f"read the position of {self.sql_table}",
+            lambda db: db.execute(
+                "SELECT last_record FROM positions WHERE station = %s AND table_name = %s "
+                "AND version = %s",
+                self._key,
+            ).fetchone(),
+        )
+        if row is None or row[0] is None:
+            return None
+        return Position(self.table.signature, int(row[0]), self.version)
+
+    def holes(self) -> list[Hole]:
+        rows = self._sink.run(
+            f"read the holes of {self.sql_table}",
+            lambda db: db.execute(
+                "SELECT first_record, last_record FROM holes WHERE station = %s AND "
+                "table_name = %s AND version = %s ORDER BY first_record, last_record",
+                self._key,
+            ).fetchall(),
+        )
+        return [Hole(self.table.name, int(a), int(b)) for a, b in rows]
+
+    def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
+        if self._closed:
+            raise UsageError(f"{self.sql_table}: writer is closed")
+        check_holes(self.table, holes)
+        fresh = new_records(records, None)
+        zone = self.station.tzinfo
+        rows: list[tuple[int, list[object]]] = []
+        for r in fresh:
+            values = record_row(self.table, r)
+            utc = None if zone is None else local_to_utc(r.timestamp, zone)
+            rows.append((r.number, [r.number, r.timestamp, utc, *map(_pg_value, values)]))
+        if not rows and not holes:
+            return
+        last = self._sink.run(
+            f"store {len(rows)} records in {self.sql_table}",
+            lambda db: self._append(db, rows, holes),
+        )
+        if last is not None:
+            self.position = Position(self.table.signature, last, self.version)
+
+    def _append(
+        self, db: Conn, rows: list[tuple[int, list[object]]], holes: Sequence[Hole]
+    ) -> int | None:
+        station, table, version = self._key
+        if self._sink.holder is not None:
+            self._check_lease(db)
+        row = db.execute(
+            "SELECT last_record FROM positions WHERE station = %s AND table_name = %s "
+            "AND version = %s FOR UPDATE",
+            self._key,
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"{self._sink.name}: the position row of {self.sql_table} is gone")
+        stored_up_to = None if row[0] is None else int(row[0])
+        new = [(n, values) for n, values in rows if stored_up_to is None or n > stored_up_to]
+        if new:
+            with db.cursor() as cur, cur.copy(self._copy) as copy:
+                for _, values in new:
+                    copy.write_row(values)
+        new_holes = 0
+        lost = 0
+        now = utc_now()
+        for h in holes:
+            cur = db.execute(
+                "INSERT INTO holes VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (station, table, version, h.first, h.last, now),
+            )
+            if cur.rowcount > 0:
+                new_holes += 1
+                lost += h.count
+                detail = (
+                    f"{table} v{version}: records {h.first}..{h.last} lost in the logger "
+                    f"({h.count} records)"
+                )
+                self._sink._log(db, station, "hole", detail)
+        reached = new[-1][0] if new else stored_up_to
+        db.execute(
+            "UPDATE positions SET last_record = %s, holes = holes + %s, "
+            "records_lost = records_lost + %s, updated_utc = %s "
+            "WHERE station = %s AND table_name = %s AND version = %s",
+            (reached, new_holes, lost, now, *self._key),
+        )
+        if new:
+            first_no, last_no = new[0][0], new[-1][0]
+            self._sink._log(db, station, "stored", f"{table} v{version}: {len(new)} new of "
+                            f"{len(rows)} records {first_no}..{last_no}")  # fmt: skip
+        return reached
+
+    def _check_lease(self, db: Conn) -> None:
+        station = self.station.name
+        row = db.execute(
+            "SELECT holder FROM fleet_leases WHERE station = %s FOR SHARE", (station,)
+        ).fetchone()
+        holder = None if row is None else row[0]
+        if holder != self._sink.holder:
+            raise StoreError(
+                f"{self._sink.name}: station {station} is leased to {holder or 'nobody'}, "
+                f"not to this collector ({self._sink.holder}): not writing"
+            )
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._sink._closed(self.station.name, self.table.name)
+
+    def __enter__(self) -> PostgresTableWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def connect(dsn: str, store: str, *, timeout: float = 10.0) -> Iterator[Conn]:
+    """A short-lived autocommit connection (status queries), errors as :class:`StoreError`."""
+    try:
+        conn = psycopg.connect(
+            dsn,
+            autocommit=True,
+            connect_timeout=max(1, round(timeout)),
+            application_name="fieldlink",
+        )
+    except psycopg.Error as exc:
+        raise StoreError(f"{store}: cannot connect: {reason(exc)}") from exc
+    try:
+        yield conn
+    except psycopg.Error as exc:
+        raise StoreError(f"{store}: {reason(exc)}") from exc
+    finally:
+        conn.close()
+
+
+__all__ = ["PostgresSink", "PostgresTableWriter", "connect", "pg_type", "reason"]
