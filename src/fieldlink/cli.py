@@ -35,6 +35,7 @@ def cli(verbose: int) -> None:
       fieldlink batlab COMMAND ...      Lexcelon Batlab battery testers
     Collection:
       fieldlink collect STATIONS.toml   keep many stations' data on disk, resumably
+      fieldlink fleet status STATIONS   several collectors sharing one PostgreSQL database
     Emulators (no hardware needed):
       fieldlink emulate logger          a virtual CR1000-family datalogger
       fieldlink emulate tdr100          a TDR100 with soil probes behind multiplexers
@@ -70,6 +71,7 @@ def _mount() -> None:
     import importlib.util
 
     from fieldlink.collect.cli import collect_command
+    from fieldlink.collect.fleet_cli import fleet_group
     from fieldlink.demo import demo_command
 
     for family in FAMILIES:
@@ -77,6 +79,7 @@ def _mount() -> None:
             continue  # a family not in this build yet
         importlib.import_module(f"fieldlink.{family}.cli").mount(cli, emulate)
     cli.add_command(collect_command)
+    cli.add_command(fleet_group)
     cli.add_command(demo_command)
 
 
