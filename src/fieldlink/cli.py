@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 
@@ -19,7 +20,49 @@ from fieldlink import __version__
 from fieldlink.errors import FieldlinkError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose families' commands are imported only when one of them is used.
+
+    ``fieldlink --help`` lists every command from :data:`LAZY_COMMANDS` without
+    importing any family (start-up stays at click's own cost); ``fieldlink logger ...``
+    imports the PakBus family only, not the collector, asyncio servers or rich.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Command name -> its one-line help, for commands a mount adds on first use.
+        self.lazy = lazy if lazy is not None else {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            _mount(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            loaded = self.commands.get(name)
+            if loaded is not None and loaded.hidden:
+                continue
+            text = loaded.get_short_help_str(formatter.width) if loaded else self.lazy[name]
+            rows.append((name, text))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    lazy={
+        "collect": "Collect every station in STATIONS.toml, concurrently and resumably.",
+        "demo": "Collect an emulated field station into TOA5 files and a SQLite database.",
+        "logger": "Campbell Scientific PakBus dataloggers (CR1000, CR800, CR3000, CR6...).",
+    },
+)
 @click.version_option(__version__, prog_name="fieldlink")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 def cli(verbose: int) -> None:
@@ -45,7 +88,10 @@ def cli(verbose: int) -> None:
     )
 
 
-@cli.group()
+@cli.group(
+    cls=LazyGroup,
+    lazy={"logger": "Emulate a Campbell Scientific CR1000-family datalogger (PakBus)."},
+)
 def emulate() -> None:
     """Run a virtual instrument until interrupted.
 
@@ -54,20 +100,26 @@ def emulate() -> None:
     """
 
 
-def _mount() -> None:
-    """Attach each family's commands.  Import errors here are bugs, not user errors."""
-    from fieldlink.collect.cli import collect_command
-    from fieldlink.demo import demo_command
-    from fieldlink.pakbus import cli as pakbus_cli
+def _mount(name: str | None = None) -> None:
+    """Attach the family that provides command ``name`` (of the root or ``emulate``),
+    importing only that family; every family when ``name`` is None.  Import errors
+    here are bugs, not user errors."""
+    if name in (None, "logger"):
+        from fieldlink.pakbus import cli as pakbus_cli
 
-    pakbus_cli.mount(cli, emulate)
-    cli.add_command(collect_command)
-    cli.add_command(demo_command)
+        pakbus_cli.mount(cli, emulate)
+    if name in (None, "collect"):
+        from fieldlink.collect.cli import collect_command
+
+        cli.add_command(collect_command)
+    if name in (None, "demo"):
+        from fieldlink.demo import demo_command
+
+        cli.add_command(demo_command)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    _mount()
     try:
         cli.main(args=argv, prog_name="fieldlink", standalone_mode=False)
     except click.exceptions.Abort:

@@ -603,25 +603,27 @@ class RecordLayout:
         return t.encode_value(self.table.time_type, when)
 
 
-_LAYOUTS: dict[tuple[int, tuple[int, ...]], tuple[TableDef, RecordLayout]] = {}
-_LAYOUT_CACHE_SIZE = 256
+_LAYOUTS: dict[tuple[int, int, str, tuple[int, ...]], RecordLayout] = {}
+#: Layouts kept: every table of a fleet of a thousand loggers (identical programs share).
+_LAYOUT_CACHE_SIZE = 4096
 
 
 def layout_for(table: TableDef, field_numbers: Sequence[int] | None = None) -> RecordLayout:
     """The compiled layout of ``table`` (and field selection), compiled once and reused.
 
-    Keyed by the identity of the TableDef (hashing a 122-field Status definition on every
-    packet would cost more than decoding it); the cache holds the table, so the identity
-    cannot be reused while cached.
+    Keyed by the definition's signature, number and name, so the many copies of one
+    table definition a fleet of loggers running the same program yields share one
+    layout; a hit is confirmed by identity, else by equality (a signature of 0 from a
+    hand-built TableDef proves nothing).  Full, it forgets its oldest layout.
     """
-    key = (id(table), tuple(field_numbers or ()))
+    key = (table.signature, table.number, table.name, tuple(field_numbers or ()))
     hit = _LAYOUTS.get(key)
-    if hit is not None and hit[0] is table:
-        return hit[1]
+    if hit is not None and (hit.table is table or hit.table == table):
+        return hit
     layout = RecordLayout(table, field_numbers)
     if len(_LAYOUTS) >= _LAYOUT_CACHE_SIZE:
-        _LAYOUTS.clear()
-    _LAYOUTS[key] = (table, layout)
+        del _LAYOUTS[next(iter(_LAYOUTS))]
+    _LAYOUTS[key] = layout
     return layout
 
 
