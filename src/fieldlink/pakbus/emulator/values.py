@@ -50,11 +50,11 @@ FieldValues = Callable[[int, int], Value]
 #: A field's values for many records at once: (record numbers, times in ns) -> values.
 FieldColumn = Callable[[Sequence[int], Sequence[int]], list[Value]]
 
-try:  # optional: the hash of a whole block of records in a few array operations
-    import numpy as _np
+try:  # optional: a block of records in a few array operations (see emulator/bulk.py)
+    from fieldlink.pakbus.emulator import bulk as _bulk
 except ImportError:  # pragma: no cover - numpy is not a dependency
-    _np = None  # type: ignore[assignment]
-#: Blocks smaller than this are hashed in plain Python (numpy's per-call cost is higher).
+    _bulk = None  # type: ignore[assignment]
+#: Blocks smaller than this are done in plain Python (numpy's per-call cost is higher).
 _NUMPY_FROM = 16
 
 _FLOATS = frozenset(
@@ -350,26 +350,8 @@ def _hash_block(base: int, numbers: Sequence[int], elements: int | None) -> list
     with a value per record.  Exact either way: numpy's uint64 arithmetic wraps modulo
     2**64 as the masked Python does, and ``h >> 11`` < 2**53 converts to a float exactly.
     """
-    if _np is not None and len(numbers) >= _NUMPY_FROM:
-        u64 = _np.uint64
-
-        def mix(h: Any) -> Any:
-            h ^= h >> u64(30)
-            h *= u64(0xBF58476D1CE4E5B9)
-            h ^= h >> u64(27)
-            h *= u64(0x94D049BB133111EB)
-            h ^= h >> u64(31)
-            return h
-
-        records = _np.fromiter(numbers, dtype=u64, count=len(numbers))
-        state = mix(records + u64((base + _GOLDEN) & _MASK64))
-        if elements is None:
-            return [((state >> u64(11)).astype(_np.float64) / _UNIT).tolist()]
-        out = []
-        for e in range(elements):
-            h = mix(state + u64((_GOLDEN + e) & _MASK64))
-            out.append(((h >> u64(11)).astype(_np.float64) / _UNIT).tolist())
-        return out
+    if _bulk is not None and len(numbers) >= _NUMPY_FROM:
+        return [column.tolist() for column in _bulk.hash_block(base, numbers, elements)]
     states = [_record_state(base, r) for r in numbers]
     if elements is None:
         return [[(h >> 11) / _UNIT for h in states]]
@@ -401,9 +383,14 @@ def _compile_column(
     nan_base = _chain(_prefix(seed, "nan", table, spec.name), (generation,))
     nan: Value = math.nan if count == 1 else (math.nan,) * count
 
+    vector = _bulk.vector_signal(kind) if _bulk is not None else None
+    vector_quantized = _bulk.vector_quantizer(code) if _bulk is not None else None
+
     def measured(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
-        noise = _hash_block(base, numbers, count)
         times = [w / NS_PER_S for w in whens]
+        if vector is not None and _bulk is not None and len(numbers) >= _NUMPY_FROM:
+            return fast(numbers, times, vector, _bulk)
+        noise = _hash_block(base, numbers, count)
         columns: list[list[Value]] = [
             [
                 quantized(signal(t, n, e, r))
@@ -416,6 +403,24 @@ def _compile_column(
         )
         if flaky:
             (sick,) = _hash_block(nan_base, numbers, None)
+            out = [nan if draw < NAN_SHARE else v for draw, v in zip(sick, out, strict=True)]
+        return out
+
+    def fast(numbers: Sequence[int], times: list[float], vector: Any, bulk: Any) -> list[Value]:
+        """``measured`` in array operations (emulator/bulk.py), the same values."""
+        noise = bulk.hash_block(base, numbers, count)
+        columns: list[list[Scalar]] = []
+        for e in range(count):
+            raw = vector(times, noise[e], e)
+            if vector_quantized is not None:
+                columns.append(bulk.to_list(vector_quantized(raw), None))
+            else:
+                columns.append(bulk.to_list(raw, quantized))
+        out: list[Value] = (
+            list(columns[0]) if count == 1 else [tuple(row) for row in zip(*columns, strict=True)]
+        )
+        if flaky:
+            sick = bulk.hash_block(nan_base, numbers, None)[0].tolist()
             out = [nan if draw < NAN_SHARE else v for draw, v in zip(sick, out, strict=True)]
         return out
 
