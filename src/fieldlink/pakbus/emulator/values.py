@@ -50,10 +50,24 @@ FieldValues = Callable[[int, int], Value]
 #: A field's values for many records at once: (record numbers, times in ns) -> values.
 FieldColumn = Callable[[Sequence[int], Sequence[int]], list[Value]]
 
-try:  # optional: a block of records in a few array operations (see emulator/bulk.py)
-    from fieldlink.pakbus.emulator import bulk as _bulk
-except ImportError:  # pragma: no cover - numpy is not a dependency
-    _bulk = None  # type: ignore[assignment]
+_UNKNOWN = object()
+#: emulator/bulk.py (numpy: a block of records in a few array operations), None without
+#: numpy; imported on first use, so that importing the emulator does not import numpy.
+_bulk: Any = _UNKNOWN
+
+
+def _fast_path() -> Any:
+    global _bulk
+    if _bulk is _UNKNOWN:
+        try:
+            from fieldlink.pakbus.emulator import bulk
+        except ImportError:  # pragma: no cover - numpy is not a dependency
+            _bulk = None
+        else:
+            _bulk = bulk
+    return _bulk
+
+
 #: Blocks smaller than this are done in plain Python (numpy's per-call cost is higher).
 _NUMPY_FROM = 16
 
@@ -350,8 +364,9 @@ def _hash_block(base: int, numbers: Sequence[int], elements: int | None) -> list
     with a value per record.  Exact either way: numpy's uint64 arithmetic wraps modulo
     2**64 as the masked Python does, and ``h >> 11`` < 2**53 converts to a float exactly.
     """
-    if _bulk is not None and len(numbers) >= _NUMPY_FROM:
-        return [column.tolist() for column in _bulk.hash_block(base, numbers, elements)]
+    bulk = _fast_path() if len(numbers) >= _NUMPY_FROM else None
+    if bulk is not None:
+        return [column.tolist() for column in bulk.hash_block(base, numbers, elements)]
     states = [_record_state(base, r) for r in numbers]
     if elements is None:
         return [[(h >> 11) / _UNIT for h in states]]
@@ -383,13 +398,11 @@ def _compile_column(
     nan_base = _chain(_prefix(seed, "nan", table, spec.name), (generation,))
     nan: Value = math.nan if count == 1 else (math.nan,) * count
 
-    vector = _bulk.vector_signal(kind) if _bulk is not None else None
-    vector_quantized = _bulk.vector_quantizer(code) if _bulk is not None else None
-
     def measured(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
         times = [w / NS_PER_S for w in whens]
-        if vector is not None and _bulk is not None and len(numbers) >= _NUMPY_FROM:
-            return fast(numbers, times, vector, _bulk)
+        bulk = _fast_path() if len(numbers) >= _NUMPY_FROM else None
+        if bulk is not None and (vector := bulk.vector_signal(kind)) is not None:
+            return fast(numbers, times, vector, bulk)
         noise = _hash_block(base, numbers, count)
         columns: list[list[Value]] = [
             [
@@ -409,6 +422,7 @@ def _compile_column(
     def fast(numbers: Sequence[int], times: list[float], vector: Any, bulk: Any) -> list[Value]:
         """``measured`` in array operations (emulator/bulk.py), the same values."""
         noise = bulk.hash_block(base, numbers, count)
+        vector_quantized = bulk.vector_quantizer(code)
         columns: list[list[Scalar]] = []
         for e in range(count):
             raw = vector(times, noise[e], e)
