@@ -557,7 +557,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs, one round")
     parser.add_argument("--million", action="store_true", help="growth table up to 10^6 records")
-    parser.add_argument("--only", default="", help="comma-separated figures: " + ",".join(FIGURES))
+    parser.add_argument(
+        "--only", default="", help="comma-separated: " + ",".join([*FIGURES, "growth"])
+    )
     parser.add_argument("--no-growth", action="store_true", help="skip the growth table")
     parser.add_argument("--cli-records", type=int, default=10_000)
     parser.add_argument("--api-records", type=int, default=10_000)
@@ -569,10 +571,12 @@ def main() -> int:
     if args.quick:
         args.cli_records = min(args.cli_records, 3_000)
         args.api_records = min(args.api_records, 3_000)
-    wanted = [w for w in args.only.split(",") if w] or list(FIGURES)
-    unknown = set(wanted) - set(FIGURES)
+    wanted = [w for w in args.only.split(",") if w] or [*FIGURES, "growth"]
+    unknown = set(wanted) - {*FIGURES, "growth"}
     if unknown:
-        parser.error(f"unknown figure(s) {sorted(unknown)}; known: {', '.join(FIGURES)}")
+        parser.error(f"unknown figure(s) {sorted(unknown)}; known: {', '.join(FIGURES)}, growth")
+    with_growth = "growth" in wanted and not args.no_growth
+    wanted = [w for w in wanted if w != "growth"]
 
     rows: list[Row] = []
     started = time.perf_counter()
@@ -592,7 +596,7 @@ def main() -> int:
         rows.extend(got)
     failed = sum(1 for r in rows if r.value is None)
 
-    width = max(len(r.figure) for r in rows)
+    width = max((len(r.figure) for r in rows), default=40)
     print(f"\n{'figure':<{width}}  {'measured':>14}  {'goal':>14}  mark")
     print("-" * (width + 48))
     for r in rows:
@@ -604,7 +608,7 @@ def main() -> int:
     for what, why in NOT_MEASURED:
         print(f"{what:<{width}}  {'-':>14}  {'':>14}  not in this run ({why})")
 
-    if not args.no_growth and (not args.only):
+    if with_growth:
         print(f"\n{'growth':<38} {'records':>10} {'us/record':>10} {'MB':>7}")
         print("-" * 67)
         try:
