@@ -52,7 +52,8 @@ FieldColumn = Callable[[Sequence[int], Sequence[int]], list[Value]]
 
 _UNKNOWN = object()
 #: emulator/bulk.py (numpy: a block of records in a few array operations), None without
-#: numpy; imported on first use, so that importing the emulator does not import numpy.
+#: numpy; imported when a station is made, so that importing the emulator (which every
+#: ``fieldlink logger`` command does) does not import numpy.
 _bulk: Any = _UNKNOWN
 
 
@@ -192,6 +193,7 @@ class ValueModel:
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
+        _fast_path()  # numpy (if any) loads with the station, not during its first answer
         self._compiled: dict[tuple[str, FieldSpec, int], FieldValues] = {}
         self._columns: dict[tuple[str, FieldSpec, int], FieldColumn] = {}
 
