@@ -71,8 +71,27 @@ def test_demo_with_no_options_collects_twice_and_resumes(tmp_path: Path) -> None
     assert {s.kind: s.path for s in station.sinks}["sqlite"] == demo / "mystation.sqlite"
     # On an 80-column console no sentence of the summary is broken over two lines.
     lines = [line for line in out.splitlines() if line.strip()]
-    assert lines[0].startswith("fieldlink demo: an emulated CR1000 at tcp:127.0.0.1:")
-    assert [line[:2] for line in lines[1:4]] == ["- "] * 3, out
+    assert lines[0] == "fieldlink demo: an emulated field station on this computer"
+    assert lines[1].startswith("- a CR1000 datalogger at tcp:127.0.0.1:")
+    assert [line[:2] for line in lines[2:5]] == ["  "] * 3, out
+
+    # The whole station: the TDR100's sweep and the charge controller, sampled each cycle
+    # into the same stores, numbered on from the stored position.
+    with sqlite3.connect(demo / "fieldlink.sqlite") as db:
+        sweeps = db.execute('SELECT * FROM "demo-tdr100_TDR100" ORDER BY "record"')
+        names = [d[0] for d in sweeps.description]
+        rows = sweeps.fetchall()
+        tracer = db.execute(
+            'SELECT "record", battery_voltage, charging_stage FROM "demo-tracer_Tracer"'
+        ).fetchall()
+    assert [row[names.index("record")] for row in rows] == [1, 2]
+    theta = {n: rows[-1][names.index(n)] for n in names if n.endswith("_theta")}
+    assert len(theta) == 8  # channels 1.1 .. 1.8, dry sand to wet clay
+    assert theta["c1_1_theta"] < 0.1 < 0.35 < theta["c1_8_theta"] < 0.6
+    assert [r[0] for r in tracer] == [1, 2]
+    assert all(11.0 < r[1] < 15.0 and r[2] for r in tracer)
+    assert "soil water" in out and "battery (charge controller)" in out
+    assert (demo / "toa5" / "demo-tdr100_TDR100.dat").exists()
 
 
 def test_the_demos_stations_file_collects_an_emulator(tmp_path: Path) -> None:

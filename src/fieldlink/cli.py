@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -23,15 +24,24 @@ from fieldlink.errors import FieldlinkError
 class LazyGroup(click.Group):
     """A group whose families' commands are imported only when one of them is used.
 
-    ``fieldlink --help`` lists every command from :data:`LAZY_COMMANDS` without
+    ``fieldlink --help`` lists every command from :data:`FAMILIES` without
     importing any family (start-up stays at click's own cost); ``fieldlink logger ...``
     imports the PakBus family only, not the collector, asyncio servers or rich.
     """
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lazy: Callable[[], dict[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        #: Command name -> its one-line help, for commands a mount adds on first use.
-        self.lazy = lazy if lazy is not None else {}
+        self._lazy_source = lazy
+        self._lazy: dict[str, str] | None = None
+
+    @property
+    def lazy(self) -> dict[str, str]:
+        """Command name -> its one-line help, for commands a mount adds on first use."""
+        if self._lazy is None:
+            self._lazy = self._lazy_source() if self._lazy_source is not None else {}
+        return self._lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.lazy})
@@ -42,26 +52,26 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click lists commands, but from the one-line helps of those not loaded."""
+        names = [
+            n for n in self.list_commands(ctx) if not getattr(self.commands.get(n), "hidden", False)
+        ]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
         rows = []
-        for name in self.list_commands(ctx):
-            loaded = self.commands.get(name)
-            if loaded is not None and loaded.hidden:
-                continue
-            text = loaded.get_short_help_str(formatter.width) if loaded else self.lazy[name]
-            rows.append((name, text))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        for name in names:
+            # a command not loaded is shortened as click would shorten its help
+            command = self.commands.get(name) or click.Command(name, help=self.lazy[name])
+            rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
-    lazy={
-        "collect": "Collect every station in STATIONS.toml, concurrently and resumably.",
-        "demo": "Collect an emulated field station into TOA5 files and a SQLite database.",
-        "logger": "Campbell Scientific PakBus dataloggers (CR1000, CR800, CR3000, CR6...).",
-    },
+    lazy=lambda: _lazy_commands(emulators=False),
 )
 @click.version_option(__version__, prog_name="fieldlink")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
@@ -73,10 +83,16 @@ def cli(verbose: int) -> None:
       fieldlink demo                    collect an emulated station into TOA5 and SQLite
     Instruments:
       fieldlink logger COMMAND URL ...  Campbell PakBus dataloggers (CR1000, CR800, CR6 ...)
+      fieldlink tdr100 COMMAND URL ...  Campbell TDR100 reflectometer: soil water, EC
+      fieldlink tracer COMMAND URL ...  EPsolar/EPEVER Tracer solar charge controllers
+      fieldlink batlab COMMAND ...      Lexcelon Batlab battery testers
     Collection:
       fieldlink collect STATIONS.toml   keep many stations' data on disk, resumably
-    Emulators:
+    Emulators (no hardware needed):
       fieldlink emulate logger          a virtual CR1000-family datalogger
+      fieldlink emulate tdr100          a TDR100 with soil probes behind multiplexers
+      fieldlink emulate tracer          a Tracer charge controller, panel and battery
+      fieldlink emulate batlab          Batlab testers with four cells each
 
     Run "fieldlink COMMAND --help" for the options of each.
     """
@@ -88,10 +104,7 @@ def cli(verbose: int) -> None:
     )
 
 
-@cli.group(
-    cls=LazyGroup,
-    lazy={"logger": "Emulate a Campbell Scientific CR1000-family datalogger (PakBus)."},
-)
+@cli.group(cls=LazyGroup, lazy=lambda: _lazy_commands(emulators=True))
 def emulate() -> None:
     """Run a virtual instrument until interrupted.
 
@@ -100,14 +113,63 @@ def emulate() -> None:
     """
 
 
-def _mount(name: str | None = None) -> None:
-    """Attach the family that provides command ``name`` (of the root or ``emulate``),
-    importing only that family; every family when ``name`` is None.  Import errors
-    here are bugs, not user errors."""
-    if name in (None, "logger"):
-        from fieldlink.pakbus import cli as pakbus_cli
+#: The instrument families: package -> (the command its ``cli.mount(root, emulate)``
+#: adds to the root and to ``emulate``, the one-line help of each).  ``fieldlink --help``
+#: lists them from here without importing any family; a family is imported when its
+#: command is used.  A family not in this build yet is left out.
+FAMILIES: dict[str, tuple[str, str, str]] = {
+    "pakbus": (
+        "logger",
+        "Campbell Scientific PakBus dataloggers (CR1000, CR800, CR3000, CR6 ...).",
+        "Emulate a Campbell Scientific CR1000-family datalogger (PakBus).",
+    ),
+    "tdr100": (
+        "tdr100",
+        "Campbell Scientific TDR100 time-domain reflectometer (+ SDMX50 multiplexers).",
+        "Emulate a TDR100 with SDMX50 multiplexers and soil probes.",
+    ),
+    "tracer": (
+        "tracer",
+        "EPsolar/EPEVER Tracer MPPT charge controllers (MT-5 and Modbus generations).",
+        "An emulated EPsolar/EPEVER Tracer charge controller.",
+    ),
+    "batlab": (
+        "batlab",
+        "Lexcelon Batlab battery testers.",
+        "Batlab testers with four cells each.",
+    ),
+}
+#: Commands of the root that are not a family's.
+_OTHERS = {
+    "collect": "Collect every station in STATIONS.toml, concurrently and resumably.",
+    "demo": "Collect an emulated field station into TOA5 files and a SQLite database.",
+}
 
-        pakbus_cli.mount(cli, emulate)
+
+def _present(family: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"fieldlink.{family}") is not None
+
+
+def _lazy_commands(emulators: bool) -> dict[str, str]:
+    """Command name -> one-line help of what the root (or ``emulate``) mounts on use."""
+    out = {} if emulators else dict(_OTHERS)
+    for family, (name, help_text, emulator_help) in FAMILIES.items():
+        if _present(family):
+            out[name] = emulator_help if emulators else help_text
+    return out
+
+
+def _mount(name: str | None = None) -> None:
+    """Attach what provides command ``name`` (of the root or ``emulate``), importing only
+    that family; everything when ``name`` is None.  Import errors here are bugs, not
+    user errors."""
+    import importlib
+
+    for family, (command, _, _) in FAMILIES.items():
+        if name in (None, command) and _present(family):
+            importlib.import_module(f"fieldlink.{family}.cli").mount(cli, emulate)
     if name in (None, "collect"):
         from fieldlink.collect.cli import collect_command
 
@@ -118,12 +180,34 @@ def _mount(name: str | None = None) -> None:
         cli.add_command(demo_command)
 
 
+def hoist_verbose(argv: list[str]) -> list[str]:
+    """``fieldlink logger gettime URL -v`` as ``fieldlink -v logger gettime URL``.
+
+    ``-v``/``-vv``/``--verbose`` belong to the root command, but people type them
+    after the subcommand too; no subcommand has a ``-v`` of its own, so they are moved
+    to the front (never after a ``--``, where everything is an argument).
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a == "--verbose" or (len(a) > 1 and a.strip("-v") == ""
+             and a.startswith("-v"))]  # fmt: skip
+    if not flags:
+        return argv
+    rest = [a for a in argv[:end] if a not in flags]
+    return [*flags, *rest, *argv[end:]]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    args = hoist_verbose(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=argv, prog_name="fieldlink", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("fieldlink: aborted", err=True)
+        cli.main(args=args, prog_name="fieldlink", standalone_mode=False)
+    except click.exceptions.Abort as exc:
+        # Ctrl-C reaches us as click's Abort; the notes (what was kept) are on its cause.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo(f"fieldlink: interrupted{_notes(cause)}", err=True)
+        else:
+            click.echo("fieldlink: aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:
         if _is_help_request(exc):

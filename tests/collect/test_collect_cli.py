@@ -208,7 +208,10 @@ def test_failure_summary_names_each_failed_station_and_why() -> None:
     one = [result("a"), result("b", "no answer\nfrom node 1", "LinkTimeout")]
     assert failure_summary(one) == "1 of 2 stations failed: b (no answer from node 1)"
     two = [*one, result("c", "disk full", "StoreError")]
-    assert failure_summary(two) == "2 of 3 stations failed: b (LinkTimeout), c (StoreError)"
+    # The messages, not class names (issue 12).
+    assert failure_summary(two) == (
+        "2 of 3 stations failed: b (no answer from node 1); c (disk full)"
+    )
 
 
 def test_the_example_in_collect_help_is_a_valid_stations_file() -> None:
@@ -220,3 +223,23 @@ def test_the_example_in_collect_help_is_a_valid_stations_file() -> None:
     toml = "[[station]]\n" + "\n".join(line.strip() for line in example.splitlines())
     (station,) = parse_stations(toml).stations
     assert (station.name, station.url) == ("ridge", "tcp:192.168.1.10:6785")
+
+
+def test_collect_example_writes_a_valid_commented_stations_file(tmp_path: Path) -> None:
+    """``fieldlink collect --example > stations.toml``: shipped in the package (the
+    source's examples/ folder is not in the wheel)."""
+    from fieldlink.collect.config import load_stations
+
+    r = fieldlink("collect", "--example")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("# fieldlink stations file")
+    assert "max_step" in r.stdout and "allowed_deviation" in r.stdout
+    path = tmp_path / "stations.toml"
+    path.write_text(r.stdout)
+    assert [s.name for s in load_stations(path).stations] == ["ridge", "valley"]
+    assert "--example" in fieldlink("collect", "--help").stdout
+    assert "examples/" not in fieldlink("collect", "--help").stdout
+    missing = fieldlink("collect")
+    assert missing.returncode == 2 and "--example" in missing.stderr
+    both = fieldlink("collect", str(path), "--example")
+    assert both.returncode == 2

@@ -291,7 +291,9 @@ def test_arbitrary_text_gives_config_error_or_a_file(text: str) -> None:
 
 
 def test_the_documented_example_parses() -> None:
-    example = Path(__file__).resolve().parents[2] / "examples" / "stations.toml"
+    from fieldlink.collect import config
+
+    example = Path(config.__file__).with_name("example_stations.toml")
     cfg = load_stations(example)
     ridge, valley = cfg.stations
     assert ridge.clock == ClockPolicy(5.0, True) and valley.clock == ClockPolicy(5.0, False)
@@ -299,3 +301,15 @@ def test_the_documented_example_parses() -> None:
     assert valley.first_collection == FirstCollection(500)
     assert [s.kind for s in ridge.sinks] == ["sqlite", "toa5"]
     assert ridge.sinks[1].path == example.parent / "data/toa5/ridge"
+
+
+def test_clock_max_step_is_a_duration_and_defaults_to_five_minutes() -> None:
+    base = '[[station]]\nname = "a"\nurl = "tcp:h:1"\n'
+    assert parse_stations(base).stations[0].clock == ClockPolicy(max_step=300.0)
+    cfg = parse_stations(base + 'clock = {set = true, max_step = "2m"}\n')
+    assert cfg.stations[0].clock == ClockPolicy(set_clock=True, max_step=120.0)
+    assert parse_stations(base + "clock = {max_step = 0}\n").stations[0].clock == ClockPolicy(
+        max_step=0.0
+    )
+    with pytest.raises(ConfigError, match="max_step"):
+        parse_stations(base + 'clock = {max_step = "soon"}\n')

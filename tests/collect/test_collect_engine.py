@@ -291,7 +291,23 @@ def test_clock_check_in_the_station_time_zone() -> None:
     logger.zone = dt.UTC  # the logger kept UTC while we expect UTC-7: 7 hours ahead
     result = cycle(cfg, logger, MemorySink())
     assert result.clock is not None and abs(result.clock.deviation - 7 * 3600) < 2
-    assert result.clock.was_set
+    # Seven hours is a zone mistake, not a clock to step (issue 12): reported, not set.
+    assert not result.clock.was_set and not logger.set_times
+    assert "time-zone mistake" in result.clock.refused and "UTC-7" in result.clock.refused
+    assert result.ok and "clock not set" in result.summary()
+
+
+def test_clock_beyond_max_step_is_not_set_and_max_step_0_lifts_the_limit() -> None:
+    logger, _ = logger_with(1)
+    logger.clock_offset = -400
+    result = cycle(station(clock=ClockPolicy(allowed_deviation=5, set_clock=True)), logger,
+                   MemorySink())  # fmt: skip
+    assert result.clock is not None and not result.clock.was_set and not logger.set_times
+    assert "-6 min 40 s off" in result.clock.refused
+    assert "time-zone" not in result.clock.refused  # 400 s is not a zone's step
+    policy = ClockPolicy(allowed_deviation=5, set_clock=True, max_step=0)
+    result = cycle(station(clock=policy), logger, MemorySink())
+    assert result.clock is not None and result.clock.was_set and abs(logger.clock_offset) < 3
 
 
 def test_refused_clock_set_still_collects() -> None:
@@ -299,7 +315,7 @@ def test_refused_clock_set_still_collects() -> None:
     logger.clock_offset = 3600
     logger.refuse_settime = PermissionDenied("security code needed", code=1)
     sink = MemorySink()
-    cfg = station(clock=ClockPolicy(allowed_deviation=1, set_clock=True))
+    cfg = station(clock=ClockPolicy(allowed_deviation=1, set_clock=True, max_step=7200))
     result = cycle(cfg, logger, sink)
     assert result.ok and result.clock is not None and not result.clock.was_set
     assert sink.numbers("ridge", "Table1") == [0, 1, 2, 3]

@@ -138,3 +138,85 @@ def test_a_table_reset_during_update_into_sqlite_starts_a_new_version(tmp_path: 
         ).fetchall()
         counts = [db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for _, t in versions]
     assert [v for v, _ in versions] == [1, 2] and counts == [20, 5]
+
+
+# --- files PyCampbellCR1000 started ------------------------------------------------------------
+
+
+def pycr_file(path: Path, header: str, rows: list[str], end: str = "\r\n") -> None:
+    path.write_bytes((end.join([header, *rows]) + end).encode("utf-8"))
+
+
+def test_update_continues_a_python3_pycampbellcr1000_file(tmp_path: Path) -> None:
+    """Python 3's ``b'name'`` headers: carried on from the last RecNbr, header untouched."""
+    table = FakeTable(make_table())
+    table.store(5)
+    logger = FakeLogger(table)
+    path = tmp_path / "db.csv"
+    header = "Datetime,RecNbr,b'Batt_V',b'Temp_C'"
+    pycr_file(path, header, ["2024-05-01 00:02:00,2,2.0,2.1"])
+    result = update(logger, path)
+    assert result.ok, result.error
+    assert result.records == 2 and logger.requests[-1] == ("Table1", 3, None)
+    lines = path.read_bytes().decode().split("\r\n")
+    assert lines[0] == header
+    assert lines[2:] == ["2024-05-01 00:03:00,3,3,3.1", "2024-05-01 00:04:00,4,4,4.1", ""]
+    table.store(1)
+    assert update(logger, path).records == 1
+    assert update(logger, path).records == 0
+
+
+def test_update_keeps_a_python2_files_column_order_and_delimiter(tmp_path: Path) -> None:
+    """Python 2 wrote the fields in dict order, here with ``--delim ';'`` and LF ends."""
+    table = FakeTable(make_table())
+    table.store(4)
+    logger = FakeLogger(table)
+    path = tmp_path / "db.csv"
+    pycr_file(path, "Datetime;RecNbr;Temp_C;Batt_V", ["2024-05-01 00:01:00;1;1.1;1.0"], end="\n")
+    result = update(logger, path)  # --delim not given: the file's own is found
+    assert result.ok, result.error
+    assert path.read_text().splitlines()[2:] == [
+        "2024-05-01 00:02:00;2;2.1;2",
+        "2024-05-01 00:03:00;3;3.1;3",
+    ]
+    assert b"\r" not in path.read_bytes()
+
+
+def test_update_resumes_a_file_without_recnbr_from_its_last_datetime(tmp_path: Path) -> None:
+    table = FakeTable(make_table())
+    table.store(6)
+    logger = FakeLogger(table)
+    path = tmp_path / "db.csv"
+    pycr_file(path, "Datetime,b'Batt_V'", ["2024-05-01 00:03:00,3.0"])
+    result = update(logger, path)
+    assert result.ok, result.error
+    assert path.read_text().splitlines()[1:] == [
+        "2024-05-01 00:03:00,3.0",
+        "2024-05-01 00:04:00,4",
+        "2024-05-01 00:05:00,5",
+    ]
+    assert update(logger, path).records == 0
+
+
+def test_update_cuts_a_torn_last_line_of_a_pycampbellcr1000_file(tmp_path: Path) -> None:
+    table = FakeTable(make_table())
+    table.store(3)
+    logger = FakeLogger(table)
+    path = tmp_path / "db.csv"
+    path.write_bytes(
+        b"Datetime,RecNbr,b'Batt_V',b'Temp_C'\r\n2024-05-01 00:00:00,0,0.0,0.1\r\n2024-05-0"
+    )
+    assert update(logger, path).records == 2
+    assert [line.split(",")[1] for line in path.read_text().splitlines()[1:]] == ["0", "1", "2"]
+
+
+def test_update_refuses_a_pycampbellcr1000_file_of_another_table(tmp_path: Path) -> None:
+    table = FakeTable(make_table())
+    table.store(3)
+    logger = FakeLogger(table)
+    path = tmp_path / "db.csv"
+    pycr_file(path, "Datetime,RecNbr,b'WindSpd'", ["2024-05-01 00:00:00,0,1.5"])
+    before = path.read_bytes()
+    result = update(logger, path)
+    assert not result.ok and "'WindSpd'" in (result.error or "")
+    assert path.read_bytes() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -118,14 +119,28 @@ def test_getprogstat(capsys: pytest.CaptureFixture[str], url: str) -> None:
 
 
 def test_getsettings_as_csv(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "getsettings", url, "--delim", ";")
+    # --raw is the former output, byte for byte (issue 12 made names the default).
+    code, out, _ = run(capsys, "getsettings", url, "--delim", ";", "--raw")
     assert code == 0
     table = list(csv.reader(io.StringIO(out), delimiter=";"))
     assert table[0] == ["SettingId", "SettingValue", "ReadOnly"]
     assert ["0", "CR1000.Std.24", "1"] in table
+    assert ["1", str(0x4500123C), "1"] in table and ["4", "00 00 00 00 00 00", "0"] in table
     target = tmp_path / "settings.csv"
     code, _, _ = run(capsys, "getsettings", url, "--output", str(target))
-    assert code == 0 and target.read_text().startswith("SettingId,SettingValue,ReadOnly")
+    assert code == 0 and target.read_text().startswith("SettingId,Name,SettingValue,ReadOnly")
+
+
+def test_getsettings_names_and_decodes(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, _ = run(capsys, "getsettings", url)
+    assert code == 0
+    rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(out))}
+    assert rows["0"] == ["OS Version", "CR1000.Std.24", "1"]
+    assert rows["1"] == ["Serial Number", "E4668", "1"]
+    assert rows["4"] == ["Security", "level 1 0, level 2 0, level 3 0", "0"]
+    assert rows["7"] == ["RS-232 Baud Rate", "auto (from 38400)", "0"]
+    assert rows["49"] == ["Max Packet Size", "1000", "0"]
+    assert rows["54"][0] == ""  # moved between OS versions: not named
 
 
 def test_listfiles(capsys: pytest.CaptureFixture[str], url: str) -> None:
@@ -163,7 +178,11 @@ def test_getdata_csv(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Pat
     target = tmp_path / "table1.csv"
     code, out, err = run(capsys, "getdata", url, "Table1", str(target))
     assert code == 0, err
-    assert out == ""  # data goes to the file, news to stderr
+    # Data to the file; in a pipe, PyCampbellCR1000's progress lines on stdout (issue 12)
+    lines = out.splitlines()
+    assert lines[0] == "Your download is starting." and lines[1].startswith("Packet 0 with ")
+    assert lines[-2:] == ["---------------------------", "300 new records were found"]
+    assert sum(int(line.split()[3]) for line in lines if line.startswith("Packet ")) == 300
     assert "300 records of Table1" in err
     rows = list(csv.reader(target.open()))
     assert rows[0][:4] == ["Datetime", "RecNbr", "BattV_Min", "PTemp_C_Avg"]
@@ -357,7 +376,7 @@ def test_setsetting(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator) -
     assert fresh.url is not None
     code, _, err = run(capsys, "setsetting", fresh.url, "2", "RIDGE")
     assert code == 0, err
-    _, out, _ = run(capsys, "getsettings", fresh.url)
+    _, out, _ = run(capsys, "getsettings", fresh.url, "--raw")
     assert "2,RIDGE,0" in out.splitlines()
     code, _, err = run(capsys, "setsetting", fresh.url, "2", "zz", "--hex")
     assert code == 2 and "hex" in err
@@ -556,21 +575,29 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
             "logger", "getdata", emu.url, "Table1", str(tmp_path / "a.csv")
         )
         assert code == 0, screen
-        assert "Table1 " in screen and " records up to 2024-05-01" in screen  # the bar
+
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+        assert "Table1 " in text and "/2000 records" in text  # the bar, with its total
+        assert "records/s" in text and "ETA" in text and "100%" in text
         assert "2000 records of Table1 written to" in screen
         code, screen = _on_a_terminal(
             "logger", "update", emu.url, "Table1", str(tmp_path / "b.csv")
         )
         assert code == 0, screen
-        assert " records stored" in screen
+        assert "2000/? records" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
         code, screen = _on_a_terminal("logger", "getfile", emu.url, ".TDF", str(tmp_path / "t"))
         assert code == 0, screen
         assert "kB" in screen and ".TDF: " in screen
 
 
-def test_no_progress_in_a_pipe(url: str, tmp_path: Path) -> None:
-    for args in (["update", url, "Table1", str(tmp_path / "b.csv")],
-                 ["getfile", url, ".TDF", str(tmp_path / "t")]):  # fmt: skip
+def test_in_a_pipe_pycampbellcr1000s_lines_and_no_bar(url: str, tmp_path: Path) -> None:
+    """Cron and log files see PyCampbellCR1000's lines on stdout (issue 12); stderr keeps
+    the closing line only, and nothing is drawn."""
+    for args, last in (
+        (["update", url, "Table1", str(tmp_path / "b.csv")], "300 new records were found"),
+        (["update", url, "Table1", str(tmp_path / "b.csv")], "No new records were found"),
+        (["getfile", url, ".TDF", str(tmp_path / "t")], None),
+    ):
         r = subprocess.run(
             [sys.executable, "-m", "fieldlink", "logger", *args],
             capture_output=True,
@@ -579,7 +606,125 @@ def test_no_progress_in_a_pipe(url: str, tmp_path: Path) -> None:
         )
         assert r.returncode == 0, r.stderr
         assert len(r.stderr.splitlines()) == 1, r.stderr  # the closing line only
-        assert "\x1b" not in r.stderr
+        assert "\x1b" not in r.stderr + r.stdout
+        if last is not None:
+            assert r.stdout.splitlines()[0] == "Your download is starting."
+            assert r.stdout.splitlines()[-1] == last
+
+
+def test_progress_plain_none_and_data_on_stdout(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "getdata", url, "Table1", "-", "--newest", "3")
+    assert code == 0 and "Packet" not in out + err  # auto: data on stdout, no lines
+    code, out, err = run(
+        capsys, "getdata", url, "Table1", "-", "--newest", "3", "--progress", "plain"
+    )
+    assert code == 0 and out.startswith("Datetime,RecNbr,") and "Packet" not in out
+    assert err.splitlines()[-1] == "3 new records were found"
+    target = tmp_path / "n.csv"
+    code, out, err = run(capsys, "getdata", url, "Table1", str(target), "--progress", "none")
+    assert code == 0 and out == "" and err.startswith("300 records")
+    code, _, err = run(capsys, "getdata", url, "Table1", "-", "--progress", "loud")
+    assert code == 2
+
+
+# --- no clobbering, and a clean end (issue 12) ---------------------------------------------------
+
+
+def test_getdata_never_replaces_a_file_unless_force(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "years.csv"
+    target.write_text("200,000 rows of someone's update\n")
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--newest", "3")
+    assert code == 2 and "already exists" in one_error_line(err) and "--force" in err
+    assert target.read_text() == "200,000 rows of someone's update\n"
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--newest", "3", "--force")
+    assert code == 0, err
+    assert len(target.read_text().splitlines()) == 4
+
+
+def test_getdata_append_is_update(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "t.csv"
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--newest", "5")
+    assert code == 0, err
+    code, out, err = run(capsys, "getdata", url, "Table1", str(target), "--append")
+    assert code == 0, err
+    numbers = [row[1] for row in csv.reader(target.open())][1:]
+    assert numbers == [str(n) for n in range(295, 300)]  # nothing twice, nothing new yet
+    assert "No new records were found" in out
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--append", "--start",
+                       "2024-05-01")  # fmt: skip
+    assert code == 2 and "--append" in one_error_line(err)
+
+
+def test_getdata_and_update_agree_about_missing_directories(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    for command in ("getdata", "update"):
+        target = tmp_path / "no" / "such" / "t.csv"
+        code, _, err = run(capsys, command, url, "Table1", str(target))
+        assert code == 1 and f"there is no directory {target.parent}" in one_error_line(err)
+        assert not (tmp_path / "no").exists()
+
+
+def test_a_directory_as_output_is_refused_before_downloading(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "getdata", "tcp:127.0.0.1:1", "Table1", str(tmp_path), "--force")
+    assert code == 2 and "is a directory" in one_error_line(err)
+
+
+def test_a_failed_final_rename_is_one_line_naming_the_part_file(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output turned into a directory while downloading: no traceback, .part named."""
+    import os
+
+    target = tmp_path / "t.csv"
+    real_replace = os.replace
+
+    def replace(src: object, dst: object) -> None:
+        if str(dst) == str(target):
+            target.mkdir()
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("fieldlink.pakbus.output.os.replace", replace)
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--progress", "none")
+    line = one_error_line(err)
+    assert code == 1 and line.startswith(f"fieldlink: error: cannot write {target}: ")
+    assert line.endswith(f"the 300 records downloaded are kept in {target}.part")
+    assert len(list(csv.reader((tmp_path / "t.csv.part").open()))) == 301
+
+
+def test_ctrl_c_names_the_part_file_kept(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldlink.pakbus import output
+
+    writes = 0
+    real_write = output.RecordWriter.write
+
+    def write(self: output.RecordWriter, records: list[object]) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise KeyboardInterrupt
+        real_write(self, records)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(output.RecordWriter, "write", write)
+    target = tmp_path / "t.csv"
+    code, _, err = run(capsys, "getdata", url, "Table1", str(target), "--progress", "none")
+    assert code == 130
+    line = one_error_line(err)
+    assert line.startswith("fieldlink: interrupted (incomplete: ")
+    assert line.endswith(f" records kept in {target}.part)")
+    kept = int(line.split("incomplete: ")[1].split()[0])
+    rows = list(csv.reader((tmp_path / "t.csv.part").open()))
+    assert 256 <= kept == len(rows) - 1 < 300 and not target.exists()
 
 
 # --- dates, and one run as a separate process -------------------------------------------------
@@ -626,10 +771,153 @@ def test_as_a_separate_process(url: str, tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 6
     assert ok.stderr.strip() == f"5 records of Table1 written to {out}"  # no progress bar in a pipe
     bad = subprocess.run(
-        [sys.executable, "-m", "fieldlink", "logger", "getdata", url, "Nope", str(out)],
+        [sys.executable, "-m", "fieldlink", "logger", "getdata", url, "Nope", str(out) + "2"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and "no table 'Nope'" in bad.stderr
+
+
+# --- clock safety and --timezone (issue 12) -----------------------------------------------------
+
+PLUS5 = dt.timezone(dt.timedelta(hours=5))
+
+
+def test_sync_clock_hours_off_does_not_exit_0_and_names_the_zone(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator
+) -> None:
+    assert fresh.url is not None
+    fresh.station.set_clock(dt.datetime.now() - dt.timedelta(hours=2))
+    code, out, err = run(capsys, "sync-clock", fresh.url, "--samples", "2")
+    assert code == 1, out
+    line = one_error_line(err)
+    assert "-2 h 00 min off" in line and "time-zone mistake" in line and "rerun" in line
+    assert "stepped     +300.000 s" in out  # the capped step, and no more
+    left = (dt.datetime.now() - fresh.station.now()).total_seconds()
+    assert abs(left - (7200 - 300)) < 5
+
+
+def test_sync_clock_in_the_loggers_timezone(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator
+) -> None:
+    assert fresh.url is not None
+    fresh.station.set_clock(dt.datetime.now(PLUS5).replace(tzinfo=None) - dt.timedelta(seconds=30))
+    code, out, err = run(capsys, "sync-clock", fresh.url, "--timezone", "UTC+5", "--samples", "2")
+    assert code == 0, err
+    assert "stepped" in out
+    ahead = (fresh.station.now() - dt.datetime.now(PLUS5).replace(tzinfo=None)).total_seconds()
+    assert abs(ahead) < 3
+    code, _, err = run(capsys, "sync-clock", fresh.url, "--timezone", "Mars/Olympus")
+    assert code == 2 and "--timezone" in one_error_line(err)
+    code, _, err = run(capsys, "sync-clock", fresh.url, "--timezone", "UTC", "--utc")
+    assert code == 2
+
+
+def test_settime_now_in_the_loggers_timezone(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator
+) -> None:
+    assert fresh.url is not None
+    code, _, err = run(capsys, "settime", fresh.url, "now", "--timezone", "+05:00")
+    assert code == 0, err
+    ahead = (fresh.station.now() - dt.datetime.now(PLUS5).replace(tzinfo=None)).total_seconds()
+    assert abs(ahead) < 3
+
+
+def test_dates_with_an_offset_need_and_follow_timezone() -> None:
+    assert parse_datetime("2024-05-01T06:00Z", "--start", PLUS5) == dt.datetime(2024, 5, 1, 11)
+    assert parse_datetime("2024-05-01 06:00+02:00", "--start", PLUS5) == dt.datetime(2024, 5, 1, 9)
+    assert parse_datetime("2024-05-01 06:00", "--start", PLUS5) == dt.datetime(2024, 5, 1, 6)
+    with pytest.raises(UsageError, match="--timezone"):
+        parse_datetime("2024-05-01T06:00Z", "--start")
+    now = parse_datetime("now", "--stop", PLUS5)
+    assert abs((now - dt.datetime.now(PLUS5).replace(tzinfo=None)).total_seconds()) < 3
+
+
+def test_getdata_start_in_utc_with_the_loggers_timezone(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    # The logger (UTC-2 here) stamps its records at 12:00, 11:59 ...: 14:00Z is its 12:00.
+    code, out, err = run(
+        capsys, "getdata", url, "Table1", "-", "--start", "2024-05-01T13:58Z",
+        "--timezone", "UTC-2",
+    )  # fmt: skip
+    assert code == 0, err
+    stamps = [row[0] for row in csv.reader(io.StringIO(out))][1:]
+    assert stamps and min(stamps) >= "2024-05-01 11:58:00"
+    code, _, err = run(capsys, "getdata", url, "Table1", "-", "--start", "2024-05-01T13:58Z")
+    assert code == 2 and "--timezone" in one_error_line(err)
+
+
+def test_help_names_udp_and_explains_the_src_default() -> None:
+    from click.testing import CliRunner
+
+    from fieldlink.pakbus.cli import logger_group
+
+    group_help = CliRunner().invoke(logger_group, ["--help"]).output
+    assert "udp:HOST:PORT" in group_help and "tcp:HOST:PORT" in group_help
+    command_help = " ".join(CliRunner().invoke(logger_group, ["gettime", "--help"]).output.split())
+    assert "PyCampbellCR1000 used 2050" in command_help and "[default: 4094;" in command_help
+
+
+# --- plain words (issue 12) ----------------------------------------------------------------------
+
+
+def test_permission_errors_name_the_security_level_needed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fieldlink.errors import PermissionDenied
+    from fieldlink.pakbus.operations.common import check_response
+
+    emu = LoggerEmulator(records=5, listen="127.0.0.1:0", security_code=1111)
+    with emu.running():
+        url = emu.url or ""
+        code, _, err = run(capsys, "getfile", url, "CPU:Default.CR1", "-")
+        line = one_error_line(err)
+        assert code == 1 and "reading file 'CPU:Default.CR1': permission denied" in line
+        assert line.endswith("this needs the level-1 security code; give it with --code")
+        code, _, err = run(capsys, "getsettings", url)
+        assert code == 1 and "the level-1 security code" in one_error_line(err)
+        code, _, err = run(capsys, "getsettings", url, "--code", "1111")
+        assert code == 0, err
+    # Levels 2 and 3 (the emulator's command line sets level 1 only): the words per level.
+    for level, words in ((2, "the level-2 (or level-1) security code"),
+                         (3, "a security code (of any level)")):  # fmt: skip
+        with pytest.raises(PermissionDenied, match=re.escape(words)):
+            check_response(1, "setting the clock", level)
+
+
+@pytest.mark.parametrize(
+    ("when", "words"),
+    [("1900-01-01", "is before 1990-01-01, where logger clocks begin"),
+     ("2100-01-01 00:00", "the last time a logger clock can hold")],
+)  # fmt: skip
+def test_settime_out_of_the_loggers_range_says_so_plainly(
+    capsys: pytest.CaptureFixture[str], url: str, when: str, words: str
+) -> None:
+    code, _, err = run(capsys, "settime", url, when)
+    line = one_error_line(err)
+    assert code == 2 and words in line
+    assert "BMP5" not in line and "Int4" not in line
+
+
+def test_a_value_too_large_for_its_field_says_what_the_field_holds(
+    capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator
+) -> None:
+    code, _, err = run(capsys, "setvalue", fresh.url or "", "Public", "Setpoint", "1e40")
+    line = one_error_line(err)
+    assert code == 2 and "it holds 4-byte floating-point numbers" in line
+    assert "IEEE4" not in line and "pack" not in line
+
+
+def test_update_of_a_pycampbellcr1000_file_that_cannot_be_resumed(
+    capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path
+) -> None:
+    """One error line, the file untouched, and no "were found" line claiming success."""
+    db = tmp_path / "db.csv"
+    db.write_bytes(b"Datetime,RecNbr,b'BattV_Min'\r\n2024-05-01 10:00:00,x,1\r\n")
+    code, out, err = run(capsys, "update", url, "Table1", str(db))
+    assert code == 1 and "RecNbr is 'x'" in err.splitlines()[-1]
+    assert "were found" not in out
+    assert db.read_bytes() == b"Datetime,RecNbr,b'BattV_Min'\r\n2024-05-01 10:00:00,x,1\r\n"

@@ -24,8 +24,8 @@ def test_columns_and_default_delimiter(
     assert path.read_bytes() == (
         b'Datetime,RecNbr,BattV_Min,PTemp,TC(1),TC(2),TC(3),"Grid(1,1)","Grid(1,2)",'
         b'"Grid(2,1)","Grid(2,2)",Flag,Door,Note,Count\r\n'
-        b'2024-05-01 12:00:00,0,12.5,20.25,1.5,-2.25,nan,1,2,3,4,True,False,"a, b",0\r\n'
-        b'2024-05-01 12:01:00,1,12.51,20.25,1.5,-2.25,nan,1,2,3,4,False,False,"say ""hi""",10\r\n'
+        b'2024-05-01 12:00:00,0,12.5,20.25,1.5,-2.25,NAN,1,2,3,4,-1,0,"a, b",0\r\n'
+        b'2024-05-01 12:01:00,1,12.51,20.25,1.5,-2.25,NAN,1,2,3,4,0,0,"say ""hi""",10\r\n'
     )
 
 
@@ -89,3 +89,26 @@ def test_program_change_with_same_columns_is_a_new_version(
 def test_bad_delimiter(tmp_path: Path, delimiter: str) -> None:
     with pytest.raises(ConfigError):
         CsvSink(tmp_path, delimiter=delimiter)
+
+
+def test_csv_and_toa5_write_each_value_in_loggernets_form(
+    smp: SimpleNamespace, tmp_path: Path, station: StationInfo
+) -> None:
+    """The same record in a CSV and a TOA5 file: cell for cell the same text once each
+    format's quoting is read (issue 12: no more 14:07:07.600000 vs .6, False vs 0)."""
+    from fieldlink.pakbus.protocol.model import Record
+    from fieldlink.store import Toa5Sink
+
+    base = smp.mixed_record(0, note="x")
+    record = Record(base.table, 7, dt.datetime(2024, 5, 1, 14, 7, 7, 600000), base.values)
+    with CsvSink(tmp_path / "c").open_table(station, smp.mixed_table()) as w:
+        w.append([record])
+        csv_path = w.path
+    with Toa5Sink(tmp_path / "t").open_table(station, smp.mixed_table()) as w:
+        w.append([record])
+        toa5_path = w.path
+    csv_row = list(csv.reader(csv_path.open(newline="")))[1]
+    toa5_row = list(csv.reader(toa5_path.open(newline="")))[4]
+    assert csv_row == toa5_row
+    assert csv_row[0] == "2024-05-01 14:07:07.6"
+    assert "-1" in csv_row and "NAN" in csv_row and "True" not in csv_row

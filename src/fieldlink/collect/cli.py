@@ -26,7 +26,9 @@ from fieldlink.errors import UsageError
 
 
 @click.command(name="collect")
-@click.argument("stations_file", metavar="STATIONS.toml", type=click.Path(path_type=Path))
+@click.argument(
+    "stations_file", metavar="STATIONS.toml", type=click.Path(path_type=Path), required=False
+)
 @click.option(
     "--once",
     is_flag=True,
@@ -44,7 +46,14 @@ from fieldlink.errors import UsageError
     is_flag=True,
     help="Plain log lines even on a terminal (default there: a live table).",
 )
-def collect_command(stations_file: Path, once: bool, only: tuple[str, ...], plain: bool) -> None:
+@click.option(
+    "--example",
+    is_flag=True,
+    help="Print a commented stations file that explains every key, and exit.",
+)
+def collect_command(
+    stations_file: Path | None, once: bool, only: tuple[str, ...], plain: bool, example: bool
+) -> None:
     """Collect every station in STATIONS.toml, concurrently and resumably.
 
     Each table resumes from the last record stored, so a crash, a cut link or a
@@ -53,12 +62,20 @@ def collect_command(stations_file: Path, once: bool, only: tuple[str, ...], plai
 
     \b
     A minimal STATIONS.toml (`fieldlink demo` leaves one in fieldlink-demo/;
-    examples/stations.toml in the source explains every key):
+    `fieldlink collect --example > stations.toml` writes one that explains
+    every key):
       [[station]]
       name = "ridge"
       url = "tcp:192.168.1.10:6785"
       sinks = [{ kind = "sqlite", path = "ridge.sqlite" }]
     """
+    if example:
+        if stations_file is not None or once or only:
+            raise UsageError("--example prints the example stations file; give it alone")
+        click.echo(example_stations(), nl=False)
+        return
+    if stations_file is None:
+        raise click.UsageError("Missing argument 'STATIONS.toml' (or --example for one).")
     stations = list(load_stations(stations_file).stations)
     if only:
         unknown = [n for n in only if n not in {s.name for s in stations}]
@@ -79,13 +96,20 @@ def collect_command(stations_file: Path, once: bool, only: tuple[str, ...], plai
         sys.exit(1)
 
 
+def example_stations() -> str:
+    """The commented example stations file shipped in the package."""
+    from importlib import resources
+
+    return (resources.files("fieldlink.collect") / "example_stations.toml").read_text("utf-8")
+
+
 def failure_summary(results: list[CycleResult]) -> str:
-    """One line for cron mail: which stations failed, and why when that fits on it."""
+    """One line for cron mail: which stations failed, and why (the error's own words)."""
     failed = [r for r in results if not r.ok]
     head = f"{len(failed)} of {len(results)} stations failed: "
-    if len(failed) == 1:
-        return head + f"{failed[0].station} ({' '.join((failed[0].error or '').split())})"
-    return head + ", ".join(f"{r.station} ({r.error_kind or 'error'})" for r in failed)
+    return head + "; ".join(
+        f"{r.station} ({' '.join((r.error or r.error_kind or 'error').split())})" for r in failed
+    )
 
 
 async def _run(stations: list[StationConfig], *, once: bool, live: bool) -> list[CycleResult]:

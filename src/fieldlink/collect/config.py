@@ -1,6 +1,7 @@
 """The stations file: which loggers to collect, how often, and where the data go.
 
-A stations file is TOML (see ``examples/stations.toml`` for a commented
+A stations file is TOML (see ``example_stations.toml`` beside this module, printed by
+``fieldlink collect --example``, for a commented
 example).  It has an optional ``[defaults]`` table and one ``[[station]]`` table
 per logger; a station inherits every key it does not set from ``[defaults]``
 (the ``retry`` and ``clock`` tables key by key; ``sinks`` as a whole list).
@@ -78,11 +79,15 @@ class ClockPolicy:
 
     A deviation beyond ``allowed_deviation`` seconds is reported, and corrected
     when ``set_clock`` is true (off by default: some sites keep the logger on a
-    GPS clock and never want a PC to touch it).
+    GPS clock and never want a PC to touch it).  A deviation beyond ``max_step``
+    seconds (0: no limit) is never corrected, only reported: a clock hours off is
+    far more often a wrong ``timezone`` than a wrong clock, and stepping it would
+    put every later record at the wrong time.
     """
 
     allowed_deviation: float = 10.0
     set_clock: bool = False
+    max_step: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +163,7 @@ _STATION_KEYS = frozenset(
 )  # fmt: skip
 _ONLY_PER_STATION = frozenset({"name", "url", "kind", "options"})
 _RETRY_KEYS = frozenset({"primary_retries", "primary_interval", "secondary_interval"})
-_CLOCK_KEYS = frozenset({"allowed_deviation", "set"})
+_CLOCK_KEYS = frozenset({"allowed_deviation", "set", "max_step"})
 _SINK_KEYS = frozenset({"kind", "path", "tables"})
 
 T = TypeVar("T")
@@ -473,6 +478,7 @@ class _Loader:
             allowed_deviation=self.merged(merged, "allowed_deviation", self.duration(),
                                           base.allowed_deviation),
             set_clock=self.merged(merged, "set", self.boolean, base.set_clock),
+            max_step=self.merged(merged, "max_step", self.duration(), base.max_step),
         )  # fmt: skip
 
     @staticmethod

@@ -47,6 +47,7 @@ from fieldlink.collect.results import ClockResult, CycleResult, TableResult, des
 from fieldlink.collect.source import Logger, ProgramInfo, describe_station
 from fieldlink.errors import DeviceError, FieldlinkError, NotFound, StoreError
 from fieldlink.pakbus.operations import TableDefinitionChanged, TableReset
+from fieldlink.pakbus.operations.clock import too_far_to_step
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import Hole, Sink, StationInfo, TableWriter
 
@@ -77,6 +78,10 @@ class _Feed:
     def offer(self, record: Record) -> Hole | None:
         """Take ``record`` if this sink lacks it; return the hole it reveals, if any."""
         hole = None
+        # A file resumed by time stamp (a PyCampbellCR1000 file without RecNbr).
+        after: dt.datetime | None = getattr(self.writer, "after_time", None)
+        if self.last is None and after is not None and record.timestamp <= after:
+            return None
         if self.last is not None:
             if record.number <= self.last:
                 return None
@@ -167,6 +172,7 @@ async def check_clock(
     now: Callable[[], float] = time.time,
     *,
     name: str = "logger",
+    zone_name: str | None = None,
 ) -> ClockResult:
     """Compare the logger's clock with ours (mid-point of the request), set it if allowed."""
     before = now()
@@ -179,6 +185,10 @@ async def check_clock(
     if not policy.set_clock:
         log.warning("%s: clock is off by %+.1f s (allowed %.1f s)", name, deviation, allowed)
         return ClockResult(logger_time, deviation, allowed)
+    if policy.max_step and abs(deviation) > policy.max_step:
+        why = too_far_to_step(deviation, policy.max_step, zone=zone_name)
+        log.warning("%s: %s; not set (raise [clock] max_step if it is right)", name, why)
+        return ClockResult(logger_time, deviation, allowed, refused=why)
     target = dt.datetime.fromtimestamp(now(), zone).replace(tzinfo=None)
     try:
         await logger.settime(target)
@@ -415,7 +425,12 @@ async def run_cycle(
         async with connect(station) as logger:
             if station.clock is not None:
                 result.clock = await check_clock(
-                    logger, station.clock, station.timezone, now, name=station.name
+                    logger,
+                    station.clock,
+                    station.timezone,
+                    now,
+                    name=station.name,
+                    zone_name=station.timezone_name,
                 )
             try:
                 await _collect_tables(logger, station, sinks_for, result, progress)

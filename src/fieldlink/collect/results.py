@@ -54,6 +54,8 @@ class ClockResult:
     deviation: float
     allowed: float
     was_set: bool = False
+    #: Why the clock was not set although allowed (beyond ``max_step``), else "".
+    refused: str = ""
 
     @property
     def within(self) -> bool:
@@ -115,6 +117,8 @@ class CycleResult:
         if self.clock is not None:
             state = "set" if self.clock.was_set else ("ok" if self.clock.within else "OFF")
             parts.append(f"clock {self.clock.deviation:+.1f}s {state}")
+            if self.clock.refused:
+                parts.append(f"clock not set: {self.clock.refused}")
         if self.error is not None:
             parts.append(self.error)
         return "; ".join(parts) if parts else "nothing new"

@@ -26,8 +26,9 @@ from fieldlink.collect.results import CycleResult
 from fieldlink.errors import StoreError, UsageError
 from fieldlink.pakbus.protocol.model import TableDef
 from fieldlink.store import CsvSink, Sink, SqliteSink, StationInfo, Toa5Sink
-from fieldlink.store.base import definition_key
+from fieldlink.store.base import TableWriter, definition_key
 from fieldlink.store.files import FileSink, VersionEntry, write_new_file
+from fieldlink.store.pycr1000 import PycrTableWriter, read_header
 from fieldlink.store.timezones import parse_timezone
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,35 @@ class _OneCsvFile(_OneFile, CsvSink):
     pass
 
 
+class _CarryOnCsv:
+    """The CSV file sink, which also carries on a file PyCampbellCR1000 started.
+
+    A file whose header is not the one fieldlink would write, but a ``Datetime,...``
+    header all the same, is continued in its own columns (see
+    :mod:`fieldlink.store.pycr1000`).
+    """
+
+    def __init__(self, inner: _OneCsvFile) -> None:
+        self.inner = inner
+
+    def open_table(
+        self, station: StationInfo, table: TableDef, *, new_version: bool = False
+    ) -> TableWriter:
+        inner = self.inner
+        path = inner.directory / inner.file_name
+        if not new_version and path.is_file() and path.stat().st_size > 0:
+            header = read_header(path, inner.delimiter)
+            if header is not None and not inner._header_matches(path, inner.header(station, table)):
+                return PycrTableWriter(inner, station, table, path, header)
+        return inner.open_table(station, table, new_version=new_version)
+
+    def log(self, station: str, event: str, detail: str = "") -> None:
+        self.inner.log(station, event, detail)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def open_file_sink(path: Path, kind: str, *, delimiter: str = ",") -> Sink:
     """A sink writing to exactly ``path`` (for SQLite: the database file)."""
     if kind == "sqlite":
@@ -106,7 +136,7 @@ def open_file_sink(path: Path, kind: str, *, delimiter: str = ",") -> Sink:
         raise UsageError(f"unknown format {kind!r}: choose toa5, csv or sqlite")
     sink.file_name = path.name
     sink.holes_path = path.with_name(path.name + ".holes.csv")
-    return sink
+    return _CarryOnCsv(sink) if isinstance(sink, _OneCsvFile) else sink
 
 
 def toa5_station_name(path: Path) -> str | None:

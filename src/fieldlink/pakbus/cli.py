@@ -31,6 +31,7 @@ import click
 
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
 from fieldlink.kit.commands import frame_log, mount_family
+from fieldlink.kit.converse import Emit, Stream
 from fieldlink.pakbus.client import DEFAULT_SRC, Datalogger
 from fieldlink.pakbus.operations import (
     TableDefinitionChanged,
@@ -39,13 +40,16 @@ from fieldlink.pakbus.operations import (
     find_field,
     resolve_fields,
 )
+from fieldlink.pakbus.operations.clock import looks_like_zone_mistake, offset_text, too_far_to_step
 from fieldlink.pakbus.output import (
     RecordWriter,
     atomic_output,
     check_delimiter,
+    check_target,
     output_format,
     value_text,
 )
+from fieldlink.pakbus.progress import MODES, RecordProgress, choose_mode, record_progress
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import StationInfo
 
@@ -64,18 +68,59 @@ DATE_FORMATS = (
 )
 
 
-def parse_datetime(text: str, option: str) -> dt.datetime:
-    """A logger-local date and time as typed on the command line (``now`` = this computer's)."""
+def parse_datetime(text: str, option: str, zone: dt.tzinfo | None = None) -> dt.datetime:
+    """A logger-local date and time as typed on the command line.
+
+    ``now`` is this computer's time in ``zone`` (the zone the logger keeps; None: this
+    computer's own zone).  A date written with a UTC offset (``2024-05-01T06:00Z``,
+    ``...+02:00``) is converted to ``zone``, which must then be given.
+    """
     value = text.strip()
     if value.lower() == "now":
-        return dt.datetime.now().replace(microsecond=0)
+        if zone is None:
+            return dt.datetime.now().replace(microsecond=0)
+        return dt.datetime.now(zone).replace(tzinfo=None, microsecond=0)
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(value, fmt)
         except ValueError:
             continue
+    with suppress(ValueError):
+        aware = dt.datetime.fromisoformat(value.replace("z", "Z"))
+        if aware.tzinfo is not None:
+            if zone is None:
+                raise UsageError(
+                    f"{option} {text!r} carries a UTC offset: say which zone the logger "
+                    'keeps with --timezone (e.g. "UTC-7"), or write its local time'
+                )
+            return aware.astimezone(zone).replace(tzinfo=None)
     example = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     raise UsageError(f'{option}: cannot read the date {text!r}; write it like "{example}"')
+
+
+def _zone(name: str | None) -> dt.tzinfo | None:
+    """``--timezone``: the zone the logger clock keeps (None: this computer's)."""
+    if name is None:
+        return None
+    from fieldlink.errors import ConfigError
+    from fieldlink.store.timezones import parse_timezone
+
+    try:
+        return parse_timezone(name)
+    except ConfigError as exc:
+        raise UsageError(f"--timezone: {exc}") from None
+
+
+def timezone_option(command: F) -> F:
+    """``--timezone ZONE``, as in the stations file; passed as ``timezone``."""
+    return click.option(
+        "--timezone",
+        "timezone",
+        default=None,
+        metavar="ZONE",
+        help='Zone the logger clock keeps ("UTC", "UTC-7", "Europe/Paris") [this computer\'s].',
+    )(command)
+
 
 #: The logger ``--debug`` shows: every PakBus frame in hex.
 FRAME_LOGGER = "fieldlink.pakbus.frames"
@@ -119,7 +164,12 @@ def link_options(command: F) -> F:
         help="Longer wait for the very first answer (cellular modems).",
     )
     @click.option(
-        "--src", default=DEFAULT_SRC, show_default=True, type=_ADDRESS, help="Our PakBus node ID."
+        "--src",
+        default=DEFAULT_SRC,
+        show_default=True,
+        type=_ADDRESS,
+        help="Our PakBus node ID.  PyCampbellCR1000 used 2050; 4094 is LoggerNet's, "
+        "which loggers never filter (give --src 2050 where a logger expects it).",
     )
     @click.option(
         "--dest", default=1, show_default=True, type=_ADDRESS, help="The logger's PakBus node ID."
@@ -226,6 +276,50 @@ def _byte_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
         yield update
 
 
+def progress_option(command: F) -> F:
+    """``--progress auto|bar|plain|none``; passed as ``progress``."""
+    return click.option(
+        "--progress",
+        type=click.Choice(MODES, case_sensitive=False),
+        default="auto",
+        show_default=True,
+        help="A bar on a terminal, PyCampbellCR1000's lines (Packet N with M records) "
+        "elsewhere; or say which.",
+    )(command)
+
+
+def collect_packets(logger: Datalogger, table: TableDef, **query: Any) -> Iterator[list[Record]]:
+    """``logger.collect`` one logger answer at a time (for "Packet N with M records")."""
+    from fieldlink.kit import drive
+    from fieldlink.pakbus import operations as ops
+
+    operation = ops.collect(logger.catalog, table, security_code=logger.security_code, **query)
+    return drive.stream(logger.link, logger.session, per_answer(operation))
+
+
+def per_answer(operation: Stream) -> Stream:
+    """The same conversation, each answer's records emitted as one list."""
+    sent: Any = None
+    thrown: BaseException | None = None
+    while True:
+        try:
+            step = operation.send(sent) if thrown is None else operation.throw(thrown)
+        except StopIteration:
+            return
+        sent, thrown = None, None
+        try:
+            if isinstance(step, Emit):
+                if step.items:
+                    yield Emit((list(step.items),))
+            else:
+                sent = yield step
+        except GeneratorExit:
+            operation.close()
+            raise
+        except BaseException as exc:  # the driver's error, for the conversation to handle
+            thrown = exc
+
+
 # --- the group --------------------------------------------------------------------------------
 
 
@@ -234,9 +328,10 @@ def logger_group() -> None:
     """Campbell Scientific PakBus dataloggers (CR1000, CR800, CR3000, CR6 ...).
 
     \b
-    URL is tcp:HOST:PORT (PakBus/TCP is port 6785), serial:DEVICE:BAUD[:8N1],
-    or a pyserial URL (socket://, rfc2217://).  Dates are logger-local, written
-    "YYYY-MM-DD HH:MM" (seconds optional).
+    URL is tcp:HOST:PORT (PakBus/TCP is port 6785), udp:HOST:PORT,
+    serial:DEVICE:BAUD[:8N1] (serial:/COM1:19200:8N1 on Windows), or a
+    pyserial URL (socket://, rfc2217://, loop://).  Dates are logger-local,
+    written "YYYY-MM-DD HH:MM" (seconds optional).
     """
 
 
@@ -254,14 +349,25 @@ def gettime(link: LinkOptions) -> None:
 @logger_group.command()
 @link_options
 @click.argument("datetime")
-def settime(link: LinkOptions, datetime: str) -> None:
-    """Set the logger clock to DATETIME ("YYYY-MM-DD HH:MM[:SS]" or "now")."""
-    when = parse_datetime(datetime, "DATETIME")
+@timezone_option
+def settime(link: LinkOptions, datetime: str, timezone: str | None) -> None:
+    """Set the logger clock to DATETIME ("YYYY-MM-DD HH:MM[:SS]" or "now").
+
+    A date is the logger's local time.  "now" is this computer's time in the zone
+    the logger keeps: give --timezone when that is not this computer's zone.
+    """
+    when = parse_datetime(datetime, "DATETIME", _zone(timezone))
     with connect(link) as logger:
         old = logger.gettime()
         new = logger.settime(when)
     click.echo(f"Old Time : {old:%Y-%m-%d %H:%M:%S}")
     click.echo(f"Current Time : {new:%Y-%m-%d %H:%M:%S}")
+    moved = (new - old).total_seconds()
+    if datetime.strip().lower() == "now" and looks_like_zone_mistake(moved):
+        _info(
+            f"the clock moved by {offset_text(moved)}: if the logger keeps another zone "
+            "than this computer, set it again with --timezone"
+        )
 
 
 @logger_group.command(name="sync-clock")
@@ -287,17 +393,31 @@ def settime(link: LinkOptions, datetime: str) -> None:
     type=click.FloatRange(min=0),
     help="Largest step in seconds (0: no limit).",
 )
-@click.option("--utc", is_flag=True, help="The logger keeps UTC (default: this computer's zone).")
+@timezone_option
+@click.option("--utc", is_flag=True, help="The logger keeps UTC (same as --timezone UTC).")
 def sync_clock(
-    link: LinkOptions, samples: int, threshold: float, max_step: float, utc: bool
+    link: LinkOptions,
+    samples: int,
+    threshold: float,
+    max_step: float,
+    timezone: str | None,
+    utc: bool,
 ) -> None:
-    """Bring the logger clock to this computer's time, if it is off by more than --threshold."""
+    """Bring the logger clock to this computer's time, if it is off by more than --threshold.
+
+    A step is at most --max-step: if the clock is still off after it (hours off
+    usually means the logger keeps another zone: see --timezone), the command
+    says so and exits with status 1.
+    """
+    if utc and timezone is not None:
+        raise UsageError("give --utc or --timezone, not both")
+    zone = dt.UTC if utc else _zone(timezone)
     with connect(link) as logger:
         result = logger.sync_clock(
             samples=samples,
             threshold=threshold,
             max_step=max_step or None,
-            tz=dt.UTC if utc else None,
+            tz=zone,
         )
     click.echo(f"offset      {result.offset:+.3f} s (logger minus computer)")
     click.echo(f"round trip  {result.round_trip * 1000:.1f} ms ({result.samples} samples kept)")
@@ -305,6 +425,14 @@ def sync_clock(
         click.echo(f"stepped     {result.step:+.3f} s; now {result.residual:+.3f} s")
     else:
         click.echo(f"not stepped (within {threshold:g} s)")
+    if result.adjusted and max_step and abs(result.residual) > max(threshold, 1.0):
+        shown = "UTC" if utc else timezone or "this computer's zone"
+        why = too_far_to_step(result.offset, max_step, zone=shown)
+        raise FieldlinkError(
+            f"{why}; stepped by {offset_text(result.step)} only, still "
+            f"{offset_text(result.residual)} off (rerun to step again, or --max-step 0 "
+            "for one full step)"
+        )
 
 
 # --- status, settings -------------------------------------------------------------------------
@@ -339,8 +467,18 @@ def getprogstat(link: LinkOptions) -> None:
     help="File to write the settings to (- for stdout).",
 )
 @click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
-def getsettings(link: LinkOptions, output: str, delim: str) -> None:
-    """Print the DevConfig settings as CSV: id, value, read-only."""
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Without names, each value as its bytes show it (text, number or hex).",
+)
+def getsettings(link: LinkOptions, output: str, delim: str, raw: bool) -> None:
+    """Print the DevConfig settings as CSV: id, name, value, read-only.
+
+    Names and decoded values (serial number, security levels, auto-baud) are the
+    ones the protocol reference gives for a CR1000; other settings and other loggers
+    show their id and the value as its bytes read.
+    """
     import csv
     import io
 
@@ -350,9 +488,14 @@ def getsettings(link: LinkOptions, output: str, delim: str) -> None:
             settings = logger.settings()
         text = io.StringIO()
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
-        writer.writerow(["SettingId", "SettingValue", "ReadOnly"])
-        for s in settings:
-            writer.writerow([s.id, s.display(), int(s.read_only)])
+        if raw:
+            writer.writerow(["SettingId", "SettingValue", "ReadOnly"])
+            for s in settings:
+                writer.writerow([s.id, s.display(), int(s.read_only)])
+        else:
+            writer.writerow(["SettingId", "Name", "SettingValue", "ReadOnly"])
+            for s in settings:
+                writer.writerow([s.id, settings.name(s.id), settings.decoded(s), int(s.read_only)])
         sink.write(text.getvalue().encode("utf-8"))
 
 
@@ -593,6 +736,14 @@ def _station_info(logger: Datalogger, station: str | None) -> StationInfo:
 )
 @click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
 @click.option("--station", default=None, metavar="NAME", help="Station name for the TOA5 header.")
+@timezone_option
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Add only the new records to OUTPUT, as the update command does.",
+)
+@progress_option
 def getdata(
     link: LinkOptions,
     table: str,
@@ -605,14 +756,34 @@ def getdata(
     fmt: str | None,
     delim: str,
     station: str | None,
+    timezone: str | None,
+    force: bool,
+    append: bool,
+    progress: str,
 ) -> None:
     """Download the records of TABLE to OUTPUT (CSV or TOA5; - for stdout).
 
     By default the whole table; --start/--stop select a time range (start included,
-    stop excluded), --newest or --since-record a range of records.
+    stop excluded), --newest or --since-record a range of records.  --start/--stop
+    are the logger's local time; "now", and a time written with a UTC offset
+    ("2024-05-01T06:00Z"), are converted to the --timezone the logger keeps.
+
+    An existing OUTPUT is never replaced unless --force; --append adds the records
+    it does not hold yet instead (exactly as "update").  OUTPUT's directory must exist.
     """
-    begin = parse_datetime(start, "--start") if start else None
-    end = parse_datetime(stop, "--stop") if stop else None
+    if append:
+        if force or output == "-":
+            raise UsageError("--append adds to a file: it cannot be combined with --force or -")
+        if start or stop or since_record is not None or fields:
+            raise UsageError(
+                "--append resumes after the file's last record: it cannot be combined with "
+                "--start, --stop, --since-record or --fields"
+            )
+        _update(link, table, output, delim, fmt, station, newest, timezone or "UTC", progress)
+        return
+    zone = _zone(timezone)
+    begin = parse_datetime(start, "--start", zone) if start else None
+    end = parse_datetime(stop, "--stop", zone) if stop else None
     if begin is not None and end is not None and begin >= end:
         raise UsageError(f"--start {start} is not before --stop {stop}")
     if newest is not None and (begin or end or since_record is not None):
@@ -622,24 +793,16 @@ def getdata(
     kind = output_format(output, fmt)
     delimiter = check_delimiter(delim)
     names = _parse_fields(fields)
+    if output != "-":
+        check_target(Path(output), replace=force)
+    mode = choose_mode(progress, data_on_stdout=output == "-")
+    query = _Query(begin, end, newest, since_record)
     with connect(link) as logger:
         tdef = logger.table_def(table)
         info = _station_info(logger, station) if kind == "toa5" else _plain_station(station)
         for attempt in (1, 2):
             try:
-                count = _download(
-                    logger,
-                    tdef,
-                    info,
-                    output,
-                    kind,
-                    delimiter,
-                    names,
-                    begin,
-                    end,
-                    newest,
-                    since_record,
-                )
+                count = _download(logger, tdef, info, output, kind, delimiter, names, query, mode)
                 break
             except TableDefinitionChanged:
                 if attempt == 2:
@@ -650,8 +813,34 @@ def getdata(
         _info(f"{count} records of {tdef.name} written to {output}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """What getdata asks for."""
+
+    start: dt.datetime | None
+    stop: dt.datetime | None
+    newest: int | None
+    since_record: int | None
+
+
 def _plain_station(station: str | None) -> StationInfo:
     return StationInfo(name=station or "station")
+
+
+def _newest_number(logger: Datalogger, tdef: TableDef) -> int | None:
+    """The number of the logger's newest record of ``tdef`` (one small request)."""
+    for record in logger.collect(tdef, newest=1):
+        return record.number
+    return None
+
+
+def _expected(query: _Query, newest: int | None, first: int) -> int | None:
+    """Records the download will bring, once its first record (``first``) is known."""
+    if query.newest is not None:
+        return query.newest
+    if newest is None or query.stop is not None:
+        return None  # a time window's end is not a record number
+    return max(0, newest - first + 1)
 
 
 def _download(
@@ -662,36 +851,42 @@ def _download(
     kind: str,
     delimiter: str,
     names: list[str] | None,
-    begin: dt.datetime | None,
-    end: dt.datetime | None,
-    newest: int | None,
-    since_record: int | None,
+    query: _Query,
+    mode: str,
 ) -> int:
     selected = tdef
     if names:
         numbers = resolve_fields(tdef, names)
         selected = replace(tdef, fields=tuple(tdef.fields[n - 1] for n in numbers))
+    newest = _newest_number(logger, tdef) if mode == "bar" and tdef.size > 1 else None
     writer = RecordWriter(output, selected, info, fmt=kind, delimiter=delimiter)
     #: Records received and not yet handed to the writer (taken out before writing, so
     #: a failed write is never repeated).
     pending: list[Record] = []
-
-    def write_pending(advance: Callable[[int, dt.datetime], None]) -> None:
-        records = pending[:]
-        pending.clear()
-        writer.write(records)
-        if records:
-            advance(len(records), records[-1].timestamp)
-
     try:
-        with _record_progress(tdef.name) as advance:
-            for record in logger.collect(
-                tdef, start=begin, stop=end, since_record=since_record, newest=newest, fields=names
+        with record_progress(mode, tdef.name, data_on_stdout=output == "-") as shown:
+            for packet in collect_packets(
+                logger,
+                tdef,
+                start=query.start,
+                stop=query.stop,
+                since_record=query.since_record,
+                newest=query.newest,
+                fields=names,
             ):
-                pending.append(record)
+                if not writer.count and not pending and packet:
+                    shown.total(_expected(query, newest, packet[0].number))
+                pending.extend(packet)
+                shown.packet(len(packet))
                 if len(pending) >= 256:
-                    write_pending(advance)
-            write_pending(advance)
+                    records = pending[:]
+                    pending.clear()
+                    writer.write(records)
+            records = pending[:]
+            pending.clear()
+            writer.write(records)
+            writer.close(complete=True)
+            shown.done(writer.count)
     except BaseException as exc:
         # Never a finished-looking file: what arrived stays under .part (the records
         # received but not yet written included), said on the error's own line.
@@ -699,63 +894,27 @@ def _download(
             writer.write(pending)
         with suppress(FieldlinkError, OSError):
             writer.close(complete=False)
-        if writer.count and writer.partial_path is not None:
-            exc.add_note(f"incomplete: {writer.count} records kept in {writer.partial_path}")
-        elif writer.count:
+        kept = writer.partial_path
+        if str(kept) in str(exc):
+            pass  # the error names what was kept already
+        elif writer.count and kept is not None and kept.exists():
+            exc.add_note(f"incomplete: {writer.count} records kept in {kept}")
+        elif writer.count and kept is None:
             exc.add_note(f"incomplete: {writer.count} records written before it")
         raise
-    writer.close(complete=True)
     return writer.count
 
 
-@contextmanager
-def _record_progress(table: str) -> Iterator[Callable[[int, dt.datetime], None]]:
-    if not _stderr_is_terminal():
-        yield lambda n, when: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _stored_callback(shown: RecordProgress) -> Callable[[str, str, int], None]:
+    """``update``'s progress callback (records stored so far) as packets for ``shown``."""
+    done = 0
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.completed} records"),
-        TextColumn("{task.fields[last]}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(table, total=None, last="")
+    def stored(_station: str, _table: str, count: int) -> None:
+        nonlocal done
+        shown.packet(count - done)
+        done = count
 
-        def advance(n: int, when: dt.datetime) -> None:
-            bar.update(task, advance=n, last=f"up to {when:%Y-%m-%d %H:%M:%S}")
-
-        yield advance
-
-
-@contextmanager
-def _stored_progress(table: str) -> Iterator[Callable[[str, str, int], None] | None]:
-    """``update``'s count of records stored so far, on a terminal only."""
-    if not _stderr_is_terminal():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.completed} records stored"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(table, total=None)
-
-        def stored(_station: str, _table: str, count: int) -> None:
-            bar.update(task, completed=count)
-
-        yield stored
+    return stored
 
 
 @logger_group.command()
@@ -788,6 +947,7 @@ def _stored_progress(table: str) -> Iterator[Callable[[str, str, int], None] | N
     show_default=True,
     help='Zone of the logger clock, for SQLite\'s UTC column ("UTC-7", "Europe/Paris").',
 )
+@progress_option
 def update(
     link: LinkOptions,
     table: str,
@@ -797,6 +957,7 @@ def update(
     station: str | None,
     newest: int | None,
     zone: str,
+    progress: str,
 ) -> None:
     """Append the new records of TABLE to FILE, resuming by record number.
 
@@ -804,7 +965,25 @@ def update(
     appends nothing twice and a crash loses nothing; records the logger overwrote
     meanwhile are reported as holes (and listed in FILE.holes.csv).  A program
     change that alters TABLE stops with an error rather than mixing columns.
+
+    A CSV file that PyCampbellCR1000's update started (Datetime,RecNbr,... with
+    b'name' or plain headers) is carried on in its own columns and delimiter.
+    FILE's directory must exist.
     """
+    _update(link, table, db, delim, fmt, station, newest, zone, progress)
+
+
+def _update(
+    link: LinkOptions,
+    table: str,
+    db: str,
+    delim: str,
+    fmt: str | None,
+    station: str | None,
+    newest: int | None,
+    zone: str,
+    progress: str,
+) -> None:
     import asyncio
 
     from fieldlink.collect.config import FirstCollection
@@ -812,6 +991,8 @@ def update(
     from fieldlink.collect.update import run_update, update_station
 
     delimiter = check_delimiter(delim)
+    check_target(Path(db), replace=True)
+    mode = choose_mode(progress)
     config = update_station(
         link.url,
         table,
@@ -828,10 +1009,13 @@ def update(
         timezone=zone,
         first=FirstCollection(newest),
     )
-    with frame_log(FRAME_LOGGER, link.debug), _stored_progress(table) as progress:
+    with frame_log(FRAME_LOGGER, link.debug), record_progress(mode, table) as shown:
+        callback = None if mode == "none" else _stored_callback(shown)
         result = asyncio.run(
-            run_update(config, connect_client, delimiter=delimiter, progress=progress)
+            run_update(config, connect_client, delimiter=delimiter, progress=callback)
         )
+        if result.error is None:
+            shown.done(result.records)
     if result.error is None:
         _info(f"{db}: {result.summary()}")
         return

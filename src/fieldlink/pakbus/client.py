@@ -19,16 +19,13 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import threading
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TypeVar
 
-from fieldlink.errors import FieldlinkError, UsageError
-from fieldlink.kit import drive
-from fieldlink.link import AsyncLink, Link, open_async_link, open_link
+from fieldlink.errors import UsageError
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
+from fieldlink.link import AsyncLink, Link
 from fieldlink.pakbus import operations as ops
 from fieldlink.pakbus.protocol.directory import DirEntry
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
@@ -81,13 +78,17 @@ class _Methods:
     def node(self) -> int:
         return self.session.node
 
+    def goodbye(self) -> Operation[None] | None:
+        """PakBus Bye, once the logger has been heard: it may then drop us at once."""
+        return ops.bye() if self.session.contacted else None
+
     @property
     def link_stats(self) -> ExchangeStats:
         """Exchanges, resends, timeouts and seconds spent waiting them out, so far."""
         return self.session.stats
 
 
-class Datalogger(_Methods):
+class Datalogger(_Methods, Client):
     """A blocking client for one PakBus datalogger over one link.
 
     Use :meth:`from_url` to open the link; the logger is a context manager that says
@@ -107,8 +108,7 @@ class Datalogger(_Methods):
         first_timeout: float | None = None,
     ) -> None:
         self._init(_session(node, address, src, src_address, timeout, first_timeout), security_code)
-        self.link = link
-        self._lock = threading.RLock()
+        Client.__init__(self, link, self.session)
 
     @classmethod
     def from_url(
@@ -131,50 +131,17 @@ class Datalogger(_Methods):
         :mod:`fieldlink.pakbus.session`); ``first_timeout`` a longer wait for the very
         first answer (a cellular modem bringing its link up).
         """
-        link = open_link(url, timeout=max(timeout, first_timeout or 0.0))
-        try:
-            return cls(
-                link,
-                node=node,
-                address=address,
-                src=src,
-                src_address=src_address,
-                security_code=security_code,
-                timeout=timeout,
-                first_timeout=first_timeout,
-            )
-        except BaseException:
-            link.close()
-            raise
-
-    # --- plumbing ---------------------------------------------------------------------
-
-    def run(self, operation: Operation[T]) -> T:
-        """Run any conversation of :mod:`fieldlink.pakbus.operations` on this link."""
-        return drive.run(self.link, self.session, operation, guard=self._lock)
-
-    def close(self) -> None:
-        """Say goodbye (best effort) and close the link."""
-        if self.link.closed:
-            return
-        try:
-            if self.session.contacted:
-                self.run(ops.bye())
-        except FieldlinkError:
-            pass
-        finally:
-            self.link.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        return cls.open(
+            url,
+            link_timeout=max(timeout, first_timeout or 0.0),
+            node=node,
+            address=address,
+            src=src,
+            src_address=src_address,
+            security_code=security_code,
+            timeout=timeout,
+            first_timeout=first_timeout,
+        )
 
     def __repr__(self) -> str:
         return f"Datalogger({self.link!r}, node={self.node})"
@@ -302,9 +269,7 @@ class Datalogger(_Methods):
         old run are yielded and then :class:`~fieldlink.pakbus.operations.TableReset`
         is raised rather than the new run being dropped or mixed in.
         """
-        return drive.stream(
-            self.link,
-            self.session,
+        return self.stream(
             ops.collect(
                 self.catalog,
                 table,
@@ -314,8 +279,7 @@ class Datalogger(_Methods):
                 newest=newest,
                 fields=fields,
                 security_code=self.security_code,
-            ),
-            guard=self._lock,
+            )
         )
 
     def get_value(
@@ -330,31 +294,7 @@ class Datalogger(_Methods):
         self.run(ops.reset_table(self.catalog, table, self.security_code))
 
 
-class _AsyncOpen:
-    """What :meth:`AsyncDatalogger.from_url` returns: await it, or ``async with`` it."""
-
-    def __init__(self, opener: Any) -> None:
-        self._opener = opener
-        self._logger: AsyncDatalogger | None = None
-
-    def __await__(self) -> Generator[Any, None, AsyncDatalogger]:
-        return self._opener().__await__()  # type: ignore[no-any-return]
-
-    async def __aenter__(self) -> AsyncDatalogger:
-        self._logger = await self._opener()
-        return self._logger
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._logger is not None:
-            await self._logger.close()
-
-
-class AsyncDatalogger(_Methods):
+class AsyncDatalogger(_Methods, AsyncClient):
     """The asyncio twin of :class:`Datalogger`: the same methods, awaited.
 
     :meth:`collect` returns an async iterator.
@@ -373,8 +313,7 @@ class AsyncDatalogger(_Methods):
         first_timeout: float | None = None,
     ) -> None:
         self._init(_session(node, address, src, src_address, timeout, first_timeout), security_code)
-        self.link = link
-        self._lock = asyncio.Lock()
+        AsyncClient.__init__(self, link, self.session)
 
     @classmethod
     def from_url(
@@ -388,54 +327,19 @@ class AsyncDatalogger(_Methods):
         first_timeout: float | None = None,
         *,
         src_address: int | None = None,
-    ) -> _AsyncOpen:
+    ) -> AsyncOpen[AsyncDatalogger]:
         """``logger = await AsyncDatalogger.from_url(...)`` or ``async with ... as logger``."""
-
-        async def opener() -> AsyncDatalogger:
-            link = await open_async_link(url, timeout=max(timeout, first_timeout or 0.0))
-            try:
-                return cls(
-                    link,
-                    node=node,
-                    address=address,
-                    src=src,
-                    src_address=src_address,
-                    security_code=security_code,
-                    timeout=timeout,
-                    first_timeout=first_timeout,
-                )
-            except BaseException:
-                await link.close()
-                raise
-
-        return _AsyncOpen(opener)
-
-    # --- plumbing ---------------------------------------------------------------------
-
-    async def run(self, operation: Operation[T]) -> T:
-        return await drive.run_async(self.link, self.session, operation, guard=self._lock)
-
-    async def close(self) -> None:
-        if self.link.closed:
-            return
-        try:
-            if self.session.contacted:
-                await self.run(ops.bye())
-        except FieldlinkError:
-            pass
-        finally:
-            await self.link.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+        return cls.open(
+            url,
+            link_timeout=max(timeout, first_timeout or 0.0),
+            node=node,
+            address=address,
+            src=src,
+            src_address=src_address,
+            security_code=security_code,
+            timeout=timeout,
+            first_timeout=first_timeout,
+        )
 
     def __repr__(self) -> str:
         return f"AsyncDatalogger({self.link!r}, node={self.node})"
@@ -552,9 +456,7 @@ class AsyncDatalogger(_Methods):
         A table reset meanwhile ends the iteration with
         :class:`~fieldlink.pakbus.operations.TableReset`, as in :meth:`Datalogger.collect`.
         """
-        return drive.stream_async(
-            self.link,
-            self.session,
+        return self.stream(
             ops.collect(
                 self.catalog,
                 table,
@@ -564,8 +466,7 @@ class AsyncDatalogger(_Methods):
                 newest=newest,
                 fields=fields,
                 security_code=self.security_code,
-            ),
-            guard=self._lock,
+            )
         )
 
     async def get_value(

@@ -23,7 +23,7 @@ from fieldlink.errors import StoreError, UsageError
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store import StationInfo
 from fieldlink.store.base import columns, record_row
-from fieldlink.store.formatting import csv_value
+from fieldlink.store.formatting import csv_value, toa5_timestamp
 from fieldlink.store.toa5 import toa5_header, toa5_line
 
 #: Output formats and the file suffixes that choose them.
@@ -62,6 +62,25 @@ def check_delimiter(delimiter: str) -> str:
             f"--delim must be one character other than a quote or line break, not {delimiter!r}"
         )
     return text
+
+
+def check_target(target: Path, *, replace: bool) -> None:
+    """Refuse, before anything is downloaded, a target that cannot or must not be written.
+
+    Its directory must exist (neither ``getdata`` nor ``update`` creates directories: a
+    mistyped path should not quietly grow a tree), it must not be a directory, and an
+    existing file is replaced only when ``replace`` is true.
+    """
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory: give a file name")
+    parent = target.parent
+    if not parent.is_dir():
+        raise StoreError(f"cannot write {target}: there is no directory {parent}")
+    if target.exists() and not replace:
+        raise UsageError(
+            f"{target} already exists: --force replaces it, --append adds the records it "
+            "does not hold yet (as update does)"
+        )
 
 
 @contextmanager
@@ -116,6 +135,7 @@ class RecordWriter:
         self.count = 0
         self._cols = columns(table)
         self._part: Path | None = None
+        self._closed = False
         self._stream: IO[bytes]
         if output == "-":
             self._stream = sys.stdout.buffer
@@ -151,23 +171,30 @@ class RecordWriter:
             raise StoreError(f"cannot write {self.output}: {exc.strerror or exc}") from exc
 
     def write(self, records: Iterable[Record]) -> None:
+        if self._closed:
+            raise StoreError(f"{self.output}: the writer is closed")
         chunks = []
         for record in records:
             row = record_row(self.table, record)
             if self.fmt == "toa5":
                 chunks.append(toa5_line(record, row, self._cols).encode("utf-8"))
             else:
-                cells = [str(record.timestamp), str(record.number)]
+                cells = [toa5_timestamp(record.timestamp), str(record.number)]
                 cells += [
                     csv_value(v, c.field.type_code) for v, c in zip(row, self._cols, strict=True)
                 ]
                 chunks.append(self._csv_line(cells))
             self.count += 1
-        self._write(b"".join(chunks))
+        if chunks:
+            self._write(b"".join(chunks))
 
     def close(self, *, complete: bool) -> None:
         """Flush; a complete file gets its final name, an incomplete one keeps ``.part``
-        (its records are sound, one per line) unless it holds none, then it goes."""
+        (its records are sound, one per line) unless it holds none, then it goes.
+        A second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._stream.flush()
         except BrokenPipeError:
@@ -180,7 +207,17 @@ class RecordWriter:
         if self._part is None:
             return
         if complete:
-            os.replace(self._part, self.output)
+            try:
+                os.replace(self._part, self.output)
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                if not self.count:
+                    self._part.unlink(missing_ok=True)
+                    raise StoreError(f"cannot write {self.output}: {reason}") from None
+                raise StoreError(
+                    f"cannot write {self.output}: {reason}; the {self.count} records "
+                    f"downloaded are kept in {self._part}"
+                ) from None
         elif not self.count:
             self._part.unlink(missing_ok=True)
 
@@ -190,6 +227,7 @@ __all__ = [
     "RecordWriter",
     "atomic_output",
     "check_delimiter",
+    "check_target",
     "output_format",
     "value_text",
 ]

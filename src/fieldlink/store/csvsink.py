@@ -6,9 +6,11 @@ written by Python's csv module (minimal quoting, CRLF line ends), time stamps as
 ``--delim`` option changes it; so does ours).  Users of its ``update`` command and
 their spreadsheets can switch to fieldlink and keep their files.
 
-Two deliberate differences: array fields are expanded to one column per element
-named like TOA5's ``Name(1)`` (PyCampbellCR1000 keeps only the first element), and
-4-byte floats are written with 7 significant digits instead of 17.
+Deliberate differences: array fields are expanded to one column per element named
+like TOA5's ``Name(1)`` (PyCampbellCR1000 keeps only the first element), and values
+are written as LoggerNet writes them in TOA5 (see :mod:`fieldlink.store.formatting`):
+4-byte floats with 7 significant digits instead of 17, booleans ``-1``/``0``, ``NAN``,
+time stamps with a trimmed fraction (``2024-05-01 14:07:07.6``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fieldlink.errors import ConfigError
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.store.base import Column, StationInfo, columns
 from fieldlink.store.files import FileSink
-from fieldlink.store.formatting import csv_value
+from fieldlink.store.formatting import csv_value, toa5_timestamp
 
 
 class CsvSink(FileSink):
@@ -48,6 +50,6 @@ class CsvSink(FileSink):
         return self._line(["Datetime", "RecNbr", *(c.name for c in columns(table))])
 
     def data_line(self, record: Record, row: list[Scalar], cols: list[Column]) -> bytes:
-        cells = [str(record.timestamp), str(record.number)]
+        cells = [toa5_timestamp(record.timestamp), str(record.number)]
         cells += [csv_value(v, c.field.type_code) for v, c in zip(row, cols, strict=True)]
         return self._line(cells)

@@ -1,4 +1,4 @@
-"""Values as text, the way LoggerNet writes them in TOA5 files (and our CSV variant).
+"""Values as text, the way LoggerNet writes them: in TOA5 files and, the same, in CSV.
 
 What real LoggerNet TOA5 files show (Campbell manuals' examples and files published
 with data-processing projects):
@@ -11,6 +11,12 @@ with data-processing projects):
 - NaN is ``"NAN"`` (quoted);
 - booleans are ``-1`` / ``0``: documented for Bool8 ("splits it apart into eight fields
   of -1 or 0 when storing to an ASCII file") and CRBasic's TRUE is -1.
+
+fieldlink's CSV files (``getdata``, ``update``, the CSV sink) write every value in
+the same form, only quoted by CSV's rules instead of TOA5's (a time stamp or ``NAN``
+is bare unless it holds the delimiter): ``2024-05-01 14:07:07.6``, ``-1``/``0``,
+``NAN``, ``INF``.  So a value reads the same whichever file it is in.  (A file that
+PyCampbellCR1000 started keeps its own forms, see :mod:`fieldlink.store.pycr1000`.)
 
 UNCERTAIN (no real file seen): ``"INF"`` / ``"-INF"`` for infinities (by analogy with
 ``"NAN"``); the exponent form of very large/small numbers (we write ``1.5E-05``);
@@ -60,8 +66,8 @@ def number_text(value: float, type_code: int) -> str:
     return mantissa
 
 
-def toa5_value(value: object, type_code: int) -> str:
-    """One data cell of a TOA5 line."""
+def loggernet_text(value: object, type_code: int) -> str:
+    """One value as LoggerNet writes it, before any quoting."""
     if isinstance(value, bool):
         return "-1" if value else "0"
     if isinstance(value, int):
@@ -70,28 +76,26 @@ def toa5_value(value: object, type_code: int) -> str:
         return str(value)
     if isinstance(value, float):
         if math.isnan(value):
-            return '"NAN"'
+            return "NAN"
         if math.isinf(value):
-            return '"INF"' if value > 0 else '"-INF"'
+            return "INF" if value > 0 else "-INF"
         return number_text(value, type_code)
     if isinstance(value, dt.datetime):
-        return quote(toa5_timestamp(value))
-    return quote(str(value))
+        return toa5_timestamp(value)
+    return str(value)
+
+
+def toa5_value(value: object, type_code: int) -> str:
+    """One data cell of a TOA5 line: strings, time stamps and NAN/INF quoted."""
+    text = loggernet_text(value, type_code)
+    if isinstance(value, str | dt.datetime) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        return quote(text)
+    return text
 
 
 def csv_value(value: object, type_code: int) -> str:
-    """One cell of the CSV sink, before the csv module quotes it.
-
-    Python's own spellings (``True``, ``nan``, ``inf``) are kept, as PyCampbellCR1000's
-    CSV holds them and as pandas and ``float()`` read them; numbers are as in TOA5 so a
-    4-byte float does not print 17 spurious digits.
-    """
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return number_text(value, type_code)
-    if isinstance(value, dt.datetime):
-        return str(value)
-    return str(value)
+    """One cell of a CSV line, before the csv module quotes it: as in TOA5 (LoggerNet's
+    forms), so the same value reads the same in both."""
+    return loggernet_text(value, type_code)

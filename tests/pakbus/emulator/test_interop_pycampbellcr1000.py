@@ -181,3 +181,26 @@ def test_over_a_serial_line_without_waiting_out_its_timeout() -> None:
             out = pycr1000(command, url, link_timeout=60)
             assert time.monotonic() - start < 45.0, command
         assert out.split() == ["Status", "Table1", "Fast", "Public"]
+
+
+def test_fieldlink_update_carries_on_a_pycr1000_update_file(tmp_path: Path) -> None:
+    """A user's ``pycr1000 update`` file, continued by ``fieldlink logger update``."""
+    from fieldlink.cli import main
+
+    clock = ManualClock(dt.datetime(2024, 5, 1, 12, 0, 30))
+    with LoggerEmulator(listen="127.0.0.1:0", records=40, seed=3, clock=clock).running() as emu:
+        url = emu.url or ""
+        db = tmp_path / "db.csv"
+        pycr1000("update", url, "Table1", str(db))
+        header = db.read_bytes().split(b"\r\n")[0]
+        assert header.startswith(b"Datetime,RecNbr,b'BattV_Min',")
+        clock.advance(180)  # three more records
+        main(["logger", "update", url, "Table1", str(db)])  # exits only on an error
+        lines = db.read_bytes().split(b"\r\n")
+    assert lines[0] == header and lines[-1] == b""
+    rows = list(csv.reader(io.StringIO(db.read_text(), newline="")))
+    assert [int(r[1]) for r in rows[1:]] == list(range(43))
+    assert all(len(r) == len(rows[0]) for r in rows)
+    status = rows[0].index("b'Status_Msg'")
+    assert rows[-1][status].startswith("b'") and rows[-2][status].startswith("b'")
+    assert rows[-1][0] == str(emu.station.record("Table1", 42).timestamp)

@@ -11,7 +11,7 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus.operations.common import check_response
+from fieldlink.pakbus.operations.common import LEVEL_READ, LEVEL_WRITE, check_response
 from fieldlink.pakbus.protocol import bmp5
 from fieldlink.pakbus.protocol.types import EPOCH as EPOCH_1990_NAIVE
 from fieldlink.pakbus.protocol.types import datetime_to_nsec
@@ -35,9 +35,23 @@ def nsec_datetime(t: NSec) -> dt.datetime:
         raise ProtocolError(f"logger time {t.seconds} s since 1990 is out of range") from None
 
 
+#: The last time a logger clock can hold: 2**31 - 1 seconds after its 1990 epoch.
+LAST_TIME = EPOCH_1990_NAIVE + dt.timedelta(seconds=2**31 - 1)
+
+
 def _ns(when: dt.datetime) -> int:
     if when.tzinfo is not None:
         raise UsageError("logger clocks keep local time without a zone: give a naive date and time")
+    if when < EPOCH_1990_NAIVE:
+        raise UsageError(
+            f"{when:%Y-%m-%d %H:%M:%S} is before {EPOCH_1990_NAIVE:%Y-%m-%d}, where logger "
+            "clocks begin"
+        )
+    if when > LAST_TIME:
+        raise UsageError(
+            f"{when:%Y-%m-%d %H:%M:%S} is after {LAST_TIME:%Y-%m-%d %H:%M:%S}, the last time "
+            "a logger clock can hold"
+        )
     return datetime_to_nsec(when).total_ns
 
 
@@ -58,7 +72,7 @@ def read_clock(security_code: int = 0) -> Operation[NSec]:
     reply = yield from expect(
         Request(bmp5.ClockCommand(0, security_code, NSec(0, 0))), bmp5.ClockResponse
     )
-    check_response(reply.resp_code, "reading the clock")
+    check_response(reply.resp_code, "reading the clock", LEVEL_READ)
     if reply.old_time is None:
         raise ProtocolError("clock response without a time", message_type=reply.what())
     return reply.old_time
@@ -82,7 +96,7 @@ def _step_clock(step_ns: int, security_code: int) -> Operation[None]:
         Request(bmp5.ClockCommand(0, security_code, _adjustment(step_ns)), retries=0),
         bmp5.ClockResponse,
     )
-    check_response(reply.resp_code, "setting the clock")
+    check_response(reply.resp_code, "setting the clock", LEVEL_WRITE)
 
 
 def set_clock(when: dt.datetime, security_code: int = 0) -> Operation[dt.datetime]:
@@ -179,3 +193,41 @@ def sync_clock(
     yield from _step_clock(round(step * 1e9), security_code)
     residual, _, _ = yield from _estimate_offset(1, security_code, tz)
     return ClockSyncResult(offset, step, residual, trip, kept)
+
+
+def offset_text(seconds: float) -> str:
+    """A clock offset as a person reads it: ``+40.2 s``, ``-7 h 00 min``, ``+12 min 30 s``."""
+    sign = "-" if seconds < 0 else "+"
+    s = abs(seconds)
+    if s < 60:
+        return f"{sign}{s:.1f} s"
+    if s < 3600:
+        minutes, secs = divmod(round(s), 60)
+        return f"{sign}{minutes} min {secs:02d} s"
+    hours, minutes = divmod(round(s / 60), 60)
+    return f"{sign}{hours} h {minutes:02d} min"
+
+
+def looks_like_zone_mistake(offset: float) -> bool:
+    """Half an hour or more, and within a minute of a whole quarter hour: the mark of a
+    clock kept (or compared) in the wrong time zone rather than one that drifted."""
+    quarter = 900.0
+    return (
+        abs(offset) >= 1800 - 60 and abs(abs(offset) - round(abs(offset) / quarter) * quarter) <= 60
+    )
+
+
+def too_far_to_step(offset: float, limit: float, *, zone: str | None = None) -> str:
+    """Why a clock ``offset`` seconds off (logger minus reference) is not stepped.
+
+    ``limit`` is the largest step allowed; ``zone`` the zone the logger is assumed to
+    keep, named in the hint when the offset looks like a time-zone mistake.
+    """
+    text = (
+        f"the logger clock is {offset_text(offset)} off, more than the largest step allowed "
+        f"({offset_text(limit).lstrip('+')})"
+    )
+    if looks_like_zone_mistake(offset):
+        assumed = f" (it is taken to keep {zone})" if zone else ""
+        text += f"; that looks like a time-zone mistake: check the logger's zone{assumed}"
+    return text

@@ -15,6 +15,7 @@ from fieldlink.errors import (
     Unsupported,
     UsageError,
 )
+from fieldlink.pakbus.operations.common import LEVEL_ADMIN, permission_message
 from fieldlink.pakbus.protocol import pakctrl
 from fieldlink.pakbus.protocol.codes import (
     DEVCONFIG_CONTROL_MEANINGS,
@@ -89,6 +90,52 @@ class Setting:
         return self.value.hex(" ")
 
 
+#: Names of a CR1000's settings, catalogue major 5 (pakbus.md §4.10 after BMP5 App. C).
+#: Only the ids the OBSERVED OS 24 catalogue (vectors V12) holds with the values App. C
+#: describes are named: ids 50..55 moved between OS versions, so they stay unnamed.
+CR1000_SETTING_NAMES: dict[int, str] = {
+    0: "OS Version",
+    1: "Serial Number",
+    2: "Station Name",
+    3: "PakBus Address",
+    4: "Security",
+    5: "Is Router",
+    6: "PakBus Nodes Allocation",
+    7: "RS-232 Baud Rate",
+    8: "ME Baud Rate",
+    9: "COM310 Baud Rate",
+    10: "SDC7 Baud Rate",
+    11: "SDC8 Baud Rate",
+    12: "COM1 Baud Rate",
+    13: "COM2 Baud Rate",
+    14: "COM3 Baud Rate",
+    15: "COM4 Baud Rate",
+    17: "RS-232 Beacon Interval",
+    18: "ME Beacon Interval",
+    20: "SDC7 Beacon Interval",
+    21: "SDC8 Beacon Interval",
+    22: "COM1 Beacon Interval",
+    23: "COM2 Beacon Interval",
+    24: "COM3 Beacon Interval",
+    25: "COM4 Beacon Interval",
+    26: "Ethernet Beacon Interval",
+    **{n: "Verify Interval" for n in range(27, 37)},
+    49: "Max Packet Size",
+}
+_CR1000_CATALOGUE = (12, 5)  # DeviceType CR1000, catalogue major 5
+_BAUD_SETTINGS = frozenset(range(7, 16))
+
+
+def decode_serial(value: bytes) -> str | None:
+    """A serial-number setting: UInt4, top byte an ASCII country letter if not 0 (§4.10)."""
+    if len(value) != 4:
+        return None
+    letter, number = value[0], int.from_bytes(value[1:], "big")
+    if letter == 0:
+        return str(number)
+    return f"{chr(letter)}{number}" if 0x41 <= letter <= 0x5A else None
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceSettings:
     """A device's DevConfig settings, in the device's own order (§4.10)."""
@@ -111,12 +158,38 @@ class DeviceSettings:
     def get(self, setting_id: int) -> Setting | None:
         return next((s for s in self.settings if s.id == setting_id), None)
 
+    def name(self, setting_id: int) -> str:
+        """The setting's name where the reference gives it for this device, else ""."""
+        if (self.device_type, self.major) != _CR1000_CATALOGUE:
+            return ""
+        return CR1000_SETTING_NAMES.get(setting_id, "")
+
+    def decoded(self, setting: Setting) -> str:
+        """The value as a person reads it, by the setting's documented encoding (§4.10):
+        serial numbers with their letter, the three security levels, auto-baud rates;
+        others as :meth:`Setting.display`."""
+        if self.name(setting.id):
+            v = setting.value
+            if setting.id == 1:
+                serial = decode_serial(v)
+                if serial is not None:
+                    return serial
+            elif setting.id == 4 and len(v) == 6:
+                levels = struct.unpack(">3H", v)
+                return ", ".join(f"level {i} {code}" for i, code in enumerate(levels, 1))
+            elif setting.id == 5 and len(v) == 1:
+                return "yes" if v[0] else "no"
+            elif setting.id in _BAUD_SETTINGS and setting.number is not None:
+                if setting.number < 0:
+                    return f"auto (from {-setting.number})"
+                return "off" if setting.number == 0 else str(setting.number)
+        return setting.display()
+
 
 def _devconfig_denied(what: str) -> PermissionDenied:
+    # DevConfig guards settings like programs and files (pakbus.md §5, INFERRED).
     return PermissionDenied(
-        f"{what}: security code invalid -- the logger wants a (different) security code",
-        code=2,
-        meaning="security code invalid",
+        permission_message(what, LEVEL_ADMIN), code=2, meaning="security code invalid"
     )
 
 

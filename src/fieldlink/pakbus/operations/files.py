@@ -8,7 +8,13 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus.operations.common import MAX_PAYLOAD, ProgressCallback, check_response
+from fieldlink.pakbus.operations.common import (
+    LEVEL_ADMIN,
+    LEVEL_READ,
+    MAX_PAYLOAD,
+    ProgressCallback,
+    check_response,
+)
 from fieldlink.pakbus.protocol import bmp5
 from fieldlink.pakbus.protocol.codes import (
     FILE_COMMAND_MEANINGS,
@@ -30,6 +36,19 @@ FILE_SWATH = MAX_PAYLOAD - 5
 
 
 # --- files ------------------------------------------------------------------------------------
+
+
+#: Files the logger makes up on request, and what they hold (for messages).
+_GENERATED = {".TDF": "the table definitions (.TDF)", ".DIR": "the list of files (.DIR)"}
+
+
+def _file_what(name: str) -> str:
+    return _GENERATED.get(name.upper(), f"file {name!r}")
+
+
+def _file_level(name: str) -> int:
+    """Reading the generated files is reading (level 3); any other file is level 1's."""
+    return LEVEL_READ if name.upper() in _GENERATED else LEVEL_ADMIN
 
 
 def device_path(name: str) -> str:
@@ -83,8 +102,8 @@ def get_file(
                 code=r.resp_code,
                 meaning=bmp5_meaning(r.resp_code),
             )
-        where = f"reading file {name!r}" + (f" at byte {offset}" if offset else "")
-        check_response(r.resp_code, where)
+        where = f"reading {_file_what(name)}" + (f" at byte {offset}" if offset else "")
+        check_response(r.resp_code, where, _file_level(name))
         if r.offset != offset:
             raise ProtocolError(
                 f"file data for offset {r.offset} where {offset} was asked for",
@@ -142,7 +161,7 @@ def put_file(
         except LinkError as exc:
             raise type(exc)(f"{exc}; upload of {name} incomplete after {offset} bytes") from exc
         where = f"writing file {name!r}" + (f" at byte {offset}" if offset else "")
-        check_response(r.resp_code, where)
+        check_response(r.resp_code, where, LEVEL_ADMIN)
         if r.offset != offset:
             raise ProtocolError(
                 f"the logger acknowledged offset {r.offset} for a fragment at {offset}",
@@ -205,7 +224,7 @@ def file_control(
         bmp5.FileControlResponse,
     )
     what = describe_code(FILE_COMMAND_MEANINGS, code)
-    check_response(r.resp_code, f"file command {code} ({what}) on {name!r}")
+    check_response(r.resp_code, f"file command {code} ({what}) on {name!r}", LEVEL_ADMIN)
     yield from pause(r.hold_off)
     return r.hold_off
 

@@ -10,7 +10,7 @@ from fieldlink.errors import (
     DeviceError,
 )
 from fieldlink.pakbus.operations.clock import nsec_datetime
-from fieldlink.pakbus.operations.common import ProgressCallback, check_response
+from fieldlink.pakbus.operations.common import LEVEL_READ, ProgressCallback, check_response
 from fieldlink.pakbus.operations.files import device_path, file_control, put_file
 from fieldlink.pakbus.operations.tables import TableCatalog, table_defs
 from fieldlink.pakbus.protocol import bmp5
@@ -93,7 +93,7 @@ class ProgramStats:
 def program_stats(security_code: int = 0) -> Operation[ProgramStats]:
     """Get Programming Statistics (§6.3); a logger still compiling answers Please Wait first."""
     r = yield from expect(Request(bmp5.ProgStatsCommand(0, security_code)), bmp5.ProgStatsResponse)
-    check_response(r.resp_code, "reading the programming statistics")
+    check_response(r.resp_code, "reading the programming statistics", LEVEL_READ)
     return ProgramStats(
         os_version=r.os_version or "",
         os_signature=r.os_sig or 0,

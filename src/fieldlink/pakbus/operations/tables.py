@@ -12,7 +12,7 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus.operations.common import check_response
+from fieldlink.pakbus.operations.common import LEVEL_ADMIN, LEVEL_READ, check_response
 from fieldlink.pakbus.operations.files import get_file
 from fieldlink.pakbus.protocol import bmp5
 from fieldlink.pakbus.protocol.codes import (
@@ -246,7 +246,7 @@ def _collect_once(
             code=r.resp_code,
             meaning=bmp5_meaning(r.resp_code),
         )
-    check_response(r.resp_code, f"collecting table {table.name!r}")
+    check_response(r.resp_code, f"collecting table {table.name!r}", LEVEL_READ)
     return r
 
 
@@ -393,4 +393,4 @@ def reset_table(catalog: TableCatalog, table: str, security_code: int = 0) -> Op
         Request(bmp5.TableControlCommand(0, security_code, TableControlOption.RESET, tdef.name)),
         bmp5.TableControlResponse,
     )
-    check_response(r.resp_code, f"resetting table {tdef.name!r}")
+    check_response(r.resp_code, f"resetting table {tdef.name!r}", LEVEL_ADMIN)

@@ -11,7 +11,7 @@ from fieldlink.errors import (
     ProtocolError,
     UsageError,
 )
-from fieldlink.pakbus.operations.common import check_response
+from fieldlink.pakbus.operations.common import LEVEL_ADMIN, LEVEL_READ, LEVEL_WRITE, check_response
 from fieldlink.pakbus.operations.tables import TableCatalog, table_defs
 from fieldlink.pakbus.protocol import bmp5
 from fieldlink.pakbus.protocol.model import FieldDef, Scalar, TableDef
@@ -31,6 +31,19 @@ FieldValue = Scalar | dt.datetime
 #: The type to ask a logger for when reading or writing a field of each type: the
 #: field's own type where it is a plain big-endian one, else the nearest that is
 #: ("the safest data type to request is IEEE4", §9.1).
+#: What a field of each written type holds, in words (for a value that does not fit).
+_PLAIN_TYPES: dict[int, str] = {
+    DataType.BYTE: "whole numbers 0 to 255",
+    DataType.UINT2: "whole numbers 0 to 65535",
+    DataType.UINT4: "whole numbers 0 to 4294967295",
+    DataType.INT1: "whole numbers -128 to 127",
+    DataType.INT2: "whole numbers -32768 to 32767",
+    DataType.INT4: "whole numbers -2147483648 to 2147483647",
+    DataType.IEEE4: "4-byte floating-point numbers (at most about ±3.4e38)",
+    DataType.IEEE8: "8-byte floating-point numbers",
+    DataType.NSEC: "times from 1990 to 2058",
+}
+
 _VALUE_TYPE: dict[int, int] = {
     DataType.BYTE: DataType.BYTE,
     DataType.UINT2: DataType.UINT2,
@@ -145,7 +158,7 @@ def get_value(
         ),
         bmp5.GetValuesResponse,
     )
-    check_response(r.resp_code, f"reading {tdef.name}.{field_name}")
+    check_response(r.resp_code, f"reading {tdef.name}.{field_name}", LEVEL_READ)
     try:
         values, _ = decode_values(code, r.data, swath)
     except ProtocolError as exc:
@@ -194,9 +207,16 @@ def set_value(
         swath = len(text)
     else:
         try:
-            data = b"".join(encode_value(code, _coerce(v, code)) for v in items)
+            coerced = [_coerce(v, code) for v in items]
         except ValueError as exc:
             raise UsageError(f"cannot write {value!r} to {tdef.name}.{fdef.name}: {exc}") from None
+        try:
+            data = b"".join(encode_value(code, v) for v in coerced)
+        except ValueError:
+            raise UsageError(
+                f"cannot write {value!r} to {tdef.name}.{fdef.name}: it holds "
+                f"{_PLAIN_TYPES.get(code, 'values of another kind')}"
+            ) from None
         swath = len(items)
     r = yield from expect(
         Request(
@@ -206,7 +226,8 @@ def set_value(
         ),
         bmp5.SetValuesResponse,
     )
-    check_response(r.resp_code, f"writing {tdef.name}.{field_name}")
+    level = LEVEL_WRITE if tdef.name == "Public" else LEVEL_ADMIN
+    check_response(r.resp_code, f"writing {tdef.name}.{field_name}", level)
 
 
 def _coerce(value: Scalar, code: int) -> Scalar:

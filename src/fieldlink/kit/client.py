@@ -1,0 +1,167 @@
+"""The plumbing every family's client shares: a link, a session, one lock, a goodbye.
+
+A family's client is its methods -- each one conversation -- on top of
+:class:`Client` (blocking) or :class:`AsyncClient` (asyncio), which own opening the
+link from a URL, running conversations through :mod:`fieldlink.kit.drive` one
+exchange at a time, and closing: with a goodbye when the family has one (PakBus'
+Bye), then the link, whatever happens.
+
+``AsyncX.from_url(...)`` returns an :class:`AsyncOpen`: ``x = await X.from_url(url)``
+and ``async with X.from_url(url) as x:`` both work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from fieldlink.errors import FieldlinkError
+from fieldlink.kit import drive
+from fieldlink.kit.converse import Operation, Stream
+from fieldlink.link import AsyncLink, Link, open_async_link, open_link
+
+__all__ = ["AsyncClient", "AsyncOpen", "Client"]
+
+T = TypeVar("T")
+C = TypeVar("C", bound="AsyncClient")
+
+
+class Client:
+    """A blocking client of one instrument over one link (subclass it)."""
+
+    def __init__(self, link: Link, session: Any) -> None:
+        self.link = link
+        self.session = session
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, url: str, *, link_timeout: float, **kwargs: Any) -> Self:
+        """Open ``url`` and make the client with ``kwargs``; the link is closed if that fails."""
+        link = open_link(url, timeout=link_timeout)
+        try:
+            return cls(link, **kwargs)
+        except BaseException:
+            link.close()
+            raise
+
+    def run(self, operation: Operation[T]) -> T:
+        """Run one conversation on this link and return its result."""
+        return drive.run(self.link, self.session, operation, guard=self._lock)
+
+    def stream(self, operation: Stream) -> Iterator[Any]:
+        """Run a streaming conversation, yielding its items as they arrive."""
+        return drive.stream(self.link, self.session, operation, guard=self._lock)
+
+    def goodbye(self) -> Operation[None] | None:
+        """The conversation that ends a session politely, if the family has one."""
+        return None
+
+    def close(self) -> None:
+        """Say goodbye (best effort) and close the link."""
+        if self.link.closed:
+            return
+        try:
+            if (bye := self.goodbye()) is not None:
+                self.run(bye)
+        except FieldlinkError:
+            pass
+        finally:
+            self.link.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.link!r})"
+
+
+class AsyncClient:
+    """The asyncio twin of :class:`Client`."""
+
+    def __init__(self, link: AsyncLink, session: Any) -> None:
+        self.link = link
+        self.session = session
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def open(cls, url: str, *, link_timeout: float, **kwargs: Any) -> AsyncOpen[Self]:
+        """Open ``url`` and make the client with ``kwargs``, when awaited or entered."""
+
+        async def opener() -> Self:
+            link = await open_async_link(url, timeout=link_timeout)
+            try:
+                return cls(link, **kwargs)
+            except BaseException:
+                await link.close()
+                raise
+
+        return AsyncOpen(opener)
+
+    async def run(self, operation: Operation[T]) -> T:
+        return await drive.run_async(self.link, self.session, operation, guard=self._lock)
+
+    def stream(self, operation: Stream) -> AsyncIterator[Any]:
+        return drive.stream_async(self.link, self.session, operation, guard=self._lock)
+
+    def goodbye(self) -> Operation[None] | None:
+        return None
+
+    async def close(self) -> None:
+        if self.link.closed:
+            return
+        try:
+            if (bye := self.goodbye()) is not None:
+                await self.run(bye)
+        except FieldlinkError:
+            pass
+        finally:
+            await self.link.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.link!r})"
+
+
+class AsyncOpen(Generic[C]):
+    """An asyncio client being opened: ``await`` it, or ``async with`` it."""
+
+    def __init__(self, opener: Callable[[], Awaitable[C]]) -> None:
+        self._opener = opener
+        self._client: C | None = None
+
+    def __await__(self) -> Generator[Any, None, C]:
+        return self._opener().__await__()
+
+    async def __aenter__(self) -> C:
+        self._client = await self._opener()
+        return self._client
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.close()

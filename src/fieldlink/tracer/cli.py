@@ -1,0 +1,365 @@
+"""``fieldlink tracer COMMAND URL``: talk to a Tracer charge controller.
+
+Every command takes the URL, ``--protocol modbus|mt5``, ``--unit ID`` and
+``--framing rtu|tcp`` (Modbus on TCP), ``--timeout`` and ``--debug``.  The lead
+mounts it with :func:`mount` (``fieldlink tracer`` and ``fieldlink emulate tracer``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from fieldlink.collect.durations import parse_duration
+from fieldlink.errors import DeviceError, LinkTimeout, ProtocolError, UsageError
+from fieldlink.kit.commands import (
+    InstrumentOptions,
+    format_option,
+    frame_log,
+    instrument_options,
+    mount_family,
+    print_rows,
+)
+from fieldlink.pakbus.protocol.model import Record, TableDef, Value
+from fieldlink.store import StationInfo, open_sink
+from fieldlink.tracer import operations as ops
+from fieldlink.tracer import source
+from fieldlink.tracer.client import AsyncTracer, Tracer
+from fieldlink.tracer.emulator.cli import tracer_emulator_command
+from fieldlink.tracer.errors import TracerError
+from fieldlink.tracer.modbus import registers as regs
+from fieldlink.tracer.modbus.settings import BatterySettings, parse_value
+from fieldlink.tracer.mt5 import messages as mt5
+from fieldlink.tracer.session import frames_log
+
+F = TypeVar("F", bound=Callable[..., Any])
+ROWS = ("name", "value", "unit")
+
+
+@dataclass(frozen=True, slots=True)
+class TracerOptions:
+    link: InstrumentOptions
+    protocol: str
+    unit: int
+    framing: str
+
+    def source_options(self) -> source.SourceOptions:
+        return source.SourceOptions(protocol=self.protocol, unit=self.unit, framing=self.framing)
+
+
+def tracer_options(command: F) -> F:
+    """The URL and link options, plus --protocol, --unit and --framing, as ``tracer``."""
+
+    @instrument_options(default_timeout=1.0)
+    @click.option(
+        "--protocol",
+        type=click.Choice(["modbus", "mt5"]),
+        default="modbus",
+        show_default=True,
+        help="Controller generation.",
+    )
+    @click.option(
+        "--unit",
+        type=click.IntRange(1, 247),
+        default=1,
+        show_default=True,
+        help="Modbus unit (slave) id.",
+    )
+    @click.option(
+        "--framing",
+        type=click.Choice(["rtu", "tcp"]),
+        default="rtu",
+        show_default=True,
+        help="Modbus framing: RTU (serial, serial servers) or TCP.",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        link: InstrumentOptions, protocol: str, unit: int, framing: str, **kwargs: Any
+    ) -> Any:
+        return command(tracer=TracerOptions(link, protocol, unit, framing), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def connect(options: TracerOptions) -> Iterator[Tracer]:
+    with (
+        frame_log(frames_log.name, options.link.debug),
+        Tracer.from_url(
+            options.link.url,
+            protocol=options.protocol,
+            unit=options.unit,
+            framing=options.framing,
+            timeout=options.link.timeout,
+        ) as tracer,
+    ):
+        yield tracer
+
+
+def _rows(values: Mapping[str, object], units: Mapping[str, str]) -> list[dict[str, object]]:
+    return [{"name": k, "value": v, "unit": units.get(k, "")} for k, v in values.items()]
+
+
+def _status_rows(status: ops.Snapshot | mt5.RealTimeData) -> list[dict[str, object]]:
+    if isinstance(status, mt5.RealTimeData):
+        return _rows(status.measurements(), status.UNITS)
+    return _rows(status.as_dict(), status.realtime.units())
+
+
+@click.group(name="tracer")
+def tracer_group() -> None:
+    """EPsolar/EPEVER Tracer MPPT charge controllers (MT-5 and Modbus generations)."""
+
+
+@tracer_group.command()
+@tracer_options
+@format_option
+def status(tracer: TracerOptions, fmt: str | None) -> None:
+    """Battery, panel and load values, charging stage and every status flag."""
+    with connect(tracer) as t:
+        print_rows(ROWS, _status_rows(t.status()), fmt)
+
+
+@tracer_group.command()
+@tracer_options
+@click.argument("state", type=click.Choice(["on", "off"]))
+def load(tracer: TracerOptions, state: str) -> None:
+    """Switch the load output on or off (manual load control)."""
+    with connect(tracer) as t:
+        now_on = t.load(state == "on")
+    click.echo(f"load {'on' if now_on else 'off'}")
+    if now_on != (state == "on"):
+        raise TracerError(
+            f"the controller kept the load {'on' if now_on else 'off'} (load control mode "
+            f"not manual, or a tripped output)"
+        )
+
+
+@tracer_group.command()
+@tracer_options
+@format_option
+@click.argument("action", type=click.Choice(["show", "set"]), default="show")
+@click.argument("pairs", nargs=-1, metavar="[NAME VALUE]...")
+def settings(tracer: TracerOptions, fmt: str | None, action: str, pairs: tuple[str, ...]) -> None:
+    """Show the settings, or set NAME VALUE pairs (battery settings as one validated block)."""
+    if action == "show" and pairs:
+        raise UsageError("settings show takes no NAME VALUE pairs (did you mean set?)")
+    if action == "set" and (not pairs or len(pairs) % 2):
+        raise UsageError("settings set needs NAME VALUE pairs, e.g. boost_voltage 14.3")
+    changes = {pairs[i]: parse_value(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)}
+    units = {r.name: r.unit for r in regs.SETTINGS}
+    with connect(tracer) as t:
+        battery = {k: v for k, v in changes.items() if k in BatterySettings.names()}
+        if battery:
+            t.write_settings(**battery)
+        for name, value in changes.items():
+            if name not in battery:
+                t.set_setting(name, value)
+        shown = t.settings()
+    if changes:
+        shown = {k: shown[k] for k in changes}
+    print_rows(ROWS, _rows(shown, units), fmt)
+
+
+@tracer_group.command()
+@tracer_options
+@click.argument("action", type=click.Choice(["show", "set"]), default="show")
+@click.argument("when", required=False, metavar="[DATETIME]")
+@click.option("--sync", is_flag=True, help="Set the controller's clock to this computer's.")
+def clock(tracer: TracerOptions, action: str, when: str | None, sync: bool) -> None:
+    """Show the controller's clock, set it (ISO DATETIME) or --sync it to the host."""
+    target: dt.datetime | None = None
+    if action == "set":
+        if when is None:
+            raise UsageError("clock set needs a DATETIME, e.g. 2026-06-21T12:00:00")
+        try:
+            target = dt.datetime.fromisoformat(when)
+        except ValueError:
+            raise UsageError(f"{when!r} is not an ISO date/time") from None
+    with connect(tracer) as t:
+        if sync:
+            before, after = t.sync_clock()
+            click.echo(
+                f"{after.isoformat(sep=' ')} (was {before.isoformat(sep=' ')}, "
+                f"off by {(before - after).total_seconds():+.0f} s)"
+            )
+        elif target is not None:
+            click.echo(t.set_clock(target).isoformat(sep=" "))
+        else:
+            click.echo(t.clock().isoformat(sep=" "))
+
+
+def _group_command(name: str, doc: str, read: Callable[[Tracer], Any]) -> None:
+    @tracer_group.command(name=name, help=doc)
+    @tracer_options
+    @format_option
+    def command(tracer: TracerOptions, fmt: str | None) -> None:
+        with connect(tracer) as t:
+            value = read(t)
+        units = value.units() if hasattr(value, "units") else {}
+        print_rows(ROWS, _rows(value.as_dict(), units), fmt)
+
+
+_group_command("stats", "Energy generated and consumed, today's extremes.", Tracer.stats)
+_group_command("rated", "Rated data: panel, battery, charging and load ratings.", Tracer.rated)
+_group_command("info", "Vendor, product, firmware and serial number (FC 0x2B).", Tracer.info)
+
+
+@tracer_group.command()
+@tracer_options
+@click.option("--every", default="2s", show_default=True, help="Refresh interval.")
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after this many readings [never].",
+)
+def watch(tracer: TracerOptions, every: str, count: int | None) -> None:
+    """Live status, refreshed in place on a terminal (Ctrl-C to stop)."""
+    interval = _seconds(every, "--every")
+    terminal = sys.stdout.isatty()
+    done = 0
+    with connect(tracer) as t:
+        try:
+            while count is None or done < count:
+                rows = _status_rows(t.status())
+                if terminal:
+                    click.clear()
+                click.echo(f"{tracer.link.url}  {dt.datetime.now():%Y-%m-%d %H:%M:%S}")
+                print_rows(ROWS, rows, "table")
+                done += 1
+                if count is None or done < count:
+                    time.sleep(interval)
+        except KeyboardInterrupt:
+            pass
+
+
+@tracer_group.command()
+@tracer_options
+@click.option("--every", default="10s", show_default=True, help="Sampling interval.")
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after this many samples [never].",
+)
+@click.option(
+    "--sink", "sink_kind", type=click.Choice(["sqlite", "csv"]), default="sqlite", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Database file (sqlite) or directory (csv).",
+)
+@click.option("--station", default="tracer", show_default=True, help="Station name.")
+@click.option("--no-stats", is_flag=True, help="Leave out the statistics table.")
+def log(
+    tracer: TracerOptions,
+    every: str,
+    count: int | None,
+    sink_kind: str,
+    output: Path,
+    station: str,
+    no_stats: bool,
+) -> None:
+    """Sample the controller --every interval into SQLite or CSV (the collector's tables).
+
+    A sample the controller does not answer is reported on stderr and skipped.
+    """
+    interval = _seconds(every, "--every")
+    opts = source.SourceOptions(
+        protocol=tracer.protocol, unit=tracer.unit, framing=tracer.framing, statistics=not no_stats
+    )
+    with frame_log(frames_log.name, tracer.link.debug), contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_log(tracer, opts, interval, count, sink_kind, output, station))
+
+
+async def _log(
+    tracer: TracerOptions,
+    opts: source.SourceOptions,
+    interval: float,
+    count: int | None,
+    sink_kind: str,
+    output: Path,
+    station: str,
+) -> None:
+    sink = open_sink(sink_kind, output)
+    writers: dict[str, Any] = {}
+    try:
+        async with await AsyncTracer.from_url(
+            tracer.link.url,
+            protocol=opts.protocol,
+            unit=opts.unit,
+            framing=opts.framing,
+            timeout=tracer.link.timeout,
+        ) as client:
+            sampler = source.TracerSampler(client, opts)
+            info = await sampler.info()
+            where = StationInfo(
+                station,
+                model=info.model,
+                serial_number=info.serial_number,
+                os_version=info.os_version,
+                program_name="tracer log",
+            )
+            writers.update((t.name, sink.open_table(where, t)) for t in sampler.tables())
+            done = 0
+            while count is None or done < count:
+                started = time.monotonic()
+                stamp = dt.datetime.now().replace(microsecond=0)
+                done += 1
+                try:
+                    reading = await sampler.sample()
+                except (LinkTimeout, ProtocolError, DeviceError) as exc:
+                    # A missed sample is logged and the next one tried, as the collector does.
+                    click.echo(f"{stamp:%Y-%m-%d %H:%M:%S} sample {done} missed: {exc}", err=True)
+                else:
+                    for name, writer in writers.items():
+                        row = reading.get(name)
+                        if row is not None:
+                            _append(writer, writer.table, stamp, row)
+                    click.echo(f"{stamp:%Y-%m-%d %H:%M:%S} sample {done} stored", err=True)
+                if count is None or done < count:
+                    await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        for writer in writers.values():
+            writer.close()
+        sink.close()
+
+
+def _append(writer: Any, table: TableDef, stamp: dt.datetime, row: Mapping[str, Value]) -> None:
+    position = writer.position
+    number = 1 if position is None else position.record + 1
+    values = {f.name: row.get(f.name, float("nan")) for f in table.fields}
+    writer.append([Record(table.name, number, stamp, values)])
+
+
+def _seconds(text: str, option: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    if seconds <= 0:
+        raise UsageError(f"{option} must be more than 0 s")
+    return seconds
+
+
+def mount(root: click.Group, emulate: click.Group) -> None:
+    """Attach ``fieldlink tracer ...`` and ``fieldlink emulate tracer``."""
+    mount_family(root, emulate, tracer_group, tracer_emulator_command)
+
+
+__all__ = ["mount", "tracer_emulator_command", "tracer_group"]

@@ -1,0 +1,94 @@
+"""``fieldlink emulate tracer``: an emulated charge controller on TCP or a pty."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from fieldlink.errors import UsageError
+from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped
+from fieldlink.tracer.emulator.host import TracerEmulator
+
+
+def _start(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--start {text!r} is not an ISO date/time (2026-06-21T05:00)") from None
+
+
+@click.command(name="tracer")
+@host_options()
+@click.option(
+    "--protocol",
+    type=click.Choice(["modbus", "mt5"]),
+    default="modbus",
+    show_default=True,
+    help="Controller generation: Modbus RTU (Tracer A/B/AN/BN) or MT-5.",
+)
+@click.option(
+    "--framing",
+    type=click.Choice(["rtu", "tcp"]),
+    default="rtu",
+    show_default=True,
+    help="Modbus on TCP: RTU frames (as a serial server passes them) or Modbus/TCP.",
+)
+@click.option(
+    "--unit",
+    type=click.IntRange(1, 247),
+    default=1,
+    show_default=True,
+    help="Modbus unit (slave) id.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.001),
+    default=1.0,
+    show_default=True,
+    help="Simulated seconds per real second (60: a day in 24 minutes).",
+)
+@click.option("--latitude", type=click.FloatRange(-90, 90), default=45.0, show_default=True)
+@click.option("--clouds", is_flag=True, help="Passing clouds (seeded by --seed).")
+@click.option("--start", default=None, metavar="ISO", help="Controller clock at start [now].")
+@click.option("--wake", is_flag=True, help="MT-5: send the wake-up bytes before replies.")
+@click.option(
+    "--no-setting-checks", is_flag=True, help="Accept settings that break the ranges or rules A–E."
+)
+def tracer_emulator_command(
+    host: HostOptions,
+    protocol: str,
+    framing: str,
+    unit: int,
+    speed: float,
+    latitude: float,
+    clouds: bool,
+    start: str | None,
+    wake: bool,
+    no_setting_checks: bool,
+) -> None:
+    """An emulated EPsolar/EPEVER Tracer charge controller.
+
+    Prints the URL to connect to (first stdout line) and serves until interrupted.
+    """
+    when = _start(start)
+
+    def make() -> list[TracerEmulator]:
+        return [
+            TracerEmulator(
+                protocol="mt5" if protocol == "mt5" else "modbus",
+                framing="socket" if framing == "tcp" else "rtu",
+                unit=unit,
+                speed=speed,
+                latitude=latitude,
+                clouds=clouds,
+                start=when,
+                wake=wake,
+                check_settings=not no_setting_checks,
+                **host.host_kwargs(),
+            )
+        ]
+
+    serve_until_stopped(make, logger="fieldlink.tracer")

@@ -1,0 +1,91 @@
+"""Byte vectors from shared/protocols/instrument-vectors.md §2 and §3, byte-exact."""
+
+from __future__ import annotations
+
+
+def h(text: str) -> bytes:
+    return bytes.fromhex(text)
+
+
+# --- §2 MT-5 ----------------------------------------------------------------------------------
+MT5_READ_16 = h("AA 55 AA 55 AA 55 EB 90 EB 90 EB 90 16 A0 00 B1 A7 7F")
+MT5_REALTIME_REPLY = h(
+    "EB 90 EB 90 EB 90 16 A0 18 CE 04 A4 06 00 00 E8 03 56 04 A0 05 01 00 00 50 00 00 00 00"
+    " 37 E8 03 00 9A 38 7F"
+)
+MT5_LOAD_ON = h("AA 55 AA 55 AA 55 EB 90 EB 90 EB 90 16 AA 01 01 EC 88 7F")
+MT5_LOAD_OFF = h("AA 55 AA 55 AA 55 EB 90 EB 90 EB 90 16 AA 01 00 FC C9 7F")
+MT5_LOAD_ON_REPLY = h("EB 90 EB 90 EB 90 16 AA 01 01 EC 88 7F")
+MT5_READ_01 = h("AA 55 AA 55 AA 55 EB 90 EB 90 EB 90 01 A0 00 6F 52 7F")
+MT5_READ_00 = h("AA 55 AA 55 AA 55 EB 90 EB 90 EB 90 00 A0 00 2A 02 7F")
+MT5_SET_PARAMS = h("AA 55 AA 55 AA 55 EB 90 EB 90 EB 90 16 AD 07 00 00 05 01 0A 00 12 D5 07 7F")
+MT5_SET_PARAMS_REPLY = h("EB 90 EB 90 EB 90 16 AD 00 2B F9 7F")
+#: X: XXV's synthetic fixture, CRC wrong (correct would be 3F 3E).
+MT5_XXV_BAD_CRC = h(
+    "EB 90 EB 90 EB 90 00 A0 18 D2 04 D3 04 00 00 0E 00 53 04 A5 05 01 00 00 1F 00 00 00 00"
+    " 33 0A 00 00 99 5B 7F"
+)
+
+# --- §3 Modbus --------------------------------------------------------------------------------
+READ_BATTERY_V = h("01 04 31 04 00 01 7E F7")
+BATTERY_V_REPLY = h("01 04 02 04 CE 3A 64")
+READ_RTC = h("01 03 90 13 00 03 D9 0E")
+RTC_REPLY = h("01 03 06 06 33 13 01 0F 06 F5 A1")
+SET_RTC = h("01 10 90 13 00 03 06 30 35 13 00 0F 06 E2 9A")
+SET_RTC_REPLY = h("01 10 90 13 00 03 5C CD")
+COIL2_ON = h("01 05 00 02 FF 00 2D FA")
+READ_STATUS = h("01 04 32 00 00 03 BE B3")
+STATUS_REPLY = h("01 04 06 00 00 00 01 00 01 F0 93")
+READ_OVERTEMP = h("01 02 20 00 00 01 B2 0A")
+OVERTEMP_REPLY = h("01 02 01 00 A1 88")
+READ_331A = h("01 04 33 1A 00 03 9E 88")
+REPLY_331A = h("01 04 06 04 FC FF FD FF FF 91 57")
+READ_STATS = h("01 04 33 02 00 12 DE 83")
+STATS_REPLY = h(
+    "01 04 24 04 FC 04 FA 00 00 00 00 00 42 00 00 00 42 00 00 00 42 00 00 00 00 00 00 00 67"
+    " 00 00 00 67 00 00 00 67 00 00 9D 8B"
+)
+READ_311D = h("01 04 31 1D 00 01 AF 30")
+REPLY_311D = h("01 04 02 04 B0 BA 44")
+READ_ID_BASIC = h("01 2B 0E 01 00 70 77")
+ID_BASIC_REPLY = h(
+    "01 2B 0E 01 01 00 00 03 00 15 45 50 73 6F 6C 61 72 20 54 65 63 68 20 63 6F 2E 2C 20 4C 74"
+    " 64 01 0C 54 72 61 63 65 72 32 32 31 35 42 4E 02 0D 56 30 32 2E 30 35 2B 56 30 37 2E 31 32"
+    " D7 D8"
+)
+READ_ID_REGULAR = h("01 2B 0E 02 00 70 87")
+ID_REGULAR_REPLY = h(
+    "01 2B 0E 02 01 00 00 01 03 10 30 30 30 32 32 30 31 33 30 31 32 30 30 30 34 35 7A 38"
+)
+SPARSE_3100 = h("01 43 31 00 00 1B 0A F2")
+SPARSE_3100_REPLY = h(
+    "01 43 36 04 0F FF FF 00 C5 00 00 00 00 00 00 04 FB 00 00 00 00 00 00 04 FB 00 03 00 26 00"
+    " 00 04 FB 00 03 00 26 00 00 09 C4 0A 90 0A 90 09 C4 00 30 10 E4"
+)
+SPARSE_3005 = h("01 43 30 05 00 0A DB 03")
+SPARSE_3005_REPLY = h("01 43 14 02 0F 07 D0 C3 50 00 00 00 02 07 D0 A8 C8")
+
+#: §3.3 (request, reply) pairs recorded from a real device.
+TD_PAIRS = [
+    (h("01 04 30 00 00 01 3E CA"), h("01 04 02 3A 98 AA 3A")),
+    (h("01 03 30 00 00 01 8B 0A"), h("01 83 02 C0 F1")),
+    (h("01 04 90 00 00 01 1C CA"), h("01 84 02 C2 C1")),
+    (h("01 03 90 00 00 01 A9 0A"), h("01 03 02 00 01 79 84")),
+    (h("01 02 00 02 00 01 18 0A"), h("01 82 02 C1 61")),
+    (h("01 01 20 00 00 01 F6 0A"), h("01 81 02 C1 91")),
+    (h("01 01 00 02 00 01 5C 0A"), h("01 01 01 01 90 48")),
+    (h("01 01 00 05 00 01 ED CB"), h("01 01 01 00 51 88")),
+    (h("01 02 20 0C 00 01 72 09"), h("01 02 01 01 60 48")),
+    (h("01 04 31 1A 00 01 1E F1"), h("01 04 02 00 46 38 C2")),
+    (h("01 03 90 18 00 01 29 0D"), h("01 03 02 F0 60 FC 6C")),
+    (h("01 03 90 6D 00 01 38 D7"), h("01 03 02 00 1E 38 4C")),
+]
+
+# §3.4 computed requests.
+READ_REALTIME_16 = h("01 04 31 00 00 10 FF 3A")
+READ_REALTIME_19 = h("01 04 31 00 00 13 BF 3B")
+READ_RATED_9 = h("01 04 30 00 00 09 3F 0C")
+READ_SETTINGS_15 = h("01 03 90 00 00 0F 28 CE")
+COIL2_OFF = h("01 05 00 02 00 00 6C 0A")
+COIL6_ON = h("01 05 00 06 FF 00 6C 3B")
+READ_COILS_8 = h("01 01 00 00 00 08 3D CC")
