@@ -350,12 +350,13 @@ def fig_cli(args: argparse.Namespace) -> list[Row]:
                     out = Path(tmp) / f"{who}.csv"
                     # The peer cannot open an output file on Python 3 (FileType('w', 0)):
                     # it writes to stdout ("-"), which goes to the file instead.
+                    out.unlink(missing_ok=True)  # ours will not overwrite a file
                     if who == "ours":
                         cmd = [sys.executable, "-m", "fieldlink"]
                         cmd += ["logger", "getdata", proc.url, TABLE, str(out)]
                     else:
                         cmd = [pycr1000, "getdata", proc.url, TABLE, "-"]
-                    with out.open("wb") as sink:
+                    with open(os.devnull if who == "ours" else out, "wb") as sink:
                         t0 = time.perf_counter()
                         done = subprocess.run(cmd, stdout=sink, stderr=subprocess.PIPE, timeout=600)
                         elapsed = time.perf_counter() - t0
@@ -481,17 +482,23 @@ NOT_MEASURED = [
 # --- growth -----------------------------------------------------------------------------------
 
 #: A client in its own process (so that nothing else counts): collects the table, prints
-#: records, seconds, and its peak resident size (kB) at the start and at the end.
+#: records, seconds, and its own peak resident size (kB, VmHWM) before and after collecting.
 _COLLECT_CHILD = """
-import resource, sys, time
+import sys, time
 from fieldlink.pakbus.client import Datalogger
+def peak_kb():  # this process's own high-water mark (ru_maxrss would include the
+    # parent's size at fork: Linux keeps it across exec)
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1])
+    return 0
 with Datalogger.from_url(sys.argv[1], node=1) as lg:
     lg.table_defs()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_kb()
     t0 = time.perf_counter()
     got = sum(1 for _ in lg.collect(sys.argv[2]))
     elapsed = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = peak_kb()
 print(got, elapsed, before, after)
 """
 
