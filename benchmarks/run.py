@@ -560,6 +560,20 @@ def growth(args: argparse.Namespace) -> list[tuple[str, int, float, float]]:
 # --- main -------------------------------------------------------------------------------------
 
 
+def print_figures(rows: list[Row]) -> None:
+    width = max(len(r.figure) for r in rows)
+    print(f"\n{'figure':<{width}}  {'measured':>14}  {'goal':>14}  mark")
+    print("-" * (width + 48))
+    for r in rows:
+        value = r.value if r.value is not None else "-"
+        line = f"{r.figure:<{width}}  {value:>14}  {r.goal:>14}  {r.mark}"
+        if r.note:
+            line += f"  ({r.note})"
+        print(line)
+    for what, why in NOT_MEASURED:
+        print(f"{what:<{width}}  {'-':>14}  {'':>14}  not in this run ({why})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs, one round")
@@ -603,17 +617,8 @@ def main() -> int:
         rows.extend(got)
     failed = sum(1 for r in rows if r.value is None)
 
-    width = max((len(r.figure) for r in rows), default=40)
-    print(f"\n{'figure':<{width}}  {'measured':>14}  {'goal':>14}  mark")
-    print("-" * (width + 48))
-    for r in rows:
-        value = r.value if r.value is not None else "-"
-        line = f"{r.figure:<{width}}  {value:>14}  {r.goal:>14}  {r.mark}"
-        if r.note:
-            line += f"  ({r.note})"
-        print(line)
-    for what, why in NOT_MEASURED:
-        print(f"{what:<{width}}  {'-':>14}  {'':>14}  not in this run ({why})")
+    if wanted:
+        print_figures(rows)
 
     if with_growth:
         print(f"\n{'growth':<38} {'records':>10} {'us/record':>10} {'MB':>7}")
