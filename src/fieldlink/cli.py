@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -19,7 +21,58 @@ from fieldlink import __version__
 from fieldlink.errors import FieldlinkError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose families' commands are imported only when one of them is used.
+
+    ``fieldlink --help`` lists every command from :data:`FAMILIES` without
+    importing any family (start-up stays at click's own cost); ``fieldlink logger ...``
+    imports the PakBus family only, not the collector, asyncio servers or rich.
+    """
+
+    def __init__(
+        self, *args: Any, lazy: Callable[[], dict[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy_source = lazy
+        self._lazy: dict[str, str] | None = None
+
+    @property
+    def lazy(self) -> dict[str, str]:
+        """Command name -> its one-line help, for commands a mount adds on first use."""
+        if self._lazy is None:
+            self._lazy = self._lazy_source() if self._lazy_source is not None else {}
+        return self._lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            _mount(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click lists commands, but from the one-line helps of those not loaded."""
+        names = [
+            n for n in self.list_commands(ctx) if not getattr(self.commands.get(n), "hidden", False)
+        ]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            # a command not loaded is shortened as click would shorten its help
+            command = self.commands.get(name) or click.Command(name, help=self.lazy[name])
+            rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    lazy=lambda: _lazy_commands(emulators=False),
+)
 @click.version_option(__version__, prog_name="fieldlink")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 def cli(verbose: int) -> None:
@@ -52,7 +105,7 @@ def cli(verbose: int) -> None:
     )
 
 
-@cli.group()
+@cli.group(cls=LazyGroup, lazy=lambda: _lazy_commands(emulators=True))
 def emulate() -> None:
     """Run a virtual instrument until interrupted.
 
@@ -61,26 +114,76 @@ def emulate() -> None:
     """
 
 
-#: The instrument families, each a package with ``cli.mount(root, emulate)``.
-FAMILIES = ("pakbus", "tdr100", "tracer", "batlab")
+#: The instrument families: package -> (the command its ``cli.mount(root, emulate)``
+#: adds to the root and to ``emulate``, the one-line help of each).  ``fieldlink --help``
+#: lists them from here without importing any family; a family is imported when its
+#: command is used.  A family not in this build yet is left out.
+FAMILIES: dict[str, tuple[str, str, str]] = {
+    "pakbus": (
+        "logger",
+        "Campbell Scientific PakBus dataloggers (CR1000, CR800, CR3000, CR6 ...).",
+        "Emulate a Campbell Scientific CR1000-family datalogger (PakBus).",
+    ),
+    "tdr100": (
+        "tdr100",
+        "Campbell Scientific TDR100 time-domain reflectometer (+ SDMX50 multiplexers).",
+        "Emulate a TDR100 with SDMX50 multiplexers and soil probes.",
+    ),
+    "tracer": (
+        "tracer",
+        "EPsolar/EPEVER Tracer MPPT charge controllers (MT-5 and Modbus generations).",
+        "An emulated EPsolar/EPEVER Tracer charge controller.",
+    ),
+    "batlab": (
+        "batlab",
+        "Lexcelon Batlab battery testers: registers, cells, test workflows, firmware.",
+        "Emulate Batlab battery testers: one port per unit, its path/URL on its own line.",
+    ),
+}
+#: Commands of the root that are not a family's.
+_OTHERS = {
+    "collect": "Collect every station in STATIONS.toml, concurrently and resumably.",
+    "fleet": "Collectors sharing one PostgreSQL database (stations file sinks with fleet = true).",
+    "demo": "Collect an emulated field station into TOA5 files and a SQLite database.",
+}
 
 
-def _mount() -> None:
-    """Attach each family's commands.  Import errors here are bugs, not user errors."""
-    import importlib
+def _present(family: str) -> bool:
     import importlib.util
 
-    from fieldlink.collect.cli import collect_command
-    from fieldlink.collect.fleet_cli import fleet_group
-    from fieldlink.demo import demo_command
+    return importlib.util.find_spec(f"fieldlink.{family}") is not None
 
-    for family in FAMILIES:
-        if importlib.util.find_spec(f"fieldlink.{family}") is None:
-            continue  # a family not in this build yet
-        importlib.import_module(f"fieldlink.{family}.cli").mount(cli, emulate)
-    cli.add_command(collect_command)
-    cli.add_command(fleet_group)
-    cli.add_command(demo_command)
+
+def _lazy_commands(emulators: bool) -> dict[str, str]:
+    """Command name -> one-line help of what the root (or ``emulate``) mounts on use."""
+    out = {} if emulators else dict(_OTHERS)
+    for family, (name, help_text, emulator_help) in FAMILIES.items():
+        if _present(family):
+            out[name] = emulator_help if emulators else help_text
+    return out
+
+
+def _mount(name: str | None = None) -> None:
+    """Attach what provides command ``name`` (of the root or ``emulate``), importing only
+    that family; everything when ``name`` is None.  Import errors here are bugs, not
+    user errors."""
+    import importlib
+
+    for family, (command, _, _) in FAMILIES.items():
+        if name in (None, command) and _present(family):
+            importlib.import_module(f"fieldlink.{family}.cli").mount(cli, emulate)
+    if name in (None, "collect"):
+        from fieldlink.collect.cli import collect_command
+
+        cli.add_command(collect_command)
+    if name in (None, "fleet"):
+        from fieldlink.collect.fleet_cli import fleet_group
+
+        cli.add_command(fleet_group)
+    if name in (None, "demo"):
+        from fieldlink.demo import demo_command
+
+        cli.add_command(demo_command)
 
 
 def hoist_verbose(argv: list[str]) -> list[str]:
@@ -101,7 +204,6 @@ def hoist_verbose(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    _mount()
     args = hoist_verbose(sys.argv[1:] if argv is None else argv)
     try:
         cli.main(args=args, prog_name="fieldlink", standalone_mode=False)

@@ -36,7 +36,7 @@ from fieldlink.errors import LinkError, UsageError
 from fieldlink.kit.device import DeviceModel, Outgoing, Port
 from fieldlink.kit.faults import FaultInjector, Faults
 from fieldlink.link.pty import PtyPair, open_pty
-from fieldlink.link.throttle import transmit_seconds
+from fieldlink.link.throttle import bytes_per_second
 
 __all__ = ["MAX_BACKLOG", "PTY_DEFAULT_BAUD", "Connection", "EmulatorHost", "parse_listen"]
 
@@ -44,7 +44,7 @@ log = logging.getLogger("fieldlink.emulator")
 
 #: Baud rate a pseudo-terminal announces when no baud is given (no pacing then).
 PTY_DEFAULT_BAUD = 115_200
-#: Bytes written at once when pacing to a baud rate.
+#: Bytes handed to the link at once when pacing to a baud rate.
 _PACE_CHUNK = 64
 #: Answers (bytes) a connection may have waiting to be sent before it is no longer
 #: read from: a client that does not read its answers gets TCP back-pressure.
@@ -93,6 +93,14 @@ class Connection:
     a connection whose answers pile up unsent (a client that writes requests but does
     not read) is not read from until they drain: one greedy or hostile client can
     neither stall the others nor make the emulator hoard memory.
+
+    Pacing to a baud rate follows a *line clock*, :attr:`line_free_at`: the moment the
+    simulated serial line has carried everything so far.  A chunk of an answer is
+    handed over when its last byte would have arrived on a real line (never earlier),
+    the clock advances by the chunk's transmit time from where it was, not from when
+    the event loop woke up, so a late wake-up is made up on the next chunk instead of
+    adding up.  The line is half duplex: bytes received also occupy it, so an answer
+    starts after the request has (notionally) arrived.
     """
 
     def __init__(
@@ -123,6 +131,12 @@ class Connection:
         self._room.set()
         self.units_in = 0
         self.units_out = 0
+        #: Seconds one byte occupies the paced line (8N1), or None without pacing.
+        self._byte_time = 1.0 / bytes_per_second(host.baud) if host.baud else None
+        #: time.monotonic() at which the paced line has carried every byte so far.
+        self.line_free_at = 0.0
+        self.bytes_in = 0
+        self.bytes_out = 0
         self.opened = time.monotonic()
         self.closed = False
 
@@ -135,6 +149,10 @@ class Connection:
 
     async def feed(self, data: bytes) -> None:
         """Answer the units in ``data``, one at a time, waiting while the backlog is full."""
+        self.bytes_in += len(data)
+        if self._byte_time is not None:  # the request held the (half-duplex) line
+            start = max(self.line_free_at, time.monotonic())
+            self.line_free_at = start + len(data) * self._byte_time
         for unit in self.port.frames(data):
             if self.closed:
                 return
@@ -185,21 +203,21 @@ class Connection:
                 log.exception("connection %d: unsolicited output failed", self.number)
 
     async def _write_loop(self) -> None:
-        baud = self.host.baud
         latency = self.host.faults.delay
         try:
             while True:
                 queued_at, unit = await self._queue.get()
+                ready = queued_at + latency
                 try:
                     if latency:
-                        wait = queued_at + latency - time.monotonic()
+                        wait = ready - time.monotonic()
                         if wait > 0:
                             await asyncio.sleep(wait)
                     damaged = self.faults.apply(unit)
                     if damaged is None:
                         continue
                     allowed = self.faults.allowance(len(damaged))
-                    await self._put(damaged[:allowed], baud)
+                    await self._put(damaged[:allowed], ready)
                     self.faults.sent += allowed
                     self.units_out += 1
                 finally:
@@ -214,20 +232,29 @@ class Connection:
             log.debug("connection %d: write failed: %s", self.number, exc)
             self.shutdown()
 
-    async def _put(self, data: bytes, baud: int | None) -> None:
+    async def _put(self, data: bytes, ready: float) -> None:
+        """Hand ``data`` (an answer ready since ``ready``) to the link, paced if asked."""
         if not data:
             return
-        if baud is None:
+        self.bytes_out += len(data)
+        byte_time = self._byte_time
+        if byte_time is None:
             self._write(data)
             if self._drain is not None:
                 await self._drain()
             return
+        # The line starts on the answer when it is free and the answer is ready; from
+        # then on the line clock only advances by transmit times (debt, not sleeps).
+        self.line_free_at = max(self.line_free_at, ready)
         for i in range(0, len(data), _PACE_CHUNK):
             chunk = data[i : i + _PACE_CHUNK]
+            self.line_free_at += len(chunk) * byte_time
+            wait = self.line_free_at - time.monotonic()
+            if wait > 0:  # ahead of the line: wait for it; behind: catch up at once
+                await asyncio.sleep(wait)
             self._write(chunk)
             if self._drain is not None:
                 await self._drain()
-            await asyncio.sleep(transmit_seconds(len(chunk), baud))
 
     def summary(self) -> str:
         """How the connection went, for its one closing log line."""

@@ -255,3 +255,28 @@ def test_a_new_program_with_the_same_table_name_gets_its_own_values() -> None:
     values = s.stored_records("Table1", [0])[0][2]
     assert list(values) == ["Level"] and "Counter" in old
     assert values == s.record("Table1", 0).values
+
+
+@pytest.mark.parametrize("numpy", [True, False])
+def test_columns_compute_what_the_per_record_functions_do(
+    numpy: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of records (the emulator's bulk path, with and without numpy) hold the
+    same values, bit for bit, as one record at a time."""
+    from fieldlink.pakbus.emulator import values as values_module
+
+    if not numpy:
+        monkeypatch.setattr(values_module, "_bulk", None)
+    elif values_module._fast_path() is None:
+        pytest.skip("numpy is not installed")
+    model = ValueModel(11)
+    numbers = [*range(0, 3000, 97), 10**7 + 1, 2**32 - 1]
+    whens = [((n % 50_000) * 600 + 7) * NS_PER_S + n % 3 * 250_000_000 for n in numbers]
+    nans = 0
+    for spec in specs():
+        column = model.column("Tbl", spec, 3)(numbers, whens)
+        one = model.field("Tbl", spec, 3)
+        for n, when, value in zip(numbers, whens, column, strict=True):
+            assert same(value, one(n, when)), (spec, n)
+            nans += isinstance(value, float) and math.isnan(value)
+    assert nans > 0

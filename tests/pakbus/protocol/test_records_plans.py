@@ -184,3 +184,16 @@ def test_fp2_encoding_of_fp2_values_is_the_canonical_word() -> None:
         layout.encode_row([True])
     with pytest.raises(ValueError):
         layout.encode_row(["12"])
+
+
+def test_the_fp2_table_holds_each_words_value() -> None:
+    """FP2_TABLE is built in bulk for start-up speed: every word as the rule reads it."""
+    from fieldlink.pakbus.protocol.types import _fp2_value
+
+    assert len(FP2_TABLE) == 0x10000
+    assert all(same(FP2_TABLE[w], _fp2_value(w)) for w in range(0x10000))
+    signs = [
+        math.copysign(1.0, FP2_TABLE[w]) == math.copysign(1.0, _fp2_value(w))
+        for w in range(0x10000)
+    ]
+    assert all(signs)  # -0.0 too

@@ -129,6 +129,8 @@ class Device:
     def __init__(self, station: Station) -> None:
         self.station = station
         self.neighbours = {node: Device(st) for node, st in station.neighbours.items()}
+        #: Destination node -> the neighbour it is reached through, learned on first use.
+        self._routes: dict[int, Device] = {}
         self._tran = 0
         self._list_version = 1
         self._handlers: dict[type[Message], Callable[[Packet, Any, Hashable], list[Outgoing]]] = {
@@ -168,7 +170,7 @@ class Device:
 
     def reaches(self, node: int) -> bool:
         """Whether ``node`` is this logger or one behind it."""
-        return node == self.node or any(d.reaches(node) for d in self.neighbours.values())
+        return node == self.node or (bool(self.neighbours) and self._route(node) is not None)
 
     def budget(self) -> int:
         """Largest response message (MsgType ... end) this logger sends."""
@@ -186,10 +188,25 @@ class Device:
         if packet.dst_node in (own, BROADCAST):
             with self.station.lock:
                 return self._local(packet, client, own)
-        for child in self.neighbours.values():
-            if child.reaches(packet.dst_node):
-                return self._forward(child, packet, client)
+        child = self._route(packet.dst_node)
+        if child is not None:
+            return self._forward(child, packet, client)
         return self._failure(packet, F.UNREACHABLE_DESTINATION, own)
+
+    def _route(self, node: int) -> Device | None:
+        """The neighbour that reaches ``node``, by lookup: a router in front of a fleet
+        must not scan every logger for every packet.  A learned route is checked against
+        the neighbour (cheap: its own subtree) because a logger's address is a setting
+        that can change; on a miss the neighbours are searched once."""
+        child = self._routes.get(node)
+        if child is not None and child.reaches(node):
+            return child
+        for candidate in self.neighbours.values():
+            if candidate.reaches(node):
+                self._routes[node] = candidate
+                return candidate
+        self._routes.pop(node, None)
+        return None
 
     def _forward(self, child: Device, packet: Packet, client: Hashable) -> list[Outgoing]:
         if packet.hop_count + 1 > MAX_HOP_COUNT:

@@ -80,6 +80,8 @@ _DEFAULT_USR_SIZE = 65_536
 #: overlap (the device computes a few more records than fit a packet), and fragments
 #: and retried requests ask for the same records again.
 _RECENT_RECORDS = 512
+#: Records computed beyond those asked for, in the same block (see Station._rows).
+_COMPUTE_AHEAD = 256
 #: Bytes a station holds, over all File Sends in progress, before it answers
 #: "insufficient resources" (RespCode 2, pakbus.md §7.1).  An upload lives in memory
 #: until its last fragment; without a cap, clients that start uploads and never
@@ -469,11 +471,47 @@ class Station:
         self, name: str, numbers: list[int] | range
     ) -> list[tuple[int, int, dict[str, Value]]]:
         table = self._logged(name)
-        out = []
-        for n in numbers:
-            when = table.time_of(n)
-            out.append((n, when, self._values(name, table, n, when)))
-        return out
+        whens = [table.time_of(n) for n in numbers]
+        if name in ("Status", "Public") or len(whens) < 2:
+            return [
+                (n, when, self._values(name, table, n, when))
+                for n, when in zip(numbers, whens, strict=True)
+            ]
+        # A data table: the records not in the recent cache are computed in bulk, one
+        # column per field (the same values, bit for bit, as one record at a time).
+        gen = table.generation
+        recent = self._recent
+        rows: list[dict[str, Value] | None] = []
+        missing: list[int] = []
+        for i, (n, when) in enumerate(zip(numbers, whens, strict=True)):
+            hit = recent.get((name, gen, n, when))
+            rows.append(hit)
+            if hit is None:
+                missing.append(i)
+        if missing:
+            todo = [numbers[i] for i in missing]
+            todo_whens = [whens[i] for i in missing]
+            # Collections read forward: the records after these are computed in the
+            # same block, so the next answers find them in the cache.
+            ahead = range(todo[-1] + 1, min(todo[-1] + 1 + _COMPUTE_AHEAD, table.next_record))
+            todo += ahead
+            todo_whens += [table.time_of(n) for n in ahead]
+            names = [f.name for f in self._specs[name].fields]
+            columns = [
+                self.values.column(name, f, gen)(todo, todo_whens) for f in self._specs[name].fields
+            ]
+            computed = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+            for i, values in zip(missing, computed, strict=False):
+                rows[i] = values
+            for n, when, values in zip(todo, todo_whens, computed, strict=True):
+                recent[(name, gen, n, when)] = values
+            while len(recent) > _RECENT_RECORDS:
+                recent.popitem(last=False)
+        return [
+            (n, when, values)
+            for n, when, values in zip(numbers, whens, rows, strict=True)
+            if values is not None
+        ]
 
     def reset_table(self, name: str | None) -> int:
         """Table Control "reset": a BMP5 RespCode."""

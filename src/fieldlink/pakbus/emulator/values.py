@@ -18,9 +18,9 @@ import datetime as dt
 import math
 import struct
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from fieldlink.pakbus.emulator.spec import NS_PER_S, FieldSpec
 from fieldlink.pakbus.protocol.model import Scalar, Value
@@ -47,6 +47,30 @@ _COMPILED_FIELDS = 4096
 
 #: A field's compiled value function: (record number, logger time in ns) -> value.
 FieldValues = Callable[[int, int], Value]
+#: A field's values for many records at once: (record numbers, times in ns) -> values.
+FieldColumn = Callable[[Sequence[int], Sequence[int]], list[Value]]
+
+_UNKNOWN = object()
+#: emulator/bulk.py (numpy: a block of records in a few array operations), None without
+#: numpy; imported when a station is made, so that importing the emulator (which every
+#: ``fieldlink logger`` command does) does not import numpy.
+_bulk: Any = _UNKNOWN
+
+
+def _fast_path() -> Any:
+    global _bulk
+    if _bulk is _UNKNOWN:
+        try:
+            from fieldlink.pakbus.emulator import bulk
+        except ImportError:  # pragma: no cover - numpy is not a dependency
+            _bulk = None
+        else:
+            _bulk = bulk
+    return _bulk
+
+
+#: Blocks smaller than this are done in plain Python (numpy's per-call cost is higher).
+_NUMPY_FROM = 16
 
 _FLOATS = frozenset(
     {
@@ -169,7 +193,9 @@ class ValueModel:
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
+        _fast_path()  # numpy (if any) loads with the station, not during its first answer
         self._compiled: dict[tuple[str, FieldSpec, int], FieldValues] = {}
+        self._columns: dict[tuple[str, FieldSpec, int], FieldColumn] = {}
 
     def value(
         self, table: str, spec: FieldSpec, record: int, when_ns: int, *, generation: int = 0
@@ -196,6 +222,18 @@ class ValueModel:
     ) -> list[tuple[str, FieldValues]]:
         """(name, compiled value function) of each field, in order."""
         return [(spec.name, self.field(table, spec, generation)) for spec in specs]
+
+    def column(self, table: str, spec: FieldSpec, generation: int = 0) -> FieldColumn:
+        """The compiled column function ``(records, times) -> values`` of one field:
+        the same values as :meth:`field`, computed for a block of records at once."""
+        key = (table, spec, generation)
+        compiled = self._columns.get(key)
+        if compiled is None:
+            if len(self._columns) >= _COMPILED_FIELDS:
+                self._columns.clear()
+            compiled = _compile_column(self.seed, table, spec, generation, self.field(*key))
+            self._columns[key] = compiled
+        return compiled
 
 
 def _quantizer(code: int) -> Callable[[float], Scalar]:
@@ -318,6 +356,91 @@ def _compile_field(seed: int, table: str, spec: FieldSpec, generation: int) -> F
         return nan if sick < NAN_SHARE else measured(record, when_ns)
 
     return flaky
+
+
+def _hash_block(base: int, numbers: Sequence[int], elements: int | None) -> list[list[float]]:
+    """Noise of a block of records, the same numbers as the per-record functions.
+
+    ``elements`` None: the record step only (``_record_state`` as a float: the NaN draw);
+    otherwise one list per element e < elements of ``_element_noise(state, e)``, each
+    with a value per record.  Exact either way: numpy's uint64 arithmetic wraps modulo
+    2**64 as the masked Python does, and ``h >> 11`` < 2**53 converts to a float exactly.
+    """
+    bulk = _fast_path() if len(numbers) >= _NUMPY_FROM else None
+    if bulk is not None:
+        return [column.tolist() for column in bulk.hash_block(base, numbers, elements)]
+    states = [_record_state(base, r) for r in numbers]
+    if elements is None:
+        return [[(h >> 11) / _UNIT for h in states]]
+    return [[_element_noise(h, e) for h in states] for e in range(elements)]
+
+
+def _compile_column(
+    seed: int, table: str, spec: FieldSpec, generation: int, one: FieldValues
+) -> FieldColumn:
+    """The column function of one field (see ValueModel.column).
+
+    Measured numbers (the float types: most of a table) hash a whole block at once and
+    evaluate the signal per record with the very expressions of the per-record function;
+    everything else applies ``one``, the per-record function, to each record.
+    """
+    code = spec.type_code
+    kind = _kind(spec.variable)
+    count = spec.element_count
+    if spec.is_string or code not in _FLOATS or kind == "counter":
+
+        def each_record(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
+            return [one(r, w) for r, w in zip(numbers, whens, strict=True)]
+
+        return each_record
+    signal = _SIGNALS[kind]
+    quantized = _quantizer(code)
+    base = _chain(_prefix(seed, table, spec.name), (generation,))
+    flaky = kind in ("air", "humidity") and code in _NAN_CAPABLE
+    nan_base = _chain(_prefix(seed, "nan", table, spec.name), (generation,))
+    nan: Value = math.nan if count == 1 else (math.nan,) * count
+
+    def measured(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
+        times = [w / NS_PER_S for w in whens]
+        bulk = _fast_path() if len(numbers) >= _NUMPY_FROM else None
+        if bulk is not None and (vector := bulk.vector_signal(kind)) is not None:
+            return fast(numbers, times, vector, bulk)
+        noise = _hash_block(base, numbers, count)
+        columns: list[list[Value]] = [
+            [
+                quantized(signal(t, n, e, r))
+                for t, n, r in zip(times, noise[e], numbers, strict=True)
+            ]
+            for e in range(count)
+        ]
+        out: list[Value] = (
+            columns[0] if count == 1 else [tuple(row) for row in zip(*columns, strict=True)]
+        )
+        if flaky:
+            (sick,) = _hash_block(nan_base, numbers, None)
+            out = [nan if draw < NAN_SHARE else v for draw, v in zip(sick, out, strict=True)]
+        return out
+
+    def fast(numbers: Sequence[int], times: list[float], vector: Any, bulk: Any) -> list[Value]:
+        """``measured`` in array operations (emulator/bulk.py), the same values."""
+        noise = bulk.hash_block(base, numbers, count)
+        vector_quantized = bulk.vector_quantizer(code)
+        columns: list[list[Scalar]] = []
+        for e in range(count):
+            raw = vector(times, noise[e], e)
+            if vector_quantized is not None:
+                columns.append(bulk.to_list(vector_quantized(raw), None))
+            else:
+                columns.append(bulk.to_list(raw, quantized))
+        out: list[Value] = (
+            list(columns[0]) if count == 1 else [tuple(row) for row in zip(*columns, strict=True)]
+        )
+        if flaky:
+            sick = bulk.hash_block(nan_base, numbers, None)[0].tolist()
+            out = [nan if draw < NAN_SHARE else v for draw, v in zip(sick, out, strict=True)]
+        return out
+
+    return measured
 
 
 def _diurnal(t: float) -> float:

@@ -603,26 +603,40 @@ class RecordLayout:
         return t.encode_value(self.table.time_type, when)
 
 
-_LAYOUTS: dict[tuple[int, tuple[int, ...]], tuple[TableDef, RecordLayout]] = {}
-_LAYOUT_CACHE_SIZE = 256
+_LAYOUTS: dict[tuple[int, int, str, tuple[int, ...]], RecordLayout] = {}
+#: The same layouts by the identity of the TableDef object: the common case costs one
+#: lookup, not a comparison of two definitions (entries hold the table, so an id cannot
+#: be reused while cached).
+_BY_IDENTITY: dict[tuple[int, tuple[int, ...]], tuple[TableDef, RecordLayout]] = {}
+#: Layouts kept: every table of a fleet of a thousand loggers (identical programs share).
+_LAYOUT_CACHE_SIZE = 4096
 
 
 def layout_for(table: TableDef, field_numbers: Sequence[int] | None = None) -> RecordLayout:
     """The compiled layout of ``table`` (and field selection), compiled once and reused.
 
-    Keyed by the identity of the TableDef (hashing a 122-field Status definition on every
-    packet would cost more than decoding it); the cache holds the table, so the identity
-    cannot be reused while cached.
+    Keyed by the definition's signature, number and name, so the many copies of one
+    table definition a fleet of loggers running the same program yields share one
+    layout (confirmed by equality: a hand-built TableDef may have signature 0); each
+    TableDef object then finds it by identity.  Full caches forget their oldest entry.
     """
-    key = (id(table), tuple(field_numbers or ()))
-    hit = _LAYOUTS.get(key)
-    if hit is not None and hit[0] is table:
-        return hit[1]
-    layout = RecordLayout(table, field_numbers)
-    if len(_LAYOUTS) >= _LAYOUT_CACHE_SIZE:
-        _LAYOUTS.clear()
-    _LAYOUTS[key] = (table, layout)
+    selection = tuple(field_numbers or ())
+    mine = _BY_IDENTITY.get((id(table), selection))
+    if mine is not None and mine[0] is table:
+        return mine[1]
+    key = (table.signature, table.number, table.name, selection)
+    layout = _LAYOUTS.get(key)
+    if layout is None or not (layout.table is table or layout.table == table):
+        layout = RecordLayout(table, field_numbers)
+        _remember(_LAYOUTS, key, layout)
+    _remember(_BY_IDENTITY, (id(table), selection), (table, layout))
     return layout
+
+
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
+    if len(cache) >= _LAYOUT_CACHE_SIZE:
+        del cache[next(iter(cache))]
+    cache[key] = value
 
 
 # --- client side: parsing a response ------------------------------------------------------
