@@ -1094,3 +1094,55 @@ def test_send_program_that_does_not_compile() -> None:
     with pytest.raises(DeviceError, match=r"did not compile: .*line 3"):
         drive(ops.send_program(catalog, "CPU:bad.CR1", b"x"), answers)
     assert catalog.tables is None  # stale definitions are not kept
+
+
+# --- bounded downloads (issue 13) -------------------------------------------------------------
+
+
+def endless(limit: int = 40_000) -> Callable[[Any], Message]:
+    """A hostile logger: every swath full, forever (the test stops it after ``limit``)."""
+    asked = 0
+
+    def serve(m: bmp5.FileReceiveCommand) -> Message:
+        nonlocal asked
+        asked += 1
+        assert asked <= limit, "the download did not end"
+        return bmp5.FileReceiveResponse(0, 0, m.offset, b"\x01" * m.swath)
+
+    return serve
+
+
+@pytest.mark.parametrize("name", [".TDF", "CPU:.DIR", ".dir"])
+def test_definition_files_have_a_sane_maximum(name: str) -> None:
+    with pytest.raises(ProtocolError, match=r"more than .* bytes"):
+        drive(ops.get_file(name), by_type(FileReceiveCommand=endless()))
+
+
+def test_a_download_ends_at_the_size_the_directory_announced() -> None:
+    with pytest.raises(ProtocolError, match="announced 2000"):
+        drive(ops.get_file("f", size=2000), by_type(FileReceiveCommand=endless(10)))
+    files = LoggerFiles({"f": b"x" * 2000})  # exactly the size: fine
+    result, _ = drive(ops.get_file("f", size=2000), by_type(FileReceiveCommand=files.receive))
+    assert result == b"x" * 2000
+
+
+def test_a_download_ends_at_the_callers_maximum() -> None:
+    with pytest.raises(ProtocolError, match="--max-size"):
+        drive(ops.get_file("f", max_size=5000), by_type(FileReceiveCommand=endless(10)))
+    files = LoggerFiles({"f": b"x" * 5000})
+    result, _ = drive(ops.get_file("f", max_size=5000), by_type(FileReceiveCommand=files.receive))
+    assert len(result) == 5000
+
+
+def test_any_download_has_a_default_maximum(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fieldlink.pakbus.operations import files
+
+    assert 0 < files.DEFAULT_MAX_FILE_SIZE < 2**40
+    monkeypatch.setattr(files, "DEFAULT_MAX_FILE_SIZE", 10_000)
+    with pytest.raises(ProtocolError, match="10000"):
+        drive(ops.get_file("CPU:data.dat"), by_type(FileReceiveCommand=endless(20)))
+
+
+def test_table_definitions_are_read_with_the_definition_maximum() -> None:
+    with pytest.raises(ProtocolError, match=r"\.TDF"):
+        drive(ops.table_defs(ops.TableCatalog()), by_type(FileReceiveCommand=endless()))

@@ -77,6 +77,7 @@ def parse_datetime(text: str, option: str) -> dt.datetime:
     example = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     raise UsageError(f'{option}: cannot read the date {text!r}; write it like "{example}"')
 
+
 #: The logger ``--debug`` shows: every PakBus frame in hex.
 FRAME_LOGGER = "fieldlink.pakbus.frames"
 
@@ -429,11 +430,29 @@ def listfiles(link: LinkOptions, long_: bool) -> None:
         click.echo(f"{e.name:<32} {size:>12}  {e.last_update:<19}  {attrs}".rstrip())
 
 
+def _byte_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """``1000``, ``64K``, ``16M``, ``2G`` -> bytes (powers of 1024), positive."""
+    if value is None:
+        return None
+    text = value.strip().upper()
+    scale = 1024 ** (" KMG".index(text[-1])) if text and text[-1] in "KMG" else 1
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isascii() or not digits.isdigit() or int(digits) == 0:
+        raise click.BadParameter(f"{value!r} is not a size such as 1000, 64K, 16M or 2G")
+    return int(digits) * scale
+
+
 @logger_group.command()
 @link_options
 @click.argument("filename")
 @click.argument("output")
-def getfile(link: LinkOptions, filename: str, output: str) -> None:
+@click.option(
+    "--max-size",
+    callback=_byte_size,
+    metavar="SIZE",
+    help="Stop with an error past this many bytes (e.g. 64M) [256M].",
+)
+def getfile(link: LinkOptions, filename: str, output: str, max_size: int | None) -> None:
     """Download FILENAME from the logger to OUTPUT (a file, or - for stdout).
 
     The file appears under its name only once complete; an interrupted download
@@ -441,7 +460,7 @@ def getfile(link: LinkOptions, filename: str, output: str) -> None:
     """
     with atomic_output(output) as sink:
         with connect(link) as logger, _byte_progress(filename) as progress:
-            data = logger.get_file(filename, progress=progress)
+            data = logger.get_file(filename, progress=progress, max_size=max_size)
         sink.write(data)
     if output != "-":
         _info(f"{filename}: {len(data)} bytes written to {output}")
