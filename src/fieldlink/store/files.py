@@ -45,7 +45,7 @@ from fieldlink.store.base import (
     record_row,
     utc_now,
 )
-from fieldlink.store.tail import find_tail
+from fieldlink.store.tail import find_tail, record_number
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -333,9 +333,9 @@ class FileSink(ABC):
             raise StoreError(f"cannot read {self.holes_path}: {os_reason(e)}") from e
         found: dict[tuple[int, int], Hole] = {}
         for row in csv.reader(io.StringIO(text, newline="")):
-            if len(row) != 6 or row[0] == "station" or not row[3].isdigit():
-                continue  # the header, or a line torn by a crash
-            if (row[0], row[1], row[2]) == (station, table, str(version)) and row[4].isdigit():
+            if len(row) != 6 or not all(n.isascii() and n.isdigit() for n in row[3:5]):
+                continue  # the header, or a line torn by a crash (or edited: "²" is no number)
+            if (row[0], row[1], row[2]) == (station, table, str(version)):
                 hole = Hole(table, int(row[3]), int(row[4]))
                 found[(hole.first, hole.last)] = hole
         return sorted(found.values(), key=lambda h: (h.first, h.last))
@@ -400,17 +400,19 @@ class FileTableWriter:
                     "torn line removed",
                     f"{path.name}: {tail.torn} bytes after the last complete record",
                 )
+            self._end = tail.end
+            self.position = (
+                None
+                if tail.row is None
+                else Position(table.signature, record_number(tail.row[1], str(path)), version)
+            )
+            self._holes = sink._load_holes(station.name, table.name, version)
         except OSError as e:
             self._file.close()
             raise StoreError(f"cannot recover {path}: {os_reason(e)}") from e
         except BaseException:
             self._file.close()
             raise
-        self._end = tail.end
-        self.position = (
-            None if tail.row is None else Position(table.signature, int(tail.row[1]), version)
-        )
-        self._holes = sink._load_holes(station.name, table.name, version)
 
     def holes(self) -> list[Hole]:
         return list(self._holes)
