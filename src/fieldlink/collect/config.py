@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -95,9 +95,13 @@ class FirstCollection:
         return "all" if self.newest is None else f"newest {self.newest}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class StationConfig:
-    """Everything needed to collect one station; see the module docstring for the file."""
+    """Everything needed to collect one station; see the module docstring for the file.
+
+    Its repr shows ``security_code=<hidden>``: a config may end up in a log or a
+    traceback, and the code must not (issue 13).
+    """
 
     name: str
     url: str
@@ -130,6 +134,15 @@ class StationConfig:
 
     def sinks_for(self, table: str) -> tuple[SinkSpec, ...]:
         return tuple(s for s in self.sinks if s.covers(table))
+
+    def __repr__(self) -> str:
+        shown = (
+            f"{f.name}=<hidden>"
+            if f.name == "security_code"
+            else f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+        )
+        return f"StationConfig({', '.join(shown)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +284,7 @@ class _Loader:
             node=get("node", self.integer(1, 4094), 1),
             address=get("address", self.integer(1, 4094), None),
             src=get("src", self.integer(1, 4094), 4094),
-            security_code=get("security_code", self.integer(0, 65535), 0),
+            security_code=get("security_code", self.integer(0, 65535, secret=True), 0),
             timeout=get("timeout", self.duration(positive=True), 10.0),
             first_timeout=get("first_timeout", self.duration(positive=True), None),
             interval=get("interval", self.duration(positive=True), 3600.0),
@@ -333,10 +346,15 @@ class _Loader:
             raise self.fail(path, str(exc)) from None
         return text
 
-    def integer(self, low: int, high: int) -> Callable[[Any, KeyPath], int]:
+    def integer(
+        self, low: int, high: int, *, secret: bool = False
+    ) -> Callable[[Any, KeyPath], int]:
+        """An integer in range; a ``secret`` one (a security code) is never repeated."""
+
         def convert(value: Any, path: KeyPath) -> int:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise self.fail(path, f"expected an integer from {low} to {high}, got {value!r}")
+                got = "a value not shown here" if secret else repr(value)
+                raise self.fail(path, f"expected an integer from {low} to {high}, got {got}")
             return value
 
         return convert

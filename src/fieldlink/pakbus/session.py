@@ -272,7 +272,7 @@ class ClientSession:
         packet = self.packet_for(message, link_state=link_state)
         wire = packet.to_wire()
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("-> %s  %s", _hex(packet.encode()), _describe(message))
+            log.debug("-> %s  %s", _hex(packet.encode(), message), _describe(message))
         if not self._woken:
             self._woken = True
             wire = WAKE_BURST + wire
@@ -322,7 +322,7 @@ class ClientSession:
                 out.append(Received(packet, None, exc))
                 continue
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("<- %s  %s", _hex(raw), _describe(message))
+                log.debug("<- %s  %s", _hex(raw, message), _describe(message))
             if isinstance(message, pakctrl.HelloCommand) and packet.dst_node == self.src:
                 reply = pakctrl.HelloResponse(
                     message.tran, 0, message.hop_metric, message.verify_interval
@@ -555,8 +555,28 @@ def adaptive(request: Request) -> bool:
     return request.retries > 0 and not request.one_way and not _slow(request.message)
 
 
-def _hex(data: bytes) -> str:
-    return data.hex(" ").upper()
+#: Where a command's SecurityCode sits in an unquoted packet: after the 8-byte header,
+#: MsgType and TranNbr (every BMP5 and PakCtrl command that has one puts it first).
+_CODE_AT = 10
+
+
+def _hex(data: bytes, message: Message | None = None) -> str:
+    """The bytes in hex, with a command's security code shown as ``** **`` (issue 13).
+
+    The code still goes to the logger; only the dump hides it.  Should a message put
+    its code anywhere else, everything after TranNbr is hidden rather than risk it.
+    """
+    text = data.hex(" ").upper()
+    code = getattr(message, "security_code", None)
+    if not isinstance(code, int):
+        return text
+    cells = text.split(" ")
+    at = _CODE_AT
+    if data[at : at + 2] == code.to_bytes(2, "big"):
+        cells[at : at + 2] = ["**", "**"]
+    else:
+        cells[at:] = ["**"] * len(cells[at:])
+    return " ".join(cells)
 
 
 def _describe(message: Message) -> str:
