@@ -27,6 +27,8 @@ from fieldlink.link.url import parse_url
 from fieldlink.store.timezones import parse_timezone
 
 SINK_KINDS = ("toa5", "csv", "sqlite")
+#: Reconnects without progress per cycle when a stations file does not say (``reconnects``).
+DEFAULT_RECONNECTS = 3
 #: Placeholders a sink path may contain.
 PATH_FIELDS = ("station",)
 _STATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}")
@@ -126,6 +128,11 @@ class StationConfig:
     timezone_name: str = "UTC"
     #: Records per sink write: the most a cut link or a crash can cost in re-collection.
     batch_size: int = 250
+    #: Reconnects within one cycle, after a cut link or a timeout, that may bring no new
+    #: record before the cycle gives up (one that stores records resets the count).
+    #: 0 ends the cycle at the first cut; a stations file defaults to
+    #: :data:`DEFAULT_RECONNECTS`.
+    reconnects: int = 0
     #: What is at ``url``: "logger" (PakBus) or an instrument that is sampled every
     #: ``interval`` (see :mod:`fieldlink.collect.sampled`).
     kind: str = "logger"
@@ -166,7 +173,7 @@ _STATION_KEYS = frozenset(
         "name", "url", "node", "address", "src", "security_code", "timeout", "first_timeout",
         "interval",
         "tables", "sinks", "first_collection", "retry", "clock", "timezone", "batch_size",
-        "kind", "options",
+        "kind", "options", "reconnects",
     }
 )  # fmt: skip
 _ONLY_PER_STATION = frozenset({"name", "url", "kind", "options"})
@@ -296,6 +303,7 @@ class _Loader:
             timezone=self.timezone(tz_name, tz_path[1] if tz_path else here),
             timezone_name=tz_name,
             batch_size=get("batch_size", self.integer(1, 100_000), 250),
+            reconnects=get("reconnects", self.integer(0, 1000), DEFAULT_RECONNECTS),
             kind=kind,
             options=self.options(raw.get("options", {}), (*here, "options")),
         )

@@ -807,6 +807,13 @@ def _stored_progress(table: str) -> Iterator[Callable[[str, str, int], None] | N
     show_default=True,
     help='Zone of the logger clock, for SQLite\'s UTC column ("UTC-7", "Europe/Paris").',
 )
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Reconnects in a row that bring no new record before giving up (0: none).",
+)
 def update(
     link: LinkOptions,
     table: str,
@@ -816,6 +823,7 @@ def update(
     station: str | None,
     newest: int | None,
     zone: str,
+    retries: int,
 ) -> None:
     """Append the new records of TABLE to FILE, resuming by record number.
 
@@ -846,6 +854,7 @@ def update(
         kind=None if fmt is None else fmt.lower(),
         timezone=zone,
         first=FirstCollection(newest),
+        reconnects=retries,
     )
     with frame_log(FRAME_LOGGER, link.debug), _stored_progress(table) as progress:
         result = asyncio.run(
