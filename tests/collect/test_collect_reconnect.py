@@ -182,3 +182,29 @@ def test_a_cycle_that_progressed_is_not_a_failure() -> None:
     due = schedule.progressed(200.0)
     assert schedule.failures == 0 and schedule.level == "regular"
     assert due == 260.0  # the rest soon, not at the next hourly slot
+
+
+def test_one_cycle_through_an_emulator_cut_every_12_kb(tmp_path: Path) -> None:
+    """The e2e test's link (cut every 12 kB) now needs one cycle, not one per cut."""
+    from collect_emulators import (
+        assert_sqlite_matches,
+        emulator,
+        running,
+        sqlite_records,
+        station_for,
+        text_numbers,
+    )
+
+    from fieldlink.collect.connect import connect_client
+    from fieldlink.collect.sinks import SinkPool
+
+    emu = emulator(tmp_path, records=1500, size=2000, faults="disconnect-after=12000")
+    with running([emu]) as (url,), SinkPool() as pool:
+        config = station_for(url, tmp_path, batch_size=10, reconnects=3)
+        result = asyncio.run(run_cycle(config, connect_client, pool.for_table))
+        truth = emu.station.records("Small")
+    assert result.ok, result.error
+    assert result.records == 1500 and result.reconnects >= 2
+    assert_sqlite_matches(truth, sqlite_records(tmp_path / "all.sqlite", "ridge"))
+    assert text_numbers(tmp_path / "toa5" / "ridge_Small.dat", 4) == list(range(1500))
+    assert text_numbers(tmp_path / "csv" / "ridge_Small.csv", 1) == list(range(1500))

@@ -55,6 +55,7 @@ def test_update_through_drops_corruption_and_cuts_in_one_run(tmp_path: Path) -> 
         config = update_station(url, "Small", db, station="ridge", timeout=1.0, reconnects=10)
         result = asyncio.run(run_update(config, connect_client))
         truth = emu.station.records("Small")
+    print(f"\nupdate soak: {result.summary()}")
     assert result.ok, result.error
     assert len(truth) == count and result.records == count
     assert_sqlite_matches(truth, sqlite_records(db, "ridge"))
@@ -101,6 +102,7 @@ def test_collect_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path:
             timeout=600,
         )
         truth = emu.station.records("Small")
+    print(f"\nSIGKILL soak: {killed} kills landed, {count} records")
     assert final.returncode == 0, final.stdout + final.stderr
     assert killed >= 1, "no kill landed while collecting"
     assert len(truth) == count
@@ -156,6 +158,8 @@ def test_many_concurrent_clients_no_error_no_leak(tmp_path: Path) -> None:
         gc.collect()
         time.sleep(0.5)  # the emulator closes its side of each connection
         fds_after, rss_after = _open_fds(), _rss_kb()
+    print(f"\nload: {clients} clients, {seconds:.0f} s, {done} collections; fds {fds} -> "
+          f"{fds_after}, RSS {rss} -> {rss_after} kB")  # fmt: skip
     assert done >= clients
     if fds >= 0:
         assert fds_after <= fds, f"{fds_after - fds} file descriptors leaked"
