@@ -561,26 +561,28 @@ _CODE_AT = 10
 
 
 def _hex(data: bytes, message: Message | None = None) -> str:
-    """The bytes in hex, with a command's security code shown as ``** **`` (issue 13).
+    """The bytes in hex, with a command's security code written as ``00 00`` (issue 13).
 
-    The code still goes to the logger; only the dump hides it.  Should a message put
-    its code anywhere else, everything after TranNbr is hidden rather than risk it.
+    The code still goes to the logger; only the dump hides it, and stays hex, so a
+    frame can still be pasted into a decoder.  Should a message put its code anywhere
+    else, everything after TranNbr is zeroed rather than risk it.  :func:`_describe`
+    says so next to the dump.
     """
-    text = data.hex(" ").upper()
     code = getattr(message, "security_code", None)
-    if not isinstance(code, int):
-        return text
-    cells = text.split(" ")
-    at = _CODE_AT
-    if data[at : at + 2] == code.to_bytes(2, "big"):
-        cells[at : at + 2] = ["**", "**"]
-    else:
-        cells[at:] = ["**"] * len(cells[at:])
-    return " ".join(cells)
+    if isinstance(code, int):
+        masked = bytearray(data)
+        at = _CODE_AT
+        end = at + 2 if data[at : at + 2] == code.to_bytes(2, "big") else len(data)
+        masked[at:end] = bytes(len(masked[at:end]))
+        data = bytes(masked)
+    return data.hex(" ").upper()
 
 
 def _describe(message: Message) -> str:
-    return f"{describe_type(message.HI_PROTO, message.MSG_TYPE, message.NAME)} tran {message.tran}"
+    what = f"{describe_type(message.HI_PROTO, message.MSG_TYPE, message.NAME)} tran {message.tran}"
+    if isinstance(getattr(message, "security_code", None), int):
+        what += " (security code hidden: shown as 00 00)"
+    return what
 
 
 __all__ = [
