@@ -67,7 +67,7 @@ def test_update_through_drops_corruption_and_cuts_in_one_run(tmp_path: Path) -> 
 def test_collect_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     """SIGKILL ``fieldlink collect`` at random moments, restart, compare (SQLite, TOA5)."""
     kills = 3 if SHORT else 20
-    count = 1_200 if SHORT else 6_000
+    count = 1_200 if SHORT else 20_000
     rng = random.Random(20)
     emu = emulator(tmp_path, records=count, size=count + 10, faults="delay=0.01")
     config = tmp_path / "stations.toml"
@@ -81,7 +81,9 @@ def test_collect_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path:
         )
         dat = tmp_path / "data" / "toa5" / "ridge_Small.dat"
         killed = 0
-        for _ in range(kills):
+        for _ in range(3 * kills):
+            if killed == kills:
+                break
             proc = subprocess.Popen(
                 [sys.executable, "-m", "fieldlink", "collect", str(config), "--once", "--plain"],
                 stdout=subprocess.DEVNULL,
@@ -104,7 +106,7 @@ def test_collect_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path:
         truth = emu.station.records("Small")
     print(f"\nSIGKILL soak: {killed} kills landed, {count} records")
     assert final.returncode == 0, final.stdout + final.stderr
-    assert killed >= 1, "no kill landed while collecting"
+    assert killed == kills or (SHORT and killed >= 1), f"only {killed} kills landed"
     assert len(truth) == count
     db = tmp_path / "data" / "all.sqlite"
     assert_sqlite_matches(truth, sqlite_records(db, "ridge"))
