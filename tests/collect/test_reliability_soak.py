@@ -69,7 +69,7 @@ def test_collect_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path:
     kills = 3 if SHORT else 20
     count = 1_200 if SHORT else 20_000
     rng = random.Random(20)
-    emu = emulator(tmp_path, records=count, size=count + 10, faults="delay=0.01")
+    emu = emulator(tmp_path, records=count, size=count + 10, faults="delay=0.05")
     config = tmp_path / "stations.toml"
     with running([emu]) as (url,):
         config.write_text(
@@ -89,7 +89,14 @@ def test_collect_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            time.sleep(rng.uniform(0.3, 2.5))  # a moment anywhere: start, mid-batch, end
+            # Wait until this run is storing (the file grows), then a random moment more:
+            # mid-batch, between batches, inside a write.
+            before = count_lines(dat)
+            deadline = time.monotonic() + 60
+            while count_lines(dat) <= before and proc.poll() is None:
+                assert time.monotonic() < deadline, "the collector stored nothing"
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.5))
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
                 killed += 1
@@ -113,6 +120,13 @@ def test_collect_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path:
     assert text_numbers(dat, 4) == list(range(count))
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def count_lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
 
 
 def _open_fds() -> int:

@@ -98,8 +98,11 @@ def test_the_runner_finds_a_bug_and_saves_its_input(
 def test_the_runner_runs_a_target_from_the_command_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    import logging
+
     args = ["pakbus-dir", "--seconds", "0.3", "--engine", "random"]
     assert main(args, limit_memory=False) == 0
+    assert logging.root.manager.disable == logging.NOTSET  # logging is left as it was
     out = capsys.readouterr().out
     assert "pakbus-dir:" in out and "only FieldlinkError" in out
     assert main(["--list", "--engine", "random"], limit_memory=False) == 0

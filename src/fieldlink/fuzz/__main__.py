@@ -201,7 +201,15 @@ def main(argv: list[str] | None = None, *, limit_memory: bool = True) -> int:
     parser.add_argument("--input-timeout", type=int, default=10, help="seconds per input [10]")
     parser.add_argument("--corpus", type=Path, default=None, help="atheris corpus folder")
     args = parser.parse_args(argv)
+    previous = logging.root.manager.disable
     logging.disable(logging.CRITICAL)  # decoders log what they drop; millions of lines
+    try:
+        return _run(parser, args, limit_memory=limit_memory)
+    finally:
+        logging.disable(previous)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, *, limit_memory: bool) -> int:
     engine = args.engine
     if engine == "auto":
         engine = "atheris" if _have_atheris() else "random"
