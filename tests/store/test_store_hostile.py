@@ -186,3 +186,25 @@ def test_a_sqlite_database_that_is_a_symlink_out_of_its_folder_is_refused(
     (sink_dir / "linked.sqlite").symlink_to(inside.name)
     SqliteSink(sink_dir / "linked.sqlite").close()
     assert sqlite3.connect(inside).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# --- a hostile table definition reaching a sink ---------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["toa5", "csv", "sqlite"])
+def test_a_hostile_definition_is_a_protocol_error_in_every_sink(
+    tmp_path: Path, station: StationInfo, kind: str
+) -> None:
+    """What ``collect`` does with a logger's table: the sinks name its columns first."""
+    from fieldlink.errors import ProtocolError
+    from fieldlink.pakbus.protocol.model import FieldDef
+    from fieldlink.pakbus.protocol.tabledef import make_table
+    from fieldlink.pakbus.protocol.wire import NSec
+    from fieldlink.store import open_sink
+
+    huge = FieldDef("x", 9, piece_size=2**32 - 1, dimensions=(2**32 - 1,))
+    table = make_table("T", 1, 14, NSec(0, 0), NSec(0, 0), [huge])
+    sink = open_sink(kind, tmp_path / ("db.sqlite" if kind == "sqlite" else "files"))
+    with pytest.raises(ProtocolError, match="'x'"):
+        sink.open_table(station, table)
+    sink.close()
