@@ -208,3 +208,18 @@ def test_a_hostile_definition_is_a_protocol_error_in_every_sink(
     with pytest.raises(ProtocolError, match="'x'"):
         sink.open_table(station, table)
     sink.close()
+
+
+def test_a_versions_index_that_is_a_symlink_is_replaced_not_written_through(
+    smp: SimpleNamespace, tmp_path: Path, station: StationInfo, victim: Path
+) -> None:
+    sink_dir = tmp_path / "sink"
+    index = sink_dir / "fieldlink-toa5-versions.json"
+    _plant(index, victim)
+    with pytest.raises(StoreError, match="versions index"):
+        _write_some(Toa5Sink(sink_dir), smp, station)  # the victim is no index: refused
+    assert victim.read_bytes() == PRECIOUS
+    victim.write_text('{"format": 1, "versions": []}\n')
+    _write_some(Toa5Sink(sink_dir), smp, station)
+    assert victim.read_text() == '{"format": 1, "versions": []}\n'  # untouched
+    assert not index.is_symlink() and "Hourly" in index.read_text()
