@@ -163,3 +163,16 @@ def test_well_formed_tdfs_with_any_sizes_end_to_end(
         body += bytes([code]) + b"f\x00\x00\x00\x00\x00" + struct.pack(">II", begin, piece)
         body += b"".join(struct.pack(">I", d) for d in dims if d) + b"\x00\x00\x00\x00"
     _end_to_end(b"\x01" + body + b"\x00")
+
+
+def test_fragments_of_a_variable_size_record_cannot_grow_for_ever() -> None:
+    """An ASCIIZ record that never ends (no NUL) is cut off at the record bound."""
+    from fieldlink.pakbus.protocol.records import Fragment, FragmentAssembler
+
+    table = make_table("T", 1, 14, NSec(0, 0), NSec(0, 0), [FieldDef("s", 16, piece_size=64)])
+    assembler = FragmentAssembler(table, 5)
+    chunk = b"x" * 990
+    with pytest.raises(ProtocolError, match="bytes"):
+        for _ in range(MAX_RECORD_BYTES // len(chunk) + 10):
+            assembler.add(Fragment(table.number, 5, assembler.next_offset, chunk))
+    assert assembler.next_offset <= MAX_RECORD_BYTES + 12

@@ -830,7 +830,8 @@ class FragmentAssembler:
 
         A fragment that overlaps bytes already held (a retried request) contributes only
         its new bytes; one that leaves a gap, belongs to another record, or runs past the
-        record's size is a ProtocolError.
+        record's size (for a variable-size record, past what a logger can hold) is a
+        ProtocolError.
         """
         if fragment.table_nbr != self.table.number or fragment.record_nbr != self.record_nbr:
             raise ProtocolError(
@@ -846,7 +847,16 @@ class FragmentAssembler:
                 f"fragment starts at byte {fragment.offset} but only {held} bytes are held",
                 message_type=_WHAT,
             )
-        self._buf += fragment.data[held - fragment.offset :]
+        new = fragment.data[held - fragment.offset :]
+        limit = self.layout.stamp_size + MAX_RECORD_BYTES
+        if self.total_size is None and held + len(new) > limit:
+            # A variable-size (ASCIIZ) record that never ends: no logger holds one this big.
+            raise ProtocolError(
+                f"fragments hold {held + len(new)} bytes of one record, more than a logger "
+                f"can hold ({MAX_RECORD_BYTES} bytes of values)",
+                message_type=_WHAT,
+            )
+        self._buf += new
         if self.total_size is not None:
             if len(self._buf) > self.total_size:
                 raise ProtocolError(
