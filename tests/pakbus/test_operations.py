@@ -1146,3 +1146,25 @@ def test_any_download_has_a_default_maximum(monkeypatch: pytest.MonkeyPatch) -> 
 def test_table_definitions_are_read_with_the_definition_maximum() -> None:
     with pytest.raises(ProtocolError, match=r"\.TDF"):
         drive(ops.table_defs(ops.TableCatalog()), by_type(FileReceiveCommand=endless()))
+
+
+def test_a_fragmented_record_that_stops_growing_is_a_protocol_error() -> None:
+    """A logger answering mode 8 with empty fragments for ever: the collect ends (issue 13)."""
+    record = status_record_bytes()
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    asked = 0
+
+    def answer(m: Message) -> Message:
+        nonlocal asked
+        asked += 1
+        assert asked < 1000, "the collect did not end"
+        assert isinstance(m, bmp5.CollectDataCommand)
+        if m.mode == 5:
+            return collected(fragment(record, 42, 0, 900, True))
+        offset = m.requests[0].p2
+        assert isinstance(offset, int)
+        return collected(fragment(record, 42, offset, 0, True))  # nothing new, "more"
+
+    with pytest.raises(ProtocolError, match="no new bytes"):
+        drive(ops.collect(catalog, "Status", newest=1), answer)
+    assert asked == 2
