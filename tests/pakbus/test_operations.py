@@ -1168,3 +1168,40 @@ def test_a_fragmented_record_that_stops_growing_is_a_protocol_error() -> None:
     with pytest.raises(ProtocolError, match="no new bytes"):
         drive(ops.collect(catalog, "Status", newest=1), answer)
     assert asked == 2
+
+
+def test_a_setting_whose_fragments_never_end_is_a_protocol_error() -> None:
+    head = pakctrl.DevConfigGetSettingsResponse(
+        0, 1, 12, 5, 0, False, (pakctrl.SettingValue(7, b"abc", large_value=True),)
+    )
+    asked = 0
+
+    def fragment_answer(m: Any) -> Message:
+        nonlocal asked
+        asked += 1
+        assert asked < 5000, "the settings read did not end"
+        return pakctrl.DevConfigGetFragmentResponse(0, 1, True, b"x" * 900)
+
+    answers = by_type(
+        DevConfigGetSettingsCommand=lambda m: head, DevConfigGetFragmentCommand=fragment_answer
+    )
+    with pytest.raises(ProtocolError, match="setting 7"):
+        drive(ops.get_settings(), answers)
+    assert asked * 900 <= ops.MAX_SETTING_SIZE + 900
+
+
+def test_a_device_repeating_its_settings_for_ever_is_a_protocol_error() -> None:
+    again = pakctrl.DevConfigGetSettingsResponse(
+        0, 1, 12, 5, 0, True, (pakctrl.SettingValue(7, b"abc"),)
+    )
+    asked = 0
+
+    def answer(m: Any) -> Message:
+        nonlocal asked
+        asked += 1
+        assert asked < 100, "the settings read did not end"
+        return again
+
+    with pytest.raises(ProtocolError, match="no new setting"):
+        drive(ops.get_settings(), by_type(DevConfigGetSettingsCommand=answer))
+    assert asked == 2
