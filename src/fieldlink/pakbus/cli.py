@@ -77,7 +77,6 @@ def parse_datetime(text: str, option: str) -> dt.datetime:
     example = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     raise UsageError(f'{option}: cannot read the date {text!r}; write it like "{example}"')
 
-
 #: The logger ``--debug`` shows: every PakBus frame in hex.
 FRAME_LOGGER = "fieldlink.pakbus.frames"
 
