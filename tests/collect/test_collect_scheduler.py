@@ -255,3 +255,34 @@ def test_live_status_redraws_and_routes_log_lines_above_the_table() -> None:
     assert "collecting" in text and "Table1 40" in text
     assert "HOLE in Table1" in text
     assert "ok" in text and "40" in text
+
+
+def test_a_cycle_that_stored_records_before_failing_is_not_a_failure() -> None:
+    """Issue 13: cut after storing records -> no failure count, the rest comes soon."""
+    attempts: list[float] = []
+    retry = RetryPolicy(primary_retries=1, primary_interval=5, secondary_interval=40)
+    stations = [station("cut", interval=3600, retry=retry)]
+    loop = VirtualTimeLoop(start=1000.0)
+
+    async def cycle(s: StationConfig) -> CycleResult:
+        attempts.append(loop.time())
+        r = ok(s.name, 50)  # 50 records stored, then the link was cut
+        r.error = "link closed"
+        return r
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        board = StatusBoard(stations)
+        task = asyncio.create_task(
+            collect_forever(stations, cycle, board, stop=stop, clock=loop.time)
+        )
+        await asyncio.sleep(22)
+        stop.set()
+        await asyncio.wait_for(task, 1)
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    # Never the secondary level (which would wait 40 s after the second try).
+    assert attempts == [1000.0, 1005.0, 1010.0, 1015.0, 1020.0]

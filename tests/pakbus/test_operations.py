@@ -1094,3 +1094,114 @@ def test_send_program_that_does_not_compile() -> None:
     with pytest.raises(DeviceError, match=r"did not compile: .*line 3"):
         drive(ops.send_program(catalog, "CPU:bad.CR1", b"x"), answers)
     assert catalog.tables is None  # stale definitions are not kept
+
+
+# --- bounded downloads (issue 13) -------------------------------------------------------------
+
+
+def endless(limit: int = 40_000) -> Callable[[Any], Message]:
+    """A hostile logger: every swath full, forever (the test stops it after ``limit``)."""
+    asked = 0
+
+    def serve(m: bmp5.FileReceiveCommand) -> Message:
+        nonlocal asked
+        asked += 1
+        assert asked <= limit, "the download did not end"
+        return bmp5.FileReceiveResponse(0, 0, m.offset, b"\x01" * m.swath)
+
+    return serve
+
+
+@pytest.mark.parametrize("name", [".TDF", "CPU:.DIR", ".dir"])
+def test_definition_files_have_a_sane_maximum(name: str) -> None:
+    with pytest.raises(ProtocolError, match=r"more than .* bytes"):
+        drive(ops.get_file(name), by_type(FileReceiveCommand=endless()))
+
+
+def test_a_download_ends_at_the_size_the_directory_announced() -> None:
+    with pytest.raises(ProtocolError, match="announced 2000"):
+        drive(ops.get_file("f", size=2000), by_type(FileReceiveCommand=endless(10)))
+    files = LoggerFiles({"f": b"x" * 2000})  # exactly the size: fine
+    result, _ = drive(ops.get_file("f", size=2000), by_type(FileReceiveCommand=files.receive))
+    assert result == b"x" * 2000
+
+
+def test_a_download_ends_at_the_callers_maximum() -> None:
+    with pytest.raises(ProtocolError, match="--max-size"):
+        drive(ops.get_file("f", max_size=5000), by_type(FileReceiveCommand=endless(10)))
+    files = LoggerFiles({"f": b"x" * 5000})
+    result, _ = drive(ops.get_file("f", max_size=5000), by_type(FileReceiveCommand=files.receive))
+    assert len(result) == 5000
+
+
+def test_any_download_has_a_default_maximum(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fieldlink.pakbus.operations import files
+
+    assert 0 < files.DEFAULT_MAX_FILE_SIZE < 2**40
+    monkeypatch.setattr(files, "DEFAULT_MAX_FILE_SIZE", 10_000)
+    with pytest.raises(ProtocolError, match="10000"):
+        drive(ops.get_file("CPU:data.dat"), by_type(FileReceiveCommand=endless(20)))
+
+
+def test_table_definitions_are_read_with_the_definition_maximum() -> None:
+    with pytest.raises(ProtocolError, match=r"\.TDF"):
+        drive(ops.table_defs(ops.TableCatalog()), by_type(FileReceiveCommand=endless()))
+
+
+def test_a_fragmented_record_that_stops_growing_is_a_protocol_error() -> None:
+    """A logger answering mode 8 with empty fragments for ever: the collect ends (issue 13)."""
+    record = status_record_bytes()
+    catalog = ops.TableCatalog(parse_tdf(TDF))
+    asked = 0
+
+    def answer(m: Message) -> Message:
+        nonlocal asked
+        asked += 1
+        assert asked < 1000, "the collect did not end"
+        assert isinstance(m, bmp5.CollectDataCommand)
+        if m.mode == 5:
+            return collected(fragment(record, 42, 0, 900, True))
+        offset = m.requests[0].p2
+        assert isinstance(offset, int)
+        return collected(fragment(record, 42, offset, 0, True))  # nothing new, "more"
+
+    with pytest.raises(ProtocolError, match="no new bytes"):
+        drive(ops.collect(catalog, "Status", newest=1), answer)
+    assert asked == 2
+
+
+def test_a_setting_whose_fragments_never_end_is_a_protocol_error() -> None:
+    head = pakctrl.DevConfigGetSettingsResponse(
+        0, 1, 12, 5, 0, False, (pakctrl.SettingValue(7, b"abc", large_value=True),)
+    )
+    asked = 0
+
+    def fragment_answer(m: Any) -> Message:
+        nonlocal asked
+        asked += 1
+        assert asked < 5000, "the settings read did not end"
+        return pakctrl.DevConfigGetFragmentResponse(0, 1, True, b"x" * 900)
+
+    answers = by_type(
+        DevConfigGetSettingsCommand=lambda m: head, DevConfigGetFragmentCommand=fragment_answer
+    )
+    with pytest.raises(ProtocolError, match="setting 7"):
+        drive(ops.get_settings(), answers)
+    assert asked * 900 <= ops.MAX_SETTING_SIZE + 900
+
+
+def test_a_device_repeating_its_settings_for_ever_is_a_protocol_error() -> None:
+    again = pakctrl.DevConfigGetSettingsResponse(
+        0, 1, 12, 5, 0, True, (pakctrl.SettingValue(7, b"abc"),)
+    )
+    asked = 0
+
+    def answer(m: Any) -> Message:
+        nonlocal asked
+        asked += 1
+        assert asked < 100, "the settings read did not end"
+        return again
+
+    with pytest.raises(ProtocolError, match="no new setting"):
+        drive(ops.get_settings(), by_type(DevConfigGetSettingsCommand=answer))
+    assert asked == 2

@@ -17,7 +17,7 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +34,8 @@ NETWORK_SINK_KEYS = {
     "mqtt": frozenset({"url", "prefix", "username", "password_env", "password_file",
                        "homeassistant", "client_id"}),
 }  # fmt: skip
+#: Reconnects without progress per cycle when a stations file does not say (``reconnects``).
+DEFAULT_RECONNECTS = 3
 #: Placeholders a sink path may contain.
 PATH_FIELDS = ("station",)
 _STATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}")
@@ -118,9 +120,13 @@ class FirstCollection:
         return "all" if self.newest is None else f"newest {self.newest}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class StationConfig:
-    """Everything needed to collect one station; see the module docstring for the file."""
+    """Everything needed to collect one station; see the module docstring for the file.
+
+    Its repr shows ``security_code=<hidden>``: a config may end up in a log or a
+    traceback, and the code must not (issue 13).
+    """
 
     name: str
     url: str
@@ -145,6 +151,11 @@ class StationConfig:
     timezone_name: str = "UTC"
     #: Records per sink write: the most a cut link or a crash can cost in re-collection.
     batch_size: int = 250
+    #: Reconnects within one cycle, after a cut link or a timeout, that may bring no new
+    #: record before the cycle gives up (one that stores records resets the count).
+    #: 0 ends the cycle at the first cut; a stations file defaults to
+    #: :data:`DEFAULT_RECONNECTS`.
+    reconnects: int = 0
     #: What is at ``url``: "logger" (PakBus) or an instrument that is sampled every
     #: ``interval`` (see :mod:`fieldlink.collect.sampled`).
     kind: str = "logger"
@@ -153,6 +164,15 @@ class StationConfig:
 
     def sinks_for(self, table: str) -> tuple[SinkSpec, ...]:
         return tuple(s for s in self.sinks if s.covers(table))
+
+    def __repr__(self) -> str:
+        shown = (
+            f"{f.name}=<hidden>"
+            if f.name == "security_code"
+            else f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+        )
+        return f"StationConfig({', '.join(shown)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +196,7 @@ _STATION_KEYS = frozenset(
         "name", "url", "node", "address", "src", "security_code", "timeout", "first_timeout",
         "interval",
         "tables", "sinks", "first_collection", "retry", "clock", "timezone", "batch_size",
-        "kind", "options",
+        "kind", "options", "reconnects",
     }
 )  # fmt: skip
 _ONLY_PER_STATION = frozenset({"name", "url", "kind", "options"})
@@ -294,7 +314,7 @@ class _Loader:
             node=get("node", self.integer(1, 4094), 1),
             address=get("address", self.integer(1, 4094), None),
             src=get("src", self.integer(1, 4094), 4094),
-            security_code=get("security_code", self.integer(0, 65535), 0),
+            security_code=get("security_code", self.integer(0, 65535, secret=True), 0),
             timeout=get("timeout", self.duration(positive=True), 10.0),
             first_timeout=get("first_timeout", self.duration(positive=True), None),
             interval=get("interval", self.duration(positive=True), 3600.0),
@@ -306,6 +326,7 @@ class _Loader:
             timezone=self.timezone(tz_name, tz_path[1] if tz_path else here),
             timezone_name=tz_name,
             batch_size=get("batch_size", self.integer(1, 100_000), 250),
+            reconnects=get("reconnects", self.integer(0, 1000), DEFAULT_RECONNECTS),
             kind=kind,
             options=self.options(raw.get("options", {}), (*here, "options")),
         )
@@ -356,10 +377,15 @@ class _Loader:
             raise self.fail(path, str(exc)) from None
         return text
 
-    def integer(self, low: int, high: int) -> Callable[[Any, KeyPath], int]:
+    def integer(
+        self, low: int, high: int, *, secret: bool = False
+    ) -> Callable[[Any, KeyPath], int]:
+        """An integer in range; a ``secret`` one (a security code) is never repeated."""
+
         def convert(value: Any, path: KeyPath) -> int:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise self.fail(path, f"expected an integer from {low} to {high}, got {value!r}")
+                got = "a value not shown here" if secret else repr(value)
+                raise self.fail(path, f"expected an integer from {low} to {high}, got {got}")
             return value
 
         return convert

@@ -35,17 +35,25 @@ or a Table Control command goes unseen until then.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from fieldlink.collect.config import ClockPolicy, FirstCollection, StationConfig
 from fieldlink.collect.results import ClockResult, CycleResult, TableResult, describe_hole
 from fieldlink.collect.source import Logger, ProgramInfo, describe_station
-from fieldlink.errors import DeviceError, FieldlinkError, NotFound, StoreError
+from fieldlink.errors import (
+    DeviceError,
+    FieldlinkError,
+    LinkError,
+    NotFound,
+    StoreError,
+    UsageError,
+)
 from fieldlink.pakbus.operations import TableDefinitionChanged, TableReset
 from fieldlink.pakbus.operations.clock import too_far_to_step
 from fieldlink.pakbus.protocol.model import Record, TableDef
@@ -406,6 +414,56 @@ async def _collect_tables(
         raise missing
 
 
+#: Pause before the first reconnect after a cut; doubled for each reconnect in a row that
+#: brought no new record, up to :data:`RECONNECT_MAX_DELAY`.
+RECONNECT_DELAY = 0.5
+RECONNECT_MAX_DELAY = 30.0
+
+
+def reconnect_delay(failures: int, base: float = RECONNECT_DELAY) -> float:
+    """Seconds to wait before a reconnect, after ``failures`` fruitless ones in a row."""
+    return float(min(base * 2**failures, RECONNECT_MAX_DELAY))
+
+
+def _worth_reconnecting(exc: FieldlinkError) -> bool:
+    """A cut link or a timeout: the link broke, not the request (a bad URL is no cut)."""
+    return isinstance(exc, LinkError) and not isinstance(exc, UsageError)
+
+
+async def _connection(
+    station: StationConfig,
+    connect: Connect,
+    sinks_for: SinksFor,
+    result: CycleResult,
+    progress: Progress | None,
+    now: Callable[[], float],
+    connected: list[bool],
+) -> None:
+    """One connection's worth of the cycle: clock check (once per cycle), every table.
+
+    If the program changes during the cycle (the logger refuses the table signature),
+    the program and tables are read again and the cycle goes once more over every
+    table: the finished ones have nothing new, the changed ones start new versions.
+    """
+    async with connect(station) as logger:
+        connected[0] = True
+        if station.clock is not None and result.clock is None:
+            result.clock = await check_clock(
+                logger,
+                station.clock,
+                station.timezone,
+                now,
+                name=station.name,
+                zone_name=station.timezone_name,
+            )
+        try:
+            await _collect_tables(logger, station, sinks_for, result, progress)
+        except TableDefinitionChanged as exc:
+            log.warning("%s: the program changed during collection (%s); reading its "
+                        "tables again", station.name, exc)  # fmt: skip
+            await _collect_tables(logger, station, sinks_for, result, progress)
+
+
 async def run_cycle(
     station: StationConfig,
     connect: Connect,
@@ -413,31 +471,40 @@ async def run_cycle(
     *,
     progress: Progress | None = None,
     now: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> CycleResult:
     """One full cycle for ``station``.  Never raises a FieldlinkError: it ends up in the result.
 
-    If the program changes during the cycle (the logger refuses the table signature),
-    the program and tables are read again and the cycle goes once more over every
-    table: the finished ones have nothing new, the changed ones start new versions.
+    A link cut or a timeout once the logger has been reached does not end the cycle:
+    it connects again (after :func:`reconnect_delay`) and resumes every table from
+    the last record its sinks hold, as LoggerNet's Collect Now does.  Only
+    ``station.reconnects`` reconnects in a row that store no new record are made;
+    one that stores records resets the count, so a link cut every few kilobytes
+    still brings a whole table in one cycle.  A first connection that fails ends the
+    cycle at once (the station is down: the scheduler's retry policy takes over).
     """
     result = CycleResult(station.name, started=dt.datetime.fromtimestamp(now(), dt.UTC))
+    fruitless = 0
     try:
-        async with connect(station) as logger:
-            if station.clock is not None:
-                result.clock = await check_clock(
-                    logger,
-                    station.clock,
-                    station.timezone,
-                    now,
-                    name=station.name,
-                    zone_name=station.timezone_name,
-                )
+        while True:
+            stored = result.records
+            connected = [False]
             try:
-                await _collect_tables(logger, station, sinks_for, result, progress)
-            except TableDefinitionChanged as exc:
-                log.warning("%s: the program changed during collection (%s); reading its "
-                            "tables again", station.name, exc)  # fmt: skip
-                await _collect_tables(logger, station, sinks_for, result, progress)
+                await _connection(station, connect, sinks_for, result, progress, now, connected)
+                break
+            except FieldlinkError as exc:
+                reached = connected[0] or result.reconnects > 0
+                if not _worth_reconnecting(exc) or not reached or station.reconnects == 0:
+                    raise
+                fruitless = 0 if result.records > stored else fruitless + 1
+                if fruitless > station.reconnects:
+                    raise
+                delay = reconnect_delay(fruitless)
+                log.warning("%s: %s; reconnecting in %.1f s (%d stored so far, %d of %d "
+                            "reconnects without progress)", station.name, exc, delay,
+                            result.records, fruitless, station.reconnects)  # fmt: skip
+                result.reconnects += 1
+                await sleep(delay)
     except FieldlinkError as exc:
         result.error = str(exc)
         result.error_kind = type(exc).__name__

@@ -74,6 +74,13 @@ class CycleResult:
     error: str | None = None
     #: Name of the error class (``LinkTimeout``, ``StoreError`` ...) for the status column.
     error_kind: str | None = None
+    #: Times the link was cut (or timed out) and connected again within this cycle.
+    reconnects: int = 0
+
+    @property
+    def progressed(self) -> bool:
+        """Something was stored: even a cycle that ended in an error was no failure."""
+        return self.records > 0
 
     @property
     def ok(self) -> bool:
@@ -114,6 +121,8 @@ class CycleResult:
                 parts.append(f"{t.table}: new table definition, new version started")
             if t.reset:
                 parts.append(f"{t.table}: record numbers restarted (table reset)")
+        if self.reconnects:
+            parts.append(f"{self.reconnects} reconnect{'s' if self.reconnects > 1 else ''}")
         if self.clock is not None:
             state = "set" if self.clock.was_set else ("ok" if self.clock.within else "OFF")
             parts.append(f"clock {self.clock.deviation:+.1f}s {state}")

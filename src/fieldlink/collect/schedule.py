@@ -42,6 +42,15 @@ class StationSchedule:
         self.failures = 0
         return next_slot(now, self.interval)
 
+    def progressed(self, now: float) -> float:
+        """Record a cycle that stored records, then failed: no failure (the link works).
+
+        The rest is collected after the primary retry interval rather than at the next
+        regular slot, which may be hours away; the failure count starts again.
+        """
+        self.failures = 0
+        return now + self.retry.primary_interval
+
     def failed(self, now: float) -> float:
         """Record a failed cycle; return when to retry."""
         self.failures += 1

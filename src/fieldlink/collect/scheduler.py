@@ -117,7 +117,12 @@ async def collect_forever(
             # A timer may fire a hair before the wall clock reaches ``due``: never
             # schedule from a time before the slot just collected, or it comes round again.
             now = max(clock(), due)
-            due = schedule.succeeded(now) if result.ok else schedule.failed(now)
+            if result.ok:
+                due = schedule.succeeded(now)
+            elif result.progressed:  # cut after storing records: not a failure
+                due = schedule.progressed(now)
+            else:
+                due = schedule.failed(now)
             status.cycle_finished(result, due, schedule.level)
 
     await asyncio.gather(*(station_loop(s) for s in stations))

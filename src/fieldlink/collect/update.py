@@ -5,7 +5,9 @@ for records after it, which repeats or misses records whenever two share a
 stamp or the logger clock is set.  This one runs the collection engine on a
 single station and table: the position is the record number on the file's last
 complete line (a torn last line from a crash is cut off first), holes are
-reported, and a rerun appends nothing twice.
+reported, and a rerun appends nothing twice.  A link cut or a timeout in the middle
+does not end the run: it reconnects and resumes from the last stored record, up to
+``reconnects`` times in a row without a new record (``--retries``).
 
 The format follows the suffix: ``.dat``/``.toa5`` TOA5, ``.csv``/``.txt`` CSV,
 ``.sqlite``/``.sqlite3``/``.db`` SQLite.  A text file holds exactly one table
@@ -20,7 +22,12 @@ import csv
 import logging
 from pathlib import Path
 
-from fieldlink.collect.config import FirstCollection, SinkSpec, StationConfig
+from fieldlink.collect.config import (
+    DEFAULT_RECONNECTS,
+    FirstCollection,
+    SinkSpec,
+    StationConfig,
+)
 from fieldlink.collect.engine import Connect, Progress, run_cycle
 from fieldlink.collect.results import CycleResult
 from fieldlink.errors import StoreError, UsageError
@@ -167,6 +174,7 @@ def update_station(
     timezone: str = "UTC",
     first: FirstCollection | None = None,
     kind: str | None = None,
+    reconnects: int = DEFAULT_RECONNECTS,
 ) -> StationConfig:
     """The one-station, one-table configuration ``update`` runs."""
     kind = kind_for(path, kind)
@@ -187,6 +195,7 @@ def update_station(
         clock=None,
         timezone=parse_timezone(timezone),
         timezone_name=timezone,
+        reconnects=reconnects,
     )
 
 

@@ -572,11 +572,29 @@ def listfiles(link: LinkOptions, long_: bool) -> None:
         click.echo(f"{e.name:<32} {size:>12}  {e.last_update:<19}  {attrs}".rstrip())
 
 
+def _byte_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """``1000``, ``64K``, ``16M``, ``2G`` -> bytes (powers of 1024), positive."""
+    if value is None:
+        return None
+    text = value.strip().upper()
+    scale = 1024 ** (" KMG".index(text[-1])) if text and text[-1] in "KMG" else 1
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isascii() or not digits.isdigit() or int(digits) == 0:
+        raise click.BadParameter(f"{value!r} is not a size such as 1000, 64K, 16M or 2G")
+    return int(digits) * scale
+
+
 @logger_group.command()
 @link_options
 @click.argument("filename")
 @click.argument("output")
-def getfile(link: LinkOptions, filename: str, output: str) -> None:
+@click.option(
+    "--max-size",
+    callback=_byte_size,
+    metavar="SIZE",
+    help="Stop with an error past this many bytes (e.g. 64M) [256M].",
+)
+def getfile(link: LinkOptions, filename: str, output: str, max_size: int | None) -> None:
     """Download FILENAME from the logger to OUTPUT (a file, or - for stdout).
 
     The file appears under its name only once complete; an interrupted download
@@ -584,7 +602,7 @@ def getfile(link: LinkOptions, filename: str, output: str) -> None:
     """
     with atomic_output(output) as sink:
         with connect(link) as logger, _byte_progress(filename) as progress:
-            data = logger.get_file(filename, progress=progress)
+            data = logger.get_file(filename, progress=progress, max_size=max_size)
         sink.write(data)
     if output != "-":
         _info(f"{filename}: {len(data)} bytes written to {output}")
@@ -948,6 +966,13 @@ def _stored_callback(shown: RecordProgress) -> Callable[[str, str, int], None]:
     help='Zone of the logger clock, for SQLite\'s UTC column ("UTC-7", "Europe/Paris").',
 )
 @progress_option
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Reconnects in a row that bring no new record before giving up (0: none).",
+)
 def update(
     link: LinkOptions,
     table: str,
@@ -958,6 +983,7 @@ def update(
     newest: int | None,
     zone: str,
     progress: str,
+    retries: int,
 ) -> None:
     """Append the new records of TABLE to FILE, resuming by record number.
 
@@ -970,7 +996,7 @@ def update(
     b'name' or plain headers) is carried on in its own columns and delimiter.
     FILE's directory must exist.
     """
-    _update(link, table, db, delim, fmt, station, newest, zone, progress)
+    _update(link, table, db, delim, fmt, station, newest, zone, progress, retries)
 
 
 def _update(
@@ -983,6 +1009,7 @@ def _update(
     newest: int | None,
     zone: str,
     progress: str,
+    retries: int = 3,
 ) -> None:
     import asyncio
 
@@ -1008,6 +1035,7 @@ def _update(
         kind=None if fmt is None else fmt.lower(),
         timezone=zone,
         first=FirstCollection(newest),
+        reconnects=retries,
     )
     with frame_log(FRAME_LOGGER, link.debug), record_progress(mode, table) as shown:
         callback = None if mode == "none" else _stored_callback(shown)

@@ -206,9 +206,22 @@ class Datalogger(_Methods, Client):
     def list_files(self) -> list[DirEntry]:
         return list(self.run(ops.list_files(self.security_code)))
 
-    def get_file(self, name: str, progress: ops.ProgressCallback | None = None) -> bytes:
-        """Download a whole file; raises rather than return part of one."""
-        return self.run(ops.get_file(name, self.security_code, progress=progress))
+    def get_file(
+        self,
+        name: str,
+        progress: ops.ProgressCallback | None = None,
+        *,
+        size: int | None = None,
+        max_size: int | None = None,
+    ) -> bytes:
+        """Download a whole file; raises rather than return part of one.
+
+        ``size`` (what the directory announced) and ``max_size`` bound the download;
+        see :func:`fieldlink.pakbus.operations.get_file`.
+        """
+        return self.run(
+            ops.get_file(name, self.security_code, progress=progress, size=size, max_size=max_size)
+        )
 
     def put_file(
         self, name: str, data: bytes, progress: ops.ProgressCallback | None = None
@@ -397,8 +410,17 @@ class AsyncDatalogger(_Methods, AsyncClient):
     async def list_files(self) -> list[DirEntry]:
         return list(await self.run(ops.list_files(self.security_code)))
 
-    async def get_file(self, name: str, progress: ops.ProgressCallback | None = None) -> bytes:
-        return await self.run(ops.get_file(name, self.security_code, progress=progress))
+    async def get_file(
+        self,
+        name: str,
+        progress: ops.ProgressCallback | None = None,
+        *,
+        size: int | None = None,
+        max_size: int | None = None,
+    ) -> bytes:
+        return await self.run(
+            ops.get_file(name, self.security_code, progress=progress, size=size, max_size=max_size)
+        )
 
     async def put_file(
         self, name: str, data: bytes, progress: ops.ProgressCallback | None = None

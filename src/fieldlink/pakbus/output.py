@@ -24,6 +24,7 @@ from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store import StationInfo
 from fieldlink.store.base import columns, record_row
 from fieldlink.store.formatting import csv_value, toa5_timestamp
+from fieldlink.store.safefile import create_new
 from fieldlink.store.toa5 import toa5_header, toa5_line
 
 #: Output formats and the file suffixes that choose them.
@@ -83,6 +84,16 @@ def check_target(target: Path, *, replace: bool) -> None:
         )
 
 
+def _open_part(part: Path, output: str) -> IO[bytes]:
+    """A fresh ``.part`` file, created exclusively: an old one (or a symlink planted in
+    its place) is removed, never written through (issue 13)."""
+    try:
+        fd = create_new(part)
+    except StoreError as exc:
+        raise StoreError(f"cannot write {output}: {exc}") from exc
+    return open(fd, "wb")
+
+
 @contextmanager
 def atomic_output(output: str) -> Iterator[IO[bytes]]:
     """``output`` opened for bytes: stdout for ``-``, else a ``.part`` file beside it.
@@ -98,10 +109,7 @@ def atomic_output(output: str) -> Iterator[IO[bytes]]:
         return
     target = Path(output)
     part = target.with_name(target.name + ".part")
-    try:
-        stream = open(part, "wb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    stream = _open_part(part, output)
     try:
         yield stream
         stream.close()
@@ -142,10 +150,7 @@ class RecordWriter:
         else:
             final = Path(output)
             self._part = final.with_name(final.name + ".part")
-            try:
-                self._stream = open(self._part, "wb")  # noqa: SIM115 - closed in close()
-            except OSError as exc:
-                raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
+            self._stream = _open_part(self._part, output)
         if fmt == "toa5":
             self._write(toa5_header(station, table).encode("utf-8"))
         else:

@@ -272,7 +272,7 @@ class ClientSession:
         packet = self.packet_for(message, link_state=link_state)
         wire = packet.to_wire()
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("-> %s  %s", _hex(packet.encode()), _describe(message))
+            log.debug("-> %s  %s", _hex(packet.encode(), message), _describe(message))
         if not self._woken:
             self._woken = True
             wire = WAKE_BURST + wire
@@ -322,7 +322,7 @@ class ClientSession:
                 out.append(Received(packet, None, exc))
                 continue
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("<- %s  %s", _hex(raw), _describe(message))
+                log.debug("<- %s  %s", _hex(raw, message), _describe(message))
             if isinstance(message, pakctrl.HelloCommand) and packet.dst_node == self.src:
                 reply = pakctrl.HelloResponse(
                     message.tran, 0, message.hop_metric, message.verify_interval
@@ -555,12 +555,34 @@ def adaptive(request: Request) -> bool:
     return request.retries > 0 and not request.one_way and not _slow(request.message)
 
 
-def _hex(data: bytes) -> str:
+#: Where a command's SecurityCode sits in an unquoted packet: after the 8-byte header,
+#: MsgType and TranNbr (every BMP5 and PakCtrl command that has one puts it first).
+_CODE_AT = 10
+
+
+def _hex(data: bytes, message: Message | None = None) -> str:
+    """The bytes in hex, with a command's security code written as ``00 00`` (issue 13).
+
+    The code still goes to the logger; only the dump hides it, and stays hex, so a
+    frame can still be pasted into a decoder.  Should a message put its code anywhere
+    else, everything after TranNbr is zeroed rather than risk it.  :func:`_describe`
+    says so next to the dump.
+    """
+    code = getattr(message, "security_code", None)
+    if isinstance(code, int):
+        masked = bytearray(data)
+        at = _CODE_AT
+        end = at + 2 if data[at : at + 2] == code.to_bytes(2, "big") else len(data)
+        masked[at:end] = bytes(len(masked[at:end]))
+        data = bytes(masked)
     return data.hex(" ").upper()
 
 
 def _describe(message: Message) -> str:
-    return f"{describe_type(message.HI_PROTO, message.MSG_TYPE, message.NAME)} tran {message.tran}"
+    what = f"{describe_type(message.HI_PROTO, message.MSG_TYPE, message.NAME)} tran {message.tran}"
+    if isinstance(getattr(message, "security_code", None), int):
+        what += " (security code hidden: shown as 00 00)"
+    return what
 
 
 __all__ = [

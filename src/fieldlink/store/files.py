@@ -45,7 +45,8 @@ from fieldlink.store.base import (
     record_row,
     utc_now,
 )
-from fieldlink.store.tail import find_tail
+from fieldlink.store.safefile import open_append, open_existing, temp_beside
+from fieldlink.store.tail import find_tail, record_number
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -74,10 +75,14 @@ def fsync_dir(directory: Path) -> None:
 
 
 def write_new_file(path: Path, content: bytes) -> None:
-    """Create ``path`` holding ``content``, all or nothing (temp file, fsync, rename)."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Create ``path`` holding ``content``, all or nothing (temp file, fsync, rename).
+
+    The temporary file is made by ``mkstemp`` beside ``path`` and the rename replaces
+    whatever ``path`` was, a symlink included, without following it.
+    """
+    fd, tmp = temp_beside(path)
     try:
-        with open(tmp, "wb") as f:
+        with open(fd, "wb") as f:
             f.write(content)
             f.flush()
             os.fsync(f.fileno())
@@ -91,8 +96,9 @@ def write_new_file(path: Path, content: bytes) -> None:
 
 def append_durably(path: Path, data: bytes) -> None:
     """Append whole lines and fsync; a line torn by an earlier crash is ended first."""
+    fd = open_append(path)  # never through a symlink
     try:
-        with open(path, "a+b") as f:
+        with open(fd, "r+b") as f:
             if f.seek(0, os.SEEK_END) > 0:
                 f.seek(-1, os.SEEK_END)
                 if f.read(1) != b"\n":
@@ -214,6 +220,11 @@ class FileSink(ABC):
                     f"table {table.name} of {station.name} is already open in {self.directory}"
                 )
             entry = self._current_file(station, table, new_version)
+            if Path(entry.file).name != entry.file or entry.file in ("", ".", ".."):
+                raise StoreError(
+                    f"{self.index.path} names {entry.file!r} for {table.name}, which is not "
+                    f"a file of {self.directory}; repair the index"
+                )
             writer = FileTableWriter(
                 self,
                 station,
@@ -333,9 +344,9 @@ class FileSink(ABC):
             raise StoreError(f"cannot read {self.holes_path}: {os_reason(e)}") from e
         found: dict[tuple[int, int], Hole] = {}
         for row in csv.reader(io.StringIO(text, newline="")):
-            if len(row) != 6 or row[0] == "station" or not row[3].isdigit():
-                continue  # the header, or a line torn by a crash
-            if (row[0], row[1], row[2]) == (station, table, str(version)) and row[4].isdigit():
+            if len(row) != 6 or not all(n.isascii() and n.isdigit() for n in row[3:5]):
+                continue  # the header, or a line torn by a crash (or edited: "²" is no number)
+            if (row[0], row[1], row[2]) == (station, table, str(version)):
                 hole = Hole(table, int(row[3]), int(row[4]))
                 found[(hole.first, hole.last)] = hole
         return sorted(found.values(), key=lambda h: (h.first, h.last))
@@ -379,10 +390,8 @@ class FileTableWriter:
         self.path = path
         self._cols = columns(table)
         self._broken: str | None = None
-        try:
-            self._file = open(path, "r+b", buffering=0)  # noqa: SIM115 - owned by the writer
-        except OSError as e:
-            raise StoreError(f"cannot open {path}: {os_reason(e)}") from e
+        fd = open_existing(path, sink.directory)  # a link only to a file of the folder
+        self._file = open(fd, "r+b", buffering=0)  # noqa: SIM115 - owned by the writer
         try:
             tail = find_tail(
                 self._file,
@@ -400,17 +409,19 @@ class FileTableWriter:
                     "torn line removed",
                     f"{path.name}: {tail.torn} bytes after the last complete record",
                 )
+            self._end = tail.end
+            self.position = (
+                None
+                if tail.row is None
+                else Position(table.signature, record_number(tail.row[1], str(path)), version)
+            )
+            self._holes = sink._load_holes(station.name, table.name, version)
         except OSError as e:
             self._file.close()
             raise StoreError(f"cannot recover {path}: {os_reason(e)}") from e
         except BaseException:
             self._file.close()
             raise
-        self._end = tail.end
-        self.position = (
-            None if tail.row is None else Position(table.signature, int(tail.row[1]), version)
-        )
-        self._holes = sink._load_holes(station.name, table.name, version)
 
     def holes(self) -> list[Hole]:
         return list(self._holes)

@@ -51,6 +51,7 @@ from fieldlink.store.base import (
     record_row,
     utc_now,
 )
+from fieldlink.store.safefile import inside
 from fieldlink.store.timezones import local_to_utc
 
 _SCHEMA = """
@@ -150,6 +151,7 @@ class SqliteSink:
         self._open: set[tuple[str, str]] = set()
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
+            inside(p, p.parent)  # a link out of the database's folder is refused
             self._db = sqlite3.connect(
                 p, timeout=timeout, isolation_level=None, check_same_thread=False
             )

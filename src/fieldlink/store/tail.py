@@ -63,13 +63,45 @@ def find_tail(
     f.seek(start)
     raw = f.read(end - start)
     row = _parse(raw, delimiter, path)
-    if row is None or len(row) != field_count or not row[1].isdigit():
+    if row is None or len(row) != field_count or not _is_record_number(row[1]):
         shown = raw[:120].decode("utf-8", "replace").rstrip("\r\n")
+        line = _line_number(f, start)
         raise StoreError(
-            f"{path}: the last line is not a record of this table ({shown!r}); "
+            f"{path}, line {line}: the last line is not a record of this table ({shown!r}); "
             "fieldlink will not guess its position — move the file aside or repair that line"
         )
     return Tail(end, row, size - end)
+
+
+def _is_record_number(cell: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes ``²`` and ``١``, which ``int`` may not."""
+    return cell.isascii() and cell.isdigit()
+
+
+def record_number(cell: str, path: str, line: int | None = None) -> int:
+    """The RECORD cell as a number, or a StoreError naming the file (and line)."""
+    if not _is_record_number(cell):
+        where = path if line is None else f"{path}, line {line}"
+        raise StoreError(f"{where}: record number {cell!r} is not a number")
+    return int(cell)
+
+
+def _line_number(f: BinaryIO, offset: int) -> int:
+    """The 1-based line that starts at ``offset`` (counts the line breaks before it).
+
+    Only on the error path, so reading the file from the start is fine; a quoted line
+    break inside a string counts as a line, as an editor shows it.
+    """
+    f.seek(0)
+    breaks = 0
+    remaining = offset
+    while remaining > 0:
+        block = f.read(min(_CHUNK * 16, remaining))
+        if not block:
+            break
+        breaks += block.count(b"\n")
+        remaining -= len(block)
+    return breaks + 1
 
 
 def _last_line(f: BinaryIO, data_start: int, size: int) -> tuple[int, int]:

@@ -305,3 +305,9 @@ def test_random_bytes_only_raise_protocol_errors(data: bytes) -> None:
     except ProtocolError:
         return
     assert build_tdf(tables) == b"\x01" + data or any(f.aliases for t in tables for f in t.fields)
+    for table in tables:  # end to end: what a client does next with a definition
+        try:
+            table.column_names()
+            RecordLayout(table)
+        except ProtocolError:
+            pass

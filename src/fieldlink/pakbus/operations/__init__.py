@@ -33,6 +33,7 @@ from fieldlink.pakbus.operations.clock import (
 )
 from fieldlink.pakbus.operations.common import MAX_PAYLOAD, ProgressCallback, check_response
 from fieldlink.pakbus.operations.devconfig import (
+    MAX_SETTING_SIZE,
     DeviceSettings,
     Setting,
     encode_setting,
@@ -40,7 +41,9 @@ from fieldlink.pakbus.operations.devconfig import (
     set_setting,
 )
 from fieldlink.pakbus.operations.files import (
+    DEFAULT_MAX_FILE_SIZE,
     FILE_SWATH,
+    MAX_DEFINITION_FILE_SIZE,
     device_path,
     file_command,
     file_control,
@@ -67,8 +70,11 @@ from fieldlink.pakbus.operations.tables import (
 from fieldlink.pakbus.operations.values import FieldValue, find_field, get_value, set_value
 
 __all__ = [
+    "DEFAULT_MAX_FILE_SIZE",
     "FILE_SWATH",
+    "MAX_DEFINITION_FILE_SIZE",
     "MAX_PAYLOAD",
+    "MAX_SETTING_SIZE",
     "ClockSyncResult",
     "DeviceSettings",
     "FieldValue",

@@ -193,6 +193,12 @@ def _devconfig_denied(what: str) -> PermissionDenied:
     )
 
 
+#: Most bytes of one setting value read in fragments.  The longest real settings (route
+#: tables, network configurations) take a few kilobytes; this bounds a device whose
+#: fragments never end (issue 13).
+MAX_SETTING_SIZE = 1 << 20
+
+
 def _setting_fragments(setting_id: int, first: bytes, security_code: int) -> Operation[bytes]:
     value = bytearray(first)
     while True:
@@ -206,6 +212,12 @@ def _setting_fragments(setting_id: int, first: bytes, security_code: int) -> Ope
             raise Unsupported(f"the device cannot send the rest of setting {setting_id}")
         if r.outcome != DevConfigGetFragmentOutcome.OK:
             raise DeviceError(f"reading setting {setting_id}: outcome {r.outcome}", code=r.outcome)
+        if len(value) + len(r.data) > MAX_SETTING_SIZE:
+            raise ProtocolError(
+                f"setting {setting_id}: fragments go on past {MAX_SETTING_SIZE} bytes, "
+                "more than any setting holds",
+                message_type=r.what(),
+            )
         value += r.data
         if not r.more_fragments:
             return bytes(value)
@@ -234,6 +246,7 @@ def get_settings(security_code: int = 0) -> Operation[DeviceSettings]:
             raise _devconfig_denied("reading the settings")
         if r.outcome != DevConfigGetOutcome.OK:
             raise DeviceError(f"reading the settings: outcome {r.outcome}", code=r.outcome)
+        known = len(seen)
         for s in r.settings:
             value = s.value
             if s.large_value:
@@ -246,6 +259,11 @@ def get_settings(security_code: int = 0) -> Operation[DeviceSettings]:
         if not r.settings:
             raise ProtocolError(
                 "the device announces more settings but sent none", message_type=r.what()
+            )
+        if len(seen) == known:  # asking again would bring the same: it never ends
+            raise ProtocolError(
+                "the device announces more settings but sent no new setting",
+                message_type=r.what(),
             )
         begin = 0x8000 | r.settings[-1].id
 

@@ -34,6 +34,15 @@ from fieldlink.pakbus.session import (
 #: File Receive swath: Campbell's 998 - 5 (pakbus.md §7.2).
 FILE_SWATH = MAX_PAYLOAD - 5
 
+#: Most bytes a ``.TDF`` or ``.DIR`` may have.  A CR1000's 122-field Status table takes
+#: 4 KB of ``.TDF``; a thousand tables of a hundred fields would still fit in 16 MiB.
+MAX_DEFINITION_FILE_SIZE = 16 << 20
+#: Most bytes of any other download when neither the directory's size nor the caller's
+#: maximum is known: the whole is held in memory, so a logger that never stops
+#: sending full swaths must not be followed for ever (issue 13).
+DEFAULT_MAX_FILE_SIZE = 256 << 20
+_DEFINITION_FILES = frozenset({".tdf", ".dir"})
+
 
 # --- files ------------------------------------------------------------------------------------
 
@@ -58,22 +67,47 @@ def device_path(name: str) -> str:
     return name if ":" in name else f"CPU:{name}"
 
 
+def _download_limit(name: str, size: int | None, max_size: int | None) -> tuple[int, str]:
+    """The most bytes a download of ``name`` may bring, and what set that bound."""
+    bounds: list[tuple[int, str]] = []
+    if size is not None:
+        bounds.append((size, f"the directory announced {size} bytes"))
+    if max_size is not None:
+        bounds.append((max_size, f"the maximum asked for, --max-size {max_size}"))
+    if name.rpartition(":")[2].lower() in _DEFINITION_FILES:
+        bounds.append((MAX_DEFINITION_FILE_SIZE, "no logger writes a bigger one"))
+    if not bounds:
+        bounds.append((DEFAULT_MAX_FILE_SIZE, "the default maximum; raise it with --max-size"))
+    return min(bounds)
+
+
 def get_file(
     name: str,
     security_code: int = 0,
     *,
     progress: ProgressCallback | None = None,
     size: int | None = None,
+    max_size: int | None = None,
     swath: int = FILE_SWATH,
 ) -> Operation[bytes]:
     """Download a file from the logger (File Receive, §7.2); all of it or an error.
 
     Swaths continue under the first swath's TranNbr (required by OS >= 17) and a
     duplicate answer for an earlier offset is ignored.  The file ends at the first
-    swath shorter than asked for.  ``size``, if known, only feeds ``progress``.
+    swath shorter than asked for.
+
+    A download always has an end, whatever the logger sends (issue 13): ``size`` (what
+    the directory announced, if known; it also feeds ``progress``), ``max_size`` (the
+    caller's), :data:`MAX_DEFINITION_FILE_SIZE` for ``.TDF``/``.DIR`` and otherwise
+    :data:`DEFAULT_MAX_FILE_SIZE` bound it; the smallest applies, and more bytes than
+    that is a ProtocolError before they are kept.
     """
     if not 1 <= swath <= FILE_SWATH:
         raise UsageError(f"swath must be 1..{FILE_SWATH}")
+    for what, value in (("size", size), ("max_size", max_size)):
+        if value is not None and value < 0:
+            raise UsageError(f"{what} must not be negative, not {value}")
+    limit, why = _download_limit(name, size, max_size)
     data = bytearray()
     while True:
         offset = len(data)
@@ -112,6 +146,12 @@ def get_file(
         if len(r.data) > swath:
             raise ProtocolError(
                 f"{len(r.data)} bytes of file data for a swath of {swath}", message_type=r.what()
+            )
+        if offset + len(r.data) > limit:
+            raise ProtocolError(
+                f"file {name!r} has more than {limit} bytes ({why}); "
+                f"download stopped after {offset} bytes",
+                message_type=r.what(),
             )
         data += r.data
         if progress is not None:

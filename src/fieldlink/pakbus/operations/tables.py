@@ -281,7 +281,15 @@ def _assemble(
                 f"{assembler.next_offset} bytes",
                 message_type=bmp5.CollectDataResponse.what(),
             )
+        held = assembler.next_offset
         record = assembler.add(fragment)
+        if record is None and assembler.next_offset == held:
+            # Asking again would get the same answer: a logger that never ends the record.
+            raise ProtocolError(
+                f"record {first.record_nbr} of {table.name!r}: a fragment with no new bytes "
+                f"after {held} bytes",
+                message_type=bmp5.CollectDataResponse.what(),
+            )
     return record
 
 

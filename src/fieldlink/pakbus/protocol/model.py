@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import count
 from math import prod
 
+from fieldlink.errors import ProtocolError
 from fieldlink.pakbus.protocol.wire import NSec
 
 #: A scalar value as decoded from a record.  Strings are ``str`` (Latin-1), booleans
@@ -29,6 +30,20 @@ Value = Scalar | tuple[Scalar, ...]
 ASCII_TYPE = 11
 #: PakBus data type code for ASCIIZ (NUL-terminated) strings.
 ASCIIZ_TYPE = 16
+
+# What a real logger can hold (issue 13).  A ``.TDF`` is device input: its sizes are
+# checked against these before a layout is compiled or a column named, so a hostile or
+# corrupt definition is a ProtocolError instead of gigabytes of allocation.  CRBasic
+# arrays have at most three dimensions (a string array one more, its length); a
+# CR1000's whole SRAM is 4 MB and a CR6's final storage a few tens of MB, in which a
+# record of more than 65 536 values or 1 MiB is not something any program declares.
+
+#: Most dimensions a field may declare.
+MAX_DIMENSIONS = 6
+#: Most values (columns) in one record, all fields together.
+MAX_RECORD_VALUES = 65_536
+#: Most bytes in one record's values, all fields together.
+MAX_RECORD_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +62,27 @@ class FieldDef:
     #: Dimensions of the whole array (empty for a scalar); for ASCII the last is the length.
     dimensions: tuple[int, ...] = ()
     aliases: tuple[str, ...] = ()
+
+    def check_bounds(self) -> None:
+        """Raise ProtocolError if this field's sizes exceed what a real logger can hold.
+
+        Cheap (no allocation whatever the sizes): callers run it before they build
+        anything whose size comes from the field.  PieceSize counts elements (bytes for
+        ASCII), and every element takes at least a byte, so it is bounded by
+        :data:`MAX_RECORD_BYTES`; the values it makes by :data:`MAX_RECORD_VALUES`.
+        """
+        problem = None
+        if len(self.dimensions) > MAX_DIMENSIONS:
+            problem = f"{len(self.dimensions)} dimensions (at most {MAX_DIMENSIONS})"
+        elif self.piece_size > MAX_RECORD_BYTES:
+            problem = f"PieceSize {self.piece_size} (at most {MAX_RECORD_BYTES})"
+        elif self.value_count > MAX_RECORD_VALUES:
+            problem = f"{self.value_count} values (at most {MAX_RECORD_VALUES})"
+        if problem is not None:
+            raise ProtocolError(
+                f"field {self.name!r} declares {problem}: more than a logger can hold",
+                message_type=".TDF table definitions",
+            )
 
     @property
     def is_string(self) -> bool:
@@ -70,7 +106,11 @@ class FieldDef:
         )
 
     def column_names(self) -> list[str]:
-        """Column headers as LoggerNet writes them: ``Name`` or ``Name(1)``, ``Name(1,2)``."""
+        """Column headers as LoggerNet writes them: ``Name`` or ``Name(1)``, ``Name(1,2)``.
+
+        A field larger than a logger can hold is a ProtocolError (:meth:`check_bounds`).
+        """
+        self.check_bounds()
         if not self.is_array:
             return [self.name]
         dims = self.dimensions[:-1] if self.is_string else self.dimensions
@@ -117,7 +157,25 @@ class TableDef:
                 return f
         raise KeyError(name)
 
+    def check_bounds(self) -> None:
+        """Raise ProtocolError if a field, or all of them together, exceed one record.
+
+        Only the value count is summed here: the byte size of each type is the codec's
+        business (:class:`~fieldlink.pakbus.protocol.records.RecordLayout` checks it).
+        """
+        total = 0
+        for f in self.fields:
+            f.check_bounds()
+            total += f.value_count
+        if total > MAX_RECORD_VALUES:
+            raise ProtocolError(
+                f"table {self.name!r} declares {total} values per record "
+                f"(at most {MAX_RECORD_VALUES}): more than a logger can hold",
+                message_type=".TDF table definitions",
+            )
+
     def column_names(self) -> list[str]:
+        self.check_bounds()
         return [c for f in self.fields for c in f.column_names()]
 
 

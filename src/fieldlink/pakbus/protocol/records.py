@@ -39,6 +39,8 @@ from typing import Any, cast
 from fieldlink.errors import ProtocolError
 from fieldlink.pakbus.protocol import types as t
 from fieldlink.pakbus.protocol.model import (
+    MAX_RECORD_BYTES,
+    MAX_RECORD_VALUES,
     FieldDef,
     Record,
     Scalar,
@@ -148,6 +150,7 @@ def _asciiz_encoder(value: object) -> object:
 
 
 def _compile_piece(f: FieldDef) -> _Piece:
+    f.check_bounds()  # before any size from the field is used
     code = f.type_code
     if code == t.DataType.ASCII:
         count, length = _string_shape(f)
@@ -417,6 +420,7 @@ class RecordLayout:
             else None
         )
         self._pieces = tuple(_compile_piece(f) for f in self.fields)
+        self._check_bounds()
         if any(p.code == t.DataType.ASCIIZ for p in self._pieces):
             self.size: int | None = None
             self._codec: _Codec | None = None
@@ -425,6 +429,28 @@ class RecordLayout:
             self._codec = _Codec(self._pieces, None)
             self._stamped = _Codec(self._pieces, table.time_type)
             self.size = self._codec.struct.size
+
+    def _check_bounds(self) -> None:
+        """The whole record within what a logger can hold, before any struct is built.
+
+        Each piece was checked alone by :func:`_compile_piece`; together they may still
+        be too many values or bytes (an ASCIIZ string counts its NUL byte at least).
+        """
+        values = sum(p.items for p in self._pieces)
+        size = sum(
+            p.items * (struct.calcsize(">" + p.item_fmt) if p.item_fmt else 1) for p in self._pieces
+        )
+        problem = None
+        if values > MAX_RECORD_VALUES:
+            problem = f"{values} values (at most {MAX_RECORD_VALUES})"
+        elif size > MAX_RECORD_BYTES:
+            problem = f"{size} bytes (at most {MAX_RECORD_BYTES})"
+        if problem is not None:
+            raise ProtocolError(
+                f"a record of table {self.table.name!r} would hold {problem}: "
+                "more than a logger can hold",
+                message_type=_WHAT,
+            )
 
     # --- decoding ---------------------------------------------------------------------
 
@@ -818,7 +844,8 @@ class FragmentAssembler:
 
         A fragment that overlaps bytes already held (a retried request) contributes only
         its new bytes; one that leaves a gap, belongs to another record, or runs past the
-        record's size is a ProtocolError.
+        record's size (for a variable-size record, past what a logger can hold) is a
+        ProtocolError.
         """
         if fragment.table_nbr != self.table.number or fragment.record_nbr != self.record_nbr:
             raise ProtocolError(
@@ -834,7 +861,16 @@ class FragmentAssembler:
                 f"fragment starts at byte {fragment.offset} but only {held} bytes are held",
                 message_type=_WHAT,
             )
-        self._buf += fragment.data[held - fragment.offset :]
+        new = fragment.data[held - fragment.offset :]
+        limit = self.layout.stamp_size + MAX_RECORD_BYTES
+        if self.total_size is None and held + len(new) > limit:
+            # A variable-size (ASCIIZ) record that never ends: no logger holds one this big.
+            raise ProtocolError(
+                f"fragments hold {held + len(new)} bytes of one record, more than a logger "
+                f"can hold ({MAX_RECORD_BYTES} bytes of values)",
+                message_type=_WHAT,
+            )
+        self._buf += new
         if self.total_size is not None:
             if len(self._buf) > self.total_size:
                 raise ProtocolError(

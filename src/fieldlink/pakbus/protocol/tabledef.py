@@ -14,6 +14,12 @@ Two readings chosen where the sources disagree (see §8.2):
 - PieceSize is the element count of this piece (Campbell's meaning), not the manual's
   "dimension of the whole array".
 
+Parsing bounds only the structure (at most ``MAX_DIMENSIONS`` dimensions per field); the
+sizes a field declares are checked where they would be used -- compiling a record
+layout, naming columns (:meth:`~fieldlink.pakbus.protocol.model.FieldDef.check_bounds`)
+-- so one impossible table is a ProtocolError for that table, and the logger's other
+tables can still be listed and collected.
+
 The signature of a table is the CSI signature of its bytes from the first byte of
 TableName through the field-list terminator, inclusive.
 """
@@ -23,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from fieldlink.pakbus.protocol.model import FieldDef, TableDef
+from fieldlink.pakbus.protocol.model import MAX_DIMENSIONS, FieldDef, TableDef
 from fieldlink.pakbus.protocol.signature import signature
 from fieldlink.pakbus.protocol.wire import NSec, Reader, Writer
 
@@ -73,11 +79,13 @@ def _parse_field(r: Reader, field_type: int) -> FieldDef:
     description = r.text("Description")
     begin_index = r.u32("BegIdx")
     piece_size = r.u32("PieceSize")
-    dims = []
+    dims: list[int] = []
     while True:
         dim = r.u32("Dimension")
         if dim == 0:
             break
+        if len(dims) == MAX_DIMENSIONS:  # no logger array has more: a corrupt file
+            raise r.error(f"field {name!r} has more than {MAX_DIMENSIONS} dimensions", r.pos - 4)
         dims.append(dim)
     return FieldDef(
         name=name,
