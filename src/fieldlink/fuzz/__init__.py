@@ -38,9 +38,9 @@ def targets() -> dict[str, Target]:
     instrumentation (instrumenting everything already loaded takes a minute).
     """
     if not _LOADED:
-        from fieldlink.fuzz import pakbus, store
+        from fieldlink.fuzz import instruments, pakbus, store
 
-        for module in (pakbus, store):
+        for module in (pakbus, store, instruments):
             for target in module.TARGETS:
                 _LOADED[target.name] = target
     return _LOADED
