@@ -33,7 +33,9 @@ Fields (each takes the attribute ``name`` and an optional wire ``label`` for err
   floats ``f32 f64 f32le f64le``, ``flag`` (one byte, 0 false), ``const``;
 - ``bits``: one word cut into named parts (``part``), most significant first;
 - ``packed``: one attribute spread over several fixed parts (e.g. a seconds/nanoseconds time);
-- ``scaled``: a number sent as a scaled, offset integer (volts × 100, °C + 30);
+- ``scaled``: a number sent as a scaled, offset integer (volts × 100, °C + 30, tens of
+  Ah), optionally pinned at the ends of its range;
+- ``choice``: an integer code that decodes to a member of an ``IntEnum``;
 - ``asciiz`` (NUL-terminated text), ``fixed_bytes``, ``rest`` (bytes to the end),
   ``prefixed`` (length-prefixed bytes, the length word optionally carrying flag bits);
 - ``optional`` (a trailing field that may be absent), ``tail`` (a group that is sent
@@ -47,6 +49,7 @@ Nothing here knows any instrument family.
 from __future__ import annotations
 
 import dataclasses
+import math
 import struct
 from collections.abc import Callable, Collection, Mapping, Sequence
 from operator import attrgetter
@@ -312,36 +315,133 @@ class Scaled(Number):
 
     Decodes to ``wire / scale - offset`` (a float), or ``wire - offset`` (an int) when
     ``scale`` is 1, as for a temperature sent as °C + 30 in one byte.
+
+    ``step`` (with ``scale`` 1) is for a coarse integer unit: the wire counts steps of
+    that size (a capacity in tens of Ah is ``step=10``) and decodes to ``wire * step -
+    offset``; encoding refuses a value between steps rather than round it away.
+
+    ``clamp`` sends a value beyond the wire range as the nearest end of it instead of
+    refusing it: for a device (or an emulator) reporting a reading, where pinning at
+    full scale is what an instrument does.  Not for commands, where it would change
+    what is asked for.
     """
 
-    __slots__ = ("offset", "scale")
+    __slots__ = ("clamp", "offset", "scale", "step")
 
     def __init__(
-        self, name: str, label: str, code: str, endian: str, scale: int, offset: int
+        self,
+        name: str,
+        label: str,
+        code: str,
+        endian: str,
+        scale: int,
+        offset: int,
+        step: int = 1,
+        clamp: bool = False,
     ) -> None:
         super().__init__(name, label, code, endian)
+        if code not in _RANGES:
+            raise ValueError(f"{label}: a scaled value needs an integer code, not {code!r}")
+        if step < 1 or scale < 1 or (step != 1 and scale != 1):
+            raise ValueError(f"{label}: scale and step are positive, and not both above 1")
         self.scale = scale
         self.offset = offset
+        self.step = step
+        self.clamp = clamp
 
     def encode_expr(self, obj: str, me: str) -> str:
         return f"{me}.to_wire({obj}.{self.names[0]})"
 
     def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"v[{self.names[0]!r}] = {me}.from_wire({temps[0]})"
+        # Inline arithmetic, not a method call: scaled readings are decoded in hot loops.
+        t = temps[0]
+        expr = f"{t} / {self.scale!r}" if self.scale != 1 else t
+        expr = f"{expr} * {self.step!r}" if self.step != 1 else expr
+        expr = f"{expr} - {self.offset!r}" if self.offset else expr
+        return f"v[{self.names[0]!r}] = {expr}"
 
     def to_wire(self, value: float) -> int:
         why = number_problem(value, "d")
         if why is not None:
             raise _Bad(self.label, why)
-        wire = round((value + self.offset) * self.scale)
+        if not math.isfinite(value):
+            raise _Bad(self.label, f"must be a finite number, got {value}")
         lo, hi = _RANGES[self.code]
-        if not lo <= wire <= hi:
-            low, high = lo / self.scale - self.offset, hi / self.scale - self.offset
-            raise _Bad(self.label, f"must be {low:g}..{high:g}, got {value}")
-        return wire
+        if self.step != 1:
+            if not isinstance(value, int):
+                raise _Bad(self.label, f"must be an integer, not {type(value).__name__}")
+            wire, extra = divmod(value + self.offset, self.step)
+            if extra:
+                raise _Bad(self.label, f"must be a whole number of {self.step}s, got {value}")
+        else:
+            wire = round((value + self.offset) * self.scale)
+        if lo <= wire <= hi:
+            return wire
+        if self.clamp:
+            return lo if wire < lo else hi
+        low, high = self.from_wire(lo), self.from_wire(hi)
+        raise _Bad(self.label, f"must be {low:g}..{high:g}, got {value}")
 
     def from_wire(self, wire: int) -> float:
-        return wire - self.offset if self.scale == 1 else wire / self.scale - self.offset
+        if self.scale == 1:
+            return wire * self.step - self.offset
+        return wire / self.scale - self.offset
+
+    def problem(self, obj: object) -> tuple[str, str] | None:
+        try:
+            self.to_wire(getattr(obj, self.names[0]))
+        except _Bad as bad:
+            return (bad.label, bad.problem)
+        return None
+
+
+class Choice(Number):
+    """An integer that must be a member of the :class:`enum.IntEnum` ``kind``.
+
+    Decodes to the member, so a code the enum does not know is a ProtocolError naming
+    the field (not a ``ValueError`` from the class); encoding refuses a non-member.
+    """
+
+    __slots__ = ("_members", "kind")
+
+    def __init__(self, name: str, label: str, code: str, endian: str, kind: type[Any]) -> None:
+        super().__init__(name, label, code, endian)
+        self.kind = kind
+        self._members: dict[int, Any] = {int(m): m for m in kind}
+
+    def encode_expr(self, obj: str, me: str) -> str:
+        return f"{me}.to_wire({obj}.{self.names[0]})"
+
+    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
+        return f"v[{self.names[0]!r}] = {me}.member({temps[0]}, {at})"
+
+    def _listing(self) -> str:
+        return ", ".join(f"{int(m)} {m.name}" for m in self._members.values())
+
+    def to_wire(self, value: object) -> int:
+        if isinstance(value, int) and value in self._members:
+            return int(value)
+        if value is None:
+            raise _Bad(self.label, "is required")
+        why = f"must be {_a(self.kind.__name__)} ({self._listing()}), got {value!r}"
+        raise _Bad(self.label, why)
+
+    def member(self, wire: int, offset: int) -> Any:
+        found = self._members.get(wire)
+        if found is None:
+            raise _Fault(
+                f"{{field}} {wire} is not {_a(self.kind.__name__)} ({self._listing()})",
+                offset,
+                self.label,
+            )
+        return found
+
+    def problem(self, obj: object) -> tuple[str, str] | None:
+        try:
+            self.to_wire(getattr(obj, self.names[0]))
+        except _Bad as bad:
+            return (bad.label, bad.problem)
+        return super().problem(obj)
 
 
 def _a(noun: str) -> str:
@@ -982,17 +1082,20 @@ class Binary:
     """Mixin for a dataclass with a ``LAYOUT``: ``encode()`` and ``decode()`` from it.
 
     The codec is compiled the first time the class is used and kept on the class.
+    Errors name the message by ``WHAT`` (e.g. ``"MT-5 0xA0 reply"``), or by the
+    class name when it is empty.
     """
 
     __slots__ = ()
 
     LAYOUT: ClassVar[Sequence[Field]]
+    WHAT: ClassVar[str] = ""
 
     @classmethod
     def codec(cls) -> Codec[Self]:
         found = cls.__dict__.get("_fields_codec")
         if found is None:
-            found = Codec(cls.LAYOUT, make=cls, what=cls.__name__)
+            found = Codec(cls.LAYOUT, make=cls, what=cls.WHAT or cls.__name__)
             type.__setattr__(cls, "_fields_codec", found)
         return found
 
@@ -1061,9 +1164,22 @@ def scaled(
     endian: str = ">",
     scale: int = 1,
     offset: int = 0,
+    step: int = 1,
+    clamp: bool = False,
 ) -> Scaled:
-    """An integer field carrying ``(value + offset) * scale``: ``scaled("volts", scale=100)``."""
-    return Scaled(name, label or name, code, endian, scale, offset)
+    """An integer field carrying ``(value + offset) * scale``: ``scaled("volts", scale=100)``.
+
+    ``step=10`` sends a whole number of tens (``scale`` stays 1); ``clamp`` pins an
+    out-of-range value at the nearest end of the wire range instead of refusing it.
+    """
+    return Scaled(name, label or name, code, endian, scale, offset, step, clamp)
+
+
+def choice(
+    name: str, kind: type[Any], label: str | None = None, *, code: str = "B", endian: str = ">"
+) -> Choice:
+    """An integer code decoded to a member of the IntEnum ``kind`` (others are refused)."""
+    return Choice(name, label or name, code, endian, kind)
 
 
 def packed(
@@ -1141,6 +1257,7 @@ def ignore_rest() -> IgnoreRest:
 __all__ = [
     "Binary",
     "Bits",
+    "Choice",
     "Codec",
     "Const",
     "Field",
@@ -1161,6 +1278,7 @@ __all__ = [
     "Variable",
     "asciiz",
     "bits",
+    "choice",
     "const",
     "f32",
     "f32le",
