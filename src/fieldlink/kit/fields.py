@@ -163,9 +163,10 @@ class Fixed(Field):
         """Source for the struct value(s), e.g. ``o.tran`` or ``*f3.split(o)``."""
         return f"{obj}.{self.names[0]}"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        """Source storing the unpacked ``temps`` into dict ``v``; ``at`` is the offset."""
-        return f"v[{self.names[0]!r}] = {temps[0]}"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        """Source for the unpacked ``temps``: ``(attribute, expression)`` pairs, and
+        ``(None, statement)`` for a check; ``at`` is the field's offset."""
+        return [(self.names[0], temps[0])]
 
     def problem(self, obj: object) -> tuple[str, str] | None:
         """Why ``obj``'s value(s) cannot be packed: ``(label, problem)``, or None."""
@@ -197,8 +198,8 @@ class Const(Fixed):
     def encode_expr(self, obj: str, me: str) -> str:
         return f"{me}.value"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"if {temps[0]} != {me}.value: {me}.mismatch({temps[0]}, {at})"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        return [(None, f"if {temps[0]} != {me}.value: {me}.mismatch({temps[0]}, {at})")]
 
     def mismatch(self, got: int, offset: int) -> None:
         width = 2 * self.size
@@ -218,9 +219,14 @@ class Part:
 
 
 class Bits(Fixed):
-    """One unsigned word cut into parts, most significant first, filling it exactly."""
+    """One unsigned word cut into parts, most significant first, filling it exactly.
 
-    __slots__ = ("_layout",)
+    Both directions are generated as straight-line code (no loop over the parts):
+    a flag byte over an address is a hot path in some families.  A part that is not
+    a plain in-range ``int`` falls back to :meth:`join`, which names the problem.
+    """
+
+    __slots__ = ("_layout", "fast_join")
 
     def __init__(self, label: str, code: str, endian: str, parts: Sequence[Part]) -> None:
         super().__init__(tuple(p.name for p in parts), label, code, endian)
@@ -233,12 +239,35 @@ class Bits(Fixed):
             shift -= p.width
             layout.append((p, shift, (1 << p.width) - 1))
         self._layout = tuple(layout)
+        self.fast_join: Callable[[object], int] = self._compile_join()
+
+    def _compile_join(self) -> Callable[[object], int]:
+        checks: list[str] = []
+        terms: list[str] = []
+        for k, (p, shift, mask) in enumerate(self._layout):
+            if p.flag:
+                terms.append(f"({1 << shift} if o.{p.name} else 0)")
+                continue
+            checks.append(f"    p{k} = o.{p.name}")
+            checks.append(f"    if p{k}.__class__ is not int or not 0 <= p{k} <= {mask}:")
+            checks.append("        return slow(o)")
+            terms.append(f"(p{k} << {shift})" if shift else f"p{k}")
+        src = "\n".join(["def join(o):", *checks, f"    return {' | '.join(terms)}"])
+        ns: dict[str, Any] = {"slow": self.join}
+        exec(src, ns)  # our own source, from the part names (identifiers) and numbers
+        join: Callable[[object], int] = ns["join"]
+        return join
 
     def encode_expr(self, obj: str, me: str) -> str:
-        return f"{me}.join({obj})"
+        return f"{me}.fast_join({obj})"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"{me}.split({temps[0]}, v)"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        t = temps[0]
+        items: list[tuple[str | None, str]] = []
+        for p, shift, mask in self._layout:
+            expr = f"({t} >> {shift}) & {mask}" if shift else f"{t} & {mask}"
+            items.append((p.name, f"bool({expr})" if p.flag else expr))
+        return items
 
     def join(self, obj: object) -> int:
         word = 0
@@ -288,8 +317,8 @@ class Packed(Fixed):
     def encode_expr(self, obj: str, me: str) -> str:
         return f"*{me}.split({obj}.{self.names[0]})"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"v[{self.names[0]!r}] = {me}.kind({', '.join(temps)})"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        return [(self.names[0], f"{me}.kind({', '.join(temps)})")]
 
     def split(self, value: Any) -> tuple[Any, ...]:
         if value is None:
@@ -352,13 +381,13 @@ class Scaled(Number):
     def encode_expr(self, obj: str, me: str) -> str:
         return f"{me}.to_wire({obj}.{self.names[0]})"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
         # Inline arithmetic, not a method call: scaled readings are decoded in hot loops.
         t = temps[0]
         expr = f"{t} / {self.scale!r}" if self.scale != 1 else t
         expr = f"{expr} * {self.step!r}" if self.step != 1 else expr
         expr = f"{expr} - {self.offset!r}" if self.offset else expr
-        return f"v[{self.names[0]!r}] = {expr}"
+        return [(self.names[0], expr)]
 
     def to_wire(self, value: float) -> int:
         why = number_problem(value, "d")
@@ -412,8 +441,8 @@ class Choice(Number):
     def encode_expr(self, obj: str, me: str) -> str:
         return f"{me}.to_wire({obj}.{self.names[0]})"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"v[{self.names[0]!r}] = {me}.member({temps[0]}, {at})"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        return [(self.names[0], f"{me}.member({temps[0]}, {at})")]
 
     def _listing(self) -> str:
         return ", ".join(f"{int(m)} {m.name}" for m in self._members.values())
@@ -913,38 +942,62 @@ def _check_order(layout: Sequence[Field]) -> None:
             raise ValueError(f"{f.label} follows optional {seen_optional[-1].label}")
 
 
+def _run_source(
+    k: int, run: Sequence[Fixed], ns: dict[str, Any], base: str = "pos"
+) -> tuple[struct.Struct, list[str], list[tuple[str | None, str]], list[str]]:
+    """One fixed run's Struct, encode expressions, decode items and temporaries.
+
+    Puts the Struct (``S{k}``), the run (``R{k}``) and each field (``F{k}_{j}``) in
+    ``ns``; ``base`` is the source of the run's offset, for decode errors.
+    """
+    s = struct.Struct(
+        (next((f.endian for f in run if f.endian), ">")) + "".join(f.code for f in run)
+    )
+    ns[f"S{k}"], ns[f"R{k}"] = s, run
+    exprs: list[str] = []
+    items: list[tuple[str | None, str]] = []
+    temps: list[str] = []
+    offset = 0
+    for j, f in enumerate(run):
+        me = f"F{k}_{j}"
+        ns[me] = f
+        exprs.append(f.encode_expr("o", me))
+        mine = [f"t{k}_{len(temps) + x}" for x in range(f.parts)]
+        temps.extend(mine)
+        items.extend(f.decode_items(mine, me, f"{base} + {offset}"))
+        offset += f.size
+    return s, exprs, items, temps
+
+
+def _positional_order(make: Callable[..., Any], names: Sequence[str]) -> list[str] | None:
+    """``names`` in ``make``'s parameter order if it is a dataclass taking exactly them.
+
+    A positional call builds a dataclass noticeably faster than keywords do.
+    """
+    if not (isinstance(make, type) and dataclasses.is_dataclass(make)):
+        return None
+    params = [f.name for f in dataclasses.fields(make) if f.init]
+    kw_only = any(f.kw_only for f in dataclasses.fields(make) if f.init)
+    return params if not kw_only and sorted(params) == sorted(names) else None
+
+
+def _namespace() -> dict[str, Any]:
+    return {"_Bad": _Bad, "_fixed_problem": _fixed_problem, "_fixed_short": _fixed_short}
+
+
 def _compile(
     layout: Sequence[Field], defaults: Mapping[str, Any]
 ) -> tuple[_Enc, _Dec, int, int | None]:
     """Encoder, decoder, minimum size and fixed size (None if variable) of ``layout``."""
     _check_order(layout)
-    ns: dict[str, Any] = {
-        "_Bad": _Bad,
-        "_fixed_problem": _fixed_problem,
-        "_fixed_short": _fixed_short,
-    }
+    ns = _namespace()
     enc_src = ["def enc(o, out):"]
     dec_src = ["def dec(data, pos, v):", "    n = len(data)"]
     min_size = 0
     fixed: int | None = 0
     for k, item in enumerate(_runs(layout)):
         if isinstance(item, list):
-            s = struct.Struct(
-                (next((f.endian for f in item if f.endian), ">")) + "".join(f.code for f in item)
-            )
-            ns[f"S{k}"], ns[f"R{k}"] = s, item
-            exprs: list[str] = []
-            stmts: list[str] = []
-            temps: list[str] = []
-            offset = 0
-            for j, f in enumerate(item):
-                me = f"F{k}_{j}"
-                ns[me] = f
-                exprs.append(f.encode_expr("o", me))
-                mine = [f"t{len(temps) + x}" for x in range(f.parts)]
-                temps.extend(mine)
-                stmts.append(f.decode_stmt(mine, me, f"pos + {offset}"))
-                offset += f.size
+            s, exprs, items, temps = _run_source(k, item, ns)
             enc_src += [
                 "    try:",
                 f"        out += S{k}.pack({', '.join(exprs)})",
@@ -957,7 +1010,10 @@ def _compile(
                 f"    if pos + {s.size} > n:",
                 f"        _fixed_short(R{k}, data, pos)",
                 f"    ({', '.join(temps)},) = S{k}.unpack_from(data, pos)",
-                *(f"    {stmt}" for stmt in stmts),
+                *(
+                    f"    {src}" if name is None else f"    v[{name!r}] = {src}"
+                    for name, src in items
+                ),
                 f"    pos += {s.size}",
             ]
             min_size += s.size
@@ -973,6 +1029,64 @@ def _compile(
     dec_src.append("    return pos")
     exec("\n".join(enc_src) + "\n" + "\n".join(dec_src), ns)  # our own source
     return ns["enc"], ns["dec"], min_size, fixed
+
+
+_Pack = Callable[[Any], bytes]
+_Unpack = Callable[[bytes, int], tuple[Any, int]]
+
+
+def _compile_fixed(
+    layout: Sequence[Field], make: Callable[..., Any]
+) -> tuple[_Pack, _Unpack] | None:
+    """Straight-line ``pack(obj) -> bytes`` and ``unpack(data, pos) -> (value, end)``.
+
+    Only for a layout of fixed fields (None otherwise): one function each way, the
+    value built by one keyword call of ``make`` -- no dict, no per-field calls --
+    since fixed packets are what families decode in hot loops.  Errors are the same
+    ``_Bad``/``_Fault`` as the general path; ``make``'s ValueError propagates.
+    """
+    runs = _runs(layout)
+    if not all(isinstance(run, list) for run in runs):
+        return None
+    ns = _namespace()
+    ns["make"] = make
+    packs: list[str] = []
+    unpack: list[str] = []
+    args: list[str] = []
+    every: list[Fixed] = []
+    at = 0
+    for k, run in enumerate(runs):
+        assert isinstance(run, list)
+        every.extend(run)
+        s, exprs, items, temps = _run_source(k, run, ns, f"pos + {at}" if at else "pos")
+        packs.append(f"S{k}.pack({', '.join(exprs)})")
+        unpack.append(f"    ({', '.join(temps)},) = S{k}.unpack_from(data, pos + {at})")
+        for name, code in items:
+            if name is None:
+                unpack.append(f"    {code}")
+            else:
+                unpack.append(f"    a_{name} = {code}")
+                args.append(name)
+        at += s.size
+    ns["ALL"] = every
+    order = _positional_order(make, args)
+    call = ", ".join(f"a_{n}" for n in order) if order else ", ".join(f"{n}=a_{n}" for n in args)
+    src = [
+        "def pack(o):",
+        "    try:",
+        f"        return {' + '.join(packs)}",
+        "    except _Bad:",
+        "        raise",
+        "    except Exception:",
+        "        _fixed_problem(ALL, o)",
+        "def unpack(data, pos):",
+        f"    if pos + {at} > len(data):",
+        "        _fixed_short(ALL, data, pos)",
+        *unpack,
+        f"    return make({call}), pos + {at}",
+    ]
+    exec("\n".join(src), ns)  # our own source
+    return ns["pack"], ns["unpack"]
 
 
 def _fixed_problem(run: Sequence[Fixed], obj: object) -> None:
@@ -1011,7 +1125,7 @@ class Codec(Generic[T]):
     tail fields (taken from ``make`` when it is a dataclass).
     """
 
-    __slots__ = ("_dec", "_enc", "_make", "min_size", "size", "what")
+    __slots__ = ("_dec", "_enc", "_make", "_pack", "_unpack", "min_size", "size", "what")
 
     def __init__(
         self,
@@ -1027,11 +1141,17 @@ class Codec(Generic[T]):
         if dataclasses.is_dataclass(make):
             _check_names(layout, make, what)
         self._enc, self._dec, self.min_size, self.size = _compile(layout, known)
+        fast = _compile_fixed(layout, make)
+        self._pack: _Pack | None = None if fast is None else fast[0]
+        self._unpack: _Unpack | None = None if fast is None else fast[1]
 
     def encode(self, obj: T) -> bytes:
         """The bytes of ``obj``; UsageError names the field whose value does not fit."""
-        out = bytearray()
         try:
+            if self._pack is not None:
+                packed: bytes = self._pack(obj)
+                return packed
+            out = bytearray()
             self._enc(obj, out)
         except _Bad as bad:
             raise UsageError(f"cannot encode {self.what}: {bad.label} {bad.problem}") from None
@@ -1049,13 +1169,15 @@ class Codec(Generic[T]):
     def decode_from(self, data: bytes | bytearray | memoryview, pos: int = 0) -> tuple[T, int]:
         """One value starting at ``pos``, and the offset just after it (for streams)."""
         raw = data if isinstance(data, bytes) else bytes(data)
-        v: dict[str, Any] = {}
         try:
+            if self._unpack is not None:
+                found: tuple[T, int] = self._unpack(raw, pos)
+                return found
+            v: dict[str, Any] = {}
             end = self._dec(raw, pos, v)
+            return self._make(**v), end
         except _Fault as fault:
             raise ProtocolError(fault.reason, message_type=self.what, offset=fault.offset) from None
-        try:
-            return self._make(**v), end
         except ValueError as exc:  # the class's own validation refused the values
             raise ProtocolError(
                 f"invalid values: {exc}", message_type=self.what, offset=pos
