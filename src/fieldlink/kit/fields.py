@@ -15,7 +15,9 @@ order, as a tuple (in the spirit of ``construct``)::
 and :class:`Codec` turns the layout into an encoder and a decoder *once per class*:
 consecutive fixed-width fields become one precompiled :class:`struct.Struct` and the
 glue is generated Python, so a message costs one ``pack``/``unpack_from`` per fixed
-run rather than one call per field.
+run rather than one call per field.  A layout of fixed fields only (a packet polled
+off a stream) goes further: one straight-line function each way, the value built by
+a single call (positional, for a dataclass), no intermediate dict.
 
 What the two directions promise:
 
