@@ -695,3 +695,38 @@ def test_bits_fast_join_falls_back_to_the_checked_path() -> None:
     assert word.fast_join(Command(0, True, Node.ONE, Stamp(0, 0), "", False)) == 0x8001
     with pytest.raises(Exception, match="must be an integer, not str"):
         word.fast_join(Command(0, True, "1", Stamp(0, 0), "", False))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Switch(Binary):
+    LAYOUT: ClassVar[Layout] = (F.flag("on", "State", strict=True),)
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Empty(Binary):
+    LAYOUT: ClassVar[Layout] = ()
+
+
+def test_strict_flag_takes_only_0_and_1() -> None:
+    assert Switch(True).encode() == h("01") and Switch(False).encode() == h("00")
+    assert Switch.decode(h("01")) == Switch(True) and Switch.decode(h("00")) == Switch(False)
+    with pytest.raises(ProtocolError, match="State is 2, expected 0 or 1") as info:
+        Switch.decode(h("02"))
+    assert info.value.offset == 0
+    # The lenient flag reads the same byte as true.
+    assert Codec((F.flag("on"),), make=Switch, what="lenient").decode(h("02")) == Switch(True)
+
+
+def test_empty_layout() -> None:
+    assert Empty().encode() == b""
+    assert Empty.decode(b"") == Empty()
+    with pytest.raises(ProtocolError, match="1 unexpected trailing bytes"):
+        Empty.decode(b"\x00")
+
+
+@pytest.mark.parametrize("codec", [Switch.codec(), Empty.codec()], ids=lambda c: c.what)
+@given(data=st.binary(max_size=4))
+def test_strict_flag_and_empty_fuzz(codec: Codec[object], data: bytes) -> None:
+    assert _outcome(lambda: codec.decode(data)) == _outcome(lambda: _general(codec).decode(data))

@@ -32,7 +32,8 @@ What the two directions promise:
 Fields (each takes the attribute ``name`` and an optional wire ``label`` for errors):
 
 - integers ``u8 u16 u32 u64 i8 i16 i32 i64`` (big-endian) and ``u16le``… ``i64le``,
-  floats ``f32 f64 f32le f64le``, ``flag`` (one byte, 0 false), ``const``;
+  floats ``f32 f64 f32le f64le``, ``flag`` (one byte, 0 false; ``strict``: 0 or 1
+  only), ``const``;
 - ``bits``: one word cut into named parts (``part``), most significant first;
 - ``packed``: one attribute spread over several fixed parts (e.g. a seconds/nanoseconds time);
 - ``scaled``: a number sent as a scaled, offset integer (volts × 100, °C + 30, tens of
@@ -186,6 +187,31 @@ class Number(Fixed):
     def problem(self, obj: object) -> tuple[str, str] | None:
         why = number_problem(getattr(obj, self.names[0]), self.code)
         return None if why is None else (self.label, why)
+
+
+class StrictFlag(Number):
+    """One byte that must be 0 (False) or 1 (True); anything else is a ProtocolError.
+
+    For a state a device reports, where a 2 means the bytes are not what we think.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, name: str, label: str) -> None:
+        super().__init__(name, label, "B", "")
+
+    def encode_expr(self, obj: str, me: str) -> str:
+        return f"(1 if {obj}.{self.names[0]} else 0)"
+
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        t = temps[0]
+        return [(None, f"if {t} > 1: {me}.not_boolean({t}, {at})"), (self.names[0], f"{t} == 1")]
+
+    def not_boolean(self, got: int, offset: int) -> None:
+        raise _Fault(f"{{field}} is {got}, expected 0 or 1", offset, self.label)
+
+    def problem(self, obj: object) -> tuple[str, str] | None:
+        return None
 
 
 class Const(Fixed):
@@ -1071,12 +1097,13 @@ def _compile_fixed(
                 args.append(name)
         at += s.size
     ns["ALL"] = every
+    packed = " + ".join(packs) or 'b""'  # an empty layout packs to nothing
     order = _positional_order(make, args)
     call = ", ".join(f"a_{n}" for n in order) if order else ", ".join(f"{n}=a_{n}" for n in args)
     src = [
         "def pack(o):",
         "    try:",
-        f"        return {' + '.join(packs)}",
+        f"        return {packed}",
         "    except _Bad:",
         "        raise",
         "    except Exception:",
@@ -1261,8 +1288,13 @@ f32, f64 = NumberType("f", ">"), NumberType("d", ">")
 f32le, f64le = NumberType("f", "<"), NumberType("d", "<")
 
 
-def flag(name: str, label: str | None = None) -> Number:
-    """One byte: any non-zero value decodes as True; True encodes as 1."""
+def flag(name: str, label: str | None = None, *, strict: bool = False) -> Number:
+    """One byte: any non-zero value decodes as True; True encodes as 1.
+
+    ``strict``: only 0 and 1 decode; any other byte is a ProtocolError.
+    """
+    if strict:
+        return StrictFlag(name, label or name)
     return Number(name, label or name, "?", "")
 
 
@@ -1397,6 +1429,7 @@ __all__ = [
     "Record",
     "Repeat",
     "Scaled",
+    "StrictFlag",
     "Tail",
     "Text",
     "Variable",

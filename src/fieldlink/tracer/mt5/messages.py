@@ -212,18 +212,34 @@ class ControlParameters(Binary):
 
 
 @dataclass(frozen=True, slots=True)
-class LoadState:
-    """The 0xAA reply: the load's state after the switch."""
+class LoadState(Binary):
+    """The 0xAA payload, both ways: switch the load on or off, and its state after.
+
+    Only 0 and 1 are valid; another byte is a ProtocolError, not "on".
+    """
+
+    LAYOUT: ClassVar[Layout] = (flag("on", "load state", strict=True),)
+    WHAT: ClassVar[str] = f"MT-5 {COMMAND_NAMES[LOAD_SWITCH]} reply"
 
     on: bool
 
 
 @dataclass(frozen=True, slots=True)
-class ParametersAccepted:
-    """The (empty) 0xAD reply."""
+class ParametersAccepted(Binary):
+    """The (empty) 0xAD reply: any data in it is a ProtocolError."""
+
+    LAYOUT: ClassVar[Layout] = ()
+    WHAT: ClassVar[str] = f"MT-5 {COMMAND_NAMES[SET_PARAMETERS]} reply"
 
 
 Reply = RealTimeData | LoadState | ParametersAccepted
+
+#: The reply each command's frame carries.
+_REPLIES: dict[int, type[RealTimeData] | type[LoadState] | type[ParametersAccepted]] = {
+    READ_REALTIME: RealTimeData,
+    LOAD_SWITCH: LoadState,
+    SET_PARAMETERS: ParametersAccepted,
+}
 
 
 def read_realtime(controller_id: int = DEFAULT_ID) -> Frame:
@@ -231,7 +247,7 @@ def read_realtime(controller_id: int = DEFAULT_ID) -> Frame:
 
 
 def load_switch(on: bool, controller_id: int = DEFAULT_ID) -> Frame:
-    return Frame(controller_id, LOAD_SWITCH, b"\x01" if on else b"\x00")
+    return Frame(controller_id, LOAD_SWITCH, LoadState(on).encode())
 
 
 def set_parameters(params: ControlParameters, controller_id: int = DEFAULT_ID) -> Frame:
@@ -240,20 +256,10 @@ def set_parameters(params: ControlParameters, controller_id: int = DEFAULT_ID) -
 
 def decode_reply(frame: Frame) -> Reply:
     """The typed reply a controller's frame carries; ProtocolError for a malformed one."""
-    what = f"MT-5 {COMMAND_NAMES.get(frame.command, hex(frame.command))} reply"
-    if frame.command == READ_REALTIME:
-        return RealTimeData.decode(frame.data)
-    if frame.command == LOAD_SWITCH:
-        if len(frame.data) != 1 or frame.data[0] > 1:
-            raise ProtocolError(
-                f"load state must be one byte 0 or 1, got {frame.data.hex()}", message_type=what
-            )
-        return LoadState(frame.data[0] == 1)
-    if frame.command == SET_PARAMETERS:
-        if frame.data:
-            raise ProtocolError(f"expected no data, got {len(frame.data)} bytes", message_type=what)
-        return ParametersAccepted()
-    raise ProtocolError(f"unknown command {frame.command:#04x}", message_type="MT-5 reply")
+    kind = _REPLIES.get(frame.command)
+    if kind is None:
+        raise ProtocolError(f"unknown command {frame.command:#04x}", message_type="MT-5 reply")
+    return kind.decode(frame.data)
 
 
 __all__ = [
