@@ -644,7 +644,9 @@ def _outcome(run: Callable[[], object]) -> object:
         return (type(exc).__name__, str(exc), getattr(exc, "offset", None))
 
 
-FIXED = [Packet.codec(), Charge.codec(), Settings.codec(), big, little]
+#: ... including two byte orders (two Structs) and a constant after them.
+MIXED = Codec((F.u16("a"), F.u16le("b"), F.const("End", 0x7F)), make=Two, what="mixed")
+FIXED = [Packet.codec(), Charge.codec(), Settings.codec(), big, little, MIXED]
 
 
 @pytest.mark.parametrize("codec", FIXED, ids=lambda c: c.what)
