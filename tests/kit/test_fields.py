@@ -11,8 +11,11 @@ count or length from the wire allocates beyond the bytes given.
 from __future__ import annotations
 
 import dataclasses
+import enum
+import math
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -227,6 +230,74 @@ def test_scaled_values() -> None:
 def test_scaled_round_trip_from_the_wire(volts: int, temp: int) -> None:
     wire = volts.to_bytes(2, "little") + bytes([temp, 0])
     assert Charge.decode(wire).encode() == wire
+
+
+# --- coarse steps, pinned readings, enum codes, the message's own name --------------------------
+
+
+class Kind(enum.IntEnum):
+    GEL = 0
+    SEALED = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Settings(Binary):
+    """Attributes in another order than the wire's: decoding must still match by name."""
+
+    LAYOUT: ClassVar[Layout] = (
+        F.choice("kind", Kind, "Battery"),
+        F.scaled("capacity", "Capacity", code="B", step=10),
+        F.scaled("level", "Level", code="B", endian="<", scale=10, clamp=True),
+    )
+    WHAT: ClassVar[str] = "settings request"
+
+    capacity: int
+    level: float
+    kind: Kind = Kind.SEALED
+
+
+def test_step_choice_and_clamp_bytes() -> None:
+    assert Settings(2550, 1.5, Kind.GEL).encode() == h("00 FF 0F")
+    assert Settings.decode(h("01 0A 0F")) == Settings(100, 1.5, Kind.SEALED)
+    decoded = Settings.decode(h("00 00 00"))
+    assert decoded.kind is Kind.GEL and isinstance(decoded.capacity, int)
+    # A plain int naming a member encodes like the member.
+    assert Settings(10, 0, 1).encode() == h("01 01 00")  # type: ignore[arg-type]
+
+
+def test_clamp_pins_at_the_ends_of_the_wire_range() -> None:
+    assert Settings(0, 99.0).encode()[2:] == h("FF")
+    assert Settings(0, -3.0).encode()[2:] == h("00")
+    with pytest.raises(UsageError, match="Level must be a finite number, got nan"):
+        Settings(0, math.nan).encode()
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        (Settings(105, 0), "Capacity must be a whole number of 10s, got 105"),
+        (Settings(2560, 0), r"Capacity must be 0\.\.2550, got 2560"),
+        (Settings(100.0, 0), "Capacity must be an integer, not float"),  # type: ignore[arg-type]
+        (Settings(0, 0, 7), r"Battery must be a Kind \(0 GEL, 1 SEALED\), got 7"),  # type: ignore[arg-type]
+        (Settings(0, 0, None), "Battery is required"),  # type: ignore[arg-type]
+    ],
+)
+def test_step_and_choice_encode_errors(settings: Settings, problem: str) -> None:
+    with pytest.raises(UsageError, match=f"cannot encode settings request: {problem}"):
+        settings.encode()
+
+
+def test_unknown_enum_code_is_a_protocol_error_naming_the_field() -> None:
+    with pytest.raises(ProtocolError, match=r"Battery 7 is not a Kind \(0 GEL, 1 SEALED\)") as info:
+        Settings.decode(h("07 00 00"))
+    assert (info.value.message_type, info.value.offset) == ("settings request", 0)
+
+
+def test_scaled_declaration_mistakes() -> None:
+    with pytest.raises(ValueError, match="not both above 1"):
+        F.scaled("x", scale=100, step=10)
+    with pytest.raises(ValueError, match="integer code"):
+        F.scaled("x", code="f")
 
 
 # --- a variable big-endian command (the PakBus shape) ------------------------------------------
@@ -445,6 +516,7 @@ def test_rest_max_len_applies_to_encoding_only() -> None:
 
 CODECS = [
     Packet.codec(),
+    Settings.codec(),
     Charge.codec(),
     Command.codec(),
     Answer.codec(),
@@ -551,3 +623,112 @@ def test_family_independent() -> None:
     code = "import sys, fieldlink.kit.fields; print(any('pakbus' in m for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the fixed fast path agrees with the general one ---------------------------------------------
+
+
+def _general(codec: Codec[object]) -> Codec[object]:
+    """The same codec without its straight-line fixed-layout functions."""
+    slow: Codec[object] = Codec.__new__(Codec)
+    for name in Codec.__slots__:
+        setattr(slow, name, getattr(codec, name))
+    slow._pack = slow._unpack = None
+    return slow
+
+
+def _outcome(run: Callable[[], object]) -> object:
+    try:
+        return ("value", run())
+    except (ProtocolError, UsageError) as exc:
+        return (type(exc).__name__, str(exc), getattr(exc, "offset", None))
+
+
+#: ... including two byte orders (two Structs) and a constant after them.
+MIXED = Codec((F.u16("a"), F.u16le("b"), F.const("End", 0x7F)), make=Two, what="mixed")
+FIXED = [Packet.codec(), Charge.codec(), Settings.codec(), big, little, MIXED]
+
+
+@pytest.mark.parametrize("codec", FIXED, ids=lambda c: c.what)
+@given(data=st.binary(max_size=48), pos=st.integers(0, 3))
+def test_fast_fixed_decode_matches_the_general_path(
+    codec: Codec[object], data: bytes, pos: int
+) -> None:
+    assert codec._unpack is not None  # the layout is fixed, so the fast path is in use
+    slow = _general(codec)
+    assert _outcome(lambda: codec.decode_from(data, pos)) == _outcome(
+        lambda: slow.decode_from(data, pos)
+    )
+    assert _outcome(lambda: codec.decode(data)) == _outcome(lambda: slow.decode(data))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Packet(1, 2, 3),
+        Packet(256, 0, 0),
+        Packet(0, None, 0),  # type: ignore[arg-type]
+        Charge(700, 0, False),
+        Charge(1.5, 3, True),
+        Settings(105, 0),
+        Settings(10, 1e9, Kind.GEL),
+    ],
+)
+def test_fast_fixed_encode_matches_the_general_path(value: Binary) -> None:
+    codec = type(value).codec()
+    assert _outcome(lambda: codec.encode(value)) == _outcome(lambda: _general(codec).encode(value))
+
+
+def test_fixed_layout_of_a_class_with_more_attributes_builds_by_keyword() -> None:
+    @dataclass(frozen=True)
+    class Extra:
+        a: int
+        note: str = "kept"
+
+    codec = Codec((F.u8("a"),), make=Extra, what="extra")
+    assert codec.decode(b"\x05") == Extra(5)
+
+
+def test_bits_fast_join_falls_back_to_the_checked_path() -> None:
+    class Node(enum.IntEnum):
+        ONE = 1
+
+    word = F.bits("Word", F.part("urgent", 1, flag=True), F.part("node", 15, "Node"))
+    assert word.fast_join(Command(0, True, Node.ONE, Stamp(0, 0), "", False)) == 0x8001
+    with pytest.raises(Exception, match="must be an integer, not str"):
+        word.fast_join(Command(0, True, "1", Stamp(0, 0), "", False))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Switch(Binary):
+    LAYOUT: ClassVar[Layout] = (F.flag("on", "State", strict=True),)
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Empty(Binary):
+    LAYOUT: ClassVar[Layout] = ()
+
+
+def test_strict_flag_takes_only_0_and_1() -> None:
+    assert Switch(True).encode() == h("01") and Switch(False).encode() == h("00")
+    assert Switch.decode(h("01")) == Switch(True) and Switch.decode(h("00")) == Switch(False)
+    with pytest.raises(ProtocolError, match="State is 2, expected 0 or 1") as info:
+        Switch.decode(h("02"))
+    assert info.value.offset == 0
+    # The lenient flag reads the same byte as true.
+    assert Codec((F.flag("on"),), make=Switch, what="lenient").decode(h("02")) == Switch(True)
+
+
+def test_empty_layout() -> None:
+    assert Empty().encode() == b""
+    assert Empty.decode(b"") == Empty()
+    with pytest.raises(ProtocolError, match="1 unexpected trailing bytes"):
+        Empty.decode(b"\x00")
+
+
+@pytest.mark.parametrize("codec", [Switch.codec(), Empty.codec()], ids=lambda c: c.what)
+@given(data=st.binary(max_size=4))
+def test_strict_flag_and_empty_fuzz(codec: Codec[object], data: bytes) -> None:
+    assert _outcome(lambda: codec.decode(data)) == _outcome(lambda: _general(codec).decode(data))

@@ -6,18 +6,23 @@ takes any 5 bytes starting at 0xAA as a command, the host any 0xAA + 4 bytes as 
 response and 0xAF + 12 bytes as a stream packet, skipping other bytes -- and this
 module does the same, because a stricter framer would desynchronise where the real
 device resynchronises (§2.4).  Buffers never hold more than one packet's worth.
+
+Each packet's layout is declared once (``LAYOUT``, see :mod:`fieldlink.kit.fields`):
+encoding, decoding and the packet lengths all follow from it.  Words are
+little-endian; the register byte is the write flag (bit 7) over the address.
 """
 
 from __future__ import annotations
 
-import struct
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, ClassVar, Final
 
 from fieldlink.batlab.convert import word
 from fieldlink.batlab.registers import COMMAND_ERROR
-from fieldlink.errors import ProtocolError, UsageError
+from fieldlink.errors import UsageError
+from fieldlink.kit.fields import Binary, Codec, Layout, bits, const, part, u8, u16le
 
 __all__ = [
     "COMMAND_LEN",
@@ -36,19 +41,23 @@ __all__ = [
 
 RESPONSE_START: Final = 0xAA
 STREAM_START: Final = 0xAF
-COMMAND_LEN: Final = 5
-STREAM_LEN: Final = 13
-_WRITE: Final = 0x80
 _ADDR: Final = 0x7F
-#: start, namespace, register byte, value (LE) -- commands and responses alike.
-_PACKET = struct.Struct("<BBBH")
-#: start, cell, sub-type, MODE, STATUS, TEMPERATURE, CURRENT, VOLTAGE.
-_STREAM = struct.Struct("<BBBHHHHH")
+
+#: start, namespace, register byte (write flag, address), value -- commands and responses alike.
+_PACKET: Final[Layout] = (
+    const("start byte", RESPONSE_START),
+    u8("namespace"),
+    bits("register byte", part("write", 1, flag=True), part("address", 7), code="B"),
+    u16le("value"),
+)
 
 
 @dataclass(frozen=True, slots=True)
-class Command:
+class Command(Binary):
     """A host -> device packet: read (value 0) or write ``value`` at namespace/address."""
+
+    LAYOUT: ClassVar[Layout] = _PACKET
+    WHAT: ClassVar[str] = "Batlab command"
 
     namespace: int
     address: int
@@ -73,10 +82,7 @@ class Command:
 
     @property
     def register_byte(self) -> int:
-        return self.address | (_WRITE if self.write else 0)
-
-    def encode(self) -> bytes:
-        return _PACKET.pack(RESPONSE_START, self.namespace, self.register_byte, self.value)
+        return self.address | (0x80 if self.write else 0)
 
     def answered_by(self, response: Response) -> bool:
         """True if ``response`` echoes this command's namespace and register byte."""
@@ -88,12 +94,16 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
-class Response:
+class Response(Binary):
     """A device -> host packet echoing a command.
 
     For a read ``value`` is the register word; for a write 0x0000 is accepted and
-    0x0101 rejected.  (0x0101 = 257 is also a legal register value.)
+    0x0101 rejected.  (0x0101 = 257 is also a legal register value.)  Encoding
+    refuses a value outside 0..65535 (UsageError) rather than masking it.
     """
+
+    LAYOUT: ClassVar[Layout] = _PACKET
+    WHAT: ClassVar[str] = "Batlab response"
 
     namespace: int
     address: int
@@ -105,18 +115,26 @@ class Response:
         """A write the device refused, or a read of something that does not exist."""
         return self.value == COMMAND_ERROR
 
-    def encode(self) -> bytes:
-        reg = self.address | (_WRITE if self.write else 0)
-        return _PACKET.pack(RESPONSE_START, self.namespace, reg, self.value & 0xFFFF)
-
 
 @dataclass(frozen=True, slots=True)
-class StreamPacket:
+class StreamPacket(Binary):
     """An unsolicited 13-byte cell report (batlab.md §2.3); words are raw registers.
 
     ``subtype`` is 0 for every packet firmware v7 sends; other sub-types are kept
     (with their bytes) instead of being decoded as if they were sub-type 0.
     """
+
+    LAYOUT: ClassVar[Layout] = (
+        const("start byte", STREAM_START),
+        u8("cell"),
+        u8("subtype"),
+        u16le("mode", "MODE"),
+        u16le("status", "STATUS"),
+        u16le("temperature", "TEMPERATURE"),
+        u16le("current", "CURRENT"),
+        u16le("voltage", "VOLTAGE"),
+    )
+    WHAT: ClassVar[str] = "Batlab stream packet"
 
     cell: int
     subtype: int
@@ -126,52 +144,41 @@ class StreamPacket:
     current: int
     voltage: int
 
-    def encode(self) -> bytes:
-        return _STREAM.pack(
-            STREAM_START,
-            self.cell,
-            self.subtype,
-            self.mode,
-            self.status,
-            self.temperature,
-            self.current,
-            self.voltage,
-        )
+
+_COMMAND = Command.codec()
+_RESPONSE = Response.codec()
+_STREAM = StreamPacket.codec()
 
 
-def _unpack_packet(data: bytes, what: str) -> tuple[int, int, int, int]:
-    if len(data) != COMMAND_LEN:
-        raise ProtocolError(f"{len(data)} bytes, expected {COMMAND_LEN}", message_type=what)
-    start, namespace, reg, value = _PACKET.unpack(data)
-    if start != RESPONSE_START:
-        raise ProtocolError(f"start byte 0x{start:02X}, expected 0xAA", message_type=what)
-    return namespace, reg & _ADDR, reg & _WRITE, value
+def _size(codec: Codec[Any]) -> int:
+    if codec.size is None:  # pragma: no cover - the layouts above are fixed
+        raise TypeError(f"{codec.what} is not a fixed-size packet")
+    return codec.size
+
+
+COMMAND_LEN: Final = _size(_COMMAND)  # 5
+STREAM_LEN: Final = _size(_STREAM)  # 13
+#: What the host reads after each start byte: the codec and the packet length.
+_BY_START: Final[dict[int, tuple[Codec[Any], int]]] = {
+    RESPONSE_START: (_RESPONSE, COMMAND_LEN),
+    STREAM_START: (_STREAM, STREAM_LEN),
+}
+_NEXT_START: Final = re.compile(rb"[\xaa\xaf]")
 
 
 def decode_command(data: bytes) -> Command:
     """Five bytes from the host -> :class:`Command` (ProtocolError if not a packet)."""
-    namespace, address, write, value = _unpack_packet(data, "Batlab command")
-    return Command(namespace, address, bool(write), value)
+    return _COMMAND.decode(data)
 
 
 def decode_response(data: bytes) -> Response:
     """Five bytes from the device -> :class:`Response`."""
-    namespace, address, write, value = _unpack_packet(data, "Batlab response")
-    return Response(namespace, address, bool(write), value)
+    return _RESPONSE.decode(data)
 
 
 def decode_stream(data: bytes) -> StreamPacket:
     """Thirteen bytes starting 0xAF -> :class:`StreamPacket`."""
-    if len(data) != STREAM_LEN:
-        raise ProtocolError(
-            f"{len(data)} bytes, expected {STREAM_LEN}", message_type="Batlab stream packet"
-        )
-    start, cell, subtype, mode, status, temp, current, voltage = _STREAM.unpack(data)
-    if start != STREAM_START:
-        raise ProtocolError(
-            f"start byte 0x{start:02X}, expected 0xAF", message_type="Batlab stream packet"
-        )
-    return StreamPacket(cell, subtype, mode, status, temp, current, voltage)
+    return _STREAM.decode(data)
 
 
 class PacketDecoder:
@@ -181,31 +188,34 @@ class PacketDecoder:
     between packets is line noise: skipped and counted in :attr:`discarded` (the
     official library logs "Packet Loss Detected" for it).  The buffer never holds
     more than one incomplete packet (≤ 12 bytes).
+
+    Whole packets are decoded in place from what arrived (no per-byte copying): the
+    stream is polled often, so this is the Batlab's hot path.
     """
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""
         #: Bytes skipped while hunting for a start byte.
         self.discarded = 0
 
-    def feed(self, data: bytes) -> list[Response | StreamPacket]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Response | StreamPacket]:
+        raw = self._buffer + bytes(data)
         out: list[Response | StreamPacket] = []
-        buffer = self._buffer
-        for byte in data:
-            if not buffer:
-                if byte in (RESPONSE_START, STREAM_START):
-                    buffer.append(byte)
-                else:
-                    self.discarded += 1
+        pos, end = 0, len(raw)
+        while pos < end:
+            found = _BY_START.get(raw[pos])
+            if found is None:
+                hit = _NEXT_START.search(raw, pos)
+                skip_to = end if hit is None else hit.start()
+                self.discarded += skip_to - pos
+                pos = skip_to
                 continue
-            buffer.append(byte)
-            need = COMMAND_LEN if buffer[0] == RESPONSE_START else STREAM_LEN
-            if len(buffer) == need:
-                packet = bytes(buffer)
-                buffer.clear()
-                out.append(
-                    decode_response(packet) if need == COMMAND_LEN else decode_stream(packet)
-                )
+            codec, size = found
+            if pos + size > end:
+                break
+            packet, pos = codec.decode_from(raw, pos)
+            out.append(packet)
+        self._buffer = raw[pos:]
         return out
 
     @property
@@ -214,7 +224,7 @@ class PacketDecoder:
         return len(self._buffer)
 
     def reset(self) -> None:
-        self._buffer.clear()
+        self._buffer = b""
 
 
 class CommandFramer:

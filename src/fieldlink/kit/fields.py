@@ -15,7 +15,9 @@ order, as a tuple (in the spirit of ``construct``)::
 and :class:`Codec` turns the layout into an encoder and a decoder *once per class*:
 consecutive fixed-width fields become one precompiled :class:`struct.Struct` and the
 glue is generated Python, so a message costs one ``pack``/``unpack_from`` per fixed
-run rather than one call per field.
+run rather than one call per field.  A layout of fixed fields only (a packet polled
+off a stream) goes further: one straight-line function each way, the value built by
+a single call (positional, for a dataclass), no intermediate dict.
 
 What the two directions promise:
 
@@ -30,10 +32,13 @@ What the two directions promise:
 Fields (each takes the attribute ``name`` and an optional wire ``label`` for errors):
 
 - integers ``u8 u16 u32 u64 i8 i16 i32 i64`` (big-endian) and ``u16le``… ``i64le``,
-  floats ``f32 f64 f32le f64le``, ``flag`` (one byte, 0 false), ``const``;
+  floats ``f32 f64 f32le f64le``, ``flag`` (one byte, 0 false; ``strict``: 0 or 1
+  only), ``const``;
 - ``bits``: one word cut into named parts (``part``), most significant first;
 - ``packed``: one attribute spread over several fixed parts (e.g. a seconds/nanoseconds time);
-- ``scaled``: a number sent as a scaled, offset integer (volts × 100, °C + 30);
+- ``scaled``: a number sent as a scaled, offset integer (volts × 100, °C + 30, tens of
+  Ah), optionally pinned at the ends of its range;
+- ``choice``: an integer code that decodes to a member of an ``IntEnum``;
 - ``asciiz`` (NUL-terminated text), ``fixed_bytes``, ``rest`` (bytes to the end),
   ``prefixed`` (length-prefixed bytes, the length word optionally carrying flag bits);
 - ``optional`` (a trailing field that may be absent), ``tail`` (a group that is sent
@@ -47,6 +52,7 @@ Nothing here knows any instrument family.
 from __future__ import annotations
 
 import dataclasses
+import math
 import struct
 from collections.abc import Callable, Collection, Mapping, Sequence
 from operator import attrgetter
@@ -160,9 +166,10 @@ class Fixed(Field):
         """Source for the struct value(s), e.g. ``o.tran`` or ``*f3.split(o)``."""
         return f"{obj}.{self.names[0]}"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        """Source storing the unpacked ``temps`` into dict ``v``; ``at`` is the offset."""
-        return f"v[{self.names[0]!r}] = {temps[0]}"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        """Source for the unpacked ``temps``: ``(attribute, expression)`` pairs, and
+        ``(None, statement)`` for a check; ``at`` is the field's offset."""
+        return [(self.names[0], temps[0])]
 
     def problem(self, obj: object) -> tuple[str, str] | None:
         """Why ``obj``'s value(s) cannot be packed: ``(label, problem)``, or None."""
@@ -182,6 +189,31 @@ class Number(Fixed):
         return None if why is None else (self.label, why)
 
 
+class StrictFlag(Number):
+    """One byte that must be 0 (False) or 1 (True); anything else is a ProtocolError.
+
+    For a state a device reports, where a 2 means the bytes are not what we think.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, name: str, label: str) -> None:
+        super().__init__(name, label, "B", "")
+
+    def encode_expr(self, obj: str, me: str) -> str:
+        return f"(1 if {obj}.{self.names[0]} else 0)"
+
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        t = temps[0]
+        return [(None, f"if {t} > 1: {me}.not_boolean({t}, {at})"), (self.names[0], f"{t} == 1")]
+
+    def not_boolean(self, got: int, offset: int) -> None:
+        raise _Fault(f"{{field}} is {got}, expected 0 or 1", offset, self.label)
+
+    def problem(self, obj: object) -> tuple[str, str] | None:
+        return None
+
+
 class Const(Fixed):
     """A fixed value with no attribute (a message type, a sync byte)."""
 
@@ -194,8 +226,8 @@ class Const(Fixed):
     def encode_expr(self, obj: str, me: str) -> str:
         return f"{me}.value"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"if {temps[0]} != {me}.value: {me}.mismatch({temps[0]}, {at})"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        return [(None, f"if {temps[0]} != {me}.value: {me}.mismatch({temps[0]}, {at})")]
 
     def mismatch(self, got: int, offset: int) -> None:
         width = 2 * self.size
@@ -215,9 +247,14 @@ class Part:
 
 
 class Bits(Fixed):
-    """One unsigned word cut into parts, most significant first, filling it exactly."""
+    """One unsigned word cut into parts, most significant first, filling it exactly.
 
-    __slots__ = ("_layout",)
+    Both directions are generated as straight-line code (no loop over the parts):
+    a flag byte over an address is a hot path in some families.  A part that is not
+    a plain in-range ``int`` falls back to :meth:`join`, which names the problem.
+    """
+
+    __slots__ = ("_layout", "fast_join")
 
     def __init__(self, label: str, code: str, endian: str, parts: Sequence[Part]) -> None:
         super().__init__(tuple(p.name for p in parts), label, code, endian)
@@ -230,12 +267,35 @@ class Bits(Fixed):
             shift -= p.width
             layout.append((p, shift, (1 << p.width) - 1))
         self._layout = tuple(layout)
+        self.fast_join: Callable[[object], int] = self._compile_join()
+
+    def _compile_join(self) -> Callable[[object], int]:
+        checks: list[str] = []
+        terms: list[str] = []
+        for k, (p, shift, mask) in enumerate(self._layout):
+            if p.flag:
+                terms.append(f"({1 << shift} if o.{p.name} else 0)")
+                continue
+            checks.append(f"    p{k} = o.{p.name}")
+            checks.append(f"    if p{k}.__class__ is not int or not 0 <= p{k} <= {mask}:")
+            checks.append("        return slow(o)")
+            terms.append(f"(p{k} << {shift})" if shift else f"p{k}")
+        src = "\n".join(["def join(o):", *checks, f"    return {' | '.join(terms)}"])
+        ns: dict[str, Any] = {"slow": self.join}
+        exec(src, ns)  # our own source, from the part names (identifiers) and numbers
+        join: Callable[[object], int] = ns["join"]
+        return join
 
     def encode_expr(self, obj: str, me: str) -> str:
-        return f"{me}.join({obj})"
+        return f"{me}.fast_join({obj})"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"{me}.split({temps[0]}, v)"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        t = temps[0]
+        items: list[tuple[str | None, str]] = []
+        for p, shift, mask in self._layout:
+            expr = f"({t} >> {shift}) & {mask}" if shift else f"{t} & {mask}"
+            items.append((p.name, f"bool({expr})" if p.flag else expr))
+        return items
 
     def join(self, obj: object) -> int:
         word = 0
@@ -285,8 +345,8 @@ class Packed(Fixed):
     def encode_expr(self, obj: str, me: str) -> str:
         return f"*{me}.split({obj}.{self.names[0]})"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"v[{self.names[0]!r}] = {me}.kind({', '.join(temps)})"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        return [(self.names[0], f"{me}.kind({', '.join(temps)})")]
 
     def split(self, value: Any) -> tuple[Any, ...]:
         if value is None:
@@ -312,36 +372,133 @@ class Scaled(Number):
 
     Decodes to ``wire / scale - offset`` (a float), or ``wire - offset`` (an int) when
     ``scale`` is 1, as for a temperature sent as °C + 30 in one byte.
+
+    ``step`` (with ``scale`` 1) is for a coarse integer unit: the wire counts steps of
+    that size (a capacity in tens of Ah is ``step=10``) and decodes to ``wire * step -
+    offset``; encoding refuses a value between steps rather than round it away.
+
+    ``clamp`` sends a value beyond the wire range as the nearest end of it instead of
+    refusing it: for a device (or an emulator) reporting a reading, where pinning at
+    full scale is what an instrument does.  Not for commands, where it would change
+    what is asked for.
     """
 
-    __slots__ = ("offset", "scale")
+    __slots__ = ("clamp", "offset", "scale", "step")
 
     def __init__(
-        self, name: str, label: str, code: str, endian: str, scale: int, offset: int
+        self,
+        name: str,
+        label: str,
+        code: str,
+        endian: str,
+        scale: int,
+        offset: int,
+        step: int = 1,
+        clamp: bool = False,
     ) -> None:
         super().__init__(name, label, code, endian)
+        if code not in _RANGES:
+            raise ValueError(f"{label}: a scaled value needs an integer code, not {code!r}")
+        if step < 1 or scale < 1 or (step != 1 and scale != 1):
+            raise ValueError(f"{label}: scale and step are positive, and not both above 1")
         self.scale = scale
         self.offset = offset
+        self.step = step
+        self.clamp = clamp
 
     def encode_expr(self, obj: str, me: str) -> str:
         return f"{me}.to_wire({obj}.{self.names[0]})"
 
-    def decode_stmt(self, temps: Sequence[str], me: str, at: str) -> str:
-        return f"v[{self.names[0]!r}] = {me}.from_wire({temps[0]})"
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        # Inline arithmetic, not a method call: scaled readings are decoded in hot loops.
+        t = temps[0]
+        expr = f"{t} / {self.scale!r}" if self.scale != 1 else t
+        expr = f"{expr} * {self.step!r}" if self.step != 1 else expr
+        expr = f"{expr} - {self.offset!r}" if self.offset else expr
+        return [(self.names[0], expr)]
 
     def to_wire(self, value: float) -> int:
         why = number_problem(value, "d")
         if why is not None:
             raise _Bad(self.label, why)
-        wire = round((value + self.offset) * self.scale)
+        if not math.isfinite(value):
+            raise _Bad(self.label, f"must be a finite number, got {value}")
         lo, hi = _RANGES[self.code]
-        if not lo <= wire <= hi:
-            low, high = lo / self.scale - self.offset, hi / self.scale - self.offset
-            raise _Bad(self.label, f"must be {low:g}..{high:g}, got {value}")
-        return wire
+        if self.step != 1:
+            if not isinstance(value, int):
+                raise _Bad(self.label, f"must be an integer, not {type(value).__name__}")
+            wire, extra = divmod(value + self.offset, self.step)
+            if extra:
+                raise _Bad(self.label, f"must be a whole number of {self.step}s, got {value}")
+        else:
+            wire = round((value + self.offset) * self.scale)
+        if lo <= wire <= hi:
+            return wire
+        if self.clamp:
+            return lo if wire < lo else hi
+        low, high = self.from_wire(lo), self.from_wire(hi)
+        raise _Bad(self.label, f"must be {low:g}..{high:g}, got {value}")
 
     def from_wire(self, wire: int) -> float:
-        return wire - self.offset if self.scale == 1 else wire / self.scale - self.offset
+        if self.scale == 1:
+            return wire * self.step - self.offset
+        return wire / self.scale - self.offset
+
+    def problem(self, obj: object) -> tuple[str, str] | None:
+        try:
+            self.to_wire(getattr(obj, self.names[0]))
+        except _Bad as bad:
+            return (bad.label, bad.problem)
+        return None
+
+
+class Choice(Number):
+    """An integer that must be a member of the :class:`enum.IntEnum` ``kind``.
+
+    Decodes to the member, so a code the enum does not know is a ProtocolError naming
+    the field (not a ``ValueError`` from the class); encoding refuses a non-member.
+    """
+
+    __slots__ = ("_members", "kind")
+
+    def __init__(self, name: str, label: str, code: str, endian: str, kind: type[Any]) -> None:
+        super().__init__(name, label, code, endian)
+        self.kind = kind
+        self._members: dict[int, Any] = {int(m): m for m in kind}
+
+    def encode_expr(self, obj: str, me: str) -> str:
+        return f"{me}.to_wire({obj}.{self.names[0]})"
+
+    def decode_items(self, temps: Sequence[str], me: str, at: str) -> list[tuple[str | None, str]]:
+        return [(self.names[0], f"{me}.member({temps[0]}, {at})")]
+
+    def _listing(self) -> str:
+        return ", ".join(f"{int(m)} {m.name}" for m in self._members.values())
+
+    def to_wire(self, value: object) -> int:
+        if isinstance(value, int) and value in self._members:
+            return int(value)
+        if value is None:
+            raise _Bad(self.label, "is required")
+        why = f"must be {_a(self.kind.__name__)} ({self._listing()}), got {value!r}"
+        raise _Bad(self.label, why)
+
+    def member(self, wire: int, offset: int) -> Any:
+        found = self._members.get(wire)
+        if found is None:
+            raise _Fault(
+                f"{{field}} {wire} is not {_a(self.kind.__name__)} ({self._listing()})",
+                offset,
+                self.label,
+            )
+        return found
+
+    def problem(self, obj: object) -> tuple[str, str] | None:
+        try:
+            self.to_wire(getattr(obj, self.names[0]))
+        except _Bad as bad:
+            return (bad.label, bad.problem)
+        return super().problem(obj)
 
 
 def _a(noun: str) -> str:
@@ -813,38 +970,62 @@ def _check_order(layout: Sequence[Field]) -> None:
             raise ValueError(f"{f.label} follows optional {seen_optional[-1].label}")
 
 
+def _run_source(
+    k: int, run: Sequence[Fixed], ns: dict[str, Any], base: str = "pos"
+) -> tuple[struct.Struct, list[str], list[tuple[str | None, str]], list[str]]:
+    """One fixed run's Struct, encode expressions, decode items and temporaries.
+
+    Puts the Struct (``S{k}``), the run (``R{k}``) and each field (``F{k}_{j}``) in
+    ``ns``; ``base`` is the source of the run's offset, for decode errors.
+    """
+    s = struct.Struct(
+        (next((f.endian for f in run if f.endian), ">")) + "".join(f.code for f in run)
+    )
+    ns[f"S{k}"], ns[f"R{k}"] = s, run
+    exprs: list[str] = []
+    items: list[tuple[str | None, str]] = []
+    temps: list[str] = []
+    offset = 0
+    for j, f in enumerate(run):
+        me = f"F{k}_{j}"
+        ns[me] = f
+        exprs.append(f.encode_expr("o", me))
+        mine = [f"t{k}_{len(temps) + x}" for x in range(f.parts)]
+        temps.extend(mine)
+        items.extend(f.decode_items(mine, me, f"{base} + {offset}"))
+        offset += f.size
+    return s, exprs, items, temps
+
+
+def _positional_order(make: Callable[..., Any], names: Sequence[str]) -> list[str] | None:
+    """``names`` in ``make``'s parameter order if it is a dataclass taking exactly them.
+
+    A positional call builds a dataclass noticeably faster than keywords do.
+    """
+    if not (isinstance(make, type) and dataclasses.is_dataclass(make)):
+        return None
+    params = [f.name for f in dataclasses.fields(make) if f.init]
+    kw_only = any(f.kw_only for f in dataclasses.fields(make) if f.init)
+    return params if not kw_only and sorted(params) == sorted(names) else None
+
+
+def _namespace() -> dict[str, Any]:
+    return {"_Bad": _Bad, "_fixed_problem": _fixed_problem, "_fixed_short": _fixed_short}
+
+
 def _compile(
     layout: Sequence[Field], defaults: Mapping[str, Any]
 ) -> tuple[_Enc, _Dec, int, int | None]:
     """Encoder, decoder, minimum size and fixed size (None if variable) of ``layout``."""
     _check_order(layout)
-    ns: dict[str, Any] = {
-        "_Bad": _Bad,
-        "_fixed_problem": _fixed_problem,
-        "_fixed_short": _fixed_short,
-    }
+    ns = _namespace()
     enc_src = ["def enc(o, out):"]
     dec_src = ["def dec(data, pos, v):", "    n = len(data)"]
     min_size = 0
     fixed: int | None = 0
     for k, item in enumerate(_runs(layout)):
         if isinstance(item, list):
-            s = struct.Struct(
-                (next((f.endian for f in item if f.endian), ">")) + "".join(f.code for f in item)
-            )
-            ns[f"S{k}"], ns[f"R{k}"] = s, item
-            exprs: list[str] = []
-            stmts: list[str] = []
-            temps: list[str] = []
-            offset = 0
-            for j, f in enumerate(item):
-                me = f"F{k}_{j}"
-                ns[me] = f
-                exprs.append(f.encode_expr("o", me))
-                mine = [f"t{len(temps) + x}" for x in range(f.parts)]
-                temps.extend(mine)
-                stmts.append(f.decode_stmt(mine, me, f"pos + {offset}"))
-                offset += f.size
+            s, exprs, items, temps = _run_source(k, item, ns)
             enc_src += [
                 "    try:",
                 f"        out += S{k}.pack({', '.join(exprs)})",
@@ -857,7 +1038,10 @@ def _compile(
                 f"    if pos + {s.size} > n:",
                 f"        _fixed_short(R{k}, data, pos)",
                 f"    ({', '.join(temps)},) = S{k}.unpack_from(data, pos)",
-                *(f"    {stmt}" for stmt in stmts),
+                *(
+                    f"    {src}" if name is None else f"    v[{name!r}] = {src}"
+                    for name, src in items
+                ),
                 f"    pos += {s.size}",
             ]
             min_size += s.size
@@ -873,6 +1057,65 @@ def _compile(
     dec_src.append("    return pos")
     exec("\n".join(enc_src) + "\n" + "\n".join(dec_src), ns)  # our own source
     return ns["enc"], ns["dec"], min_size, fixed
+
+
+_Pack = Callable[[Any], bytes]
+_Unpack = Callable[[bytes, int], tuple[Any, int]]
+
+
+def _compile_fixed(
+    layout: Sequence[Field], make: Callable[..., Any]
+) -> tuple[_Pack, _Unpack] | None:
+    """Straight-line ``pack(obj) -> bytes`` and ``unpack(data, pos) -> (value, end)``.
+
+    Only for a layout of fixed fields (None otherwise): one function each way, the
+    value built by one keyword call of ``make`` -- no dict, no per-field calls --
+    since fixed packets are what families decode in hot loops.  Errors are the same
+    ``_Bad``/``_Fault`` as the general path; ``make``'s ValueError propagates.
+    """
+    runs = _runs(layout)
+    if not all(isinstance(run, list) for run in runs):
+        return None
+    ns = _namespace()
+    ns["make"] = make
+    packs: list[str] = []
+    unpack: list[str] = []
+    args: list[str] = []
+    every: list[Fixed] = []
+    at = 0
+    for k, run in enumerate(runs):
+        assert isinstance(run, list)
+        every.extend(run)
+        s, exprs, items, temps = _run_source(k, run, ns, f"pos + {at}" if at else "pos")
+        packs.append(f"S{k}.pack({', '.join(exprs)})")
+        unpack.append(f"    ({', '.join(temps)},) = S{k}.unpack_from(data, pos + {at})")
+        for name, code in items:
+            if name is None:
+                unpack.append(f"    {code}")
+            else:
+                unpack.append(f"    a_{name} = {code}")
+                args.append(name)
+        at += s.size
+    ns["ALL"] = every
+    packed = " + ".join(packs) or 'b""'  # an empty layout packs to nothing
+    order = _positional_order(make, args)
+    call = ", ".join(f"a_{n}" for n in order) if order else ", ".join(f"{n}=a_{n}" for n in args)
+    src = [
+        "def pack(o):",
+        "    try:",
+        f"        return {packed}",
+        "    except _Bad:",
+        "        raise",
+        "    except Exception:",
+        "        _fixed_problem(ALL, o)",
+        "def unpack(data, pos):",
+        f"    if pos + {at} > len(data):",
+        "        _fixed_short(ALL, data, pos)",
+        *unpack,
+        f"    return make({call}), pos + {at}",
+    ]
+    exec("\n".join(src), ns)  # our own source
+    return ns["pack"], ns["unpack"]
 
 
 def _fixed_problem(run: Sequence[Fixed], obj: object) -> None:
@@ -911,7 +1154,7 @@ class Codec(Generic[T]):
     tail fields (taken from ``make`` when it is a dataclass).
     """
 
-    __slots__ = ("_dec", "_enc", "_make", "min_size", "size", "what")
+    __slots__ = ("_dec", "_enc", "_make", "_pack", "_unpack", "min_size", "size", "what")
 
     def __init__(
         self,
@@ -927,11 +1170,17 @@ class Codec(Generic[T]):
         if dataclasses.is_dataclass(make):
             _check_names(layout, make, what)
         self._enc, self._dec, self.min_size, self.size = _compile(layout, known)
+        fast = _compile_fixed(layout, make)
+        self._pack: _Pack | None = None if fast is None else fast[0]
+        self._unpack: _Unpack | None = None if fast is None else fast[1]
 
     def encode(self, obj: T) -> bytes:
         """The bytes of ``obj``; UsageError names the field whose value does not fit."""
-        out = bytearray()
         try:
+            if self._pack is not None:
+                packed: bytes = self._pack(obj)
+                return packed
+            out = bytearray()
             self._enc(obj, out)
         except _Bad as bad:
             raise UsageError(f"cannot encode {self.what}: {bad.label} {bad.problem}") from None
@@ -949,13 +1198,15 @@ class Codec(Generic[T]):
     def decode_from(self, data: bytes | bytearray | memoryview, pos: int = 0) -> tuple[T, int]:
         """One value starting at ``pos``, and the offset just after it (for streams)."""
         raw = data if isinstance(data, bytes) else bytes(data)
-        v: dict[str, Any] = {}
         try:
+            if self._unpack is not None:
+                found: tuple[T, int] = self._unpack(raw, pos)
+                return found
+            v: dict[str, Any] = {}
             end = self._dec(raw, pos, v)
+            return self._make(**v), end
         except _Fault as fault:
             raise ProtocolError(fault.reason, message_type=self.what, offset=fault.offset) from None
-        try:
-            return self._make(**v), end
         except ValueError as exc:  # the class's own validation refused the values
             raise ProtocolError(
                 f"invalid values: {exc}", message_type=self.what, offset=pos
@@ -982,17 +1233,20 @@ class Binary:
     """Mixin for a dataclass with a ``LAYOUT``: ``encode()`` and ``decode()`` from it.
 
     The codec is compiled the first time the class is used and kept on the class.
+    Errors name the message by ``WHAT`` (e.g. ``"MT-5 0xA0 reply"``), or by the
+    class name when it is empty.
     """
 
     __slots__ = ()
 
     LAYOUT: ClassVar[Sequence[Field]]
+    WHAT: ClassVar[str] = ""
 
     @classmethod
     def codec(cls) -> Codec[Self]:
         found = cls.__dict__.get("_fields_codec")
         if found is None:
-            found = Codec(cls.LAYOUT, make=cls, what=cls.__name__)
+            found = Codec(cls.LAYOUT, make=cls, what=cls.WHAT or cls.__name__)
             type.__setattr__(cls, "_fields_codec", found)
         return found
 
@@ -1034,8 +1288,13 @@ f32, f64 = NumberType("f", ">"), NumberType("d", ">")
 f32le, f64le = NumberType("f", "<"), NumberType("d", "<")
 
 
-def flag(name: str, label: str | None = None) -> Number:
-    """One byte: any non-zero value decodes as True; True encodes as 1."""
+def flag(name: str, label: str | None = None, *, strict: bool = False) -> Number:
+    """One byte: any non-zero value decodes as True; True encodes as 1.
+
+    ``strict``: only 0 and 1 decode; any other byte is a ProtocolError.
+    """
+    if strict:
+        return StrictFlag(name, label or name)
     return Number(name, label or name, "?", "")
 
 
@@ -1061,9 +1320,22 @@ def scaled(
     endian: str = ">",
     scale: int = 1,
     offset: int = 0,
+    step: int = 1,
+    clamp: bool = False,
 ) -> Scaled:
-    """An integer field carrying ``(value + offset) * scale``: ``scaled("volts", scale=100)``."""
-    return Scaled(name, label or name, code, endian, scale, offset)
+    """An integer field carrying ``(value + offset) * scale``: ``scaled("volts", scale=100)``.
+
+    ``step=10`` sends a whole number of tens (``scale`` stays 1); ``clamp`` pins an
+    out-of-range value at the nearest end of the wire range instead of refusing it.
+    """
+    return Scaled(name, label or name, code, endian, scale, offset, step, clamp)
+
+
+def choice(
+    name: str, kind: type[Any], label: str | None = None, *, code: str = "B", endian: str = ">"
+) -> Choice:
+    """An integer code decoded to a member of the IntEnum ``kind`` (others are refused)."""
+    return Choice(name, label or name, code, endian, kind)
 
 
 def packed(
@@ -1141,6 +1413,7 @@ def ignore_rest() -> IgnoreRest:
 __all__ = [
     "Binary",
     "Bits",
+    "Choice",
     "Codec",
     "Const",
     "Field",
@@ -1156,11 +1429,13 @@ __all__ = [
     "Record",
     "Repeat",
     "Scaled",
+    "StrictFlag",
     "Tail",
     "Text",
     "Variable",
     "asciiz",
     "bits",
+    "choice",
     "const",
     "f32",
     "f32le",

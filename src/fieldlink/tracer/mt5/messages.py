@@ -1,19 +1,29 @@
 """The three MT-5 commands and their payloads (tracer.md §A3–§A5).
 
-Layouts are tables: each field's offset, struct format and scale, so encoding and
-decoding are written once.  Physical quantities travel as unsigned 16-bit
-little-endian integers of value × 100; the battery temperature is one byte of
-°C + 30.
+Each payload's layout is declared once (``LAYOUT``, see :mod:`fieldlink.kit.fields`)
+and encoding and decoding both follow from it.  Physical quantities travel as
+unsigned 16-bit little-endian integers of value × 100; the battery temperature is
+one byte of °C + 30.  The frame around a payload (sync, CRC, end byte) is
+:mod:`fieldlink.tracer.mt5.framing`'s business.
 """
 
 from __future__ import annotations
 
 import enum
-import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
 from fieldlink.errors import ProtocolError, UsageError
+from fieldlink.kit.fields import (
+    Binary,
+    Layout,
+    Number,
+    choice,
+    flag,
+    scaled,
+    u8,
+    u16le,
+)
 from fieldlink.tracer.mt5.framing import Frame
 
 #: Command codes (§A3).
@@ -32,38 +42,42 @@ DEFAULT_ID = 0x16
 
 # --- 0xA0 real-time data ---------------------------------------------------------------------
 
-_REALTIME = struct.Struct("<HHHHHHBBBBBBBBBHB")
-REALTIME_LENGTH = _REALTIME.size  # 24
 
-#: (field, scale, unit) in payload order; scale 100 = hundredths, "temp" = °C + 30, 1 = raw.
-_REALTIME_LAYOUT: tuple[tuple[str, str, str], ...] = (
-    ("battery_voltage", "c", "V"),
-    ("pv_voltage", "c", "V"),
-    ("reserved_4", "raw", ""),
-    ("load_current", "c", "A"),
-    ("over_discharge_voltage", "c", "V"),
-    ("battery_full_voltage", "c", "V"),
-    ("load_on", "flag", ""),
-    ("load_overload", "flag", ""),
-    ("load_short", "flag", ""),
-    ("reserved_15", "raw", ""),
-    ("battery_overvoltage", "flag", ""),
-    ("over_discharge", "flag", ""),
-    ("battery_full", "flag", ""),
-    ("charging", "flag", ""),
-    ("battery_temperature", "temp", "°C"),
-    ("charge_current", "c", "A"),
-    ("reserved_23", "raw", ""),
-)
+def _hundredths(name: str) -> Number:
+    """A reading in hundredths, pinned at 0 or 655.35 when encoded (as a device would)."""
+    return scaled(name, code="H", endian="<", scale=100, clamp=True)
 
 
 @dataclass(frozen=True, slots=True)
-class RealTimeData:
+class RealTimeData(Binary):
     """The 0xA0 reply: what an MT-5 controller measures, with its two set points.
 
     The reserved bytes are kept (real units send 0x50 or 0x1F at offset 15) so a
-    payload re-encodes byte for byte.
+    payload re-encodes byte for byte.  Encoding pins a reading beyond the wire range
+    at its nearest end (0–655.35, −30–225 °C) rather than refusing it: the emulator
+    reports whatever its model computes.
     """
+
+    LAYOUT: ClassVar[Layout] = (
+        _hundredths("battery_voltage"),
+        _hundredths("pv_voltage"),
+        u16le("reserved_4"),
+        _hundredths("load_current"),
+        _hundredths("over_discharge_voltage"),
+        _hundredths("battery_full_voltage"),
+        flag("load_on"),
+        flag("load_overload"),
+        flag("load_short"),
+        u8("reserved_15"),
+        flag("battery_overvoltage"),
+        flag("over_discharge"),
+        flag("battery_full"),
+        flag("charging"),
+        scaled("battery_temperature", code="B", offset=30, clamp=True),
+        _hundredths("charge_current"),
+        u8("reserved_23"),
+    )
+    WHAT: ClassVar[str] = "MT-5 0xA0 reply"
 
     battery_voltage: float
     pv_voltage: float
@@ -84,56 +98,41 @@ class RealTimeData:
     reserved_23: int = 0
 
     #: Units of the physical fields.
-    UNITS: ClassVar[dict[str, str]] = {name: unit for name, _, unit in _REALTIME_LAYOUT if unit}
+    UNITS: ClassVar[dict[str, str]] = {
+        "battery_voltage": "V",
+        "pv_voltage": "V",
+        "load_current": "A",
+        "over_discharge_voltage": "V",
+        "battery_full_voltage": "V",
+        "battery_temperature": "°C",
+        "charge_current": "A",
+    }
 
     @property
     def flags(self) -> dict[str, bool]:
         """Every status flag by name."""
-        return {
-            name: bool(getattr(self, name)) for name, kind, _ in _REALTIME_LAYOUT if kind == "flag"
-        }
+        return {name: bool(getattr(self, name)) for name in _FLAGS}
 
     def measurements(self) -> dict[str, float | int | bool]:
         """Every documented field (reserved bytes left out), in payload order."""
-        return {name: getattr(self, name) for name, kind, _ in _REALTIME_LAYOUT if kind != "raw"}
+        return {name: getattr(self, name) for name in _MEASUREMENTS}
 
     @classmethod
-    def decode(cls, payload: bytes) -> RealTimeData:
+    def decode(cls, payload: bytes | bytearray | memoryview) -> RealTimeData:
         if len(payload) != REALTIME_LENGTH:
             raise ProtocolError(
                 f"real-time data is {REALTIME_LENGTH} bytes, not {len(payload)}",
-                message_type="MT-5 0xA0 reply",
+                message_type=cls.WHAT,
             )
-        raw = _REALTIME.unpack(payload)
-        values: dict[str, float | int | bool] = {}
-        for (name, kind, _), value in zip(_REALTIME_LAYOUT, raw, strict=True):
-            if kind == "c":
-                values[name] = value / 100
-            elif kind == "flag":
-                values[name] = value != 0
-            elif kind == "temp":
-                values[name] = value - 30
-            else:
-                values[name] = value
-        return cls(**values)  # type: ignore[arg-type]
-
-    def encode(self) -> bytes:
-        raw: list[int] = []
-        for name, kind, _ in _REALTIME_LAYOUT:
-            value = getattr(self, name)
-            if kind == "c":
-                raw.append(_clamp16(round(value * 100)))
-            elif kind == "flag":
-                raw.append(1 if value else 0)
-            elif kind == "temp":
-                raw.append(max(0, min(0xFF, int(value) + 30)))
-            else:
-                raw.append(int(value))
-        return _REALTIME.pack(*raw)
+        return cls.codec().decode(payload)
 
 
-def _clamp16(value: int) -> int:
-    return max(0, min(0xFFFF, value))
+#: Payload order, from the layout: the status flags, and everything but reserved bytes.
+_FLAGS = tuple(f.names[0] for f in RealTimeData.LAYOUT if isinstance(f, Number) and f.code == "?")
+_MEASUREMENTS = tuple(
+    f.names[0] for f in RealTimeData.LAYOUT if not f.names[0].startswith("reserved")
+)
+REALTIME_LENGTH = RealTimeData.codec().size  # 24
 
 
 # --- 0xAD control parameters -----------------------------------------------------------------
@@ -154,8 +153,22 @@ LOAD_MODE_2 = frozenset([*range(1, 16), 18])
 
 
 @dataclass(frozen=True, slots=True)
-class ControlParameters:
-    """The seven 0xAD bytes, validated when built (a UsageError names the field)."""
+class ControlParameters(Binary):
+    """The seven 0xAD bytes, validated when built (a UsageError names the field).
+
+    The attributes are in the order people set them; the wire order is ``LAYOUT``'s.
+    """
+
+    LAYOUT: ClassVar[Layout] = (
+        u8("load_type", "load type"),
+        u8("charging_mode", "charging mode"),
+        u8("temperature_compensation", "temperature compensation"),
+        choice("battery_type", BatteryType, "battery type"),
+        scaled("capacity_ah", "battery capacity", code="B", step=10),
+        u8("load_mode_1", "load control mode 1"),
+        u8("load_mode_2", "load control mode 2"),
+    )
+    WHAT: ClassVar[str] = "MT-5 0xAD request"
 
     temperature_compensation: int = 5
     battery_type: BatteryType = BatteryType.SEALED
@@ -182,60 +195,51 @@ class ControlParameters:
             if not 0 <= getattr(self, name) <= 0xFF:
                 raise UsageError(f"{name} is one byte")
 
-    def encode(self) -> bytes:
-        return bytes(
-            (
-                self.load_type,
-                self.charging_mode,
-                self.temperature_compensation,
-                int(self.battery_type),
-                self.capacity_ah // 10,
-                self.load_mode_1,
-                self.load_mode_2,
-            )
-        )
-
     @classmethod
-    def decode(cls, payload: bytes) -> ControlParameters:
+    def decode(cls, payload: bytes | bytearray | memoryview) -> ControlParameters:
+        """Seven bytes -> parameters; ProtocolError for any that a controller would refuse."""
         if len(payload) != cls.LENGTH:
             raise ProtocolError(
-                f"control parameters are 7 bytes, not {len(payload)}",
-                message_type="MT-5 0xAD request",
+                f"control parameters are 7 bytes, not {len(payload)}", message_type=cls.WHAT
             )
         try:
-            return cls(
-                load_type=payload[0],
-                charging_mode=payload[1],
-                temperature_compensation=payload[2],
-                battery_type=BatteryType(payload[3]),
-                capacity_ah=payload[4] * 10,
-                load_mode_1=payload[5],
-                load_mode_2=payload[6],
-            )
-        except ValueError:
-            raise ProtocolError(
-                f"battery type {payload[3]} is not 0, 1 or 2", message_type="MT-5 0xAD request"
-            ) from None
-        except UsageError as exc:
-            raise ProtocolError(str(exc), message_type="MT-5 0xAD request") from exc
+            return cls.codec().decode(payload)
+        except UsageError as exc:  # __post_init__ refused a value the layout allows
+            raise ProtocolError(str(exc), message_type=cls.WHAT) from exc
 
 
 # --- requests and replies --------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class LoadState:
-    """The 0xAA reply: the load's state after the switch."""
+class LoadState(Binary):
+    """The 0xAA payload, both ways: switch the load on or off, and its state after.
+
+    Only 0 and 1 are valid; another byte is a ProtocolError, not "on".
+    """
+
+    LAYOUT: ClassVar[Layout] = (flag("on", "load state", strict=True),)
+    WHAT: ClassVar[str] = f"MT-5 {COMMAND_NAMES[LOAD_SWITCH]} reply"
 
     on: bool
 
 
 @dataclass(frozen=True, slots=True)
-class ParametersAccepted:
-    """The (empty) 0xAD reply."""
+class ParametersAccepted(Binary):
+    """The (empty) 0xAD reply: any data in it is a ProtocolError."""
+
+    LAYOUT: ClassVar[Layout] = ()
+    WHAT: ClassVar[str] = f"MT-5 {COMMAND_NAMES[SET_PARAMETERS]} reply"
 
 
 Reply = RealTimeData | LoadState | ParametersAccepted
+
+#: The reply each command's frame carries.
+_REPLIES: dict[int, type[RealTimeData] | type[LoadState] | type[ParametersAccepted]] = {
+    READ_REALTIME: RealTimeData,
+    LOAD_SWITCH: LoadState,
+    SET_PARAMETERS: ParametersAccepted,
+}
 
 
 def read_realtime(controller_id: int = DEFAULT_ID) -> Frame:
@@ -243,7 +247,7 @@ def read_realtime(controller_id: int = DEFAULT_ID) -> Frame:
 
 
 def load_switch(on: bool, controller_id: int = DEFAULT_ID) -> Frame:
-    return Frame(controller_id, LOAD_SWITCH, b"\x01" if on else b"\x00")
+    return Frame(controller_id, LOAD_SWITCH, LoadState(on).encode())
 
 
 def set_parameters(params: ControlParameters, controller_id: int = DEFAULT_ID) -> Frame:
@@ -252,20 +256,10 @@ def set_parameters(params: ControlParameters, controller_id: int = DEFAULT_ID) -
 
 def decode_reply(frame: Frame) -> Reply:
     """The typed reply a controller's frame carries; ProtocolError for a malformed one."""
-    what = f"MT-5 {COMMAND_NAMES.get(frame.command, hex(frame.command))} reply"
-    if frame.command == READ_REALTIME:
-        return RealTimeData.decode(frame.data)
-    if frame.command == LOAD_SWITCH:
-        if len(frame.data) != 1 or frame.data[0] > 1:
-            raise ProtocolError(
-                f"load state must be one byte 0 or 1, got {frame.data.hex()}", message_type=what
-            )
-        return LoadState(frame.data[0] == 1)
-    if frame.command == SET_PARAMETERS:
-        if frame.data:
-            raise ProtocolError(f"expected no data, got {len(frame.data)} bytes", message_type=what)
-        return ParametersAccepted()
-    raise ProtocolError(f"unknown command {frame.command:#04x}", message_type="MT-5 reply")
+    kind = _REPLIES.get(frame.command)
+    if kind is None:
+        raise ProtocolError(f"unknown command {frame.command:#04x}", message_type="MT-5 reply")
+    return kind.decode(frame.data)
 
 
 __all__ = [
