@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any, TypeVar
 
 from fieldlink.errors import FieldlinkError, LinkTimeout
@@ -217,7 +217,7 @@ async def run_async(
 
 async def stream_async(
     link: AsyncLink, session: Session, operation: Stream, *, guard: Any = None
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """Drive a streaming operation over an asyncio link, yielding items as they arrive."""
     runner = _AsyncRunner(link, session, guard)
     try:
