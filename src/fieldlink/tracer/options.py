@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from fieldlink.kit.commands import choice_option
+
 __all__ = ["controller_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,19 +23,13 @@ def controller_options(command: F) -> F:
     return command
 
 
-def _choice(name: str, choices: list[str], help: str) -> Callable[[F], F]:
-    """A choice whose first entry is the default."""
-    kind = click.Choice(choices)
-    return click.option(name, type=kind, default=choices[0], show_default=True, help=help)
-
-
 _OPTIONS = (
-    _choice(
+    choice_option(
         "--protocol",
         ["modbus", "mt5"],
         "Controller generation: Modbus RTU (Tracer A/B/AN/BN) or MT-5.",
     ),
-    _choice(
+    choice_option(
         "--framing",
         ["rtu", "tcp"],
         "Modbus on TCP: RTU frames (as a serial server passes them) or Modbus/TCP.",
