@@ -31,7 +31,7 @@ from fieldlink.kit.commands import (
     mount_family,
     print_rows,
 )
-from fieldlink.pakbus.protocol.model import Record, TableDef, Value
+from fieldlink.kit.record import append_next
 from fieldlink.store import StationInfo, open_sink
 from fieldlink.tracer import operations as ops
 from fieldlink.tracer import source
@@ -304,7 +304,7 @@ async def _log(
                     for name, writer in writers.items():
                         row = reading.get(name)
                         if row is not None:
-                            _append(writer, writer.table, stamp, row)
+                            append_next(writer, stamp, row)
                     click.echo(f"{stamp:%Y-%m-%d %H:%M:%S} sample {done} stored", err=True)
                 if count is None or done < count:
                     await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
@@ -312,13 +312,6 @@ async def _log(
         for writer in writers.values():
             writer.close()
         sink.close()
-
-
-def _append(writer: Any, table: TableDef, stamp: dt.datetime, row: Mapping[str, Value]) -> None:
-    position = writer.position
-    number = 1 if position is None else position.record + 1
-    values = {f.name: row.get(f.name, float("nan")) for f in table.fields}
-    writer.append([Record(table.name, number, stamp, values)])
 
 
 def _seconds(text: str, option: str) -> float:
