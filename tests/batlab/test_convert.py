@@ -211,3 +211,28 @@ def test_codes_and_bit_fields() -> None:
     assert cv.settings_to_raw(SettingsFlag.WATCHDOG | SettingsFlag.CH2_HI_RES) == 0x0044
     with pytest.raises(UsageError):
         cv.settings_to_raw(0x10000)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "register", "text", "value", "unit"),
+    [
+        (0, "VOLTAGE", "4.2V", 4.2, "V"),
+        (0, "CURRENT", "1.5A", 1.5, "A"),
+        (0, "CURRENT_SETPOINT", "1.5A", 1.5, "A"),
+        (0, "TEMPERATURE", "45C", 45.0, "°C"),
+        (0, "REPORT_INTERVAL", "5", 0.5, "s"),
+        (4, "VCC", "5V", 5.0, "V"),
+        (4, "SINE_FREQ", "78.125Hz", 78.125, "Hz"),
+        (4, "SINE_OFFSET", "0.5A", 0.5, "A"),
+        (4, "SINE_MAGDIV", "1A", 1.0, "A p-p"),
+    ],
+)
+def test_a_value_with_a_unit_is_shown_back_in_that_unit(
+    namespace: int, register: str, text: str, value: float, unit: str
+) -> None:
+    from fieldlink.batlab.names import describe_value, parse_register, parse_value
+
+    address = parse_register(namespace, register)
+    described = describe_value(namespace, address, parse_value(namespace, address, text))
+    number, _, shown_unit = described.partition(" ")
+    assert float(number) == pytest.approx(value, rel=0.05) and shown_unit == unit, described

@@ -22,13 +22,14 @@ from fieldlink.collect.config import SinkSpec, StationConfig
 from fieldlink.collect.engine import run_cycle
 from fieldlink.collect.sampled import InstrumentInfo, SampledLogger, table_def
 from fieldlink.collect.sinks import SinkPool
-from fieldlink.errors import LinkTimeout, ProtocolError
+from fieldlink.errors import FieldlinkError, LinkClosed, LinkTimeout, ProtocolError
 from fieldlink.kit import drive
+from fieldlink.kit.client import AsyncClient, Client
 from fieldlink.kit.converse import Operation, emit, now
 from fieldlink.kit.device import BasePort, Outgoing
 from fieldlink.kit.host import EmulatorHost
 from fieldlink.kit.reply import ReplySession, ask
-from fieldlink.link import open_async_link, open_link
+from fieldlink.link import AsyncLink, Link, open_async_link, open_link
 from fieldlink.pakbus.protocol.model import TableDef, Value
 
 # --- codec (sans-I/O) -------------------------------------------------------------------
@@ -188,6 +189,73 @@ def test_a_dropped_reply_is_resent_and_a_silent_device_times_out() -> None:
         with open_link(emu.url) as link, pytest.raises(LinkTimeout, match="no answer to int"):
             drive.run(link, session, double(1))
         assert session.stats.resends == 2 and session.stats.timeouts == 3
+
+
+# --- the family's clients: the kit's plumbing plus two hooks ------------------------------
+
+
+class EchoGone(LinkClosed):
+    """The toy's own word for a link that closed under a conversation."""
+
+
+class EchoClient(Client):
+    def __init__(self, link: Link, *, timeout: float = 2.0) -> None:
+        super().__init__(link, EchoSession(timeout=timeout))
+        self.greeting: int | None = None
+
+    def opened(self) -> None:  # the handshake
+        self.greeting = self.run(double(50))
+
+    def lost(self, error: LinkClosed) -> FieldlinkError:
+        return EchoGone(f"the echo went away: {error}")
+
+
+class AsyncEchoClient(AsyncClient):
+    def __init__(self, link: AsyncLink, *, timeout: float = 2.0) -> None:
+        super().__init__(link, EchoSession(timeout=timeout))
+        self.greeting: int | None = None
+
+    async def opened(self) -> None:
+        self.greeting = await self.run(double(50))
+
+    def lost(self, error: LinkClosed) -> FieldlinkError:
+        return EchoGone(f"the echo went away: {error}")
+
+
+def test_clients_shake_hands_on_open_and_name_a_lost_link_their_own_way() -> None:
+    with EmulatorHost(Echo(), pty=True, name="echo").running() as emu:
+        assert emu.url is not None
+        client = EchoClient.open(emu.url, link_timeout=2.0)
+        assert client.greeting == 100 and client.run(double(4)) == 8
+        assert list(client.stream(doubles(3))) == [0, 2, 4]
+
+        async def in_asyncio() -> tuple[int | None, list[int]]:
+            assert emu.url is not None
+            async with AsyncEchoClient.open(emu.url, link_timeout=2.0) as twin:
+                return twin.greeting, [x async for x in twin.stream(doubles(2))]
+
+        assert asyncio.run(in_asyncio()) == (100, [0, 2])
+    with pytest.raises(EchoGone, match="went away") as caught:
+        client.run(double(1))
+    assert isinstance(caught.value.__cause__, LinkClosed)
+    with pytest.raises(EchoGone):
+        list(client.stream(doubles(2)))
+    client.close()
+
+
+def test_a_failed_handshake_closes_the_link() -> None:
+    opened: list[Link] = []
+
+    class Refused(EchoClient):
+        def opened(self) -> None:
+            opened.append(self.link)
+            raise ProtocolError("no greeting")
+
+    with EmulatorHost(Echo(), name="echo").running() as emu:
+        assert emu.url is not None
+        with pytest.raises(ProtocolError, match="no greeting"):
+            Refused.open(emu.url, link_timeout=2.0)
+    assert [link.closed for link in opened] == [True]
 
 
 # --- a collector source -------------------------------------------------------------------

@@ -259,7 +259,7 @@ def test_protocol_error_type_for_garbage_reply() -> None:
 
 def test_a_day_at_speed_60_through_the_modbus_front() -> None:
     """The controller's stages as a client sees them, hour by hour, with the clock at ×60."""
-    from fieldlink.tracer.emulator.clock import ManualClock
+    from fieldlink.kit.clock import ManualClock
 
     mono = ManualClock()
     with (

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pymodbus.framer import FramerRTU
 
-from fieldlink.tracer.emulator.clock import ManualClock
+from fieldlink.kit.clock import ManualClock
 from fieldlink.tracer.emulator.device import TracerDevice
 from fieldlink.tracer.emulator.modbus_port import ModbusPort
 from fieldlink.tracer.emulator.model import ControllerConfig, TracerModel

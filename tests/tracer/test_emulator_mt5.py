@@ -6,7 +6,7 @@ import tracer_vectors as v
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldlink.tracer.emulator.clock import ManualClock
+from fieldlink.kit.clock import ManualClock
 from fieldlink.tracer.emulator.model import TracerModel
 from fieldlink.tracer.emulator.mt5_port import Mt5Port
 from fieldlink.tracer.mt5 import messages as m

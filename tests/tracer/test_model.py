@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from fieldlink.kit.clock import ManualClock
 from fieldlink.tracer.emulator.battery import Battery
-from fieldlink.tracer.emulator.clock import ManualClock, SimClock
+from fieldlink.tracer.emulator.clock import SimClock
 from fieldlink.tracer.emulator.model import ControllerConfig, Stage, TracerModel
 from fieldlink.tracer.emulator.solar import Panel, irradiance, solar_elevation
 from fieldlink.tracer.modbus import values

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fieldlink.tracer.emulator.clock import ManualClock
+from fieldlink.kit.clock import ManualClock
 from fieldlink.tracer.emulator.model import ControllerConfig, TracerModel
 
 NOON = dt.datetime(2026, 6, 21, 12, 0, 0)

@@ -9,8 +9,9 @@ commands; ``source`` the collector sampler.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fieldlink.kit.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from fieldlink.batlab.client import AsyncBatlab, Batlab
@@ -42,9 +43,5 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # Lazy, so that importing the codec does not load the client, the kit or pyserial.
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(name)
-    return getattr(importlib.import_module(f"fieldlink.batlab.{home}"), name)
+# Lazy, so that importing the codec does not load the client, the kit or pyserial.
+__getattr__ = lazy_exports(__name__, _HOMES)

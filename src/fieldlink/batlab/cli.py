@@ -22,7 +22,7 @@ from fieldlink.batlab.firmware import load_image
 from fieldlink.batlab.labrun import UnitResult, run_on_units
 from fieldlink.batlab.names import describe_value, parse_namespace, parse_register, parse_value
 from fieldlink.batlab.operations import BootProgress
-from fieldlink.batlab.pool import discover_ports
+from fieldlink.batlab.pool import close_quietly, discover_ports
 from fieldlink.batlab.registers import CELLS
 from fieldlink.batlab.settings import TestSettings, load_settings
 from fieldlink.batlab.testrun import EventKind, TestEvent
@@ -79,8 +79,7 @@ def open_units(ports: Sequence[str], timeout: float = 1.0) -> Iterator[list[Batl
         yield units
     finally:
         for unit in units:
-            with contextlib.suppress(FieldlinkError, OSError):
-                unit.close()
+            close_quietly(unit)
 
 
 @click.group(name="batlab")

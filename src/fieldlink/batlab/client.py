@@ -1,19 +1,20 @@
 """The Batlab client: a blocking class and its asyncio twin, each method one conversation.
 
-Both run the conversations of :mod:`fieldlink.batlab.operations` through the kit's
-drivers over a :class:`BatlabSession`.  Connecting runs the official handshake
-(batlab.md §7.1), so a unit that fieldlink opened is in the same state as one the
-official library opened.  Every exchange holds the client's lock, so threads may
-share one client: a reply is only ever taken by the exchange it answers.
+Both sit on the kit's :class:`~fieldlink.kit.client.Client` / ``AsyncClient``, which
+run the conversations of :mod:`fieldlink.batlab.operations` over a
+:class:`BatlabSession`.  Connecting runs the official handshake (batlab.md §7.1), so
+a unit that fieldlink opened is in the same state as one the official library
+opened.  Every exchange holds the client's lock, so threads may share one client: a
+reply is only ever taken by the exchange it answers.  A link that closes under a
+conversation is reported as :class:`UnitUnplugged`.
 """
 
 from __future__ import annotations
 
-import threading
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from fieldlink.batlab import operations as ops
 from fieldlink.batlab.codec import StreamPacket
@@ -24,16 +25,22 @@ from fieldlink.batlab.session import BatlabSession
 from fieldlink.batlab.settings import TestSettings
 from fieldlink.batlab.testrun import TestEvent, TestRun, run_tests
 from fieldlink.batlab.workflow import CellSchedule, CellSummary, TestKind
-from fieldlink.errors import LinkClosed, LinkError, UsageError
-from fieldlink.kit import drive
+from fieldlink.errors import FieldlinkError, LinkClosed, LinkError, UsageError
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
 from fieldlink.kit.converse import Operation, Stream, pause
-from fieldlink.link import AsyncLink, Link, open_async_link, open_link, parse_url
+from fieldlink.link import AsyncLink, open_link, parse_url
 
 __all__ = ["OFFICIAL_BAUD", "AsyncBatlab", "Batlab", "port_url"]
 
 T = TypeVar("T")
 #: The official library opens the port at 38400 8N1 (irrelevant to USB CDC, kept for ptys).
 OFFICIAL_BAUD = 38400
+#: What the client knows of a unit before (or without) the handshake.
+NO_INFO = ops.UnitInfo(serial=0, firmware=0, bootloader=False)
+
+
+def _link_timeout(timeout: float) -> float:
+    return max(timeout, 2.0)
 
 
 def port_url(port: str) -> str:
@@ -72,7 +79,48 @@ def _as_stream(operation: Operation[Any]) -> Stream:
     yield from operation
 
 
-class Batlab:
+class _Unit:
+    """What both clients share: the port, what the handshake learned, test set-up."""
+
+    port: str
+    info: ops.UnitInfo
+    session: BatlabSession
+
+    def lost(self, error: LinkClosed) -> FieldlinkError:
+        if isinstance(error, UnitUnplugged):
+            return error
+        return UnitUnplugged(f"Batlab on {self.port} went away: {error}")
+
+    @contextlib.contextmanager
+    def _testing(self) -> Iterator[None]:
+        """A test whose unit stops answering (a timeout too) ends with UnitUnplugged."""
+        try:
+            yield
+        except UnitUnplugged:
+            raise
+        except LinkError as exc:
+            raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
+
+    @property
+    def serial(self) -> int:
+        return self.info.serial
+
+    def _cal(self, cell: int) -> tuple[int, int]:
+        if not self.info.temp_r:
+            return 1500, 3380
+        return self.info.temp_r[cell], self.info.temp_b[cell]
+
+    def start_test(
+        self,
+        settings: TestSettings,
+        kind: TestKind = TestKind.CYCLE,
+        cells: dict[int, TestKind] | None = None,
+    ) -> TestRun:
+        """A test run to pass to ``run_test`` or ``iter_test`` (nothing sent yet)."""
+        return TestRun(self.info, _schedules(cells, settings, kind))
+
+
+class Batlab(_Unit, Client):
     """One Batlab on ``port`` (a device path such as /dev/ttyACM0, or a link URL).
 
     ``handshake`` runs the official connect sequence (cells to IDLE, watchdog on);
@@ -86,55 +134,31 @@ class Batlab:
         timeout: float = 1.0,
         handshake: bool = True,
         enable_watchdog: bool = True,
+        link_timeout: float | None = None,
     ) -> None:
         self.port = port
         self.url = port_url(port)
-        self.session = BatlabSession(timeout=timeout)
-        self._lock = threading.RLock()
-        self._link: Link = open_link(self.url, timeout=max(timeout, 2.0))
-        self.info = ops.UnitInfo(serial=0, firmware=0, bootloader=False)
-        if handshake:
-            try:
-                self.info = self.run(ops.connect(enable_watchdog=enable_watchdog))
-            except BaseException:
-                self.close()
-                raise
-
-    # --- plumbing -----------------------------------------------------------------------------
-
-    def run(self, operation: Operation[T]) -> T:
-        """Run one conversation (exchanges hold the client's lock)."""
+        self.info = NO_INFO
+        self._handshake = handshake
+        self._watchdog = enable_watchdog
+        link = open_link(self.url, timeout=link_timeout or _link_timeout(timeout))
+        Client.__init__(self, link, BatlabSession(timeout=timeout))
         try:
-            return drive.run(self._link, self.session, operation, guard=self._lock)
-        except LinkClosed as exc:
-            raise UnitUnplugged(f"Batlab on {self.port} went away: {exc}") from exc
+            self.opened()
+        except BaseException:
+            self.close()
+            raise
 
-    def stream(self, operation: Operation[Any]) -> Iterator[Any]:
-        try:
-            stream = _as_stream(operation)
-            yield from drive.stream(self._link, self.session, stream, guard=self._lock)
-        except LinkClosed as exc:
-            raise UnitUnplugged(f"Batlab on {self.port} went away: {exc}") from exc
+    @classmethod
+    def open(
+        cls, url: str, *, timeout: float = 1.0, link_timeout: float | None = None, **kwargs: Any
+    ) -> Self:
+        """The same as ``Batlab(url, ...)``: ``url`` is a device path or a link URL."""
+        return cls(url, timeout=timeout, link_timeout=link_timeout, **kwargs)
 
-    def close(self) -> None:
-        self._link.close()
-
-    def __enter__(self) -> Batlab:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    @property
-    def serial(self) -> int:
-        return self.info.serial
-
-    def _cal(self, cell: int) -> tuple[int, int]:
-        if not self.info.temp_r:
-            return 1500, 3380
-        return self.info.temp_r[cell], self.info.temp_b[cell]
+    def opened(self) -> None:
+        if self._handshake:
+            self.info = self.run(ops.connect(enable_watchdog=self._watchdog))
 
     # --- registers --------------------------------------------------------------------------
 
@@ -199,23 +223,10 @@ class Batlab:
 
     # --- workflows ----------------------------------------------------------------------------
 
-    def start_test(
-        self,
-        settings: TestSettings,
-        kind: TestKind = TestKind.CYCLE,
-        cells: dict[int, TestKind] | None = None,
-    ) -> TestRun:
-        """A test run to pass to :meth:`run_test` or :meth:`iter_test` (nothing sent yet)."""
-        return TestRun(self.info, _schedules(cells, settings, kind))
-
     def iter_test(self, run: TestRun, *, poll: float | None = None) -> Iterator[TestEvent]:
         """Run the test, yielding its events (samples, phase ends, finishes) as they come."""
-        try:
-            yield from self.stream(run_tests(run, poll=poll))
-        except LinkError as exc:
-            if isinstance(exc, UnitUnplugged):
-                raise
-            raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
+        with self._testing():
+            yield from self.stream(_as_stream(run_tests(run, poll=poll)))
 
     def run_test(self, run: TestRun, *, poll: float | None = None) -> dict[int, CellSummary]:
         """Run the test to its end; CellFault (with ``.run``) if a cell could not finish."""
@@ -225,52 +236,40 @@ class Batlab:
         return run.summaries()
 
 
-class AsyncBatlab:
+class AsyncBatlab(_Unit, AsyncClient):
     """The asyncio twin of :class:`Batlab` (same conversations, same results)."""
 
-    def __init__(self, link: AsyncLink, session: BatlabSession, port: str) -> None:
-        self._link = link
-        self.session = session
+    def __init__(
+        self,
+        link: AsyncLink,
+        *,
+        port: str,
+        timeout: float = 1.0,
+        handshake: bool = True,
+        enable_watchdog: bool = True,
+    ) -> None:
         self.port = port
-        self.info = ops.UnitInfo(serial=0, firmware=0, bootloader=False)
-        self._lock: Any = None
+        self.info = NO_INFO
+        self._handshake = handshake
+        self._watchdog = enable_watchdog
+        AsyncClient.__init__(self, link, BatlabSession(timeout=timeout))
 
     @classmethod
-    async def open(cls, port: str, *, timeout: float = 1.0, handshake: bool = True) -> AsyncBatlab:
-        link = await open_async_link(port_url(port), timeout=max(timeout, 2.0))
-        unit = cls(link, BatlabSession(timeout=timeout), port)
-        if handshake:
-            try:
-                unit.info = await unit.run(ops.connect())
-            except BaseException:
-                await link.close()
-                raise
-        return unit
+    def open(
+        cls, url: str, *, timeout: float = 1.0, link_timeout: float | None = None, **kwargs: Any
+    ) -> AsyncOpen[Self]:
+        """``await AsyncBatlab.open(port)`` or ``async with AsyncBatlab.open(port) as unit``."""
+        return super().open(
+            port_url(url),
+            link_timeout=link_timeout or _link_timeout(timeout),
+            port=url,
+            timeout=timeout,
+            **kwargs,
+        )
 
-    async def run(self, operation: Operation[T]) -> T:
-        import asyncio
-
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            try:
-                return await drive.run_async(self._link, self.session, operation)
-            except LinkClosed as exc:
-                raise UnitUnplugged(f"Batlab on {self.port} went away: {exc}") from exc
-
-    async def close(self) -> None:
-        await self._link.close()
-
-    async def __aenter__(self) -> AsyncBatlab:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def _cal(self, cell: int) -> tuple[int, int]:
-        if not self.info.temp_r:
-            return 1500, 3380
-        return self.info.temp_r[cell], self.info.temp_b[cell]
+    async def opened(self) -> None:
+        if self._handshake:
+            self.info = await self.run(ops.connect(enable_watchdog=self._watchdog))
 
     async def read(self, namespace: int, address: int) -> int:
         return await self.run(ops.read_register(namespace, address))
@@ -309,31 +308,17 @@ class AsyncBatlab:
         self.info = await self.run(ops.connect())
         return version
 
-    def start_test(
-        self,
-        settings: TestSettings,
-        kind: TestKind = TestKind.CYCLE,
-        cells: dict[int, TestKind] | None = None,
-    ) -> TestRun:
-        return TestRun(self.info, _schedules(cells, settings, kind))
-
     async def iter_test(
         self, run: TestRun, *, poll: float | None = None
     ) -> AsyncIterator[TestEvent]:
         """Run the test, yielding its events as they come."""
-        stream = _as_stream(run_tests(run, poll=poll))
-        try:
-            async for event in drive.stream_async(self._link, self.session, stream):
+        with self._testing():
+            async for event in self.stream(_as_stream(run_tests(run, poll=poll))):
                 yield event
-        except LinkError as exc:
-            raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
 
     async def run_test(self, run: TestRun, *, poll: float | None = None) -> dict[int, CellSummary]:
-        try:
-            stream = _as_stream(run_tests(run, poll=poll))
-            async for _ in drive.stream_async(self._link, self.session, stream):
-                pass
-        except LinkClosed as exc:
-            raise UnitUnplugged(f"Batlab on {self.port} lost mid-test: {exc}") from exc
+        """Run the test to its end; CellFault (with ``.run``) if a cell could not finish."""
+        async for _ in self.iter_test(run, poll=poll):
+            pass
         _faults(run)
         return run.summaries()

@@ -8,6 +8,8 @@ unit (V, A, C for °C, Hz) that is converted with the register's own formula.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from fieldlink.batlab import convert
@@ -122,21 +124,30 @@ def parse_value(
         ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Physical:
+    """A register kind's conversion both ways, and the unit it is shown in."""
+
+    to_raw: Callable[[float], int]
+    from_raw: Callable[[int], float]
+    unit: str
+
+
+#: Every kind with a physical unit but temperature (which needs the cell's calibration).
+_PHYSICAL: Final[dict[Kind, _Physical]] = {
+    Kind.VOLTAGE: _Physical(convert.voltage_to_raw, convert.voltage_from_raw, "V"),
+    Kind.VCC: _Physical(convert.vcc_to_raw, convert.vcc_from_raw, "V"),
+    Kind.CURRENT: _Physical(convert.current_to_raw, convert.current_from_raw, "A"),
+    Kind.SETPOINT: _Physical(convert.setpoint_to_raw, convert.setpoint_from_raw, "A"),
+    Kind.OFFSET: _Physical(convert.offset_to_raw, convert.offset_from_raw, "A"),
+    Kind.MAGDIV: _Physical(convert.magnitude_to_raw, convert.magnitude_from_raw, "A p-p"),
+    Kind.FREQUENCY: _Physical(convert.frequency_to_raw, convert.frequency_from_raw, "Hz"),
+}
+
+
 def _encode(kind: Kind, value: float, temp_r: int, temp_b: int) -> int:
-    if kind is Kind.VOLTAGE:
-        return convert.voltage_to_raw(value)
-    if kind is Kind.VCC:
-        return convert.vcc_to_raw(value)
-    if kind is Kind.CURRENT:
-        return convert.current_to_raw(value)
-    if kind is Kind.SETPOINT:
-        return convert.setpoint_to_raw(value)
-    if kind is Kind.OFFSET:
-        return convert.offset_to_raw(value)
-    if kind is Kind.MAGDIV:
-        return convert.magnitude_to_raw(value)
-    if kind is Kind.FREQUENCY:
-        return convert.frequency_to_raw(value)
+    if kind in _PHYSICAL:
+        return _PHYSICAL[kind].to_raw(value)
     return convert.temperature_to_raw(value, temp_r, temp_b)
 
 
@@ -165,19 +176,14 @@ def _describe(kind: Kind, raw: int, temp_r: int, temp_b: int) -> str:
         return _flags(SettingsFlag, raw)
     if kind is Kind.SIGNED:
         return str(convert.int16(raw))
-    formats = {
-        Kind.VOLTAGE: lambda: f"{convert.voltage_from_raw(raw):.4f} V",
-        Kind.CURRENT: lambda: f"{convert.current_from_raw(raw):.4f} A",
-        Kind.SETPOINT: lambda: f"{convert.setpoint_from_raw(raw):.4f} A",
-        Kind.OFFSET: lambda: f"{convert.offset_from_raw(raw):.4f} A",
-        Kind.MAGDIV: lambda: f"{convert.magnitude_from_raw(raw):.4f} A p-p",
-        Kind.FREQUENCY: lambda: f"{convert.frequency_from_raw(raw):.4f} Hz",
-        Kind.VCC: lambda: f"{convert.vcc_from_raw(raw):.4f} V",
-        Kind.INTERVAL: lambda: f"{raw / 10:g} s" if raw else "off",
-        Kind.TEMPERATURE: lambda: f"{convert.temperature_from_raw(raw, temp_r, temp_b):.2f} °C",
-    }
-    f = formats.get(kind)
-    return f() if f else ""
+    if kind in _PHYSICAL:
+        physical = _PHYSICAL[kind]
+        return f"{physical.from_raw(raw):.4f} {physical.unit}"
+    if kind is Kind.INTERVAL:
+        return f"{raw / 10:g} s" if raw else "off"
+    if kind is Kind.TEMPERATURE:
+        return f"{convert.temperature_from_raw(raw, temp_r, temp_b):.2f} °C"
+    return ""
 
 
 def _flags(flags: type[enum.IntFlag], raw: int) -> str:

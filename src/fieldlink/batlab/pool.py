@@ -21,14 +21,14 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from fieldlink.batlab.client import Batlab
 from fieldlink.errors import FieldlinkError, NotFound
 
-__all__ = ["BATLAB_PID", "BATLAB_VID", "Pool", "PoolEvent", "discover_ports"]
+__all__ = ["BATLAB_PID", "BATLAB_VID", "Pool", "PoolEvent", "close_quietly", "discover_ports"]
 
 log = logging.getLogger("fieldlink.batlab.pool")
 
@@ -125,7 +125,7 @@ class Pool:
         with self._lock:
             for port in [p for p in self._units if p not in present]:
                 unit = self._units.pop(port)
-                _close(unit)
+                close_quietly(unit)
                 events.append(PoolEvent(EventKind.DISCONNECTED, port, unit.serial))
                 if self._active == port:
                     self._active = None
@@ -213,7 +213,7 @@ class Pool:
         self.stop()
         with self._lock:
             for unit in self._units.values():
-                _close(unit)
+                close_quietly(unit)
             self._units.clear()
             self._active = None
 
@@ -255,11 +255,7 @@ class Pool:
         raise NotFound(f"no connected Batlab with serial number or port {which!r}")
 
 
-def _close(unit: Batlab) -> None:
+def close_quietly(unit: Batlab) -> None:
+    """Close ``unit``; one that is already gone (unplugged) is no error here."""
     with contextlib.suppress(OSError, FieldlinkError):
         unit.close()
-
-
-def open_units(ports: Iterable[str]) -> list[Batlab]:
-    """Connect each port once (for one-shot commands)."""
-    return [Batlab(p) for p in ports]

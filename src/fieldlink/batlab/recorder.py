@@ -11,7 +11,6 @@ an error has lost nothing it measured.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -20,7 +19,8 @@ from fieldlink.batlab.csvlog import OfficialCsvLog, PeriodicRow, SummaryRow
 from fieldlink.batlab.testrun import EventKind, TestEvent
 from fieldlink.batlab.workflow import LogPeriodic, PhaseEnded
 from fieldlink.collect.sampled import table_def
-from fieldlink.pakbus.protocol.model import Record, TableDef, Value
+from fieldlink.kit.record import append_next
+from fieldlink.pakbus.protocol.model import TableDef, Value
 from fieldlink.store.base import Sink, StationInfo, TableWriter
 
 __all__ = ["PHASES", "SAMPLES", "TestRecorder"]
@@ -122,7 +122,7 @@ class TestRecorder:
             "duty": r.duty,
         }
         for samples, _ in self._writers:
-            _append(samples, r.wall, values)
+            append_next(samples, r.wall, values)
         if self.csv is not None:
             self.csv.periodic(
                 PeriodicRow(
@@ -149,7 +149,7 @@ class TestRecorder:
             "runtime": p.runtime,
         }
         for _, phases in self._writers:
-            _append(phases, p.wall, values)
+            append_next(phases, p.wall, values)
         if self.csv is not None:
             self.csv.summary(
                 SummaryRow(
@@ -163,9 +163,3 @@ class TestRecorder:
             samples.close()
             phases.close()
         self._writers = []
-
-
-def _append(writer: TableWriter, when: dt.datetime, values: dict[str, Value]) -> None:
-    position = writer.position
-    number = 1 if position is None else position.record + 1
-    writer.append([Record(writer.table.name, number, when.replace(tzinfo=None), values)])

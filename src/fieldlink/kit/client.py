@@ -4,7 +4,10 @@ A family's client is its methods -- each one conversation -- on top of
 :class:`Client` (blocking) or :class:`AsyncClient` (asyncio), which own opening the
 link from a URL, running conversations through :mod:`fieldlink.kit.drive` one
 exchange at a time, and closing: with a goodbye when the family has one (PakBus'
-Bye), then the link, whatever happens.
+Bye), then the link, whatever happens.  Two more hooks are the family's to
+override: ``opened``, a handshake run once the link is open (Batlab's connect
+sequence), and ``lost``, what to raise when the link closes under a conversation
+(Batlab says that its unit was unplugged).
 
 ``AsyncX.from_url(...)`` returns an :class:`AsyncOpen`: ``x = await X.from_url(url)``
 and ``async with X.from_url(url) as x:`` both work.
@@ -13,12 +16,12 @@ and ``async with X.from_url(url) as x:`` both work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from fieldlink.errors import FieldlinkError
+from fieldlink.errors import FieldlinkError, LinkClosed
 from fieldlink.kit import drive
 from fieldlink.kit.converse import Operation, Stream
 from fieldlink.link import AsyncLink, Link, open_async_link, open_link
@@ -29,7 +32,28 @@ T = TypeVar("T")
 C = TypeVar("C", bound="AsyncClient")
 
 
-class Client:
+class _Hooks:
+    """The hooks both clients share (their defaults do nothing)."""
+
+    def goodbye(self) -> Operation[None] | None:
+        """The conversation that ends a session politely, if the family has one."""
+        return None
+
+    def lost(self, error: LinkClosed) -> FieldlinkError:
+        """What to raise when the link closes under a conversation (default: ``error``)."""
+        return error
+
+    @contextlib.contextmanager
+    def _watch(self) -> Iterator[None]:
+        try:
+            yield
+        except LinkClosed as exc:
+            if (error := self.lost(exc)) is exc:
+                raise
+            raise error from exc
+
+
+class Client(_Hooks):
     """A blocking client of one instrument over one link (subclass it)."""
 
     def __init__(self, link: Link, session: Any) -> None:
@@ -42,22 +66,25 @@ class Client:
         """Open ``url`` and make the client with ``kwargs``; the link is closed if that fails."""
         link = open_link(url, timeout=link_timeout)
         try:
-            return cls(link, **kwargs)
+            client = cls(link, **kwargs)
+            client.opened()
+            return client
         except BaseException:
             link.close()
             raise
 
+    def opened(self) -> None:
+        """The family's handshake, run by :meth:`open` once the client is made (default none)."""
+
     def run(self, operation: Operation[T]) -> T:
         """Run one conversation on this link and return its result."""
-        return drive.run(self.link, self.session, operation, guard=self._lock)
+        with self._watch():
+            return drive.run(self.link, self.session, operation, guard=self._lock)
 
     def stream(self, operation: Stream) -> Iterator[Any]:
         """Run a streaming conversation, yielding its items as they arrive."""
-        return drive.stream(self.link, self.session, operation, guard=self._lock)
-
-    def goodbye(self) -> Operation[None] | None:
-        """The conversation that ends a session politely, if the family has one."""
-        return None
+        with self._watch():
+            yield from drive.stream(self.link, self.session, operation, guard=self._lock)
 
     def close(self) -> None:
         """Say goodbye (best effort) and close the link."""
@@ -74,19 +101,14 @@ class Client:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.link!r})"
 
 
-class AsyncClient:
+class AsyncClient(_Hooks):
     """The asyncio twin of :class:`Client`."""
 
     def __init__(self, link: AsyncLink, session: Any) -> None:
@@ -101,21 +123,28 @@ class AsyncClient:
         async def opener() -> Self:
             link = await open_async_link(url, timeout=link_timeout)
             try:
-                return cls(link, **kwargs)
+                client = cls(link, **kwargs)
+                await client.opened()
+                return client
             except BaseException:
                 await link.close()
                 raise
 
         return AsyncOpen(opener)
 
+    async def opened(self) -> None:
+        """The family's handshake, run by :meth:`open` once the client is made (default none)."""
+
     async def run(self, operation: Operation[T]) -> T:
-        return await drive.run_async(self.link, self.session, operation, guard=self._lock)
+        with self._watch():
+            return await drive.run_async(self.link, self.session, operation, guard=self._lock)
 
-    def stream(self, operation: Stream) -> AsyncIterator[Any]:
-        return drive.stream_async(self.link, self.session, operation, guard=self._lock)
-
-    def goodbye(self) -> Operation[None] | None:
-        return None
+    async def stream(self, operation: Stream) -> AsyncIterator[Any]:
+        items = drive.stream_async(self.link, self.session, operation, guard=self._lock)
+        with self._watch():
+            async with contextlib.aclosing(items):
+                async for item in items:
+                    yield item
 
     async def close(self) -> None:
         if self.link.closed:
@@ -131,12 +160,7 @@ class AsyncClient:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     def __repr__(self) -> str:
@@ -157,11 +181,6 @@ class AsyncOpen(Generic[C]):
         self._client = await self._opener()
         return self._client
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._client is not None:
             await self._client.close()

@@ -23,6 +23,7 @@ import click
 __all__ = [
     "FORMATS",
     "InstrumentOptions",
+    "choice_option",
     "format_option",
     "frame_log",
     "instrument_options",
@@ -110,6 +111,12 @@ def format_option(command: F) -> F:
         default=None,
         help="Output format [a table on a terminal, else csv].",
     )(command)
+
+
+def choice_option(name: str, choices: Sequence[str], help: str) -> Callable[[F], F]:
+    """An option that takes one of ``choices``, the first being the default (shown)."""
+    kind = click.Choice(list(choices))
+    return click.option(name, type=kind, default=choices[0], show_default=True, help=help)
 
 
 def _text(value: object) -> str:

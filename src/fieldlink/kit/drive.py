@@ -2,9 +2,11 @@
 
 The conversation (a generator, see :mod:`fieldlink.kit.converse`) holds the protocol
 logic; the family's session holds the matching and retry rules.  What is left here is
-only the I/O: write, read until the deadline, feed, repeat -- and, for streaming
-operations, hand emitted items to the caller as they arrive.  The two halves of this
-module mirror each other line for line so that a reader can check they agree.
+the I/O -- write, read until the deadline, feed, repeat -- and, for streaming
+operations, handing emitted items to the caller as they arrive.  That logic is
+written once, sans-I/O (:func:`_conversation` and :class:`_Steps`, which yield
+:class:`_Write` and :class:`_Read` actions); the blocking and the asyncio driver only
+carry the actions out on their link, so they cannot disagree.
 
 ``guard`` (a lock) is held around each exchange, not around a whole operation, so a
 caller iterating over a collection may still call other methods between items.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fieldlink.errors import FieldlinkError, LinkTimeout
@@ -33,34 +36,43 @@ def _instant() -> Instant:
     return Instant(time.monotonic(), time.time())
 
 
-# --- blocking ---------------------------------------------------------------------------------
+# --- the logic, sans-I/O ----------------------------------------------------------------------
 
 
-class _Runner:
+@dataclass(frozen=True, slots=True)
+class _Write:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """Read what arrives within ``timeout`` s: sent back as bytes, or LinkTimeout thrown in."""
+
+    timeout: float
+
+
+#: One guarded piece of I/O: yields actions, returns the step's result.
+_IO = Generator[_Write | _Read, Any, Any]
+
+
+class _Steps:
     """Performs steps for one operation: remembers its previous exchange for the session."""
 
-    def __init__(self, link: Link, session: Session, guard: Any) -> None:
-        self.link = link
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.guard = guard if guard is not None else contextlib.nullcontext()
         self.previous: Exchange | None = None
 
-    def perform(self, step: object) -> Any:
-        if isinstance(step, Now):
-            return _instant()
+    def io(self, step: object) -> _IO:
         if isinstance(step, Pause):
-            with self.guard:
-                self._idle(step.seconds)
-            return None
+            return self._idle(step.seconds)
         if isinstance(step, Emit):
             raise TypeError("an operation run for a result cannot yield Emit")
-        with self.guard:
-            return self._exchange(step)
+        return self._exchange(step)
 
-    def _exchange(self, request: object) -> Any:
+    def _exchange(self, request: object) -> _IO:
         ex = self.session.exchange(request, time.monotonic(), self.previous)
         self.previous = ex
-        self.link.write(ex.start(time.monotonic()))
+        yield _Write(ex.start(time.monotonic()))
         if ex.one_way:
             return None
         while True:
@@ -68,46 +80,110 @@ class _Runner:
             try:
                 if remaining <= 0:
                     raise LinkTimeout("deadline passed")
-                data = self.link.read(READ_SIZE, timeout=remaining)
+                data = yield _Read(remaining)
             except LinkTimeout:
                 if time.monotonic() < ex.deadline:  # the device asked us to wait meanwhile
                     continue
-                self.link.write(ex.on_timeout(time.monotonic()))
+                yield _Write(ex.on_timeout(time.monotonic()))
                 continue
             result = ex.receive(data, time.monotonic())
             if reply := self.session.take_outbox():
-                self.link.write(reply)
+                yield _Write(reply)
             if result is not None:
                 return result
 
-    def _idle(self, seconds: float) -> None:
+    def _idle(self, seconds: float) -> _IO:
         end = time.monotonic() + seconds
         while (remaining := end - time.monotonic()) > 0:
             try:
-                data = self.link.read(READ_SIZE, timeout=remaining)
+                data = yield _Read(remaining)
             except LinkTimeout:
                 break
             self.session.receive(data)
             if reply := self.session.take_outbox():
-                self.link.write(reply)
+                yield _Write(reply)
+        return None
 
 
-def run(link: Link, session: Session, operation: Operation[T], *, guard: Any = None) -> T:
-    """Drive ``operation`` to completion over a blocking link and return its result."""
-    runner = _Runner(link, session, guard)
+def _conversation(
+    session: Session, operation: Operation[Any], *, streaming: bool
+) -> Generator[Emit[Any] | _IO, Any, Any]:
+    """Yields each Emit (when ``streaming``) and each piece of I/O the operation needs;
+    a FieldlinkError from the I/O is thrown into the operation, which may handle it."""
+    steps = _Steps(session)
     try:
         step = next(operation)
         while True:
+            if streaming and isinstance(step, Emit):
+                yield step
+                step = operation.send(None)
+                continue
             try:
-                sent = runner.perform(step)
+                sent = _instant() if isinstance(step, Now) else (yield steps.io(step))
             except FieldlinkError as exc:
                 step = operation.throw(exc)
                 continue
             step = operation.send(sent)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
     finally:
         operation.close()
+
+
+# --- blocking ---------------------------------------------------------------------------------
+
+
+def _perform(link: Link, io: _IO) -> Any:
+    with contextlib.closing(io):
+        try:
+            action = next(io)
+            while True:
+                if isinstance(action, _Write):
+                    link.write(action.data)
+                    action = io.send(None)
+                    continue
+                try:
+                    data = link.read(READ_SIZE, timeout=action.timeout)
+                except LinkTimeout as exc:
+                    action = io.throw(exc)
+                    continue
+                action = io.send(data)
+        except StopIteration as stop:
+            return stop.value
+
+
+def _drive(
+    link: Link, session: Session, operation: Operation[Any], guard: Any, *, streaming: bool
+) -> Generator[Any, None, Any]:
+    lock = guard if guard is not None else contextlib.nullcontext()
+    conversation = _conversation(session, operation, streaming=streaming)
+    with contextlib.closing(conversation):
+        try:
+            action = next(conversation)
+            while True:
+                if isinstance(action, Emit):
+                    yield from action.items
+                    action = conversation.send(None)
+                    continue
+                try:
+                    with lock:
+                        result = _perform(link, action)
+                except FieldlinkError as exc:
+                    action = conversation.throw(exc)
+                    continue
+                action = conversation.send(result)
+        except StopIteration as stop:
+            return stop.value
+
+
+def run(link: Link, session: Session, operation: Operation[T], *, guard: Any = None) -> T:
+    """Drive ``operation`` to completion over a blocking link and return its result."""
+    driven = _drive(link, session, operation, guard, streaming=False)
+    try:
+        next(driven)  # never yields: the conversation does not stream
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    raise AssertionError("a conversation run for a result emitted items")
 
 
 def stream(link: Link, session: Session, operation: Stream, *, guard: Any = None) -> Iterator[Any]:
@@ -116,125 +192,76 @@ def stream(link: Link, session: Session, operation: Stream, *, guard: Any = None
     Abandoning the iterator closes the operation between exchanges, never in the
     middle of one.
     """
-    runner = _Runner(link, session, guard)
-    try:
-        step = next(operation)
-        while True:
-            if isinstance(step, Emit):
-                yield from step.items
-                step = operation.send(None)
-                continue
-            try:
-                sent = runner.perform(step)
-            except FieldlinkError as exc:
-                step = operation.throw(exc)
-                continue
-            step = operation.send(sent)
-    except StopIteration:
-        return
-    finally:
-        operation.close()
+    yield from _drive(link, session, operation, guard, streaming=True)
 
 
 # --- asyncio ----------------------------------------------------------------------------------
 
 
-class _AsyncRunner:
-    """The asyncio twin of :class:`_Runner`."""
-
-    def __init__(self, link: AsyncLink, session: Session, guard: Any) -> None:
-        self.link = link
-        self.session = session
-        self.guard = guard if guard is not None else contextlib.nullcontext()
-        self.previous: Exchange | None = None
-
-    async def perform(self, step: object) -> Any:
-        if isinstance(step, Now):
-            return _instant()
-        if isinstance(step, Pause):
-            async with self.guard:
-                await self._idle(step.seconds)
-            return None
-        if isinstance(step, Emit):
-            raise TypeError("an operation run for a result cannot yield Emit")
-        async with self.guard:
-            return await self._exchange(step)
-
-    async def _exchange(self, request: object) -> Any:
-        ex = self.session.exchange(request, time.monotonic(), self.previous)
-        self.previous = ex
-        await self.link.write(ex.start(time.monotonic()))
-        if ex.one_way:
-            return None
-        while True:
-            remaining = ex.deadline - time.monotonic()
-            try:
-                if remaining <= 0:
-                    raise LinkTimeout("deadline passed")
-                data = await self.link.read(READ_SIZE, timeout=remaining)
-            except LinkTimeout:
-                if time.monotonic() < ex.deadline:  # the device asked us to wait meanwhile
+async def _perform_async(link: AsyncLink, io: _IO) -> Any:
+    with contextlib.closing(io):
+        try:
+            action = next(io)
+            while True:
+                if isinstance(action, _Write):
+                    await link.write(action.data)
+                    action = io.send(None)
                     continue
-                await self.link.write(ex.on_timeout(time.monotonic()))
-                continue
-            result = ex.receive(data, time.monotonic())
-            if reply := self.session.take_outbox():
-                await self.link.write(reply)
-            if result is not None:
-                return result
+                try:
+                    data = await link.read(READ_SIZE, timeout=action.timeout)
+                except LinkTimeout as exc:
+                    action = io.throw(exc)
+                    continue
+                action = io.send(data)
+        except StopIteration as stop:
+            return stop.value
 
-    async def _idle(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while (remaining := end - time.monotonic()) > 0:
-            try:
-                data = await self.link.read(READ_SIZE, timeout=remaining)
-            except LinkTimeout:
-                break
-            self.session.receive(data)
-            if reply := self.session.take_outbox():
-                await self.link.write(reply)
+
+async def _drive_async(
+    link: AsyncLink,
+    session: Session,
+    operation: Operation[Any],
+    guard: Any,
+    *,
+    streaming: bool,
+    result: list[Any],
+) -> AsyncGenerator[Any, None]:
+    """The asyncio twin of :func:`_drive` (an async generator returns nothing: the
+    operation's result is appended to ``result``)."""
+    lock = guard if guard is not None else contextlib.nullcontext()
+    conversation = _conversation(session, operation, streaming=streaming)
+    with contextlib.closing(conversation):
+        try:
+            action = next(conversation)
+            while True:
+                if isinstance(action, Emit):
+                    for item in action.items:
+                        yield item
+                    action = conversation.send(None)
+                    continue
+                try:
+                    async with lock:
+                        sent = await _perform_async(link, action)
+                except FieldlinkError as exc:
+                    action = conversation.throw(exc)
+                    continue
+                action = conversation.send(sent)
+        except StopIteration as stop:
+            result.append(stop.value)
 
 
 async def run_async(
     link: AsyncLink, session: Session, operation: Operation[T], *, guard: Any = None
 ) -> T:
     """Drive ``operation`` to completion over an asyncio link and return its result."""
-    runner = _AsyncRunner(link, session, guard)
-    try:
-        step = next(operation)
-        while True:
-            try:
-                sent = await runner.perform(step)
-            except FieldlinkError as exc:
-                step = operation.throw(exc)
-                continue
-            step = operation.send(sent)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        operation.close()
+    result: list[Any] = []
+    async for _ in _drive_async(link, session, operation, guard, streaming=False, result=result):
+        raise AssertionError("a conversation run for a result emitted items")
+    return result[0]  # type: ignore[no-any-return]
 
 
-async def stream_async(
+def stream_async(
     link: AsyncLink, session: Session, operation: Stream, *, guard: Any = None
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """Drive a streaming operation over an asyncio link, yielding items as they arrive."""
-    runner = _AsyncRunner(link, session, guard)
-    try:
-        step = next(operation)
-        while True:
-            if isinstance(step, Emit):
-                for item in step.items:
-                    yield item
-                step = operation.send(None)
-                continue
-            try:
-                sent = await runner.perform(step)
-            except FieldlinkError as exc:
-                step = operation.throw(exc)
-                continue
-            step = operation.send(sent)
-    except StopIteration:
-        return
-    finally:
-        operation.close()
+    return _drive_async(link, session, operation, guard, streaming=True, result=[])

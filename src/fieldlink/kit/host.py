@@ -29,7 +29,6 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from types import TracebackType
 from typing import Self
 
 from fieldlink.errors import LinkError, UsageError
@@ -408,12 +407,7 @@ class EmulatorHost:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     # --- TCP --------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from types import TracebackType
 
 from fieldlink.errors import LinkError
 
@@ -48,12 +47,7 @@ class EmulatorProcess:
     def __enter__(self) -> EmulatorProcess:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 

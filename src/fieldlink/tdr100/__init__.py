@@ -8,8 +8,9 @@ the clients :class:`TDR100` and :class:`AsyncTDR100` (imported on first use).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from fieldlink.kit.lazy import lazy_exports
 from fieldlink.tdr100.protocol import MuxPath, TDR100Error, parse_channels
 from fieldlink.tdr100.results import Measurement
 from fieldlink.tdr100.settings import Settings
@@ -32,18 +33,7 @@ __all__ = [
     "parse_channels",
 ]
 
-_LAZY = {
-    "TDR100": "fieldlink.tdr100.client",
-    "AsyncTDR100": "fieldlink.tdr100.client",
-    "TDR100Emulator": "fieldlink.tdr100.emulator",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """The clients and the emulator pull in the link layer and the host: load them late."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+# The clients and the emulator pull in the link layer and the host: load them late.
+__getattr__ = lazy_exports(
+    __name__, {"TDR100": "client", "AsyncTDR100": "client", "TDR100Emulator": "emulator"}
+)

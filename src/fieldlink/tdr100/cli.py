@@ -17,6 +17,7 @@ import click
 from fieldlink.errors import DeviceError, UsageError
 from fieldlink.kit.commands import (
     InstrumentOptions,
+    choice_option,
     format_option,
     frame_log,
     instrument_options,
@@ -132,26 +133,14 @@ def _method(method: str, calibration: str | None, variable: str) -> analysis.Met
     metavar="SPEC",
     help="Multiplexer channels, e.g. 1.1-1.8 [the current selection].",
 )
-@click.option(
-    "--method",
-    type=click.Choice(["topp", "ledieu"]),
-    default="topp",
-    show_default=True,
-    help="Water-content equation.",
-)
+@choice_option("--method", ["topp", "ledieu"], "Water-content equation.")
 @click.option(
     "--calibration",
     default=None,
     metavar="C0,C1,...",
     help="Your own polynomial instead of --method.",
 )
-@click.option(
-    "--calibration-variable",
-    type=click.Choice(["ka", "la_l"]),
-    default="ka",
-    show_default=True,
-    help="What the polynomial's variable is.",
-)
+@choice_option("--calibration-variable", ["ka", "la_l"], "What the polynomial's variable is.")
 @click.option(
     "--temperature",
     type=float,

@@ -201,12 +201,17 @@ def derivative(path: MuxPath | None = None, *, new: bool = True) -> Operation[tu
 # --- measurements -----------------------------------------------------------------------
 
 
-def la_l(path: MuxPath | None = None) -> Operation[float]:
-    """GMOS: acquire and analyse; La/L corrected for the probe offset (§7.2)."""
+def _measured(command: str, path: MuxPath | None) -> Operation[float]:
+    """Select ``path``, acquire with ``command`` and return its first value."""
     yield from select(path)
     yield from read_settings()  # the session learns averages x points
-    (value, *_) = yield from _acquire_values("GMOS")
+    (value, *_) = yield from _acquire_values(command)
     return value
+
+
+def la_l(path: MuxPath | None = None) -> Operation[float]:
+    """GMOS: acquire and analyse; La/L corrected for the probe offset (§7.2)."""
+    return (yield from _measured("GMOS", path))
 
 
 def variables() -> Operation[ProbeEdges]:
@@ -217,10 +222,7 @@ def variables() -> Operation[ProbeEdges]:
 
 def conductivity(path: MuxPath | None = None) -> Operation[float]:
     """GCON: bulk electrical conductivity, S/m (with the stored cell constant, §7.3)."""
-    yield from select(path)
-    yield from read_settings()  # the session learns averages x points
-    (value, *_) = yield from _acquire_values("GCON")
-    return value
+    return (yield from _measured("GCON", path))
 
 
 def calibration_voltage() -> Operation[float]:

@@ -9,7 +9,9 @@ a front for each protocol.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fieldlink.kit.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from fieldlink.tracer.client import AsyncTracer, Tracer
@@ -18,14 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncTracer", "Tracer", "TracerEmulator"]
 
 
-def __getattr__(name: str) -> Any:
-    # Lazy: importing the codecs (fieldlink.tracer.mt5) does not load the client or pymodbus.
-    if name in ("Tracer", "AsyncTracer"):
-        from fieldlink.tracer import client
-
-        return getattr(client, name)
-    if name == "TracerEmulator":
-        from fieldlink.tracer.emulator import host
-
-        return host.TracerEmulator
-    raise AttributeError(name)
+# Lazy: importing the codecs (fieldlink.tracer.mt5) does not load the client or pymodbus.
+__getattr__ = lazy_exports(
+    __name__, {"Tracer": "client", "AsyncTracer": "client", "TracerEmulator": "emulator.host"}
+)

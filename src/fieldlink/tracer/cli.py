@@ -31,7 +31,7 @@ from fieldlink.kit.commands import (
     mount_family,
     print_rows,
 )
-from fieldlink.pakbus.protocol.model import Record, TableDef, Value
+from fieldlink.kit.record import append_next
 from fieldlink.store import StationInfo, open_sink
 from fieldlink.tracer import operations as ops
 from fieldlink.tracer import source
@@ -41,6 +41,7 @@ from fieldlink.tracer.errors import TracerError
 from fieldlink.tracer.modbus import registers as regs
 from fieldlink.tracer.modbus.settings import BatterySettings, parse_value
 from fieldlink.tracer.mt5 import messages as mt5
+from fieldlink.tracer.options import controller_options
 from fieldlink.tracer.session import frames_log
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,27 +63,7 @@ def tracer_options(command: F) -> F:
     """The URL and link options, plus --protocol, --unit and --framing, as ``tracer``."""
 
     @instrument_options(default_timeout=1.0)
-    @click.option(
-        "--protocol",
-        type=click.Choice(["modbus", "mt5"]),
-        default="modbus",
-        show_default=True,
-        help="Controller generation.",
-    )
-    @click.option(
-        "--unit",
-        type=click.IntRange(1, 247),
-        default=1,
-        show_default=True,
-        help="Modbus unit (slave) id.",
-    )
-    @click.option(
-        "--framing",
-        type=click.Choice(["rtu", "tcp"]),
-        default="rtu",
-        show_default=True,
-        help="Modbus framing: RTU (serial, serial servers) or TCP.",
-    )
+    @controller_options
     @functools.wraps(command)
     def wrapper(
         link: InstrumentOptions, protocol: str, unit: int, framing: str, **kwargs: Any
@@ -94,15 +75,10 @@ def tracer_options(command: F) -> F:
 
 @contextmanager
 def connect(options: TracerOptions) -> Iterator[Tracer]:
+    client_options = options.source_options().client_options(options.link.timeout)
     with (
         frame_log(frames_log.name, options.link.debug),
-        Tracer.from_url(
-            options.link.url,
-            protocol=options.protocol,
-            unit=options.unit,
-            framing=options.framing,
-            timeout=options.link.timeout,
-        ) as tracer,
+        Tracer.from_url(options.link.url, **client_options) as tracer,
     ):
         yield tracer
 
@@ -216,15 +192,24 @@ _group_command("rated", "Rated data: panel, battery, charging and load ratings."
 _group_command("info", "Vendor, product, firmware and serial number (FC 0x2B).", Tracer.info)
 
 
+def _repeat_options(every: str, what: str) -> Callable[[F], F]:
+    """``--every INTERVAL`` and ``--count N``, for commands that read again and again."""
+
+    def decorate(command: F) -> F:
+        every_option = click.option(
+            "--every", default=every, show_default=True, help=f"Time between {what}s."
+        )
+        count_option = click.option(
+            "--count", type=click.IntRange(min=1), help=f"Stop after this many {what}s [never]."
+        )
+        return every_option(count_option(command))
+
+    return decorate
+
+
 @tracer_group.command()
 @tracer_options
-@click.option("--every", default="2s", show_default=True, help="Refresh interval.")
-@click.option(
-    "--count",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Stop after this many readings [never].",
-)
+@_repeat_options("2s", "reading")
 def watch(tracer: TracerOptions, every: str, count: int | None) -> None:
     """Live status, refreshed in place on a terminal (Ctrl-C to stop)."""
     interval = _seconds(every, "--every")
@@ -247,13 +232,7 @@ def watch(tracer: TracerOptions, every: str, count: int | None) -> None:
 
 @tracer_group.command()
 @tracer_options
-@click.option("--every", default="10s", show_default=True, help="Sampling interval.")
-@click.option(
-    "--count",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Stop after this many samples [never].",
-)
+@_repeat_options("10s", "sample")
 @click.option(
     "--sink", "sink_kind", type=click.Choice(["sqlite", "csv"]), default="sqlite", show_default=True
 )
@@ -299,13 +278,8 @@ async def _log(
     sink = open_sink(sink_kind, output)
     writers: dict[str, Any] = {}
     try:
-        async with await AsyncTracer.from_url(
-            tracer.link.url,
-            protocol=opts.protocol,
-            unit=opts.unit,
-            framing=opts.framing,
-            timeout=tracer.link.timeout,
-        ) as client:
+        client_options = opts.client_options(tracer.link.timeout)
+        async with AsyncTracer.from_url(tracer.link.url, **client_options) as client:
             sampler = source.TracerSampler(client, opts)
             info = await sampler.info()
             where = StationInfo(
@@ -330,7 +304,7 @@ async def _log(
                     for name, writer in writers.items():
                         row = reading.get(name)
                         if row is not None:
-                            _append(writer, writer.table, stamp, row)
+                            append_next(writer, stamp, row)
                     click.echo(f"{stamp:%Y-%m-%d %H:%M:%S} sample {done} stored", err=True)
                 if count is None or done < count:
                     await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
@@ -338,13 +312,6 @@ async def _log(
         for writer in writers.values():
             writer.close()
         sink.close()
-
-
-def _append(writer: Any, table: TableDef, stamp: dt.datetime, row: Mapping[str, Value]) -> None:
-    position = writer.position
-    number = 1 if position is None else position.record + 1
-    values = {f.name: row.get(f.name, float("nan")) for f in table.fields}
-    writer.append([Record(table.name, number, stamp, values)])
 
 
 def _seconds(text: str, option: str) -> float:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar, Unpack
 
 from fieldlink.errors import Unsupported, UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
@@ -54,6 +54,31 @@ def make_session(
     return ModbusSession(unit=unit, framing=FRAMINGS[framing], timeout=timeout)
 
 
+class Options(TypedDict, total=False):
+    """How to talk to a controller; every key may be left out (its default in brackets)."""
+
+    protocol: str  # "modbus" or "mt5" ["modbus"]
+    unit: int  # Modbus unit id [1]
+    framing: str  # Modbus framing on TCP: "rtu" or "tcp" ["rtu"]
+    timeout: float  # seconds to wait for each answer [1.0]
+    controller_id: int  # MT-5 controller id [mt5.DEFAULT_ID]
+
+
+def _session(options: Options) -> ReplySession[Any, Any]:
+    return make_session(
+        options.get("protocol", "modbus"),
+        unit=options.get("unit", 1),
+        framing=options.get("framing", "rtu"),
+        timeout=options.get("timeout", 1.0),
+    )
+
+
+def _link_timeout(options: Options) -> float:
+    """The link's timeout, once the options are checked (a bad one fails before any I/O)."""
+    _session(options)
+    return max(options.get("timeout", 1.0), 1.0)
+
+
 class _Calls:
     """Which conversation each method runs (shared by both clients)."""
 
@@ -85,46 +110,22 @@ class _Calls:
         self._modbus(what)
         return make()
 
+    def _configure(self, options: Options) -> ReplySession[Any, Any]:
+        self.controller_id = options.get("controller_id", mt5.DEFAULT_ID)
+        self.session = _session(options)
+        return self.session
+
 
 class Tracer(_Calls, Client):
     """A blocking client for one charge controller over one link."""
 
-    def __init__(
-        self,
-        link: Link,
-        *,
-        protocol: str = "modbus",
-        unit: int = 1,
-        framing: str = "rtu",
-        timeout: float = 1.0,
-        controller_id: int = mt5.DEFAULT_ID,
-    ) -> None:
-        self.session = make_session(protocol, unit=unit, framing=framing, timeout=timeout)
-        self.controller_id = controller_id
-        Client.__init__(self, link, self.session)
+    def __init__(self, link: Link, **options: Unpack[Options]) -> None:
+        Client.__init__(self, link, self._configure(options))
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        protocol: str = "modbus",
-        unit: int = 1,
-        framing: str = "rtu",
-        timeout: float = 1.0,
-        controller_id: int = mt5.DEFAULT_ID,
-    ) -> Tracer:
+    def from_url(cls, url: str, **options: Unpack[Options]) -> Tracer:
         """Open ``url`` (``serial:/dev/ttyUSB0:115200``, ``tcp:HOST:PORT`` ...)."""
-        make_session(protocol, unit=unit, framing=framing, timeout=timeout)  # check first
-        return cls.open(
-            url,
-            link_timeout=max(timeout, 1.0),
-            protocol=protocol,
-            unit=unit,
-            framing=framing,
-            timeout=timeout,
-            controller_id=controller_id,
-        )
+        return cls.open(url, link_timeout=_link_timeout(options), **options)
 
     def status(self) -> ops.Snapshot | mt5.RealTimeData:
         return self.run(self._status())
@@ -179,41 +180,13 @@ class Tracer(_Calls, Client):
 class AsyncTracer(_Calls, AsyncClient):
     """The asyncio twin of :class:`Tracer` (same methods, awaited)."""
 
-    def __init__(
-        self,
-        link: AsyncLink,
-        *,
-        protocol: str = "modbus",
-        unit: int = 1,
-        framing: str = "rtu",
-        timeout: float = 1.0,
-        controller_id: int = mt5.DEFAULT_ID,
-    ) -> None:
-        self.session = make_session(protocol, unit=unit, framing=framing, timeout=timeout)
-        self.controller_id = controller_id
-        AsyncClient.__init__(self, link, self.session)
+    def __init__(self, link: AsyncLink, **options: Unpack[Options]) -> None:
+        AsyncClient.__init__(self, link, self._configure(options))
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        protocol: str = "modbus",
-        unit: int = 1,
-        framing: str = "rtu",
-        timeout: float = 1.0,
-        controller_id: int = mt5.DEFAULT_ID,
-    ) -> AsyncOpen[AsyncTracer]:
-        make_session(protocol, unit=unit, framing=framing, timeout=timeout)  # check first
-        return cls.open(
-            url,
-            link_timeout=max(timeout, 1.0),
-            protocol=protocol,
-            unit=unit,
-            framing=framing,
-            timeout=timeout,
-            controller_id=controller_id,
-        )
+    def from_url(cls, url: str, **options: Unpack[Options]) -> AsyncOpen[AsyncTracer]:
+        """``await AsyncTracer.from_url(url)`` or ``async with AsyncTracer.from_url(url)``."""
+        return cls.open(url, link_timeout=_link_timeout(options), **options)
 
     async def status(self) -> ops.Snapshot | mt5.RealTimeData:
         return await self.run(self._status())
@@ -269,4 +242,4 @@ class AsyncTracer(_Calls, AsyncClient):
         )
 
 
-__all__ = ["AsyncTracer", "Tracer", "make_session"]
+__all__ = ["AsyncTracer", "Options", "Tracer", "make_session"]

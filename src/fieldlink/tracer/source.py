@@ -26,7 +26,7 @@ from fieldlink.collect.sampled import InstrumentInfo, table_def
 from fieldlink.errors import ConfigError
 from fieldlink.pakbus.protocol.model import TableDef, Value
 from fieldlink.tracer import operations as ops
-from fieldlink.tracer.client import AsyncTracer
+from fieldlink.tracer.client import AsyncTracer, Options
 from fieldlink.tracer.modbus import registers as regs
 from fieldlink.tracer.modbus import values
 from fieldlink.tracer.mt5 import messages as mt5
@@ -136,6 +136,16 @@ class SourceOptions:
             raise ConfigError(f"options.statistics: expected true or false, got {out.statistics!r}")
         return out
 
+    def client_options(self, timeout: float) -> Options:
+        """What the client needs of these options, with the link's ``timeout``."""
+        return Options(
+            protocol=self.protocol,
+            unit=self.unit,
+            framing=self.framing,
+            controller_id=self.controller_id,
+            timeout=timeout,
+        )
+
     def tables(self) -> list[TableDef]:
         if self.protocol == "mt5":
             return [MT5_TABLE]
@@ -178,15 +188,7 @@ async def sample_tracer(
 async def open_sampler(station: StationConfig) -> AsyncIterator[TracerSampler]:
     """The collector's entry point (see :data:`fieldlink.collect.sampled.SAMPLER_MODULES`)."""
     options = SourceOptions.parse(station.options)
-    tracer = await AsyncTracer.from_url(
-        station.url,
-        protocol=options.protocol,
-        unit=options.unit,
-        framing=options.framing,
-        timeout=station.timeout,
-        controller_id=options.controller_id,
-    )
-    try:
+    async with AsyncTracer.from_url(
+        station.url, **options.client_options(station.timeout)
+    ) as tracer:
         yield TracerSampler(tracer, options)
-    finally:
-        await tracer.close()

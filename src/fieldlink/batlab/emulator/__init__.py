@@ -2,10 +2,10 @@
 
 from fieldlink.batlab.emulator.battery import LIION_OCV, Battery
 from fieldlink.batlab.emulator.calibration import REFERENCE, Calibration
-from fieldlink.batlab.emulator.clock import ManualClock
 from fieldlink.batlab.emulator.host import BatlabEmulator, make_units
 from fieldlink.batlab.emulator.port import BatlabPort
 from fieldlink.batlab.emulator.unit import LATCH_PERIOD, TICK, BatlabUnit, Phase
+from fieldlink.kit.clock import ManualClock
 
 __all__ = [
     "LATCH_PERIOD",

@@ -12,9 +12,9 @@ from typing import Any
 
 from fieldlink.batlab.emulator.battery import Battery
 from fieldlink.batlab.emulator.calibration import REFERENCE
-from fieldlink.batlab.emulator.clock import Clock, monotonic
 from fieldlink.batlab.emulator.unit import BatlabUnit
 from fieldlink.errors import UsageError
+from fieldlink.kit.clock import Clock, monotonic
 from fieldlink.kit.host import EmulatorHost
 
 __all__ = ["BatlabEmulator", "apply_cell_spec", "make_units"]

@@ -35,7 +35,6 @@ from fieldlink.batlab import convert
 from fieldlink.batlab.codec import Command, Response, StreamPacket, decode_command
 from fieldlink.batlab.emulator.battery import Battery
 from fieldlink.batlab.emulator.calibration import CELL_FIELDS, REFERENCE, UNIT_FIELDS, Calibration
-from fieldlink.batlab.emulator.clock import Clock, monotonic
 from fieldlink.batlab.firmware import APP_END, APP_START, IMAGE_SIZE, checksum_ok, make_image
 from fieldlink.batlab.registers import (
     CELL_REGISTERS,
@@ -56,6 +55,7 @@ from fieldlink.batlab.registers import (
     UnitRegister,
 )
 from fieldlink.errors import UsageError
+from fieldlink.kit.clock import Clock, monotonic
 
 if TYPE_CHECKING:
     from fieldlink.batlab.emulator.port import BatlabPort

@@ -35,7 +35,7 @@ from fieldlink.tdr100.protocol.crc import XMODEM, CrcVariant
 from fieldlink.tdr100.protocol.mux import CHANNELS, LEVELS, MuxPath
 from fieldlink.tdr100.protocol.replies import Ack, ErrorReply, TDR100Reply, Values, encode_reply
 from fieldlink.tdr100.settings import SETTINGS, Settings
-from fieldlink.tdr100.waveform import WaveformError, derivative, find_probe
+from fieldlink.tdr100.waveform import Waveform, WaveformError, derivative
 
 __all__ = ["HANDLERS", "VERSIONS", "Result", "TDR100Model", "TDR100Port", "default_settings"]
 
@@ -341,18 +341,10 @@ def _gmos(device: TDR100Model, command: Command) -> Result:
     waveform = device.acquire()
     duration = device.acquisition_time()
     store = device._store(waveform)
-    s = device.settings
     try:
-        e = find_probe(waveform)
-        value = analysis.la_l(
-            e.start,
-            e.end,
-            points=s.points,
-            window=s.window,
-            vp=s.vp,
-            probe_length=s.probe_length,
-            probe_offset=s.probe_offset,
-        )
+        wave = Waveform(tuple(waveform), device.settings)
+        e = wave.edges()
+        value = wave.la_l(e)  # the client's own analysis: the two cannot drift apart
     except (WaveformError, UsageError):
         return Result(ErrorReply(16), duration, store)
     if not MIN_LA_L <= value <= MAX_LA_L:  # Ka below air's or above water's: no real probe

@@ -9,6 +9,7 @@ import click
 from fieldlink.errors import UsageError
 from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped
 from fieldlink.tracer.emulator.host import TracerEmulator
+from fieldlink.tracer.options import controller_options
 
 
 def _start(text: str | None) -> dt.datetime | None:
@@ -22,27 +23,7 @@ def _start(text: str | None) -> dt.datetime | None:
 
 @click.command(name="tracer")
 @host_options()
-@click.option(
-    "--protocol",
-    type=click.Choice(["modbus", "mt5"]),
-    default="modbus",
-    show_default=True,
-    help="Controller generation: Modbus RTU (Tracer A/B/AN/BN) or MT-5.",
-)
-@click.option(
-    "--framing",
-    type=click.Choice(["rtu", "tcp"]),
-    default="rtu",
-    show_default=True,
-    help="Modbus on TCP: RTU frames (as a serial server passes them) or Modbus/TCP.",
-)
-@click.option(
-    "--unit",
-    type=click.IntRange(1, 247),
-    default=1,
-    show_default=True,
-    help="Modbus unit (slave) id.",
-)
+@controller_options
 @click.option(
     "--speed",
     type=click.FloatRange(min=0.001),

@@ -2,14 +2,14 @@
 
 ``speed=60`` makes an hour pass every real minute, so a solar day runs in 24
 minutes.  The monotonic source is injectable so tests move time by hand instead
-of sleeping.
+of sleeping (:class:`fieldlink.kit.clock.ManualClock`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable
+
+from fieldlink.kit.clock import Clock, monotonic
 
 
 class SimClock:
@@ -20,7 +20,7 @@ class SimClock:
         start: dt.datetime,
         *,
         speed: float = 1.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Clock = monotonic,
     ) -> None:
         if speed <= 0:
             raise ValueError("clock speed must be positive")
@@ -36,16 +36,3 @@ class SimClock:
         """Set the clock (the controller's RTC was written)."""
         self._base = when
         self._t0 = self._monotonic()
-
-
-class ManualClock:
-    """A monotonic source tests advance by hand."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.value = start
-
-    def __call__(self) -> float:
-        return self.value
-
-    def advance(self, seconds: float) -> None:
-        self.value += seconds

@@ -30,7 +30,9 @@ READ_FUNCTION: dict[Table, int] = {
 
 
 @dataclass(frozen=True, slots=True)
-class ReadRegisters:
+class _Read:
+    """A read of ``count`` items of ``table`` from ``start``; the table picks the function."""
+
     table: Table
     start: int
     count: int
@@ -41,14 +43,13 @@ class ReadRegisters:
 
 
 @dataclass(frozen=True, slots=True)
-class ReadBits:
-    table: Table
-    start: int
-    count: int
+class ReadRegisters(_Read):
+    """Holding or input registers (FC 0x03, 0x04)."""
 
-    @property
-    def function(self) -> int:
-        return READ_FUNCTION[self.table]
+
+@dataclass(frozen=True, slots=True)
+class ReadBits(_Read):
+    """Coils or discrete inputs (FC 0x01, 0x02)."""
 
 
 @dataclass(frozen=True, slots=True)

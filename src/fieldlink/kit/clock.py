@@ -1,4 +1,4 @@
-"""Clocks for the emulator: the real monotonic clock, or one a test moves by hand."""
+"""Clocks for emulators: the real monotonic clock, or one a test moves by hand."""
 
 from __future__ import annotations
 
