@@ -10,8 +10,6 @@ never presented as a finished file.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -23,9 +21,9 @@ from fieldlink.errors import StoreError, UsageError
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store import StationInfo
 from fieldlink.store.base import columns, record_row
-from fieldlink.store.formatting import csv_value, toa5_timestamp
+from fieldlink.store.formatting import LineFormat, csv_line, csv_value
 from fieldlink.store.safefile import create_new
-from fieldlink.store.toa5 import toa5_header, toa5_line
+from fieldlink.store.toa5 import toa5_header
 
 #: Output formats and the file suffixes that choose them.
 FORMATS = ("csv", "toa5")
@@ -142,6 +140,9 @@ class RecordWriter:
         self.delimiter = delimiter
         self.count = 0
         self._cols = columns(table)
+        self._format = LineFormat(
+            [c.field.type_code for c in self._cols], toa5=fmt == "toa5", delimiter=delimiter
+        )
         self._part: Path | None = None
         self._closed = False
         self._stream: IO[bytes]
@@ -163,9 +164,7 @@ class RecordWriter:
         return self._part
 
     def _csv_line(self, cells: list[str]) -> bytes:
-        out = io.StringIO()
-        csv.writer(out, delimiter=self.delimiter, lineterminator="\r\n").writerow(cells)
-        return out.getvalue().encode("utf-8")
+        return csv_line(cells, self.delimiter).encode("utf-8")
 
     def _write(self, data: bytes) -> None:
         try:
@@ -178,20 +177,11 @@ class RecordWriter:
     def write(self, records: Iterable[Record]) -> None:
         if self._closed:
             raise StoreError(f"{self.output}: the writer is closed")
-        chunks = []
-        for record in records:
-            row = record_row(self.table, record)
-            if self.fmt == "toa5":
-                chunks.append(toa5_line(record, row, self._cols).encode("utf-8"))
-            else:
-                cells = [toa5_timestamp(record.timestamp), str(record.number)]
-                cells += [
-                    csv_value(v, c.field.type_code) for v, c in zip(row, self._cols, strict=True)
-                ]
-                chunks.append(self._csv_line(cells))
-            self.count += 1
-        if chunks:
-            self._write(b"".join(chunks))
+        line = self._format.line
+        lines = [line(r.timestamp, r.number, record_row(self.table, r)) for r in records]
+        self.count += len(lines)
+        if lines:
+            self._write("".join(lines).encode("utf-8"))
 
     def close(self, *, complete: bool) -> None:
         """Flush; a complete file gets its final name, an incomplete one keeps ``.part``

@@ -15,15 +15,13 @@ time stamps with a trimmed fraction (``2024-05-01 14:07:07.6``).
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 
 from fieldlink.errors import ConfigError
-from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import TableDef
 from fieldlink.store.base import Column, StationInfo, columns
 from fieldlink.store.files import FileSink
-from fieldlink.store.formatting import csv_value, toa5_timestamp
+from fieldlink.store.formatting import LineFormat, csv_line
 
 
 class CsvSink(FileSink):
@@ -42,14 +40,10 @@ class CsvSink(FileSink):
         super().__init__(directory)
 
     def _line(self, cells: list[str]) -> bytes:
-        out = io.StringIO()
-        csv.writer(out, delimiter=self.delimiter, lineterminator="\r\n").writerow(cells)
-        return out.getvalue().encode("utf-8")
+        return csv_line(cells, self.delimiter).encode("utf-8")
 
     def header(self, station: StationInfo, table: TableDef) -> bytes:
         return self._line(["Datetime", "RecNbr", *(c.name for c in columns(table))])
 
-    def data_line(self, record: Record, row: list[Scalar], cols: list[Column]) -> bytes:
-        cells = [toa5_timestamp(record.timestamp), str(record.number)]
-        cells += [csv_value(v, c.field.type_code) for v, c in zip(row, cols, strict=True)]
-        return self._line(cells)
+    def line_format(self, cols: list[Column]) -> LineFormat:
+        return LineFormat([c.field.type_code for c in cols], toa5=False, delimiter=self.delimiter)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldlink.errors import StoreError, UsageError
-from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import (
     Column,
     Hole,
@@ -45,6 +45,7 @@ from fieldlink.store.base import (
     record_row,
     utc_now,
 )
+from fieldlink.store.formatting import LineFormat
 from fieldlink.store.safefile import open_append, open_existing, temp_beside
 from fieldlink.store.tail import find_tail, record_number
 
@@ -203,8 +204,8 @@ class FileSink(ABC):
         """The complete header (all header lines, terminated)."""
 
     @abstractmethod
-    def data_line(self, record: Record, row: list[Scalar], cols: list[Column]) -> bytes:
-        """One terminated data line."""
+    def line_format(self, cols: list[Column]) -> LineFormat:
+        """How a table with these columns writes its data lines (made once per table)."""
 
     # --- Sink ---------------------------------------------------------------------------------
 
@@ -389,6 +390,7 @@ class FileTableWriter:
         self.version = version
         self.path = path
         self._cols = columns(table)
+        self._format = sink.line_format(self._cols)
         self._broken: str | None = None
         fd = open_existing(path, sink.directory)  # a link only to a file of the folder
         self._file = open(fd, "r+b", buffering=0)  # noqa: SIM115 - owned by the writer
@@ -436,7 +438,10 @@ class FileTableWriter:
             )
         check_holes(self.table, holes)
         fresh = new_records(records, None if self.position is None else self.position.record)
-        lines = [self._sink.data_line(r, record_row(self.table, r), self._cols) for r in fresh]
+        line = self._format.line
+        lines = [
+            line(r.timestamp, r.number, record_row(self.table, r)).encode("utf-8") for r in fresh
+        ]
         known = {(h.first, h.last) for h in self._holes}
         new_holes = sorted(
             {(h.first, h.last): h for h in holes if (h.first, h.last) not in known}.values(),

@@ -27,10 +27,13 @@ code page).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
+from collections.abc import Callable, Sequence
 
-from fieldlink.store.base import FLOAT4_TYPES
+from fieldlink.store.base import FLOAT4_TYPES, FLOAT8_TYPES, INT_TYPES
 
 CRLF = "\r\n"
 #: Bool, Bool2, Bool4: one truth value each (Bool8 holds 8 flags and is written as its number).
@@ -99,3 +102,131 @@ def csv_value(value: object, type_code: int) -> str:
     """One cell of a CSV line, before the csv module quotes it: as in TOA5 (LoggerNet's
     forms), so the same value reads the same in both."""
     return loggernet_text(value, type_code)
+
+
+# --- the same forms, per column -----------------------------------------------------------------
+#
+# A collection writes hundreds of thousands of lines, and asking of every value what it is
+# (bool? int? float? which type code?) was half of ``getdata``'s CPU.  A column's type is
+# known once per table, so each column gets its formatter once: the value it normally
+# holds (a float in a float field, an int in an integer field) takes a short path, and
+# anything else -- NaN, infinities, zero, exponent forms, a hand-made record holding an
+# unexpected type -- goes to the per-value functions above.  So the text is theirs by
+# construction, and a property test holds the two to byte equality.
+
+#: One cell's text from one value of a column (before CSV quoting).
+CellText = Callable[[object], str]
+
+
+def cell_formatter(type_code: int, *, toa5: bool) -> CellText:
+    """The formatter of a column of ``type_code``: :func:`toa5_value` (``toa5``) or
+    :func:`csv_value`, with a short path for the values such a column normally holds."""
+    general = toa5_value if toa5 else csv_value
+
+    def other(value: object) -> str:
+        return general(value, type_code)
+
+    if type_code in FLOAT4_TYPES:
+
+        def float4(value: object) -> str:
+            # ``x - x == 0`` only for finite x; the "g" format already drops trailing
+            # zeros and a bare point, so only exponent forms need number_text's work.
+            if value.__class__ is float and value - value == 0.0:
+                if not value:
+                    return "0"
+                text = f"{value:.7g}"
+                if "e" not in text:
+                    return text
+            return general(value, type_code)
+
+        return float4
+    if type_code in FLOAT8_TYPES:
+
+        def float8(value: object) -> str:
+            # repr is the shortest text that reads back: its only trailing zero is ".0".
+            if value.__class__ is float and value - value == 0.0:
+                if not value:
+                    return "0"
+                text = repr(value)
+                if "e" not in text:
+                    return text[:-2] if text.endswith(".0") else text
+            return general(value, type_code)
+
+        return float8
+    if type_code in _STRING_TYPES:
+
+        def string(value: object) -> str:
+            if value.__class__ is str:
+                return quote(value) if toa5 else value
+            return general(value, type_code)
+
+        return string
+    if type_code in _SINGLE_BOOL_TYPES:
+
+        def truth(value: object) -> str:
+            if value.__class__ is bool or value.__class__ is int:
+                return "-1" if value else "0"
+            return general(value, type_code)
+
+        return truth
+    if type_code in INT_TYPES or type_code == _BOOL8:
+
+        def integer(value: object) -> str:
+            if value.__class__ is int:
+                return str(value)
+            return general(value, type_code)
+
+        return integer
+    return other
+
+
+#: Bool8: eight flags in one byte, written as its number.
+_BOOL8 = 17
+#: ASCII, ASCIIZ.
+_STRING_TYPES = frozenset({11, 16})
+
+
+def csv_line(cells: Sequence[str], delimiter: str) -> str:
+    """``cells`` as one CSV line, exactly as ``csv.writer`` (minimal quoting, CRLF) writes it.
+
+    A line in which no cell holds the delimiter, a quote or a line break needs no
+    quoting and is simply joined; any other goes through the csv module.
+    """
+    line = delimiter.join(cells)
+    if (
+        line.count(delimiter) == len(cells) - 1
+        and '"' not in line
+        and "\r" not in line
+        and "\n" not in line
+        and (len(cells) != 1 or line)  # the csv module quotes a lone empty cell
+    ):
+        return line + CRLF
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator=CRLF).writerow(cells)
+    return out.getvalue()
+
+
+class LineFormat:
+    """A table's data lines as TOA5 or CSV writes them, each column's formatter made once.
+
+    A line is the time stamp, the record number and the values in column order
+    (``type_codes`` is each column's field type).
+    """
+
+    __slots__ = ("_cells", "delimiter", "toa5")
+
+    def __init__(self, type_codes: Sequence[int], *, toa5: bool, delimiter: str = ",") -> None:
+        self.toa5 = toa5
+        self.delimiter = "," if toa5 else delimiter
+        self._cells = [cell_formatter(code, toa5=toa5) for code in type_codes]
+
+    def cells(self, row: Sequence[object]) -> list[str]:
+        """The value cells of a row, before CSV quoting."""
+        return [text(value) for text, value in zip(self._cells, row, strict=True)]
+
+    def line(self, timestamp: dt.datetime, number: int, row: Sequence[object]) -> str:
+        """One terminated data line."""
+        stamp = toa5_timestamp(timestamp)
+        if self.toa5:
+            return ",".join([quote(stamp), str(number), *self.cells(row)]) + CRLF
+        return csv_line([stamp, str(number), *self.cells(row)], self.delimiter)

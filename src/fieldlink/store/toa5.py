@@ -17,7 +17,7 @@ from __future__ import annotations
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.store.base import Column, StationInfo, columns
 from fieldlink.store.files import FileSink
-from fieldlink.store.formatting import CRLF, quote, toa5_timestamp, toa5_value
+from fieldlink.store.formatting import CRLF, LineFormat, quote
 
 
 def toa5_header(station: StationInfo, table: TableDef) -> str:
@@ -41,10 +41,14 @@ def toa5_header(station: StationInfo, table: TableDef) -> str:
     return "".join(",".join(quote(cell) for cell in line) + CRLF for line in lines)
 
 
+def toa5_format(cols: list[Column]) -> LineFormat:
+    """The data lines of a table with these columns."""
+    return LineFormat([c.field.type_code for c in cols], toa5=True)
+
+
 def toa5_line(record: Record, row: list[Scalar], cols: list[Column]) -> str:
-    cells = [quote(toa5_timestamp(record.timestamp)), str(record.number)]
-    cells += [toa5_value(v, c.field.type_code) for v, c in zip(row, cols, strict=True)]
-    return ",".join(cells) + CRLF
+    """One data line (a writer of many lines keeps one :func:`toa5_format` instead)."""
+    return toa5_format(cols).line(record.timestamp, record.number, row)
 
 
 class Toa5Sink(FileSink):
@@ -57,5 +61,5 @@ class Toa5Sink(FileSink):
     def header(self, station: StationInfo, table: TableDef) -> bytes:
         return toa5_header(station, table).encode("utf-8")
 
-    def data_line(self, record: Record, row: list[Scalar], cols: list[Column]) -> bytes:
-        return toa5_line(record, row, cols).encode("utf-8")
+    def line_format(self, cols: list[Column]) -> LineFormat:
+        return toa5_format(cols)

@@ -1,0 +1,111 @@
+"""The per-column line formatters write exactly what the per-value functions write.
+
+:class:`~fieldlink.store.formatting.LineFormat` picks each column's formatter once and
+gives the usual values a short path; these tests hold every line it writes, for random
+values of every field type (and values a column does not normally hold), to the bytes
+that :func:`csv_value` / :func:`toa5_value` and the csv module make of the same row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fieldlink.pakbus.protocol.types import DataType
+from fieldlink.store.formatting import (
+    CRLF,
+    LineFormat,
+    csv_line,
+    csv_value,
+    quote,
+    toa5_timestamp,
+    toa5_value,
+)
+
+TYPE_CODES = sorted(int(t) for t in DataType)
+
+#: Values as collections give them for each kind of field, and the odd ones out.
+floats = st.floats(allow_nan=True, allow_infinity=True, width=32) | st.floats()
+values = st.one_of(
+    floats,
+    st.sampled_from([0.0, -0.0, 1e-5, 1.5e-5, 1e16, 123.0, 1e7, 9999999.5, 1e22, 5e-324]),
+    st.integers(min_value=-(2**63), max_value=2**64),
+    st.booleans(),
+    st.text(max_size=12),
+    st.sampled_from(['a"b', "x,y", "line\r\nbreak", "", " ", "\t", ";", "NAN"]),
+    st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1)),
+)
+delimiters = st.sampled_from([",", ";", "\t", " ", "|", ".", "-", "E", "0", "1", "e", "N"])
+
+
+def reference_csv(stamp: dt.datetime, number: int, row: list[object], codes: list[int],
+                  delimiter: str) -> str:  # fmt: skip
+    cells = [toa5_timestamp(stamp), str(number)]
+    cells += [csv_value(v, c) for v, c in zip(row, codes, strict=True)]
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()
+
+
+def reference_toa5(stamp: dt.datetime, number: int, row: list[object], codes: list[int]) -> str:
+    cells = [quote(toa5_timestamp(stamp)), str(number)]
+    cells += [toa5_value(v, c) for v, c in zip(row, codes, strict=True)]
+    return ",".join(cells) + CRLF
+
+
+rows = st.lists(st.tuples(st.sampled_from(TYPE_CODES), values), min_size=0, max_size=12)
+stamps = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1))
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows, stamps, st.integers(0, 2**32), delimiters)
+def test_csv_lines_are_the_per_value_functions_bytes(
+    cells: list[tuple[int, object]], stamp: dt.datetime, number: int, delimiter: str
+) -> None:
+    codes = [c for c, _ in cells]
+    row = [v for _, v in cells]
+    got = LineFormat(codes, toa5=False, delimiter=delimiter).line(stamp, number, row)
+    assert got.encode() == reference_csv(stamp, number, row, codes, delimiter).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows, stamps, st.integers(0, 2**32))
+def test_toa5_lines_are_the_per_value_functions_bytes(
+    cells: list[tuple[int, object]], stamp: dt.datetime, number: int
+) -> None:
+    codes = [c for c, _ in cells]
+    row = [v for _, v in cells]
+    got = LineFormat(codes, toa5=True).line(stamp, number, row)
+    assert got.encode() == reference_toa5(stamp, number, row, codes).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(TYPE_CODES), values)
+def test_each_column_formatter_is_the_per_value_function(code: int, value: object) -> None:
+    assert LineFormat([code], toa5=False).cells([value]) == [csv_value(value, code)]
+    assert LineFormat([code], toa5=True).cells([value]) == [toa5_value(value, code)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=5), delimiters)
+def test_csv_line_quotes_as_the_csv_module_does(cells: list[str], delimiter: str) -> None:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerow(cells)
+    assert csv_line(cells, delimiter) == out.getvalue()
+
+
+def test_usual_values_take_the_forms_the_files_pin() -> None:
+    codes = [int(DataType.FP2), int(DataType.IEEE4), int(DataType.IEEE8), int(DataType.INT4),
+             int(DataType.BOOL), int(DataType.BOOL8), int(DataType.ASCII)]  # fmt: skip
+    row = [13.61, 965.8099, 123.0, -7, True, 255, "a,b"]
+    fmt = LineFormat(codes, toa5=False)
+    assert fmt.line(dt.datetime(2024, 5, 1, 14, 7, 7, 600000), 3, row) == (
+        '2024-05-01 14:07:07.6,3,13.61,965.8099,123,-7,-1,255,"a,b"\r\n'
+    )
+    assert LineFormat(codes, toa5=True).line(dt.datetime(2024, 5, 1), 3, row) == (
+        '"2024-05-01 00:00:00",3,13.61,965.8099,123,-7,-1,255,"a,b"\r\n'
+    )
