@@ -262,3 +262,29 @@ def test_one_writer_per_table(smp: SimpleNamespace, tmp_path: Path, station: Sta
     w.close()
     with pytest.raises(UsageError):
         w.append([smp.numeric_record(0)])
+
+
+def test_threads_opening_one_database_at_once_all_get_it(tmp_path: Path) -> None:
+    """Several Batlabs logging into one lab database open it in their own threads at the
+    same moment: none may fail with "database is locked" while another sets it up."""
+    import threading
+
+    from fieldlink.store.sqlite import SqliteSink
+
+    def open_it(path: Path, start: threading.Barrier, failures: list[BaseException]) -> None:
+        start.wait()
+        try:
+            SqliteSink(path).close()
+        except BaseException as exc:
+            failures.append(exc)
+
+    for attempt in range(5):
+        start = threading.Barrier(6)
+        failures: list[BaseException] = []
+        args = (tmp_path / f"lab{attempt}.sqlite", start, failures)
+        threads = [threading.Thread(target=open_it, args=args) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert failures == []

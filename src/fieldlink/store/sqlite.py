@@ -27,6 +27,7 @@ import datetime as dt
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,6 +140,36 @@ def _sql_value(value: object) -> object:
     return str(value)
 
 
+#: One lock per database file for setting it up: threads of one process (several Batlabs
+#: logging into one lab database) open it at the same moment.
+_SETUP_LOCKS: dict[str, threading.Lock] = {}
+_SETUP_LOCKS_GUARD = threading.Lock()
+
+
+def _setup_lock(path: Path) -> threading.Lock:
+    key = os.path.abspath(path)
+    with _SETUP_LOCKS_GUARD:
+        return _SETUP_LOCKS.setdefault(key, threading.Lock())
+
+
+def _switch_to_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting for other connections as a write would.
+
+    Changing the journal mode needs the database to itself, and SQLite answers
+    "database is locked" at once instead of calling the busy handler while another
+    connection (another collector process) is setting the same file up.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 class SqliteSink:
     """A SQLite database file holding every station's tables."""
 
@@ -158,9 +189,9 @@ class SqliteSink:
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open database {p}: {_reason(e)}") from e
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            with self._lock:
+            with _setup_lock(p), self._lock:
+                _switch_to_wal(self._db, timeout)
+                self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
         except sqlite3.Error as e:
             self._db.close()
