@@ -88,3 +88,32 @@ def test_tdr100_sweeps_through_a_faulty_link_measure_the_soils_or_say_so(tmp_pat
             if isinstance(theta, float) and theta == theta:  # measured (a failed one is NaN)
                 assert theta == pytest.approx(soil.water_content, abs=0.03)
         assert isinstance(failed, int | float)
+
+
+@pytest.mark.slow
+def test_a_batlab_discharge_through_a_lossy_link_finishes_and_adds_up() -> None:
+    """Replies lost on the way (the Batlab protocol has no checksum, so only drops can be
+    soaked): each is asked again, the discharge finishes, and the charge it counts is the
+    charge the emulated cell gave."""
+    from fieldlink.batlab.client import Batlab
+    from fieldlink.batlab.emulator import BatlabEmulator, make_units
+    from fieldlink.batlab.settings import TestSettings
+    from fieldlink.batlab.workflow import TestKind
+
+    unit = make_units(1, speed=200, reset_silence=0.1, capacity_ah=0.3)[0]
+    battery = unit.cells[1].battery
+    assert battery is not None
+    soc_before = battery.soc
+    with BatlabEmulator(unit, pty=False, faults="drop=0.05", seed=13).running() as host:
+        assert host.url is not None
+        with Batlab(host.url, timeout=0.3) as b:
+            run = b.start_test(
+                TestSettings(reporting_period=0.1), TestKind.DISCHARGE, {1: TestKind.DISCHARGE}
+            )
+            summaries = b.run_test(run, poll=0.1)
+            resends = b.session.stats.resends
+    summary = summaries[1]
+    given = (soc_before - battery.soc) * battery.capacity_ah * 3600  # coulombs the cell gave
+    assert summary.fault is None
+    assert resends > 0  # the faults did bite
+    assert summary.capacity_coulombs == pytest.approx(given, rel=0.1)
