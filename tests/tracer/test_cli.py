@@ -60,7 +60,7 @@ def run(*args: str) -> Result:
 
 def table(result: Result) -> dict[str, str]:
     assert result.exit_code == 0, (result.output, result.exception)
-    return {row["name"]: row["value"] for row in csv.DictReader(io.StringIO(result.output))}
+    return {row["name"]: row["value"] for row in csv.DictReader(io.StringIO(result.stdout))}
 
 
 def test_status(modbus: str) -> None:
@@ -119,6 +119,17 @@ def test_settings_rule_violation_is_a_usage_error(modbus: str) -> None:
     assert isinstance(result.exception, SettingsError) and result.exception.rule == "A"
     result = run("settings", modbus, "set", "boost_voltage")
     assert isinstance(result.exception, UsageError)
+
+
+def test_a_voltage_set_on_a_preset_battery_type_says_it_will_not_be_used(modbus: str) -> None:
+    """Preset types (sealed, gel, flooded) charge with their own voltages: the rules A–E
+    are not applied (tracer.md §B5.1), so the user is told rather than left believing."""
+    preset = run("settings", modbus, "set", "boost_voltage", "14.5", "--format", "csv")
+    assert preset.exit_code == 0
+    assert "battery type 1 is a preset" in preset.stderr and "boost_voltage takes" in preset.stderr
+    assert table(run("settings", modbus, "set", "battery_type", "0", "--format", "csv"))
+    user = run("settings", modbus, "set", "boost_voltage", "14.4", "--format", "csv")
+    assert user.exit_code == 0 and "preset" not in user.stderr
 
 
 def test_clock(modbus: str) -> None:

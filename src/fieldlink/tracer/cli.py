@@ -39,7 +39,7 @@ from fieldlink.tracer.client import AsyncTracer, Tracer
 from fieldlink.tracer.emulator.cli import tracer_emulator_command
 from fieldlink.tracer.errors import TracerError
 from fieldlink.tracer.modbus import registers as regs
-from fieldlink.tracer.modbus.settings import BatterySettings, parse_value
+from fieldlink.tracer.modbus.settings import ABBREVIATIONS, USER_TYPE, BatterySettings, parse_value
 from fieldlink.tracer.mt5 import messages as mt5
 from fieldlink.tracer.options import controller_options
 from fieldlink.tracer.session import frames_log
@@ -143,9 +143,22 @@ def settings(tracer: TracerOptions, fmt: str | None, action: str, pairs: tuple[s
             if name not in battery:
                 t.set_setting(name, value)
         shown = t.settings()
+    preset = [n for n in changes if n in VOLTAGE_SETTINGS]
+    if preset and shown.get("battery_type") != USER_TYPE:
+        click.echo(
+            f"note: battery type {shown.get('battery_type')} is a preset: the controller charges "
+            f"with its own voltages, and {', '.join(preset)} "
+            f"{'takes' if len(preset) == 1 else 'take'} effect (and is checked against rules "
+            "A–E) only with battery_type 0 (user)",
+            err=True,
+        )
     if changes:
         shown = {k: shown[k] for k in changes}
     print_rows(ROWS, _rows(shown, units), fmt)
+
+
+#: The twelve voltage set points (HVD ... DLV), which a preset battery type ignores.
+VOLTAGE_SETTINGS = frozenset(r.name for r in regs.SETTINGS if r.address in ABBREVIATIONS)
 
 
 @tracer_group.command()
