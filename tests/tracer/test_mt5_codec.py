@@ -206,3 +206,12 @@ def test_control_parameters_are_validated() -> None:
         m.ControlParameters(temperature_compensation=11)
     with pytest.raises(FieldlinkError):
         m.ControlParameters.decode(bytes([0, 0, 5, 7, 10, 0, 18]))
+
+
+def test_a_sync_run_in_the_noise_does_not_hide_the_frame_behind_it() -> None:
+    """Noise ending in EB 90 EB 90 EB 90 made the receiver read the frame's wake-up bytes
+    as a header announcing 170 data bytes, and wait for them for ever (found by hypothesis)."""
+    frame = Frame(0x16, m.READ_REALTIME, b"")
+    rx = Receiver()
+    assert rx.feed(SYNC + frame.encode()) == [frame]
+    assert rx.pending == 0

@@ -118,7 +118,11 @@ class Receiver:
                 continue
             total = len(SYNC) + _HEAD + length + _TAIL
             if len(buf) < total:
-                return out
+                later = self._later_frame(buf)
+                if later is None:
+                    return out
+                self._drop(later)  # a false sync in the noise announced a frame never sent
+                continue
             raw = bytes(buf[len(SYNC) : total])
             error = self._check(raw)
             if error is not None and self._zero_length_parameters(raw):
@@ -136,6 +140,25 @@ class Receiver:
                 continue
             out.append(Frame(raw[0], raw[1], raw[_HEAD : _HEAD + length]))
             del buf[:total]
+
+    @classmethod
+    def _later_frame(cls, buf: bytearray) -> int | None:
+        """Where a later sync run starts a complete, intact frame, if one does.
+
+        Noise that happens to hold a sync run can announce a long frame that never
+        comes; waiting for it would hide the real frame that follows, so a complete
+        frame behind it that passes its end byte and CRC is taken instead.
+        """
+        at = buf.find(SYNC, 1)
+        while at >= 0:
+            head = at + len(SYNC)
+            if len(buf) >= head + _HEAD:
+                end = head + _HEAD + buf[head + 2] + _TAIL
+                intact = buf[head + 2] <= MAX_DATA and len(buf) >= end
+                if intact and cls._check(bytes(buf[head:end])) is None:
+                    return at
+            at = buf.find(SYNC, at + 1)
+        return None
 
     def _zero_length_parameters(self, raw: bytes) -> bool:
         return self.lenient_set_parameters and raw[1] == _SET_PARAMETERS and raw[2] == 0
