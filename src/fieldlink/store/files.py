@@ -46,7 +46,7 @@ from fieldlink.store.base import (
     utc_now,
 )
 from fieldlink.store.formatting import LineFormat
-from fieldlink.store.safefile import open_append, open_existing, temp_beside
+from fieldlink.store.safefile import TornWrite, append_at, open_append, open_existing, temp_beside
 from fieldlink.store.tail import find_tail, record_number
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -457,21 +457,11 @@ class FileTableWriter:
 
     def _write(self, data: bytes) -> None:
         try:
-            self._file.seek(self._end)
-            view = memoryview(data)
-            while view:
-                n = self._file.write(view)
-                if not n:
-                    raise OSError(0, "write returned no progress")
-                view = view[n:]
-            os.fsync(self._file.fileno())
-        except OSError as e:
-            try:
-                self._file.truncate(self._end)
-            except OSError as undo:
-                self._broken = os_reason(undo)
-            raise StoreError(f"cannot write {self.path}: {os_reason(e)}") from e
-        self._end += len(data)
+            self._end = append_at(self._file, self._end, data)
+        except TornWrite as e:
+            if e.undo is not None:
+                self._broken = os_reason(e.undo)
+            raise StoreError(f"cannot write {self.path}: {os_reason(e.cause)}") from e.cause
 
     def _log(self, fresh: list[Record], holes: list[Hole], skipped: int) -> None:
         name = f"{self.table.name} v{self.version}"

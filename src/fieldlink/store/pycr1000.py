@@ -29,7 +29,6 @@ line): it is cut off before anything is appended, as for fieldlink's own files.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -54,6 +53,7 @@ from fieldlink.store.base import (
     record_row,
 )
 from fieldlink.store.formatting import number_text
+from fieldlink.store.safefile import TornWrite, append_at
 
 log = logging.getLogger(__name__)
 
@@ -304,19 +304,10 @@ class PycrTableWriter:
 
     def _write(self, data: bytes) -> None:
         try:
-            self._file.seek(self._end)
-            view = memoryview(data)
-            while view:
-                n = self._file.write(view)
-                if not n:
-                    raise OSError(0, "write returned no progress")
-                view = view[n:]
-            os.fsync(self._file.fileno())
-        except OSError as e:
-            with contextlib.suppress(OSError):
-                self._file.truncate(self._end)
-            raise StoreError(f"cannot write {self.path}: {e.strerror or e}") from e
-        self._end += len(data)
+            self._end = append_at(self._file, self._end, data)
+        except TornWrite as e:
+            reason = e.cause.strerror or e.cause
+            raise StoreError(f"cannot write {self.path}: {reason}") from e.cause
 
     def close(self) -> None:
         self._file.close()

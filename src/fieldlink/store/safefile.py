@@ -21,6 +21,7 @@ import errno
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from fieldlink.errors import StoreError
 
@@ -102,4 +103,47 @@ def open_existing(path: Path, folder: Path) -> int:
         raise StoreError(f"cannot open {path}: {_reason(e)}") from e
 
 
-__all__ = ["create_new", "inside", "open_append", "open_existing", "temp_beside"]
+class TornWrite(Exception):
+    """An append that failed: ``cause`` why, ``undo`` why the file could not be cut back
+    to where it ended (None when it was)."""
+
+    def __init__(self, cause: OSError, undo: OSError | None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.undo = undo
+
+
+def append_at(file: BinaryIO, end: int, data: bytes) -> int:
+    """Write ``data`` at ``end`` of ``file`` and fsync it; return the new end.
+
+    Nothing half-written stays: on failure the file is cut back to ``end`` and
+    :class:`TornWrite` raised, so a data file always ends with whole records and its
+    tail recovery never meets a torn line written by us.
+    """
+    try:
+        file.seek(end)
+        view = memoryview(data)
+        while view:
+            n = file.write(view)
+            if not n:
+                raise OSError(0, "write returned no progress")
+            view = view[n:]
+        os.fsync(file.fileno())
+    except OSError as e:
+        try:
+            file.truncate(end)
+        except OSError as undo:
+            raise TornWrite(e, undo) from e
+        raise TornWrite(e, None) from e
+    return end + len(data)
+
+
+__all__ = [
+    "TornWrite",
+    "append_at",
+    "create_new",
+    "inside",
+    "open_append",
+    "open_existing",
+    "temp_beside",
+]
