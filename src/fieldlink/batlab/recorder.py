@@ -18,8 +18,7 @@ from typing import Final
 from fieldlink.batlab.csvlog import OfficialCsvLog, PeriodicRow, SummaryRow
 from fieldlink.batlab.testrun import EventKind, TestEvent
 from fieldlink.batlab.workflow import LogPeriodic, PhaseEnded
-from fieldlink.collect.sampled import table_def
-from fieldlink.kit.record import append_next
+from fieldlink.collect.sampled import append_next, table_def
 from fieldlink.pakbus.protocol.model import TableDef, Value
 from fieldlink.store.base import Sink, StationInfo, TableWriter
 

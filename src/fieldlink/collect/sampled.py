@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from fieldlink.pakbus.protocol.model import FieldDef, Record, TableDef, Value
 from fieldlink.pakbus.protocol.signature import signature
 from fieldlink.pakbus.protocol.types import DataType
 from fieldlink.pakbus.protocol.wire import NSec
+from fieldlink.store.base import TableWriter
 
 if TYPE_CHECKING:
     from fieldlink.collect.config import StationConfig
@@ -41,7 +43,9 @@ __all__ = [
     "InstrumentInfo",
     "SampledLogger",
     "Sampler",
+    "append_next",
     "open_sampled",
+    "sample_record",
     "table_def",
 ]
 
@@ -173,8 +177,28 @@ class SampledLogger:
             if table.name not in {t.name for t in self.sampler.tables()}:
                 raise NotFound(f"{self.kind} has no table {table.name!r}")
             return
-        row = {f.name: values.get(f.name, float("nan")) for f in table.fields}
-        yield Record(table.name, since_record or 1, stamp, row)
+        yield sample_record(table, since_record or 1, stamp, values)
+
+
+def sample_record(
+    table: TableDef, number: int, when: dt.datetime, values: Mapping[str, Value]
+) -> Record:
+    """One sample as record ``number`` of ``table``, stamped ``when`` (naive, local).
+
+    A field missing from ``values`` is stored as NaN (a sample the instrument did not
+    give); keys the table does not have are left out.
+    """
+    row = {f.name: values.get(f.name, math.nan) for f in table.fields}
+    return Record(table.name, number, when.replace(tzinfo=None), row)
+
+
+def append_next(writer: TableWriter, when: dt.datetime, values: Mapping[str, Value]) -> None:
+    """Append one sample as the next record of ``writer``'s table: what a family command
+    that writes to a sink itself does (``fieldlink tracer log``, the Batlab recorder),
+    numbered the way the collector numbers it."""
+    position = writer.position
+    number = 1 if position is None else position.record + 1
+    writer.append([sample_record(writer.table, number, when, values)])
 
 
 def open_sampled(station: StationConfig) -> AbstractAsyncContextManager[SampledLogger]:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import click
 
 from fieldlink.collect.durations import parse_duration
+from fieldlink.collect.sampled import append_next
 from fieldlink.errors import DeviceError, LinkTimeout, ProtocolError, UsageError
 from fieldlink.kit.commands import (
     InstrumentOptions,
@@ -31,7 +32,6 @@ from fieldlink.kit.commands import (
     mount_family,
     print_rows,
 )
-from fieldlink.kit.record import append_next
 from fieldlink.store import StationInfo, open_sink
 from fieldlink.tracer import operations as ops
 from fieldlink.tracer import source

@@ -1,4 +1,4 @@
-"""kit.record: a family that stores its own samples numbers them after the table's last."""
+"""collect.sampled.append_next: a family that stores its own samples numbers them after the table's last."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from fieldlink.collect.sampled import table_def
-from fieldlink.kit.record import append_next
+from fieldlink.collect.sampled import append_next, table_def
 from fieldlink.store import StationInfo, open_sink
 
 
