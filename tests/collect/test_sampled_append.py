@@ -1,4 +1,4 @@
-"""collect.sampled.append_next: a family that stores its own samples numbers them after the table's last."""
+"""append_next: a family that stores its own samples numbers them after the table's last."""
 
 from __future__ import annotations
 

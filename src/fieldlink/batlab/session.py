@@ -10,6 +10,7 @@ when it wants them.  Resending and giving up are the kit's (:mod:`fieldlink.kit.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from typing import Final
 
@@ -30,6 +31,8 @@ class BatlabSession(ReplySession[Command, Response]):
     The device answers within a few milliseconds (§11), so the default timeout per
     try is short; the official library resends after ~50 ms.
     """
+
+    frames = logging.getLogger("fieldlink.batlab.frames")
 
     def __init__(self, *, timeout: float = 1.0, backlog: int = STREAM_BACKLOG) -> None:
         super().__init__(timeout=timeout)

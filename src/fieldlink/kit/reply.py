@@ -25,7 +25,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from fieldlink.errors import LinkTimeout, ProtocolError
 from fieldlink.kit.rtt import MIN_RETRY_TIMEOUT, ExchangeStats, RoundTripEstimator
@@ -66,6 +66,9 @@ class ReplySession(ABC, Generic[Req, Rep]):
     ``timeout`` is the longest wait for one try, in seconds.  A subclass that keeps
     state of its own (a decoder) extends ``__init__`` and calls ``super().__init__``.
     """
+
+    #: Where ``--debug`` shows every frame in hex (``fieldlink.FAMILY.frames``); None: nowhere.
+    frames: ClassVar[logging.Logger | None] = None
 
     def __init__(self, *, timeout: float = 5.0) -> None:
         self.timeout = timeout
@@ -111,8 +114,21 @@ class ReplySession(ABC, Generic[Req, Rep]):
             raise TypeError(f"a reply session is asked with Ask steps, not {type(request)}")
         return ReplyExchange(self, request, now)
 
+    def wire(self, request: Req) -> bytes:
+        """:meth:`encode`, traced to :attr:`frames`."""
+        data = self.encode(request)
+        if self.frames is not None and self.frames.isEnabledFor(logging.DEBUG):
+            self.frames.debug("-> %s", data.hex(" "))
+        return data
+
+    def heard(self, data: bytes) -> list[Rep | ProtocolError]:
+        """:meth:`feed`, traced to :attr:`frames`."""
+        if self.frames is not None and self.frames.isEnabledFor(logging.DEBUG):
+            self.frames.debug("<- %s", data.hex(" "))
+        return self.feed(data)
+
     def receive(self, data: bytes) -> object:
-        replies = self.feed(data)
+        replies = self.heard(data)
         self.unclaimed += len(replies)
         return replies
 
@@ -160,7 +176,7 @@ class ReplyExchange(Generic[Req, Rep]):
             self.give_up_at = max(self.give_up_at, now + wait)
         self.sent_at = now
         self._deadline = now + wait
-        return session.encode(self.ask.request)
+        return session.wire(self.ask.request)
 
     def on_timeout(self, now: float) -> bytes:
         session = self.session
@@ -178,7 +194,7 @@ class ReplyExchange(Generic[Req, Rep]):
     def receive(self, data: bytes, now: float) -> Rep | None:
         session = self.session
         request = self.ask.request
-        for reply in session.feed(data):
+        for reply in session.heard(data):
             if isinstance(reply, ProtocolError):
                 if self.tries <= self.ask.retries:
                     what = session.describe(request)

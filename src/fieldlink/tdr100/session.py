@@ -63,6 +63,8 @@ class TDR100Session(ReplySession[Command, TDR100Reply]):
     another candidate if the device uses one (§3.3).
     """
 
+    frames = frames_log
+
     def __init__(
         self, *, timeout: float = 5.0, crc: CrcVariant = XMODEM, detect: bool = True
     ) -> None:
@@ -79,14 +81,9 @@ class TDR100Session(ReplySession[Command, TDR100Reply]):
         return self.decoder.locked
 
     def encode(self, request: Command) -> bytes:
-        frame = request.encode()
-        if frames_log.isEnabledFor(logging.DEBUG):
-            frames_log.debug("-> %s", frame.hex(" "))
-        return frame
+        return request.encode()
 
     def feed(self, data: bytes) -> list[TDR100Reply | ProtocolError]:
-        if frames_log.isEnabledFor(logging.DEBUG):
-            frames_log.debug("<- %s", data.hex(" "))
         return self.decoder.feed(data)
 
     def matches(self, request: Command, reply: TDR100Reply) -> bool:

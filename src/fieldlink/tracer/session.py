@@ -31,18 +31,17 @@ _WRITES = frozenset({pdus.WRITE_COIL, pdus.WRITE_REGISTER, pdus.WRITE_REGISTERS}
 class Mt5Session(ReplySession[Frame, Frame]):
     """MT-5 over any byte link (9600 8N1 serial, or a serial-to-Ethernet converter)."""
 
+    frames = frames_log
+
     def __init__(self, *, timeout: float = 1.0, wake: bool = True) -> None:
         super().__init__(timeout=timeout)
         self.wake = wake
         self._rx = Receiver()
 
     def encode(self, request: Frame) -> bytes:
-        data = request.encode(wake=self.wake)
-        frames_log.debug("> %s", data.hex(" "))
-        return data
+        return request.encode(wake=self.wake)
 
     def feed(self, data: bytes) -> list[Frame | ProtocolError]:
-        frames_log.debug("< %s", data.hex(" "))
         return self._rx.feed(data)
 
     def matches(self, request: Frame, reply: Frame) -> bool:
@@ -61,6 +60,8 @@ class Mt5Session(ReplySession[Frame, Frame]):
 class ModbusSession(ReplySession[pdus.Request, pdus.Reply]):
     """EPEVER Modbus on one unit id."""
 
+    frames = frames_log
+
     def __init__(self, *, unit: int = 1, framing: Framing = "rtu", timeout: float = 1.0) -> None:
         super().__init__(timeout=timeout)
         self.codec = ClientCodec(unit=unit, framing=framing)
@@ -70,12 +71,9 @@ class ModbusSession(ReplySession[pdus.Request, pdus.Reply]):
         return self.codec.unit
 
     def encode(self, request: pdus.Request) -> bytes:
-        data = self.codec.encode(request)
-        frames_log.debug("> %s", data.hex(" "))
-        return data
+        return self.codec.encode(request)
 
     def feed(self, data: bytes) -> list[pdus.Reply | ProtocolError]:
-        frames_log.debug("< %s", data.hex(" "))
         return self.codec.feed(data)
 
     def matches(self, request: pdus.Request, reply: pdus.Reply) -> bool:
