@@ -2,12 +2,14 @@
 
 Both are thin: every method builds the matching conversation from
 :mod:`fieldlink.pakbus.operations` and runs it with :mod:`fieldlink.kit.drive`,
-blocking or under asyncio.  So the two classes cannot disagree about the protocol,
-only about how they wait.  Each keeps the logger's table definitions (read once from
-``.TDF``, read again when a program changes) and a lock so that one logger object
-may be shared between threads or tasks: the lock is taken per exchange, so a
-caller iterating over :meth:`Datalogger.collect` may call other methods between
-records.
+blocking or under asyncio.  Each method is written once, in :class:`_Methods`, as
+the builder of its conversation; :class:`Datalogger` runs what it builds and
+:class:`AsyncDatalogger` awaits it (see :class:`_Call`).  So the two classes cannot
+disagree about the protocol or about their arguments, only about how they wait.
+Each keeps the logger's table definitions (read once from ``.TDF``, read again when
+a program changes) and a lock so that one logger object may be shared between
+threads or tasks: the lock is taken per exchange, so a caller iterating over
+:meth:`Datalogger.collect` may call other methods between records.
 
 Example::
 
@@ -20,8 +22,10 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TypeVar
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from types import MethodType
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from fieldlink.errors import UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
@@ -30,49 +34,155 @@ from fieldlink.pakbus import operations as ops
 from fieldlink.pakbus.protocol.directory import DirEntry
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.pakbus.protocol.pakctrl import HelloResponse
-from fieldlink.pakbus.session import ClientSession, ExchangeStats, Operation
+from fieldlink.pakbus.session import ClientSession, ExchangeStats, Operation, Stream
 
+P = ParamSpec("P")
 T = TypeVar("T")
+L = TypeVar("L", Link, AsyncLink)
+R = TypeVar("R")  # what from_url gives: the client, or an AsyncOpen of it
 
 #: The source address fieldlink uses unless told otherwise: LoggerNet's, in the
 #: 4000..4094 range that loggers' neighbour filters never block (pakbus.md §2.5).
 DEFAULT_SRC = 4094
 
 
-def _session(
-    node: int,
-    address: int | None,
-    src: int,
-    src_address: int | None,
-    timeout: float,
-    first_timeout: float | None,
-) -> ClientSession:
-    try:
-        return ClientSession(
-            node=node,
-            src=src,
-            address=address,
-            src_address=src_address,
-            timeout=timeout,
-            first_timeout=first_timeout,
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+class _Call(Generic[P, T]):
+    """A method of both clients, written once as ``build``, which makes its conversation.
+
+    Got from a :class:`~fieldlink.kit.client.Client` it runs the conversation and
+    returns the result; from an :class:`~fieldlink.kit.client.AsyncClient` it is a
+    coroutine function that awaits it.  The name, signature and docstring are
+    ``build``'s, for ``help()`` and the type checker alike.
+    """
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Operation[T]]) -> None:
+        @functools.wraps(build)
+        def blocking(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+            return client.run(build(client, *args, **kwargs))
+
+        @functools.wraps(build)
+        async def awaited(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+            return await client.run(build(client, *args, **kwargs))
+
+        self._blocking = blocking
+        self._awaited = awaited
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
+    @overload
+    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, T]: ...
+    @overload
+    def __get__(
+        self, client: AsyncClient, owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, client: object, owner: type[Any] | None = None) -> Any:
+        method = self._awaited if issubclass(owner or type(client), AsyncClient) else self._blocking
+        return method if client is None else MethodType(method, client)
 
 
-class _Methods:
-    """What both clients share: the session, catalogue and how each call is built."""
+class _Records(Generic[P]):
+    """Like :class:`_Call` for a conversation that streams records: an iterator of them,
+    or an async iterator from an :class:`~fieldlink.kit.client.AsyncClient`."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Stream]) -> None:
+        @functools.wraps(build)
+        def streamed(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+            return client.stream(build(client, *args, **kwargs))
+
+        self._streamed = streamed
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
+    @overload
+    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, Iterator[Record]]: ...
+    @overload
+    def __get__(
+        self, client: AsyncClient, owner: type[Any]
+    ) -> Callable[P, AsyncIterator[Record]]: ...
+    def __get__(self, client: object, owner: type[Any] | None = None) -> Any:
+        return self._streamed if client is None else MethodType(self._streamed, client)
+
+
+class _Methods(Generic[L, R]):
+    """Both clients: the session, the catalogue, and every method, written once.
+
+    The class that comes next in line (:class:`~fieldlink.kit.client.Client` or
+    :class:`~fieldlink.kit.client.AsyncClient`) owns the link, the lock and closing.
+    """
 
     session: ClientSession
     catalog: ops.TableCatalog
     security_code: int
 
-    def _init(self, session: ClientSession, security_code: int) -> None:
+    if TYPE_CHECKING:  # the next class in line's
+
+        @classmethod
+        def open(cls, url: str, *, link_timeout: float, **kwargs: Any) -> R: ...
+
+    def __init__(
+        self,
+        link: L,
+        *,
+        node: int = 1,
+        address: int | None = None,
+        src: int = DEFAULT_SRC,
+        src_address: int | None = None,
+        security_code: int = 0,
+        timeout: float = 10.0,
+        first_timeout: float | None = None,
+    ) -> None:
         if not 0 <= security_code <= 0xFFFF:
             raise UsageError(f"security code must be 0..65535, not {security_code}")
-        self.session = session
+        try:
+            session = ClientSession(
+                node=node,
+                src=src,
+                address=address,
+                src_address=src_address,
+                timeout=timeout,
+                first_timeout=first_timeout,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         self.catalog = ops.TableCatalog()
         self.security_code = security_code
+        # Client or AsyncClient, which mypy cannot see from this mixin.
+        super().__init__(link, session)  # type: ignore[call-arg]
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        node: int = 1,
+        address: int | None = None,
+        src: int = DEFAULT_SRC,
+        security_code: int = 0,
+        timeout: float = 10.0,
+        first_timeout: float | None = None,
+        *,
+        src_address: int | None = None,
+    ) -> R:
+        """Open ``url`` (``tcp:HOST:PORT``, ``serial:DEVICE:BAUD`` ...) to logger ``node``.
+
+        ``address`` is the physical address of the next hop when a router sits in
+        between; ``timeout`` the longest wait per try of each request (once answers
+        have been timed, a lost frame is resent sooner -- see
+        :mod:`fieldlink.pakbus.session`); ``first_timeout`` a longer wait for the very
+        first answer (a cellular modem bringing its link up).  The asyncio client's
+        is awaited or entered: ``logger = await AsyncDatalogger.from_url(...)`` or
+        ``async with AsyncDatalogger.from_url(...) as logger``.
+        """
+        return cls.open(
+            url,
+            link_timeout=max(timeout, first_timeout or 0.0),
+            node=node,
+            address=address,
+            src=src,
+            src_address=src_address,
+            security_code=security_code,
+            timeout=timeout,
+            first_timeout=first_timeout,
+        )
 
     @property
     def node(self) -> int:
@@ -87,88 +197,38 @@ class _Methods:
         """Exchanges, resends, timeouts and seconds spent waiting them out, so far."""
         return self.session.stats
 
-
-class Datalogger(_Methods, Client):
-    """A blocking client for one PakBus datalogger over one link.
-
-    Use :meth:`from_url` to open the link; the logger is a context manager that says
-    goodbye and closes the link on exit.
-    """
-
-    def __init__(
-        self,
-        link: Link,
-        *,
-        node: int = 1,
-        address: int | None = None,
-        src: int = DEFAULT_SRC,
-        src_address: int | None = None,
-        security_code: int = 0,
-        timeout: float = 10.0,
-        first_timeout: float | None = None,
-    ) -> None:
-        self._init(_session(node, address, src, src_address, timeout, first_timeout), security_code)
-        Client.__init__(self, link, self.session)
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        node: int = 1,
-        address: int | None = None,
-        src: int = DEFAULT_SRC,
-        security_code: int = 0,
-        timeout: float = 10.0,
-        first_timeout: float | None = None,
-        *,
-        src_address: int | None = None,
-    ) -> Datalogger:
-        """Open ``url`` (``tcp:HOST:PORT``, ``serial:DEVICE:BAUD`` ...) to logger ``node``.
-
-        ``address`` is the physical address of the next hop when a router sits in
-        between; ``timeout`` the longest wait per try of each request (once answers
-        have been timed, a lost frame is resent sooner -- see
-        :mod:`fieldlink.pakbus.session`); ``first_timeout`` a longer wait for the very
-        first answer (a cellular modem bringing its link up).
-        """
-        return cls.open(
-            url,
-            link_timeout=max(timeout, first_timeout or 0.0),
-            node=node,
-            address=address,
-            src=src,
-            src_address=src_address,
-            security_code=security_code,
-            timeout=timeout,
-            first_timeout=first_timeout,
-        )
-
     def __repr__(self) -> str:
-        return f"Datalogger({self.link!r}, node={self.node})"
+        return f"{type(self).__name__}({getattr(self, 'link', None)!r}, node={self.node})"
 
     # --- link -------------------------------------------------------------------------
 
-    def hello(self) -> HelloResponse:
+    @_Call
+    def hello(self) -> Operation[HelloResponse]:
         """Hello: make sure the logger answers, and become its neighbour."""
-        return self.run(ops.hello())
+        return ops.hello()
 
-    def bye(self) -> None:
-        self.run(ops.bye())
+    @_Call
+    def bye(self) -> Operation[None]:
+        return ops.bye()
 
-    def ping(self, *, size: int = 16) -> float:
+    @_Call
+    def ping(self, *, size: int = 16) -> Operation[float]:
         """Round-trip time in seconds (PakBus Echo; Hello if Echo is not supported)."""
-        return self.run(ops.ping(size=size))
+        return ops.ping(size=size)
 
     # --- clock ------------------------------------------------------------------------
 
-    def gettime(self) -> dt.datetime:
+    @_Call
+    def gettime(self) -> Operation[dt.datetime]:
         """The logger clock: a naive datetime in whatever zone the logger keeps."""
-        return ops.nsec_datetime(self.run(ops.read_clock(self.security_code)))
+        return ops.nsec_datetime((yield from ops.read_clock(self.security_code)))
 
-    def settime(self, when: dt.datetime) -> dt.datetime:
+    @_Call
+    def settime(self, when: dt.datetime) -> Operation[dt.datetime]:
         """Set the logger clock to ``when`` (round trip compensated); returns the new time."""
-        return self.run(ops.set_clock(when, self.security_code))
+        return ops.set_clock(when, self.security_code)
 
+    @_Call
     def sync_clock(
         self,
         *,
@@ -176,36 +236,41 @@ class Datalogger(_Methods, Client):
         threshold: float = 0.5,
         max_step: float | None = 300.0,
         tz: dt.tzinfo | None = None,
-    ) -> ops.ClockSyncResult:
+    ) -> Operation[ops.ClockSyncResult]:
         """Step the logger clock towards this computer's, if off by more than ``threshold`` s."""
-        return self.run(
-            ops.sync_clock(
-                samples=samples,
-                threshold=threshold,
-                max_step=max_step,
-                tz=tz,
-                security_code=self.security_code,
-            )
+        return ops.sync_clock(
+            samples=samples,
+            threshold=threshold,
+            max_step=max_step,
+            tz=tz,
+            security_code=self.security_code,
         )
 
     # --- status and settings ----------------------------------------------------------
 
-    def program_stats(self) -> ops.ProgramStats:
-        return self.run(ops.program_stats(self.security_code))
+    @_Call
+    def program_stats(self) -> Operation[ops.ProgramStats]:
+        return ops.program_stats(self.security_code)
 
-    def settings(self) -> ops.DeviceSettings:
+    @_Call
+    def settings(self) -> Operation[ops.DeviceSettings]:
         """All DevConfig settings."""
-        return self.run(ops.get_settings(self.security_code))
+        return ops.get_settings(self.security_code)
 
-    def set_setting(self, setting_id: int, value: bytes | str | int | float | bool) -> None:
+    @_Call
+    def set_setting(
+        self, setting_id: int, value: bytes | str | int | float | bool
+    ) -> Operation[None]:
         """Change one DevConfig setting and commit it (the logger may restart)."""
-        self.run(ops.set_setting(setting_id, value, self.security_code))
+        return ops.set_setting(setting_id, value, self.security_code)
 
     # --- files ------------------------------------------------------------------------
 
-    def list_files(self) -> list[DirEntry]:
-        return list(self.run(ops.list_files(self.security_code)))
+    @_Call
+    def list_files(self) -> Operation[list[DirEntry]]:
+        return list((yield from ops.list_files(self.security_code)))
 
+    @_Call
     def get_file(
         self,
         name: str,
@@ -213,25 +278,28 @@ class Datalogger(_Methods, Client):
         *,
         size: int | None = None,
         max_size: int | None = None,
-    ) -> bytes:
+    ) -> Operation[bytes]:
         """Download a whole file; raises rather than return part of one.
 
         ``size`` (what the directory announced) and ``max_size`` bound the download;
         see :func:`fieldlink.pakbus.operations.get_file`.
         """
-        return self.run(
-            ops.get_file(name, self.security_code, progress=progress, size=size, max_size=max_size)
+        return ops.get_file(
+            name, self.security_code, progress=progress, size=size, max_size=max_size
         )
 
+    @_Call
     def put_file(
         self, name: str, data: bytes, progress: ops.ProgressCallback | None = None
-    ) -> None:
-        self.run(ops.put_file(name, data, self.security_code, progress=progress))
+    ) -> Operation[None]:
+        return ops.put_file(name, data, self.security_code, progress=progress)
 
-    def file_control(self, name: str, command: int | str, *, name2: str = "") -> int:
+    @_Call
+    def file_control(self, name: str, command: int | str, *, name2: str = "") -> Operation[int]:
         """File Control: ``"run"``, ``"stop"``, ``"delete"``, ``"format"`` or a code; HoldOff."""
-        return self.run(ops.file_control(name, command, self.security_code, name2=name2))
+        return ops.file_control(name, command, self.security_code, name2=name2)
 
+    @_Call
     def send_program(
         self,
         name: str,
@@ -240,32 +308,34 @@ class Datalogger(_Methods, Client):
         run: bool = True,
         power_up: bool = True,
         progress: ops.ProgressCallback | None = None,
-    ) -> ops.ProgramStats:
+    ) -> Operation[ops.ProgramStats]:
         """Send a program and compile and run it; returns the programming statistics."""
-        return self.run(
-            ops.send_program(
-                self.catalog,
-                name,
-                data,
-                self.security_code,
-                run=run,
-                power_up=power_up,
-                progress=progress,
-            )
+        return ops.send_program(
+            self.catalog,
+            name,
+            data,
+            self.security_code,
+            run=run,
+            power_up=power_up,
+            progress=progress,
         )
 
     # --- tables and data --------------------------------------------------------------
 
-    def table_defs(self, refresh: bool = False) -> tuple[TableDef, ...]:
-        return self.run(ops.table_defs(self.catalog, self.security_code, refresh=refresh))
+    @_Call
+    def table_defs(self, refresh: bool = False) -> Operation[tuple[TableDef, ...]]:
+        return ops.table_defs(self.catalog, self.security_code, refresh=refresh)
 
-    def list_tables(self) -> list[str]:
-        return [t.name for t in self.table_defs()]
+    @_Call
+    def list_tables(self) -> Operation[list[str]]:
+        return [t.name for t in (yield from ops.table_defs(self.catalog, self.security_code))]
 
-    def table_def(self, name: str) -> TableDef:
-        self.table_defs()
+    @_Call
+    def table_def(self, name: str) -> Operation[TableDef]:
+        yield from ops.table_defs(self.catalog, self.security_code)
         return self.catalog.find(name)
 
+    @_Records
     def collect(
         self,
         table: str | TableDef,
@@ -275,232 +345,55 @@ class Datalogger(_Methods, Client):
         since_record: int | None = None,
         newest: int | None = None,
         fields: Sequence[str] | None = None,
-    ) -> Iterator[Record]:
-        """Records of ``table`` as they arrive (see :func:`operations.collect`).
+    ) -> Stream:
+        """Records of ``table`` as they arrive (see :func:`operations.collect`);
+        ``async for record in logger.collect(...)`` with the asyncio client.
 
         Record numbers only rise: if the table is reset meanwhile, the records of the
         old run are yielded and then :class:`~fieldlink.pakbus.operations.TableReset`
         is raised rather than the new run being dropped or mixed in.
         """
-        return self.stream(
-            ops.collect(
-                self.catalog,
-                table,
-                start=start,
-                stop=stop,
-                since_record=since_record,
-                newest=newest,
-                fields=fields,
-                security_code=self.security_code,
-            )
+        return ops.collect(
+            self.catalog,
+            table,
+            start=start,
+            stop=stop,
+            since_record=since_record,
+            newest=newest,
+            fields=fields,
+            security_code=self.security_code,
         )
 
+    @_Call
     def get_value(
         self, table: str, field: str, swath: int = 1
-    ) -> ops.FieldValue | tuple[ops.FieldValue, ...]:
-        return self.run(ops.get_value(self.catalog, table, field, swath, self.security_code))
+    ) -> Operation[ops.FieldValue | tuple[ops.FieldValue, ...]]:
+        return ops.get_value(self.catalog, table, field, swath, self.security_code)
 
-    def set_value(self, table: str, field: str, value: Scalar | Sequence[Scalar]) -> None:
-        self.run(ops.set_value(self.catalog, table, field, value, self.security_code))
+    @_Call
+    def set_value(
+        self, table: str, field: str, value: Scalar | Sequence[Scalar]
+    ) -> Operation[None]:
+        return ops.set_value(self.catalog, table, field, value, self.security_code)
 
-    def reset_table(self, table: str) -> None:
-        self.run(ops.reset_table(self.catalog, table, self.security_code))
+    @_Call
+    def reset_table(self, table: str) -> Operation[None]:
+        return ops.reset_table(self.catalog, table, self.security_code)
 
 
-class AsyncDatalogger(_Methods, AsyncClient):
-    """The asyncio twin of :class:`Datalogger`: the same methods, awaited.
+class Datalogger(_Methods[Link, "Datalogger"], Client):
+    """A blocking client for one PakBus datalogger over one link.
 
-    :meth:`collect` returns an async iterator.
+    Use :meth:`from_url` to open the link; the logger is a context manager that says
+    goodbye and closes the link on exit.
     """
 
-    def __init__(
-        self,
-        link: AsyncLink,
-        *,
-        node: int = 1,
-        address: int | None = None,
-        src: int = DEFAULT_SRC,
-        src_address: int | None = None,
-        security_code: int = 0,
-        timeout: float = 10.0,
-        first_timeout: float | None = None,
-    ) -> None:
-        self._init(_session(node, address, src, src_address, timeout, first_timeout), security_code)
-        AsyncClient.__init__(self, link, self.session)
 
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        node: int = 1,
-        address: int | None = None,
-        src: int = DEFAULT_SRC,
-        security_code: int = 0,
-        timeout: float = 10.0,
-        first_timeout: float | None = None,
-        *,
-        src_address: int | None = None,
-    ) -> AsyncOpen[AsyncDatalogger]:
-        """``logger = await AsyncDatalogger.from_url(...)`` or ``async with ... as logger``."""
-        return cls.open(
-            url,
-            link_timeout=max(timeout, first_timeout or 0.0),
-            node=node,
-            address=address,
-            src=src,
-            src_address=src_address,
-            security_code=security_code,
-            timeout=timeout,
-            first_timeout=first_timeout,
-        )
+class AsyncDatalogger(_Methods[AsyncLink, AsyncOpen["AsyncDatalogger"]], AsyncClient):
+    """The asyncio twin of :class:`Datalogger`: the same methods, awaited.
 
-    def __repr__(self) -> str:
-        return f"AsyncDatalogger({self.link!r}, node={self.node})"
-
-    # --- link -------------------------------------------------------------------------
-
-    async def hello(self) -> HelloResponse:
-        return await self.run(ops.hello())
-
-    async def bye(self) -> None:
-        await self.run(ops.bye())
-
-    async def ping(self, *, size: int = 16) -> float:
-        return await self.run(ops.ping(size=size))
-
-    # --- clock ------------------------------------------------------------------------
-
-    async def gettime(self) -> dt.datetime:
-        return ops.nsec_datetime(await self.run(ops.read_clock(self.security_code)))
-
-    async def settime(self, when: dt.datetime) -> dt.datetime:
-        return await self.run(ops.set_clock(when, self.security_code))
-
-    async def sync_clock(
-        self,
-        *,
-        samples: int = 5,
-        threshold: float = 0.5,
-        max_step: float | None = 300.0,
-        tz: dt.tzinfo | None = None,
-    ) -> ops.ClockSyncResult:
-        return await self.run(
-            ops.sync_clock(
-                samples=samples,
-                threshold=threshold,
-                max_step=max_step,
-                tz=tz,
-                security_code=self.security_code,
-            )
-        )
-
-    # --- status and settings ----------------------------------------------------------
-
-    async def program_stats(self) -> ops.ProgramStats:
-        return await self.run(ops.program_stats(self.security_code))
-
-    async def settings(self) -> ops.DeviceSettings:
-        return await self.run(ops.get_settings(self.security_code))
-
-    async def set_setting(self, setting_id: int, value: bytes | str | int | float | bool) -> None:
-        await self.run(ops.set_setting(setting_id, value, self.security_code))
-
-    # --- files ------------------------------------------------------------------------
-
-    async def list_files(self) -> list[DirEntry]:
-        return list(await self.run(ops.list_files(self.security_code)))
-
-    async def get_file(
-        self,
-        name: str,
-        progress: ops.ProgressCallback | None = None,
-        *,
-        size: int | None = None,
-        max_size: int | None = None,
-    ) -> bytes:
-        return await self.run(
-            ops.get_file(name, self.security_code, progress=progress, size=size, max_size=max_size)
-        )
-
-    async def put_file(
-        self, name: str, data: bytes, progress: ops.ProgressCallback | None = None
-    ) -> None:
-        await self.run(ops.put_file(name, data, self.security_code, progress=progress))
-
-    async def file_control(self, name: str, command: int | str, *, name2: str = "") -> int:
-        return await self.run(ops.file_control(name, command, self.security_code, name2=name2))
-
-    async def send_program(
-        self,
-        name: str,
-        data: bytes,
-        *,
-        run: bool = True,
-        power_up: bool = True,
-        progress: ops.ProgressCallback | None = None,
-    ) -> ops.ProgramStats:
-        return await self.run(
-            ops.send_program(
-                self.catalog,
-                name,
-                data,
-                self.security_code,
-                run=run,
-                power_up=power_up,
-                progress=progress,
-            )
-        )
-
-    # --- tables and data --------------------------------------------------------------
-
-    async def table_defs(self, refresh: bool = False) -> tuple[TableDef, ...]:
-        return await self.run(ops.table_defs(self.catalog, self.security_code, refresh=refresh))
-
-    async def list_tables(self) -> list[str]:
-        return [t.name for t in await self.table_defs()]
-
-    async def table_def(self, name: str) -> TableDef:
-        await self.table_defs()
-        return self.catalog.find(name)
-
-    def collect(
-        self,
-        table: str | TableDef,
-        *,
-        start: dt.datetime | None = None,
-        stop: dt.datetime | None = None,
-        since_record: int | None = None,
-        newest: int | None = None,
-        fields: Sequence[str] | None = None,
-    ) -> AsyncIterator[Record]:
-        """Records of ``table`` as they arrive: ``async for record in logger.collect(...)``.
-
-        A table reset meanwhile ends the iteration with
-        :class:`~fieldlink.pakbus.operations.TableReset`, as in :meth:`Datalogger.collect`.
-        """
-        return self.stream(
-            ops.collect(
-                self.catalog,
-                table,
-                start=start,
-                stop=stop,
-                since_record=since_record,
-                newest=newest,
-                fields=fields,
-                security_code=self.security_code,
-            )
-        )
-
-    async def get_value(
-        self, table: str, field: str, swath: int = 1
-    ) -> ops.FieldValue | tuple[ops.FieldValue, ...]:
-        return await self.run(ops.get_value(self.catalog, table, field, swath, self.security_code))
-
-    async def set_value(self, table: str, field: str, value: Scalar | Sequence[Scalar]) -> None:
-        await self.run(ops.set_value(self.catalog, table, field, value, self.security_code))
-
-    async def reset_table(self, table: str) -> None:
-        await self.run(ops.reset_table(self.catalog, table, self.security_code))
+    :meth:`collect` returns an async iterator; :meth:`from_url` is awaited or entered.
+    """
 
 
 __all__ = ["DEFAULT_SRC", "AsyncDatalogger", "Datalogger"]
