@@ -530,6 +530,10 @@ def test_encode_setting_refuses_what_does_not_fit() -> None:
         ops.encode_setting(300, b"\x00")
     with pytest.raises(UsageError):
         ops.encode_setting(3, b"\x00\x00\x00")
+    with pytest.raises(UsageError, match="Latin-1"):
+        ops.encode_setting("\u20acuro", b"EUR\x00")
+    with pytest.raises(UsageError, match="NUL"):
+        ops.encode_setting("a\x00b", b"ab\x00")
 
 
 # --- files ------------------------------------------------------------------------------------

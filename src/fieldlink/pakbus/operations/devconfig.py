@@ -31,6 +31,7 @@ from fieldlink.pakbus.protocol.codes import (
     describe_code,
     device_type_name,
 )
+from fieldlink.pakbus.protocol.types import DataType, encode_value
 from fieldlink.pakbus.session import (
     Operation,
     Request,
@@ -278,12 +279,9 @@ def encode_setting(value: bytes | str | int | float | bool, current: bytes | Non
         return value
     if isinstance(value, str):
         try:
-            raw = value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise UsageError(f"setting value {value!r} is not Latin-1 text") from None
-        if b"\x00" in raw:
-            raise UsageError("a setting's text cannot contain NUL")
-        return raw + b"\x00"
+            return encode_value(DataType.ASCIIZ, value)
+        except ValueError as exc:
+            raise UsageError(f"setting text: {exc}") from None
     width = None if current is None else len(current)
     if isinstance(value, bool):
         return b"\x01" if value else b"\x00"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fieldlink.errors import (
     LinkError,
     NotFound,
@@ -81,6 +83,27 @@ def _download_limit(name: str, size: int | None, max_size: int | None) -> tuple[
     return min(bounds)
 
 
+#: The answer to one swath or fragment of a transfer.
+_Answer = TypeVar("_Answer", bmp5.FileReceiveResponse, bmp5.FileSendResponse)
+
+
+def _fragment(
+    command: bmp5.FileReceiveCommand | bmp5.FileSendCommand,
+    answer: type[_Answer],
+    offset: int,
+    *,
+    same_transaction: bool,
+) -> Operation[_Answer]:
+    """One exchange of a transfer, at ``offset``: an answer for another offset (a late
+    one to a resend) is stale, and the exchange keeps waiting for its own."""
+
+    def current(m: object) -> bool:
+        return not isinstance(m, answer) or m.resp_code != 0 or m.offset == offset
+
+    request = Request(command, same_transaction=same_transaction, accept=current)
+    return expect(request, answer)
+
+
 def get_file(
     name: str,
     security_code: int = 0,
@@ -111,20 +134,12 @@ def get_file(
     data = bytearray()
     while True:
         offset = len(data)
-
-        def current(m: object, offset: int = offset) -> bool:
-            return not isinstance(m, bmp5.FileReceiveResponse) or (
-                m.resp_code != 0 or m.offset == offset
-            )
-
         try:
-            r = yield from expect(
-                Request(
-                    bmp5.FileReceiveCommand(0, security_code, name, False, offset, swath),
-                    same_transaction=offset > 0,
-                    accept=current,
-                ),
+            r = yield from _fragment(
+                bmp5.FileReceiveCommand(0, security_code, name, False, offset, swath),
                 bmp5.FileReceiveResponse,
+                offset,
+                same_transaction=offset > 0,
             )
         except LinkError as exc:
             if offset == 0:
@@ -181,22 +196,14 @@ def put_file(
         limit = MAX_PAYLOAD - 9 - (len(raw_name) if first else 0)
         chunk = data[offset : offset + limit]
         last = len(chunk) < limit
-
-        def current(m: object, offset: int = offset) -> bool:
-            return not isinstance(m, bmp5.FileSendResponse) or (
-                m.resp_code != 0 or m.offset == offset
-            )
-
         try:
-            r = yield from expect(
-                Request(
-                    bmp5.FileSendCommand(
-                        0, security_code, name if first else "", 0, last, offset, chunk
-                    ),
-                    same_transaction=not first,
-                    accept=current,
+            r = yield from _fragment(
+                bmp5.FileSendCommand(
+                    0, security_code, name if first else "", 0, last, offset, chunk
                 ),
                 bmp5.FileSendResponse,
+                offset,
+                same_transaction=not first,
             )
         except LinkError as exc:
             raise type(exc)(f"{exc}; upload of {name} incomplete after {offset} bytes") from exc
