@@ -25,14 +25,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
 from fieldlink.kit.commands import frame_log, mount_family
 from fieldlink.kit.converse import Emit, Stream
-from fieldlink.pakbus.client import DEFAULT_SRC, Datalogger
+from fieldlink.pakbus.client import DEFAULT_SRC, ClientOptions, Datalogger
 from fieldlink.pakbus.operations import (
     TableDefinitionChanged,
     device_path,
@@ -54,6 +54,7 @@ from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import StationInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: Date formats accepted by ``--start``, ``--stop`` and ``settime``: PyCampbellCR1000's
 #: first, then with seconds, ISO ``T`` forms and a bare date.
@@ -131,20 +132,26 @@ FRAME_LOGGER = "fieldlink.pakbus.frames"
 
 @dataclass(frozen=True, slots=True)
 class LinkOptions:
-    """How to reach the logger, from the options every command takes."""
+    """How to reach the logger, from the options every command takes.
+
+    The connection options are declared under the client's own keywords (``--dest``
+    is ``node``, ``--code`` ``security_code`` ...), so ``client`` passes straight to
+    :meth:`Datalogger.from_url` and to ``update``'s station.
+    """
 
     url: str
-    timeout: float
-    first_timeout: float | None
-    src: int
-    dest: int
-    src_addr: int | None
-    dest_addr: int | None
-    code: int
+    client: ClientOptions
     debug: bool
 
 
 _ADDRESS = click.IntRange(1, 4094)
+
+
+def _address_option(name: str, keyword: str, help: str) -> Callable[[F], F]:
+    """``--NAME`` as PyCampbellCR1000 spelt it (``--src_addr``) and with a dash."""
+    return click.option(
+        f"--{name}", f"--{name.replace('_', '-')}", keyword, default=None, type=_ADDRESS, help=help
+    )
 
 
 def link_options(command: F) -> F:
@@ -172,26 +179,22 @@ def link_options(command: F) -> F:
         "which loggers never filter (give --src 2050 where a logger expects it).",
     )
     @click.option(
-        "--dest", default=1, show_default=True, type=_ADDRESS, help="The logger's PakBus node ID."
-    )
-    @click.option(
-        "--src_addr",
-        "--src-addr",
-        "src_addr",
-        default=None,
+        "--dest",
+        "node",
+        default=1,
+        show_default=True,
         type=_ADDRESS,
-        help="Our physical address, if not --src.",
+        help="The logger's PakBus node ID.",
     )
-    @click.option(
-        "--dest_addr",
-        "--dest-addr",
+    @_address_option("src_addr", "src_address", "Our physical address, if not --src.")
+    @_address_option(
         "dest_addr",
-        default=None,
-        type=_ADDRESS,
-        help="Physical address of the next hop (a router in front of the logger).",
+        "address",
+        "Physical address of the next hop (a router in front of the logger).",
     )
     @click.option(
         "--code",
+        "security_code",
         default=0,
         show_default=True,
         type=click.IntRange(0, 65535),
@@ -200,19 +203,9 @@ def link_options(command: F) -> F:
     @click.option("--debug", is_flag=True, help="Log every PakBus frame in hex on stderr.")
     @click.argument("url")
     @functools.wraps(command)
-    def wrapper(
-        url: str,
-        timeout: float,
-        first_timeout: float | None,
-        src: int,
-        dest: int,
-        src_addr: int | None,
-        dest_addr: int | None,
-        code: int,
-        debug: bool,
-        **kwargs: Any,
-    ) -> Any:
-        link = LinkOptions(url, timeout, first_timeout, src, dest, src_addr, dest_addr, code, debug)
+    def wrapper(url: str, debug: bool, **kwargs: Any) -> Any:
+        client = {keyword: kwargs.pop(keyword) for keyword in ClientOptions.__required_keys__}
+        link = LinkOptions(url, cast(ClientOptions, client), debug)
         return command(link=link, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -223,18 +216,15 @@ def connect(link: LinkOptions) -> Iterator[Datalogger]:
     """The logger named by the options, closed (with a goodbye) at the end."""
     with (
         frame_log(FRAME_LOGGER, link.debug),
-        Datalogger.from_url(
-            link.url,
-            node=link.dest,
-            address=link.dest_addr,
-            src=link.src,
-            security_code=link.code,
-            timeout=link.timeout,
-            first_timeout=link.first_timeout,
-            src_address=link.src_addr,
-        ) as logger,
+        Datalogger.from_url(link.url, **link.client) as logger,
     ):
         yield logger
+
+
+def _ask(link: LinkOptions, question: Callable[[Datalogger], T]) -> T:
+    """One question to the logger, on a connection of its own."""
+    with connect(link) as logger:
+        return question(logger)
 
 
 def _info(text: str) -> None:
@@ -335,19 +325,25 @@ def logger_group() -> None:
     """
 
 
+def _command(name: str | None = None) -> Callable[[Callable[..., Any]], click.Command]:
+    """A ``fieldlink logger`` command: each takes URL and the connection options first."""
+
+    def decorate(command: Callable[..., Any]) -> click.Command:
+        return logger_group.command(name=name)(link_options(command))
+
+    return decorate
+
+
 # --- clock ------------------------------------------------------------------------------------
 
 
-@logger_group.command()
-@link_options
+@_command()
 def gettime(link: LinkOptions) -> None:
     """Print the current date and time of the logger."""
-    with connect(link) as logger:
-        click.echo(logger.gettime())
+    click.echo(_ask(link, Datalogger.gettime))
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("datetime")
 @timezone_option
 def settime(link: LinkOptions, datetime: str, timezone: str | None) -> None:
@@ -370,8 +366,7 @@ def settime(link: LinkOptions, datetime: str, timezone: str | None) -> None:
         )
 
 
-@logger_group.command(name="sync-clock")
-@link_options
+@_command(name="sync-clock")
 @click.option(
     "--samples",
     default=5,
@@ -412,13 +407,12 @@ def sync_clock(
     if utc and timezone is not None:
         raise UsageError("give --utc or --timezone, not both")
     zone = dt.UTC if utc else _zone(timezone)
-    with connect(link) as logger:
-        result = logger.sync_clock(
-            samples=samples,
-            threshold=threshold,
-            max_step=max_step or None,
-            tz=zone,
-        )
+    result = _ask(
+        link,
+        lambda logger: logger.sync_clock(
+            samples=samples, threshold=threshold, max_step=max_step or None, tz=zone
+        ),
+    )
     click.echo(f"offset      {result.offset:+.3f} s (logger minus computer)")
     click.echo(f"round trip  {result.round_trip * 1000:.1f} ms ({result.samples} samples kept)")
     if result.adjusted:
@@ -438,27 +432,22 @@ def sync_clock(
 # --- status, settings -------------------------------------------------------------------------
 
 
-@logger_group.command()
-@link_options
+@_command()
 def ping(link: LinkOptions) -> None:
     """Check the logger answers and print the round-trip time."""
-    with connect(link) as logger:
-        rtt = logger.ping()
-    click.echo(f"PakBus node {link.dest} answered in {rtt * 1000:.1f} ms")
+    rtt = _ask(link, Datalogger.ping)
+    click.echo(f"PakBus node {link.client['node']} answered in {rtt * 1000:.1f} ms")
 
 
-@logger_group.command()
-@link_options
+@_command()
 def getprogstat(link: LinkOptions) -> None:
     """Print the programming statistics (OS, program, compile result)."""
-    with connect(link) as logger:
-        stats = logger.program_stats()
+    stats = _ask(link, Datalogger.program_stats)
     for key, value in stats.as_dict().items():
         click.echo(f"{key} : {'' if value is None else value}")
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.option(
     "--output",
     default="-",
@@ -484,8 +473,7 @@ def getsettings(link: LinkOptions, output: str, delim: str, raw: bool) -> None:
 
     delimiter = check_delimiter(delim)
     with atomic_output(output) as sink:
-        with connect(link) as logger:
-            settings = logger.settings()
+        settings = _ask(link, Datalogger.settings)
         text = io.StringIO()
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
         if raw:
@@ -499,8 +487,7 @@ def getsettings(link: LinkOptions, output: str, delim: str, raw: bool) -> None:
         sink.write(text.getvalue().encode("utf-8"))
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("setting_id", metavar="ID", type=click.IntRange(0, 65535))
 @click.argument("value")
 @click.option("--hex", "as_hex", is_flag=True, help="VALUE is raw bytes in hex.")
@@ -554,15 +541,13 @@ def _encode_like(setting_id: int, value: str, current: bytes, is_text: bool) -> 
 # --- files ------------------------------------------------------------------------------------
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.option("-l", "--long", "long_", is_flag=True, help="Show size, date and attributes.")
 def listfiles(link: LinkOptions, long_: bool) -> None:
     """List the files (and drives) on the logger."""
     from fieldlink.pakbus.protocol.directory import ATTRIBUTE_NAMES
 
-    with connect(link) as logger:
-        entries = logger.list_files()
+    entries = _ask(link, Datalogger.list_files)
     for e in entries:
         if not long_:
             click.echo(e.name)
@@ -584,8 +569,7 @@ def _byte_size(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return int(digits) * scale
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("filename")
 @click.argument("output")
 @click.option(
@@ -608,8 +592,7 @@ def getfile(link: LinkOptions, filename: str, output: str, max_size: int | None)
         _info(f"{filename}: {len(data)} bytes written to {output}")
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("local", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("name")
 def putfile(link: LinkOptions, local: Path, name: str) -> None:
@@ -620,8 +603,7 @@ def putfile(link: LinkOptions, local: Path, name: str) -> None:
     _info(f"{name}: {len(data)} bytes sent")
 
 
-@logger_group.command(name="filecontrol")
-@link_options
+@_command(name="filecontrol")
 @click.argument("name")
 @click.argument("command")
 def filecontrol(link: LinkOptions, name: str, command: str) -> None:
@@ -629,13 +611,11 @@ def filecontrol(link: LinkOptions, name: str, command: str) -> None:
     from fieldlink.pakbus.operations import file_command
 
     file_command(command)
-    with connect(link) as logger:
-        hold_off = logger.file_control(name, command)
+    hold_off = _ask(link, lambda logger: logger.file_control(name, command))
     _info(f"{name}: done" + (f" (logger busy for {hold_off} s)" if hold_off else ""))
 
 
-@logger_group.command(name="send-program")
-@link_options
+@_command(name="send-program")
 @click.argument(
     "program", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -665,25 +645,20 @@ def send_program(
 # --- tables and data --------------------------------------------------------------------------
 
 
-@logger_group.command()
-@link_options
+@_command()
 def listtables(link: LinkOptions) -> None:
     """List the tables of the running program."""
-    with connect(link) as logger:
-        names = logger.list_tables()
-    for name in names:
+    for name in _ask(link, Datalogger.list_tables):
         click.echo(name)
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("table")
 def tabledef(link: LinkOptions, table: str) -> None:
     """Show the definition of TABLE: its fields, types, units and processing."""
     from fieldlink.pakbus.protocol.types import DataType
 
-    with connect(link) as logger:
-        t = logger.table_def(table)
+    t = _ask(link, lambda logger: logger.table_def(table))
     interval = t.interval.seconds + t.interval.nanoseconds / 1e9
     click.echo(
         f"table {t.name} (number {t.number}, signature {t.signature}, "
@@ -727,8 +702,7 @@ def _station_info(logger: Datalogger, station: str | None) -> StationInfo:
     return describe_station(name.strip() or "station", stats)
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("table")
 @click.argument("output")
 @click.option(
@@ -797,7 +771,9 @@ def getdata(
                 "--append resumes after the file's last record: it cannot be combined with "
                 "--start, --stop, --since-record or --fields"
             )
-        _update(link, table, output, delim, fmt, station, newest, timezone or "UTC", progress)
+        _update(
+            link, _Update(table, output, delim, fmt, station, newest, timezone or "UTC", progress)
+        )
         return
     zone = _zone(timezone)
     begin = parse_datetime(start, "--start", zone) if start else None
@@ -935,8 +911,7 @@ def _stored_callback(shown: RecordProgress) -> Callable[[str, str, int], None]:
     return stored
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("table")
 @click.argument("db", metavar="FILE")
 @click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
@@ -996,48 +971,46 @@ def update(
     b'name' or plain headers) is carried on in its own columns and delimiter.
     FILE's directory must exist.
     """
-    _update(link, table, db, delim, fmt, station, newest, zone, progress, retries)
+    _update(link, _Update(table, db, delim, fmt, station, newest, zone, progress, retries))
 
 
-def _update(
-    link: LinkOptions,
-    table: str,
-    db: str,
-    delim: str,
-    fmt: str | None,
-    station: str | None,
-    newest: int | None,
-    zone: str,
-    progress: str,
-    retries: int = 3,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Update:
+    """What update asks for (and getdata --append, which is update)."""
+
+    table: str
+    db: str
+    delim: str
+    fmt: str | None
+    station: str | None
+    newest: int | None
+    zone: str
+    progress: str
+    retries: int = 3
+
+
+def _update(link: LinkOptions, job: _Update) -> None:
     import asyncio
 
     from fieldlink.collect.config import FirstCollection
     from fieldlink.collect.connect import connect_client
     from fieldlink.collect.update import run_update, update_station
 
-    delimiter = check_delimiter(delim)
-    check_target(Path(db), replace=True)
-    mode = choose_mode(progress)
+    delimiter = check_delimiter(job.delim)
+    check_target(Path(job.db), replace=True)
+    mode = choose_mode(job.progress)
     config = update_station(
         link.url,
-        table,
-        Path(db),
-        station=station,
-        node=link.dest,
-        address=link.dest_addr,
-        src=link.src,
-        src_address=link.src_addr,
-        security_code=link.code,
-        timeout=link.timeout,
-        first_timeout=link.first_timeout,
-        kind=None if fmt is None else fmt.lower(),
-        timezone=zone,
-        first=FirstCollection(newest),
-        reconnects=retries,
+        job.table,
+        Path(job.db),
+        station=job.station,
+        **link.client,
+        kind=None if job.fmt is None else job.fmt.lower(),
+        timezone=job.zone,
+        first=FirstCollection(job.newest),
+        reconnects=job.retries,
     )
-    with frame_log(FRAME_LOGGER, link.debug), record_progress(mode, table) as shown:
+    with frame_log(FRAME_LOGGER, link.debug), record_progress(mode, job.table) as shown:
         callback = None if mode == "none" else _stored_callback(shown)
         result = asyncio.run(
             run_update(config, connect_client, delimiter=delimiter, progress=callback)
@@ -1045,20 +1018,21 @@ def _update(
         if result.error is None:
             shown.done(result.records)
     if result.error is None:
-        _info(f"{db}: {result.summary()}")
+        _info(f"{job.db}: {result.summary()}")
         return
     usage = result.error_kind in ("UsageError", "ConfigError", "LinkURLError")
     error = UsageError(result.error) if usage else FieldlinkError(result.error)
     if result.records:
-        error.add_note(f"{result.records} new records stored in {db} before it; rerun to resume")
+        error.add_note(
+            f"{result.records} new records stored in {job.db} before it; rerun to resume"
+        )
     raise error
 
 
 # --- values -----------------------------------------------------------------------------------
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("table")
 @click.argument("field")
 @click.option(
@@ -1081,8 +1055,7 @@ def getvalue(link: LinkOptions, table: str, field: str, swath: int) -> None:
         click.echo(value_text(v, type_code))
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.argument("table")
 @click.argument("field")
 @click.argument("value")
@@ -1098,8 +1071,7 @@ def setvalue(link: LinkOptions, table: str, field: str, value: str) -> None:
     click.echo(value_text(new, type_code))
 
 
-@logger_group.command()
-@link_options
+@_command()
 @click.option("--table", default="Public", show_default=True, help="Table to watch.")
 @click.option(
     "--interval",

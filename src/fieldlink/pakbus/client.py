@@ -25,7 +25,7 @@ import datetime as dt
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from types import MethodType
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypedDict, TypeVar, overload
 
 from fieldlink.errors import UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
@@ -39,11 +39,26 @@ from fieldlink.pakbus.session import ClientSession, ExchangeStats, Operation, St
 P = ParamSpec("P")
 T = TypeVar("T")
 L = TypeVar("L", Link, AsyncLink)
+C = TypeVar("C", bound=Client)
+A = TypeVar("A", bound=AsyncClient)
 R = TypeVar("R")  # what from_url gives: the client, or an AsyncOpen of it
 
 #: The source address fieldlink uses unless told otherwise: LoggerNet's, in the
 #: 4000..4094 range that loggers' neighbour filters never block (pakbus.md §2.5).
 DEFAULT_SRC = 4094
+
+
+class ClientOptions(TypedDict):
+    """How a client reaches its logger, as keywords of :meth:`Datalogger.from_url` (and of
+    the configurations that open one), for callers that hold them under other names."""
+
+    node: int
+    address: int | None
+    src: int
+    src_address: int | None
+    security_code: int
+    timeout: float
+    first_timeout: float | None
 
 
 class _Call(Generic[P, T]):
@@ -68,7 +83,11 @@ class _Call(Generic[P, T]):
         self._awaited = awaited
 
     @overload
-    def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
+    def __get__(self, client: None, owner: type[C]) -> Callable[Concatenate[C, P], T]: ...
+    @overload
+    def __get__(
+        self, client: None, owner: type[A]
+    ) -> Callable[Concatenate[A, P], Coroutine[Any, Any, T]]: ...
     @overload
     def __get__(self, client: Client, owner: type[Any]) -> Callable[P, T]: ...
     @overload
@@ -396,4 +415,4 @@ class AsyncDatalogger(_Methods[AsyncLink, AsyncOpen["AsyncDatalogger"]], AsyncCl
     """
 
 
-__all__ = ["DEFAULT_SRC", "AsyncDatalogger", "Datalogger"]
+__all__ = ["DEFAULT_SRC", "AsyncDatalogger", "ClientOptions", "Datalogger"]
