@@ -266,6 +266,13 @@ def _byte_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
         yield update
 
 
+def delim_option(command: F) -> F:
+    """``--delim CHAR`` (PyCampbellCR1000's), the CSV delimiter; passed as ``delim``."""
+    return click.option(
+        "--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter."
+    )(command)
+
+
 def progress_option(command: F) -> F:
     """``--progress auto|bar|plain|none``; passed as ``progress``."""
     return click.option(
@@ -455,7 +462,7 @@ def getprogstat(link: LinkOptions) -> None:
     metavar="FILE",
     help="File to write the settings to (- for stdout).",
 )
-@click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
+@delim_option
 @click.option(
     "--raw",
     is_flag=True,
@@ -726,7 +733,7 @@ def _station_info(logger: Datalogger, station: str | None) -> StationInfo:
     default=None,
     help="Output format [by the OUTPUT suffix: .dat is TOA5, else CSV].",
 )
-@click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
+@delim_option
 @click.option("--station", default=None, metavar="NAME", help="Station name for the TOA5 header.")
 @timezone_option
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
@@ -914,7 +921,7 @@ def _stored_callback(shown: RecordProgress) -> Callable[[str, str, int], None]:
 @_command()
 @click.argument("table")
 @click.argument("db", metavar="FILE")
-@click.option("--delim", default=",", show_default=True, metavar="CHAR", help="CSV delimiter.")
+@delim_option
 @click.option(
     "--format",
     "fmt",
