@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import logging
 import math
 import os
@@ -439,6 +440,18 @@ def test_async_client_has_the_same_methods(emulator: LoggerEmulator) -> None:
 def test_methods_match_between_the_clients() -> None:
     public = {n for n in dir(Datalogger) if not n.startswith("_")}
     assert public == {n for n in dir(AsyncDatalogger) if not n.startswith("_")}
+
+
+def test_each_method_is_written_once_and_waits_its_clients_way() -> None:
+    """The two clients share each method's signature and docstring; the asyncio one's are
+    coroutine functions, the blocking one's are not."""
+    for name in ("hello", "gettime", "sync_clock", "get_file", "send_program", "table_def"):
+        blocking, awaited = getattr(Datalogger, name), getattr(AsyncDatalogger, name)
+        assert inspect.signature(blocking) == inspect.signature(awaited), name
+        assert blocking.__doc__ == awaited.__doc__, name
+        assert not inspect.iscoroutinefunction(blocking), name
+        assert inspect.iscoroutinefunction(awaited), name
+    assert inspect.signature(Datalogger.collect) == inspect.signature(AsyncDatalogger.collect)
 
 
 def test_lossy_link_still_delivers_every_record() -> None:

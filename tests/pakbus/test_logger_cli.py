@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fieldlink.cli import main
-from fieldlink.errors import UsageError
+from fieldlink.errors import NotFound, UsageError
 from fieldlink.pakbus.cli import parse_datetime
 from fieldlink.pakbus.emulator import LoggerEmulator
 from fieldlink.pakbus.emulator.station import ManualClock
@@ -84,6 +84,42 @@ def test_pycampbellcr1000_options_are_accepted(
     )
     assert code == 0, err
     assert out.strip() == "2024-05-01 12:00:00"
+
+
+def test_connection_options_reach_the_client_under_its_keywords(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each PyCampbellCR1000 option lands on the client keyword it means (--dest is the
+    node, --dest_addr the next hop's address ...), for a command and for update's station."""
+    from fieldlink.pakbus import cli
+
+    wanted: dict[str, object] = {
+        "node": 7,
+        "address": 3,
+        "src": 2050,
+        "src_address": 2051,
+        "security_code": 1234,
+        "timeout": 2.5,
+        "first_timeout": 30.0,
+    }
+    seen: list[dict[str, object]] = []
+
+    def from_url(url: str, **options: object) -> None:
+        seen.append({"url": url, **options})
+        raise NotFound("stop here")
+
+    def update_station(url: str, table: str, path: Path, **options: object) -> None:
+        from_url(url, **{k: v for k, v in options.items() if k in wanted})
+
+    monkeypatch.setattr(cli.Datalogger, "from_url", from_url)
+    monkeypatch.setattr("fieldlink.collect.update.update_station", update_station)
+    url = "tcp:127.0.0.1:9"
+    options = [url, "--timeout", "2.5", "--first-timeout", "30", "--src", "2050", "--dest", "7"]
+    options += ["--src-addr", "2051", "--dest_addr", "3", "--code", "1234"]
+    for command in (["gettime"], ["update", "Table1", str(tmp_path / "t.csv")]):
+        code, _, err = run(capsys, command[0], *options, *command[1:])
+        assert code == 1 and "stop here" in err, err
+    assert seen == [{"url": url, **wanted}] * 2
 
 
 def test_settime(capsys: pytest.CaptureFixture[str]) -> None:
