@@ -20,13 +20,13 @@ from fieldlink.batlab import operations as ops
 from fieldlink.batlab.codec import StreamPacket
 from fieldlink.batlab.errors import CellFault, UnitUnplugged
 from fieldlink.batlab.firmware import FirmwareImage, load_image
-from fieldlink.batlab.registers import CELLS, Mode
+from fieldlink.batlab.registers import CELLS
 from fieldlink.batlab.session import BatlabSession
 from fieldlink.batlab.settings import TestSettings
 from fieldlink.batlab.testrun import TestEvent, TestRun, run_tests
 from fieldlink.batlab.workflow import CellSchedule, CellSummary, TestKind
 from fieldlink.errors import FieldlinkError, LinkClosed, LinkError, UsageError
-from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Call, Client
 from fieldlink.kit.converse import Operation, Stream, pause
 from fieldlink.link import AsyncLink, open_link, parse_url
 
@@ -80,11 +80,30 @@ def _as_stream(operation: Operation[Any]) -> Stream:
 
 
 class _Unit:
-    """What both clients share: the port, what the handshake learned, test set-up."""
+    """What both clients share: the port, what the handshake learned, test set-up, and
+    the methods that are one conversation each (written once for both)."""
 
     port: str
     info: ops.UnitInfo
     session: BatlabSession
+
+    def _init_unit(self, port: str, handshake: bool, enable_watchdog: bool) -> None:
+        self.port = port
+        self.info = NO_INFO
+        self._handshake = handshake
+        self._watchdog = enable_watchdog
+
+    # --- registers ----------------------------------------------------------------------------
+    read = Call(ops.read_register)
+    write = Call(ops.write_register)
+    write_verify = Call(ops.write_verify)
+
+    # --- cells and unit -----------------------------------------------------------------------
+    set_current = Call(ops.set_current)
+    set_mode = Call(ops.set_mode)
+    impedance = Call(ops.impedance)
+    firmware_version = Call(ops.firmware_version)
+    kick_watchdog = Call(ops.kick_watchdog)
 
     def lost(self, error: LinkClosed) -> FieldlinkError:
         if isinstance(error, UnitUnplugged):
@@ -136,11 +155,8 @@ class Batlab(_Unit, Client):
         enable_watchdog: bool = True,
         link_timeout: float | None = None,
     ) -> None:
-        self.port = port
+        self._init_unit(port, handshake, enable_watchdog)
         self.url = port_url(port)
-        self.info = NO_INFO
-        self._handshake = handshake
-        self._watchdog = enable_watchdog
         link = open_link(self.url, timeout=link_timeout or _link_timeout(timeout))
         Client.__init__(self, link, BatlabSession(timeout=timeout))
         try:
@@ -160,39 +176,11 @@ class Batlab(_Unit, Client):
         if self._handshake:
             self.info = self.run(ops.connect(enable_watchdog=self._watchdog))
 
-    # --- registers --------------------------------------------------------------------------
-
-    def read(self, namespace: int, address: int) -> int:
-        return self.run(ops.read_register(namespace, address))
-
-    def write(self, namespace: int, address: int, value: int) -> None:
-        self.run(ops.write_register(namespace, address, value))
-
-    def write_verify(self, namespace: int, address: int, value: int) -> None:
-        self.run(ops.write_verify(namespace, address, value))
-
-    # --- cells and unit -----------------------------------------------------------------------
-
-    def set_current(self, cell: int, amps: float) -> None:
-        self.run(ops.set_current(cell, amps))
-
-    def set_mode(self, cell: int, mode: Mode) -> None:
-        self.run(ops.set_mode(cell, mode))
-
     def snapshot(self, cell: int) -> ops.CellSnapshot:
         return self.run(ops.cell_snapshot(cell, *self._cal(cell)))
 
     def snapshots(self) -> list[ops.CellSnapshot]:
         return [self.snapshot(c) for c in range(CELLS)]
-
-    def impedance(self, cell: int, *, settle: float = 2.0) -> float:
-        return self.run(ops.impedance(cell, settle=settle))
-
-    def firmware_version(self) -> int:
-        return self.run(ops.firmware_version())
-
-    def kick_watchdog(self) -> None:
-        self.run(ops.kick_watchdog())
 
     def stream_packets(self) -> list[StreamPacket]:
         """Stream packets received so far (reading them does not wait)."""
@@ -248,10 +236,7 @@ class AsyncBatlab(_Unit, AsyncClient):
         handshake: bool = True,
         enable_watchdog: bool = True,
     ) -> None:
-        self.port = port
-        self.info = NO_INFO
-        self._handshake = handshake
-        self._watchdog = enable_watchdog
+        self._init_unit(port, handshake, enable_watchdog)
         AsyncClient.__init__(self, link, BatlabSession(timeout=timeout))
 
     @classmethod
@@ -271,29 +256,8 @@ class AsyncBatlab(_Unit, AsyncClient):
         if self._handshake:
             self.info = await self.run(ops.connect(enable_watchdog=self._watchdog))
 
-    async def read(self, namespace: int, address: int) -> int:
-        return await self.run(ops.read_register(namespace, address))
-
-    async def write(self, namespace: int, address: int, value: int) -> None:
-        await self.run(ops.write_register(namespace, address, value))
-
-    async def set_current(self, cell: int, amps: float) -> None:
-        await self.run(ops.set_current(cell, amps))
-
-    async def set_mode(self, cell: int, mode: Mode) -> None:
-        await self.run(ops.set_mode(cell, mode))
-
     async def snapshot(self, cell: int) -> ops.CellSnapshot:
         return await self.run(ops.cell_snapshot(cell, *self._cal(cell)))
-
-    async def impedance(self, cell: int, *, settle: float = 2.0) -> float:
-        return await self.run(ops.impedance(cell, settle=settle))
-
-    async def firmware_version(self) -> int:
-        return await self.run(ops.firmware_version())
-
-    async def kick_watchdog(self) -> None:
-        await self.run(ops.kick_watchdog())
 
     async def bootload(
         self,
