@@ -117,8 +117,12 @@ def test_bad_types_and_files(tmp_path: Path) -> None:
     bad.write_text("{nope")
     with pytest.raises(ConfigError, match=r"bad\.json"):
         load_settings(bad)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="cannot read settings"):
         load_settings(tmp_path / "missing.json")
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"cellName": "caf\xe9"}')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(latin)
     with pytest.raises(ConfigError):
         TestSettings().replace(charge_rate=9.0)
 

@@ -24,7 +24,7 @@ from fieldlink.batlab.names import describe_value, parse_namespace, parse_regist
 from fieldlink.batlab.operations import BootProgress
 from fieldlink.batlab.pool import close_quietly, discover_ports
 from fieldlink.batlab.registers import CELLS
-from fieldlink.batlab.settings import TestSettings, load_settings
+from fieldlink.batlab.settings import TestSettings, read_settings
 from fieldlink.batlab.testrun import EventKind, TestEvent
 from fieldlink.batlab.workflow import Finished, LogPeriodic, PhaseEnded, TestKind
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
@@ -361,8 +361,7 @@ def _r(value: float | None, digits: int) -> float | None:
 
 def _settings(settings_file: str | None, **changes: Any) -> tuple[TestSettings, str | None]:
     if settings_file:
-        settings = load_settings(settings_file)
-        text = Path(settings_file).read_text(encoding="utf-8")
+        settings, text = read_settings(settings_file)
     else:
         settings, text = TestSettings(), None
     given = {k: v for k, v in changes.items() if v is not None}
@@ -454,8 +453,7 @@ def test_command(
     """Run the official test workflow from a settings JSON, with live per-cell progress.
 
     The official CSV log goes to --output (default: the current directory)."""
-    settings = load_settings(playlist, lenient=lenient)
-    text = Path(playlist).read_text(encoding="utf-8")
+    settings, text = read_settings(playlist, lenient=lenient)
     kind = TestKind.DISCHARGE if discharge_only else TestKind.CYCLE
     _run_workflow(
         ports, timeout, settings, kind, cells, settings_text=text, output=output or ".", **opts
