@@ -150,12 +150,7 @@ class TestRecorder:
         for _, phases in self._writers:
             append_next(phases, p.wall, values)
         if self.csv is not None:
-            self.csv.summary(
-                SummaryRow(
-                    self.name(cell), str(self.serial), cell, p.wall, p.phase.value, p.charge,
-                    p.energy, p.impedance, p.delta_temperature, p.current, p.voltage, p.runtime,
-                )
-            )  # fmt: skip
+            self.csv.summary(SummaryRow(self.name(cell), str(self.serial), cell, p))
 
     def close(self) -> None:
         for samples, phases in self._writers:
