@@ -26,14 +26,14 @@ import contextlib
 import functools
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
-from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from fieldlink.errors import FieldlinkError, LinkClosed
 from fieldlink.kit import drive
 from fieldlink.kit.converse import Operation, Stream
 from fieldlink.link import AsyncLink, Link, open_async_link, open_link
 
-__all__ = ["AsyncClient", "AsyncOpen", "Call", "Client", "Streamed"]
+__all__ = ["AsyncClient", "AsyncOpen", "Call", "Client", "Method", "Streamed"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -217,7 +217,9 @@ class Call(Generic[P, T]):
     @overload
     def __get__(self, client: AsyncClient, owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
     def __get__(self, client: object, owner: type) -> object:
-        build = self.build
+        if not isinstance(client, Client | AsyncClient):
+            return self
+        build = self._builder(client)
         if isinstance(client, AsyncClient):
             running = client
 
@@ -226,15 +228,39 @@ class Call(Generic[P, T]):
                 return await running.run(build(*args, **kwargs))
 
             return call_async
-        if isinstance(client, Client):
-            blocking = client
+        blocking = client
 
-            @functools.wraps(build)
-            def call(*args: P.args, **kwargs: P.kwargs) -> T:
-                return blocking.run(build(*args, **kwargs))
+        @functools.wraps(build)
+        def call(*args: P.args, **kwargs: P.kwargs) -> T:
+            return blocking.run(build(*args, **kwargs))
 
-            return call
-        return self
+        return call
+
+    def _builder(self, client: Client | AsyncClient) -> Callable[P, Operation[T]]:
+        return self.build
+
+    def __call__(self, client: Client | AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Called on the class with the client first (``Tracer.stats(tracer)``), as a
+        hand-written method may be."""
+        method: Callable[P, Any] = self.__get__(client, type(client))
+        return method(*args, **kwargs)
+
+
+class Method(Call[P, T]):
+    """A :class:`Call` whose ``build`` needs the client (its options, what it learned):
+    a method of the mixin both clients share, used as a decorator::
+
+        @Method
+        def status(self) -> Operation[Status]:
+            return ops.status(self.unit)
+    """
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Operation[T]]) -> None:
+        self.method = build
+        self.__doc__ = build.__doc__
+
+    def _builder(self, client: Client | AsyncClient) -> Callable[P, Operation[T]]:
+        return functools.partial(self.method, client)
 
 
 class Streamed(Generic[P, T]):

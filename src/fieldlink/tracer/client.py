@@ -19,11 +19,10 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any, Literal, TypedDict, TypeVar, Unpack
 
 from fieldlink.errors import Unsupported, UsageError
-from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Client, Method
 from fieldlink.kit.converse import Operation
 from fieldlink.kit.reply import ReplySession
 from fieldlink.link import AsyncLink, Link
@@ -79,8 +78,14 @@ def _link_timeout(options: Options) -> float:
     return max(options.get("timeout", 1.0), 1.0)
 
 
+def _first(operation: Operation[tuple[T, Any]]) -> Operation[T]:
+    result = yield from operation
+    return result[0]
+
+
 class _Calls:
-    """Which conversation each method runs (shared by both clients)."""
+    """Every method, written once for both clients (:class:`~fieldlink.kit.client.Method`):
+    which conversation it runs, for the controller's protocol."""
 
     session: ReplySession[Any, Any]
     controller_id: int
@@ -96,24 +101,88 @@ class _Calls:
                 f"load switch and control parameters)"
             )
 
-    def _status(self) -> Operation[ops.Snapshot | mt5.RealTimeData]:
-        if self.protocol == "mt5":
-            return ops.mt5_realtime(self.controller_id)
-        return ops.snapshot()
-
-    def _load(self, on: bool) -> Operation[bool]:
-        if self.protocol == "mt5":
-            return ops.mt5_switch_load(on, self.controller_id)
-        return ops.switch_load(on)
-
-    def _call(self, what: str, make: Callable[[], Operation[T]]) -> Operation[T]:
-        self._modbus(what)
-        return make()
-
     def _configure(self, options: Options) -> ReplySession[Any, Any]:
         self.controller_id = options.get("controller_id", mt5.DEFAULT_ID)
         self.session = _session(options)
         return self.session
+
+    @Method
+    def status(self) -> Operation[ops.Snapshot | mt5.RealTimeData]:
+        if self.protocol == "mt5":
+            return ops.mt5_realtime(self.controller_id)
+        return ops.snapshot()
+
+    @Method
+    def realtime(self) -> Operation[values.RealTime]:
+        self._modbus("Modbus registers")
+        return ops.realtime()
+
+    @Method
+    def load(self, on: bool) -> Operation[bool]:
+        if self.protocol == "mt5":
+            return ops.mt5_switch_load(on, self.controller_id)
+        return ops.switch_load(on)
+
+    @Method
+    def battery_settings(self) -> Operation[BatterySettings]:
+        self._modbus("settings registers")
+        return _first(ops.battery_settings())
+
+    @Method
+    def settings(self) -> Operation[dict[str, float | int]]:
+        self._modbus("settings registers")
+        return ops.all_settings()
+
+    @Method
+    def write_settings(self, /, **changes: float) -> Operation[BatterySettings]:
+        self._modbus("settings registers")
+        return ops.write_battery_settings(changes)
+
+    @Method
+    def set_setting(self, name: str, value: float) -> Operation[float]:
+        self._modbus("settings registers")
+        return ops.write_setting(name, value)
+
+    @Method
+    def set_parameters(self, params: mt5.ControlParameters) -> Operation[None]:
+        if self.protocol != "mt5":
+            raise Unsupported("control parameters (0xAD) are MT-5 only; use write_settings")
+        return ops.mt5_set_parameters(params, self.controller_id)
+
+    @Method
+    def clock(self) -> Operation[dt.datetime]:
+        self._modbus("clock")
+        return ops.clock()
+
+    @Method
+    def set_clock(self, when: dt.datetime) -> Operation[dt.datetime]:
+        self._modbus("clock")
+        return ops.set_clock(when)
+
+    @Method
+    def sync_clock(self) -> Operation[tuple[dt.datetime, dt.datetime]]:
+        self._modbus("clock")
+        return ops.sync_clock()
+
+    @Method
+    def stats(self) -> Operation[values.Statistics]:
+        self._modbus("statistics")
+        return ops.statistics()
+
+    @Method
+    def rated(self) -> Operation[values.Rated]:
+        self._modbus("rated data")
+        return ops.rated()
+
+    @Method
+    def info(self) -> Operation[values.DeviceInfo]:
+        self._modbus("device identification")
+        return ops.device_info()
+
+    @Method
+    def sparse_read(self, start: int, count: int) -> Operation[dict[int, int]]:
+        self._modbus("FC 0x43 sparse read")
+        return ops.sparse_read(start, count)
 
 
 class Tracer(_Calls, Client):
@@ -127,55 +196,6 @@ class Tracer(_Calls, Client):
         """Open ``url`` (``serial:/dev/ttyUSB0:115200``, ``tcp:HOST:PORT`` ...)."""
         return cls.open(url, link_timeout=_link_timeout(options), **options)
 
-    def status(self) -> ops.Snapshot | mt5.RealTimeData:
-        return self.run(self._status())
-
-    def realtime(self) -> values.RealTime:
-        return self.run(self._call("Modbus registers", ops.realtime))
-
-    def load(self, on: bool) -> bool:
-        return self.run(self._load(on))
-
-    def battery_settings(self) -> BatterySettings:
-        return self.run(self._call("settings registers", ops.battery_settings))[0]
-
-    def settings(self) -> dict[str, float | int]:
-        return self.run(self._call("settings registers", ops.all_settings))
-
-    def write_settings(self, **changes: float) -> BatterySettings:
-        return self.run(
-            self._call("settings registers", lambda: ops.write_battery_settings(changes))
-        )
-
-    def set_setting(self, name: str, value: float) -> float:
-        return self.run(self._call("settings registers", lambda: ops.write_setting(name, value)))
-
-    def set_parameters(self, params: mt5.ControlParameters) -> None:
-        if self.protocol != "mt5":
-            raise Unsupported("control parameters (0xAD) are MT-5 only; use write_settings")
-        self.run(ops.mt5_set_parameters(params, self.controller_id))
-
-    def clock(self) -> dt.datetime:
-        return self.run(self._call("clock", ops.clock))
-
-    def set_clock(self, when: dt.datetime) -> dt.datetime:
-        return self.run(self._call("clock", lambda: ops.set_clock(when)))
-
-    def sync_clock(self) -> tuple[dt.datetime, dt.datetime]:
-        return self.run(self._call("clock", ops.sync_clock))
-
-    def stats(self) -> values.Statistics:
-        return self.run(self._call("statistics", ops.statistics))
-
-    def rated(self) -> values.Rated:
-        return self.run(self._call("rated data", ops.rated))
-
-    def info(self) -> values.DeviceInfo:
-        return self.run(self._call("device identification", ops.device_info))
-
-    def sparse_read(self, start: int, count: int) -> dict[int, int]:
-        return self.run(self._call("FC 0x43 sparse read", lambda: ops.sparse_read(start, count)))
-
 
 class AsyncTracer(_Calls, AsyncClient):
     """The asyncio twin of :class:`Tracer` (same methods, awaited)."""
@@ -187,59 +207,6 @@ class AsyncTracer(_Calls, AsyncClient):
     def from_url(cls, url: str, **options: Unpack[Options]) -> AsyncOpen[AsyncTracer]:
         """``await AsyncTracer.from_url(url)`` or ``async with AsyncTracer.from_url(url)``."""
         return cls.open(url, link_timeout=_link_timeout(options), **options)
-
-    async def status(self) -> ops.Snapshot | mt5.RealTimeData:
-        return await self.run(self._status())
-
-    async def realtime(self) -> values.RealTime:
-        return await self.run(self._call("Modbus registers", ops.realtime))
-
-    async def load(self, on: bool) -> bool:
-        return await self.run(self._load(on))
-
-    async def battery_settings(self) -> BatterySettings:
-        return (await self.run(self._call("settings registers", ops.battery_settings)))[0]
-
-    async def settings(self) -> dict[str, float | int]:
-        return await self.run(self._call("settings registers", ops.all_settings))
-
-    async def write_settings(self, **changes: float) -> BatterySettings:
-        return await self.run(
-            self._call("settings registers", lambda: ops.write_battery_settings(changes))
-        )
-
-    async def set_setting(self, name: str, value: float) -> float:
-        return await self.run(
-            self._call("settings registers", lambda: ops.write_setting(name, value))
-        )
-
-    async def set_parameters(self, params: mt5.ControlParameters) -> None:
-        if self.protocol != "mt5":
-            raise Unsupported("control parameters (0xAD) are MT-5 only; use write_settings")
-        await self.run(ops.mt5_set_parameters(params, self.controller_id))
-
-    async def clock(self) -> dt.datetime:
-        return await self.run(self._call("clock", ops.clock))
-
-    async def set_clock(self, when: dt.datetime) -> dt.datetime:
-        return await self.run(self._call("clock", lambda: ops.set_clock(when)))
-
-    async def sync_clock(self) -> tuple[dt.datetime, dt.datetime]:
-        return await self.run(self._call("clock", ops.sync_clock))
-
-    async def stats(self) -> values.Statistics:
-        return await self.run(self._call("statistics", ops.statistics))
-
-    async def rated(self) -> values.Rated:
-        return await self.run(self._call("rated data", ops.rated))
-
-    async def info(self) -> values.DeviceInfo:
-        return await self.run(self._call("device identification", ops.device_info))
-
-    async def sparse_read(self, start: int, count: int) -> dict[int, int]:
-        return await self.run(
-            self._call("FC 0x43 sparse read", lambda: ops.sparse_read(start, count))
-        )
 
 
 __all__ = ["AsyncTracer", "Options", "Tracer", "make_session"]
