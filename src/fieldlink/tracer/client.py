@@ -18,8 +18,8 @@ Example::
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal, TypedDict, TypeVar, Unpack
+from collections.abc import Callable
+from typing import Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack
 
 from fieldlink.errors import Unsupported, UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Client, Method
@@ -27,12 +27,12 @@ from fieldlink.kit.converse import Operation
 from fieldlink.kit.reply import ReplySession
 from fieldlink.link import AsyncLink, Link
 from fieldlink.tracer import operations as ops
-from fieldlink.tracer.modbus import values
 from fieldlink.tracer.modbus.settings import BatterySettings
 from fieldlink.tracer.mt5 import messages as mt5
 from fieldlink.tracer.session import ModbusSession, Mt5Session
 
 T = TypeVar("T")
+P = ParamSpec("P")
 ProtocolName = Literal["mt5", "modbus"]
 PROTOCOLS: tuple[str, ...] = ("modbus", "mt5")
 FRAMINGS: dict[str, Literal["rtu", "socket"]] = {"rtu": "rtu", "tcp": "socket"}
@@ -78,9 +78,28 @@ def _link_timeout(options: Options) -> float:
     return max(options.get("timeout", 1.0), 1.0)
 
 
-def _first(operation: Operation[tuple[T, Any]]) -> Operation[T]:
-    result = yield from operation
-    return result[0]
+def _battery_settings() -> Operation[BatterySettings]:
+    settings, _ = yield from ops.battery_settings()
+    return settings
+
+
+def _write_battery_settings(**changes: float) -> Operation[BatterySettings]:
+    return ops.write_battery_settings(changes)
+
+
+def _modbus_only(what: str, build: Callable[P, Operation[T]]) -> Method[P, T]:
+    """The method running ``build``'s conversation, Unsupported on an MT-5 (no ``what``)."""
+
+    def checked(client: _Calls, /, *args: P.args, **kwargs: P.kwargs) -> Operation[T]:
+        if client.protocol == "mt5":
+            raise Unsupported(
+                f"MT-5 controllers have no {what} (only real-time data, the "
+                f"load switch and control parameters)"
+            )
+        return build(*args, **kwargs)
+
+    checked.__doc__ = build.__doc__
+    return Method(checked)
 
 
 class _Calls:
@@ -94,18 +113,12 @@ class _Calls:
     def protocol(self) -> str:
         return "mt5" if isinstance(self.session, Mt5Session) else "modbus"
 
-    def _modbus(self, what: str) -> None:
-        if self.protocol == "mt5":
-            raise Unsupported(
-                f"MT-5 controllers have no {what} (only real-time data, the "
-                f"load switch and control parameters)"
-            )
-
     def _configure(self, options: Options) -> ReplySession[Any, Any]:
         self.controller_id = options.get("controller_id", mt5.DEFAULT_ID)
         self.session = _session(options)
         return self.session
 
+    # both generations
     @Method
     def status(self) -> Operation[ops.Snapshot | mt5.RealTimeData]:
         if self.protocol == "mt5":
@@ -113,76 +126,31 @@ class _Calls:
         return ops.snapshot()
 
     @Method
-    def realtime(self) -> Operation[values.RealTime]:
-        self._modbus("Modbus registers")
-        return ops.realtime()
-
-    @Method
     def load(self, on: bool) -> Operation[bool]:
         if self.protocol == "mt5":
             return ops.mt5_switch_load(on, self.controller_id)
         return ops.switch_load(on)
 
-    @Method
-    def battery_settings(self) -> Operation[BatterySettings]:
-        self._modbus("settings registers")
-        return _first(ops.battery_settings())
-
-    @Method
-    def settings(self) -> Operation[dict[str, float | int]]:
-        self._modbus("settings registers")
-        return ops.all_settings()
-
-    @Method
-    def write_settings(self, /, **changes: float) -> Operation[BatterySettings]:
-        self._modbus("settings registers")
-        return ops.write_battery_settings(changes)
-
-    @Method
-    def set_setting(self, name: str, value: float) -> Operation[float]:
-        self._modbus("settings registers")
-        return ops.write_setting(name, value)
-
+    # MT-5 only
     @Method
     def set_parameters(self, params: mt5.ControlParameters) -> Operation[None]:
         if self.protocol != "mt5":
             raise Unsupported("control parameters (0xAD) are MT-5 only; use write_settings")
         return ops.mt5_set_parameters(params, self.controller_id)
 
-    @Method
-    def clock(self) -> Operation[dt.datetime]:
-        self._modbus("clock")
-        return ops.clock()
-
-    @Method
-    def set_clock(self, when: dt.datetime) -> Operation[dt.datetime]:
-        self._modbus("clock")
-        return ops.set_clock(when)
-
-    @Method
-    def sync_clock(self) -> Operation[tuple[dt.datetime, dt.datetime]]:
-        self._modbus("clock")
-        return ops.sync_clock()
-
-    @Method
-    def stats(self) -> Operation[values.Statistics]:
-        self._modbus("statistics")
-        return ops.statistics()
-
-    @Method
-    def rated(self) -> Operation[values.Rated]:
-        self._modbus("rated data")
-        return ops.rated()
-
-    @Method
-    def info(self) -> Operation[values.DeviceInfo]:
-        self._modbus("device identification")
-        return ops.device_info()
-
-    @Method
-    def sparse_read(self, start: int, count: int) -> Operation[dict[int, int]]:
-        self._modbus("FC 0x43 sparse read")
-        return ops.sparse_read(start, count)
+    # Modbus only
+    realtime = _modbus_only("Modbus registers", ops.realtime)
+    battery_settings = _modbus_only("settings registers", _battery_settings)
+    settings = _modbus_only("settings registers", ops.all_settings)
+    write_settings = _modbus_only("settings registers", _write_battery_settings)
+    set_setting = _modbus_only("settings registers", ops.write_setting)
+    clock = _modbus_only("clock", ops.clock)
+    set_clock = _modbus_only("clock", ops.set_clock)
+    sync_clock = _modbus_only("clock", ops.sync_clock)
+    stats = _modbus_only("statistics", ops.statistics)
+    rated = _modbus_only("rated data", ops.rated)
+    info = _modbus_only("device identification", ops.device_info)
+    sparse_read = _modbus_only("FC 0x43 sparse read", ops.sparse_read)
 
 
 class Tracer(_Calls, Client):
