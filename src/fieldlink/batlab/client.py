@@ -26,7 +26,7 @@ from fieldlink.batlab.settings import TestSettings
 from fieldlink.batlab.testrun import TestEvent, TestRun, run_tests
 from fieldlink.batlab.workflow import CellSchedule, CellSummary, TestKind
 from fieldlink.errors import FieldlinkError, LinkClosed, LinkError, UsageError
-from fieldlink.kit.client import AsyncClient, AsyncOpen, Call, Client
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Call, Client, Method
 from fieldlink.kit.converse import Operation, Stream, pause
 from fieldlink.link import AsyncLink, open_link, parse_url
 
@@ -105,6 +105,32 @@ class _Unit:
     firmware_version = Call(ops.firmware_version)
     kick_watchdog = Call(ops.kick_watchdog)
 
+    @Method
+    def snapshot(self, cell: int) -> Operation[ops.CellSnapshot]:
+        return ops.cell_snapshot(cell, *self._cal(cell))
+
+    @Method
+    def bootload(
+        self,
+        image: FirmwareImage | str | Path,
+        *,
+        progress: Callable[[ops.BootProgress], None] | None = None,
+        reset_wait: float = 2.0,
+    ) -> Operation[int]:
+        """Flash a local image (§6); returns the new firmware version.
+
+        Checking for new firmware online is not offered: fieldlink does not reach
+        the network on its own.  Download the image yourself and pass the file.
+        """
+        img = image if isinstance(image, FirmwareImage) else load_image(image)
+        return self._reconnected(ops.bootload(img, progress=progress, reset_wait=reset_wait))
+
+    def _reconnected(self, flashing: Operation[int]) -> Operation[int]:
+        """``flashing``, then the connect sequence again (what the unit now is)."""
+        version = yield from flashing
+        self.info = yield from ops.connect()
+        return version
+
     def lost(self, error: LinkClosed) -> FieldlinkError:
         if isinstance(error, UnitUnplugged):
             return error
@@ -176,9 +202,6 @@ class Batlab(_Unit, Client):
         if self._handshake:
             self.info = self.run(ops.connect(enable_watchdog=self._watchdog))
 
-    def snapshot(self, cell: int) -> ops.CellSnapshot:
-        return self.run(ops.cell_snapshot(cell, *self._cal(cell)))
-
     def snapshots(self) -> list[ops.CellSnapshot]:
         return [self.snapshot(c) for c in range(CELLS)]
 
@@ -191,23 +214,6 @@ class Batlab(_Unit, Client):
         """Read the line for ``seconds`` (stream packets arrive), then return the packets."""
         self.run(pause(seconds))
         return self.stream_packets()
-
-    def bootload(
-        self,
-        image: FirmwareImage | str | Path,
-        *,
-        progress: Callable[[ops.BootProgress], None] | None = None,
-        reset_wait: float = 2.0,
-    ) -> int:
-        """Flash a local image (§6); returns the new firmware version.
-
-        Checking for new firmware online is not offered: fieldlink does not reach
-        the network on its own.  Download the image yourself and pass the file.
-        """
-        img = image if isinstance(image, FirmwareImage) else load_image(image)
-        version = self.run(ops.bootload(img, progress=progress, reset_wait=reset_wait))
-        self.info = self.run(ops.connect())
-        return version
 
     # --- workflows ----------------------------------------------------------------------------
 
@@ -255,22 +261,6 @@ class AsyncBatlab(_Unit, AsyncClient):
     async def opened(self) -> None:
         if self._handshake:
             self.info = await self.run(ops.connect(enable_watchdog=self._watchdog))
-
-    async def snapshot(self, cell: int) -> ops.CellSnapshot:
-        return await self.run(ops.cell_snapshot(cell, *self._cal(cell)))
-
-    async def bootload(
-        self,
-        image: FirmwareImage | str | Path,
-        *,
-        progress: Callable[[ops.BootProgress], None] | None = None,
-        reset_wait: float = 2.0,
-    ) -> int:
-        """Flash a local image (§6); online firmware checks are not offered (no network)."""
-        img = image if isinstance(image, FirmwareImage) else load_image(image)
-        version = await self.run(ops.bootload(img, progress=progress, reset_wait=reset_wait))
-        self.info = await self.run(ops.connect())
-        return version
 
     async def iter_test(
         self, run: TestRun, *, poll: float | None = None
