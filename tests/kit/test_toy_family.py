@@ -294,6 +294,9 @@ def test_methods_written_once_run_on_both_clients() -> None:
         with CallingEcho.open(emu.url, link_timeout=2.0) as client:
             assert client.double(7) == 14 and list(client.doubles(3)) == [0, 2, 4]
             assert client.double_greeting() == 200 and CallingEcho.double(client, 3) == 6
+            named = client.double_greeting
+            assert named.__qualname__ == "_EchoCalls.double_greeting"
+            assert "greeting the handshake got" in (named.__doc__ or "")
             with pytest.raises(ValueError, match="negatives"):
                 client.double(-1)
 

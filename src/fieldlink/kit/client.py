@@ -40,6 +40,7 @@ P = ParamSpec("P")
 L = TypeVar("L", Link, AsyncLink)
 K = TypeVar("K")
 C = TypeVar("C", bound="AsyncClient")
+FN = TypeVar("FN", bound=Callable[..., Any])
 
 
 class _Hooks(Generic[L, K]):
@@ -197,7 +198,22 @@ class AsyncOpen(Generic[C]):
             await self._client.close()
 
 
-class Call(Generic[P, T]):
+class _Named:
+    """What a method written once is called: the functions it hands out carry its name
+    and its documentation, as a hand-written method's would."""
+
+    name = qualname = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.qualname = name, f"{owner.__qualname__}.{name}"
+
+    def _named(self, function: FN) -> FN:
+        function.__name__, function.__qualname__ = self.name, self.qualname
+        function.__doc__ = self.__doc__
+        return function
+
+
+class Call(_Named, Generic[P, T]):
     """A client method written once for both clients: ``build`` turns the method's
     arguments into a conversation, which a :class:`Client` runs (the method returns its
     result) and an :class:`AsyncClient` awaits (the method is a coroutine).
@@ -227,14 +243,14 @@ class Call(Generic[P, T]):
             async def call_async(*args: P.args, **kwargs: P.kwargs) -> T:
                 return await running.run(build(*args, **kwargs))
 
-            return call_async
+            return self._named(call_async)
         blocking = client
 
         @functools.wraps(build)
         def call(*args: P.args, **kwargs: P.kwargs) -> T:
             return blocking.run(build(*args, **kwargs))
 
-        return call
+        return self._named(call)
 
     def _builder(self, client: Client | AsyncClient) -> Callable[P, Operation[T]]:
         return self.build
@@ -263,7 +279,7 @@ class Method(Call[P, T]):
         return functools.partial(self.method, client)
 
 
-class Streamed(Generic[P, T]):
+class Streamed(_Named, Generic[P, T]):
     """A streaming method written once for both clients: an iterator of ``item``
     (an async iterator on an :class:`AsyncClient`) over the conversation ``build`` makes."""
 
@@ -287,4 +303,4 @@ class Streamed(Generic[P, T]):
         def items(*args: P.args, **kwargs: P.kwargs) -> Iterator[T] | AsyncIterator[T]:
             return streaming.stream(build(*args, **kwargs))
 
-        return items
+        return self._named(items)
