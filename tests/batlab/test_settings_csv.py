@@ -18,6 +18,7 @@ from fieldlink.batlab.csvlog import (
     format_summary,
 )
 from fieldlink.batlab.settings import SETTING_KEYS, TestSettings, load_settings
+from fieldlink.batlab.workflow import PhaseSummary, State
 from fieldlink.errors import ConfigError
 
 OFFICIAL_DEFAULTS = {
@@ -117,8 +118,12 @@ def test_bad_types_and_files(tmp_path: Path) -> None:
     bad.write_text("{nope")
     with pytest.raises(ConfigError, match=r"bad\.json"):
         load_settings(bad)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="cannot read settings"):
         load_settings(tmp_path / "missing.json")
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"cellName": "caf\xe9"}')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(latin)
     with pytest.raises(ConfigError):
         TestSettings().replace(charge_rate=9.0)
 
@@ -157,9 +162,10 @@ def test_periodic_line_layout() -> None:
 
 
 def test_summary_line_layout() -> None:
-    row = SummaryRow(
-        "cellA", "262222", 1, WHEN, "DISCHARGE", 1800.0, 6660.0, 0.08, 3.2, 2.0, 3.7, 900.5
+    phase = PhaseSummary(
+        State.DISCHARGE, 2, 100.0, 1000.5, WHEN, 1800.0, 6660.0, 0.08, 3.2, 2.0, 3.7, 24.0, 27.2
     )
+    row = SummaryRow("cellA", "262222", 1, phase)
     line = format_summary(row)
     fields = line.split(",")
     assert len(fields) == 20 and fields[-1] == ""
@@ -194,7 +200,8 @@ def test_log_files(tmp_path: Path) -> None:
     log.start_playlist("{}")
     log.start_cell("A")
     log.periodic(PeriodicRow("A", "1", 0, WHEN, 1, 1, 1, None, 1, 1, "CHARGE", 5, 1, 1, 1))
-    log.summary(SummaryRow("A", "1", 0, WHEN, "CHARGE", 1, 1, 1, 1, 1, 1, 1))
+    charged = PhaseSummary(State.CHARGE, 0, 0.0, 1.0, WHEN, 1, 1, 1, 1, 1, 1, 1, 1)
+    log.summary(SummaryRow("A", "1", 0, charged))
     main = (tmp_path / "batlab-log_P.csv").read_text().splitlines()
     assert main[1] == HEADER and main[2].split(",")[11] == "CHARGE"
     per_cell = (tmp_path / "batlab-log_P_A.csv").read_text().splitlines()

@@ -24,7 +24,7 @@ from fieldlink.collect.sampled import InstrumentInfo, SampledLogger, table_def
 from fieldlink.collect.sinks import SinkPool
 from fieldlink.errors import FieldlinkError, LinkClosed, LinkTimeout, ProtocolError
 from fieldlink.kit import drive
-from fieldlink.kit.client import AsyncClient, Client
+from fieldlink.kit.client import AsyncClient, Call, Client, Method, Streamed
 from fieldlink.kit.converse import Operation, emit, now
 from fieldlink.kit.device import BasePort, Outgoing
 from fieldlink.kit.host import EmulatorHost
@@ -256,6 +256,61 @@ def test_a_failed_handshake_closes_the_link() -> None:
         with pytest.raises(ProtocolError, match="no greeting"):
             Refused.open(emu.url, link_timeout=2.0)
     assert [link.closed for link in opened] == [True]
+
+
+def _checked_double(n: int) -> Operation[int]:
+    """Twice ``n`` (a negative ``n`` is refused before anything is sent)."""
+    if n < 0:
+        raise ValueError("no negatives")
+    return double(n)
+
+
+class _EchoCalls:
+    """The toy's methods, written once for both clients."""
+
+    greeting: int | None
+    double = Call(_checked_double)
+    doubles = Streamed(doubles, int)
+
+    @Method
+    def double_greeting(self, times: int = 1) -> Operation[int]:
+        """Twice the greeting the handshake got, ``times`` over."""
+        return double((self.greeting or 0) * times)
+
+
+class CallingEcho(_EchoCalls, EchoClient):
+    pass
+
+
+class AsyncCallingEcho(_EchoCalls, AsyncEchoClient):
+    pass
+
+
+def test_methods_written_once_run_on_both_clients() -> None:
+    echo = Echo()
+    assert isinstance(CallingEcho.double, Call) and "refused" in (CallingEcho.double.__doc__ or "")
+    with EmulatorHost(echo, name="echo").running() as emu:
+        assert emu.url is not None
+        with CallingEcho.open(emu.url, link_timeout=2.0) as client:
+            assert client.double(7) == 14 and list(client.doubles(3)) == [0, 2, 4]
+            assert client.double_greeting() == 200 and CallingEcho.double(client, 3) == 6
+            named = client.double_greeting
+            assert named.__qualname__ == "_EchoCalls.double_greeting"
+            assert "greeting the handshake got" in (named.__doc__ or "")
+            with pytest.raises(ValueError, match="negatives"):
+                client.double(-1)
+
+        async def in_asyncio() -> tuple[int, list[int]]:
+            assert emu.url is not None
+            async with AsyncCallingEcho.open(emu.url, link_timeout=2.0) as twin:
+                pending = twin.double(-1)  # a coroutine: nothing checked until awaited
+                with pytest.raises(ValueError, match="negatives"):
+                    await pending
+                assert await twin.double_greeting(times=2) == 400
+                return await twin.double(8), [x async for x in twin.doubles(2)]
+
+        assert asyncio.run(in_asyncio()) == (16, [0, 2])
+    assert echo.answered == 2 * 1 + 1 + 3 + 2 + 1 + 1 + 2  # greetings, the calls; no negatives
 
 
 # --- a collector source -------------------------------------------------------------------

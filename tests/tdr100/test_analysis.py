@@ -33,6 +33,8 @@ def test_prb_worked_example() -> None:
     la_l = a.la_l(32.44, 169.87, points=251, window=5, vp=1, probe_length=0.3, probe_offset=offset)
     assert la_l == pytest.approx(math.sqrt(78.756), abs=1e-3)
     assert a.apparent_permittivity(la_l) == pytest.approx(78.756, abs=0.01)
+    with pytest.raises(UsageError, match="Vp must be positive"):
+        a.probe_offset_in_water(1, 2, points=251, window=5, vp=0, probe_length=0.3, temperature=20)
 
 
 @pytest.mark.parametrize(("la_l", "topp", "ledieu"), list(zip(LA_L, TOPP, LEDIEU, strict=True)))

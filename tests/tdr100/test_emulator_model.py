@@ -313,8 +313,12 @@ def test_scene_errors(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_scene_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"none\.toml: cannot read the scene"):
         load_scene(tmp_path / "none.toml")
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"[cable]\n# caf\xe9\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_scene(latin)
     assert scene_from_mapping({}).channels[MuxPath.parse("1.8")].name == "wet clay"
 
 

@@ -9,6 +9,7 @@ or a link URL such as the ``serial:/dev/pts/5:115200`` an emulator prints.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from fieldlink.batlab.names import describe_value, parse_namespace, parse_regist
 from fieldlink.batlab.operations import BootProgress
 from fieldlink.batlab.pool import close_quietly, discover_ports
 from fieldlink.batlab.registers import CELLS
-from fieldlink.batlab.settings import TestSettings, load_settings
+from fieldlink.batlab.settings import TestSettings, read_settings
 from fieldlink.batlab.testrun import EventKind, TestEvent
 from fieldlink.batlab.workflow import Finished, LogPeriodic, PhaseEnded, TestKind
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
@@ -34,6 +35,8 @@ from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped
 __all__ = ["batlab_emulator_command", "batlab_group", "mount"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: A click option (or several), as a decorator.
+_Option = Callable[[Any], Any]
 
 
 def port_option(command: F) -> F:
@@ -361,76 +364,84 @@ def _r(value: float | None, digits: int) -> float | None:
 
 def _settings(settings_file: str | None, **changes: Any) -> tuple[TestSettings, str | None]:
     if settings_file:
-        settings = load_settings(settings_file)
-        text = Path(settings_file).read_text(encoding="utf-8")
+        settings, text = read_settings(settings_file)
     else:
         settings, text = TestSettings(), None
     given = {k: v for k, v in changes.items() if v is not None}
     return (settings.replace(**given) if given else settings), text
 
 
-def _simple_workflow(kind: TestKind, help_text: str) -> click.Command:
-    @port_option
-    @cell_option
-    @timeout_option
-    @click.option("--rate", type=float, default=None, help="Current in A [settings' rate].")
-    @click.option("--limit", type=float, default=None, help="Voltage limit in V [settings'].")
-    @settings_option
-    @workflow_options
+def _setting_option(flag: str, attr: str, kind: Any, help_text: str) -> _Option:
+    """``flag``, overriding the TestSettings field ``attr`` (unset: the settings' value)."""
+    return click.option(flag, attr, type=kind, default=None, help=help_text)
+
+
+_SETTING_FIELDS = frozenset(f.name for f in dataclasses.fields(TestSettings))
+
+
+def _workflow_command(kind: TestKind, help_text: str, *changes: _Option) -> click.Command:
+    """A workflow command: the unit options, ``changes`` (:func:`_setting_option`),
+    --settings and the workflow options."""
+
     def command(
         ports: tuple[str, ...],
         cells: tuple[int, ...],
         timeout: float,
-        rate: float | None,
-        limit: float | None,
         settings_file: str | None,
         **opts: Any,
     ) -> None:
-        changes: dict[str, Any] = {}
-        if kind is TestKind.CHARGE:
-            changes = {"charge_rate": rate, "high_voltage_cutoff": limit}
-        elif kind is TestKind.DISCHARGE:
-            changes = {"discharge_rate": rate, "low_voltage_cutoff": limit}
-        settings, text = _settings(settings_file, **changes)
+        given = {name: opts.pop(name) for name in _SETTING_FIELDS & opts.keys()}
+        settings, text = _settings(settings_file, **given)
         _run_workflow(ports, timeout, settings, kind, cells, settings_text=text, **opts)
 
     command.__doc__ = help_text
+    options: tuple[_Option, ...] = (
+        port_option,
+        cell_option,
+        timeout_option,
+        *changes,
+        settings_option,
+        workflow_options,
+    )
+    for option in reversed(options):
+        command = option(command)
     made: click.Command = click.command(name=kind.value)(command)
     return made
 
 
-batlab_group.add_command(
-    _simple_workflow(TestKind.CHARGE, "Charge cells to the high voltage limit, then stop.")
-)
-batlab_group.add_command(
-    _simple_workflow(TestKind.DISCHARGE, "Discharge cells to the low voltage limit (capacity).")
-)
-
-
-@batlab_group.command(name="cycle")
-@port_option
-@cell_option
-@timeout_option
-@click.option("--cycles", type=click.IntRange(0, 1000), default=None, help="Measurement cycles.")
-@click.option("--warmup", type=click.IntRange(0, 1000), default=None, help="Warm-up cycles.")
-@click.option("--rest", type=float, default=None, help="Rest between phases, seconds.")
-@settings_option
-@workflow_options
-def cycle_command(
-    ports: tuple[str, ...],
-    cells: tuple[int, ...],
-    timeout: float,
-    cycles: int | None,
-    warmup: int | None,
-    rest: float | None,
-    settings_file: str | None,
-    **opts: Any,
-) -> None:
-    """Precharge, rest, then discharge/charge cycles, measuring capacity each cycle."""
-    settings, text = _settings(
-        settings_file, measurement_cycles=cycles, warmup_cycles=warmup, rest_period=rest
+def _rate_and_limit(rate: str, limit: str) -> tuple[_Option, _Option]:
+    """--rate and --limit, for the settings fields a charge (or a discharge) uses."""
+    return (
+        _setting_option("--rate", rate, float, "Current in A [settings' rate]."),
+        _setting_option("--limit", limit, float, "Voltage limit in V [settings']."),
     )
-    _run_workflow(ports, timeout, settings, TestKind.CYCLE, cells, settings_text=text, **opts)
+
+
+batlab_group.add_command(
+    _workflow_command(
+        TestKind.CHARGE,
+        "Charge cells to the high voltage limit, then stop.",
+        *_rate_and_limit("charge_rate", "high_voltage_cutoff"),
+    )
+)
+batlab_group.add_command(
+    _workflow_command(
+        TestKind.DISCHARGE,
+        "Discharge cells to the low voltage limit (capacity).",
+        *_rate_and_limit("discharge_rate", "low_voltage_cutoff"),
+    )
+)
+batlab_group.add_command(
+    _workflow_command(
+        TestKind.CYCLE,
+        "Precharge, rest, then discharge/charge cycles, measuring capacity each cycle.",
+        _setting_option(
+            "--cycles", "measurement_cycles", click.IntRange(0, 1000), "Measurement cycles."
+        ),
+        _setting_option("--warmup", "warmup_cycles", click.IntRange(0, 1000), "Warm-up cycles."),
+        _setting_option("--rest", "rest_period", float, "Rest between phases, seconds."),
+    )
+)
 
 
 @batlab_group.command(name="test")
@@ -454,8 +465,7 @@ def test_command(
     """Run the official test workflow from a settings JSON, with live per-cell progress.
 
     The official CSV log goes to --output (default: the current directory)."""
-    settings = load_settings(playlist, lenient=lenient)
-    text = Path(playlist).read_text(encoding="utf-8")
+    settings, text = read_settings(playlist, lenient=lenient)
     kind = TestKind.DISCHARGE if discharge_only else TestKind.CYCLE
     _run_workflow(
         ports, timeout, settings, kind, cells, settings_text=text, output=output or ".", **opts

@@ -20,13 +20,13 @@ from fieldlink.batlab import operations as ops
 from fieldlink.batlab.codec import StreamPacket
 from fieldlink.batlab.errors import CellFault, UnitUnplugged
 from fieldlink.batlab.firmware import FirmwareImage, load_image
-from fieldlink.batlab.registers import CELLS, Mode
+from fieldlink.batlab.registers import CELLS
 from fieldlink.batlab.session import BatlabSession
 from fieldlink.batlab.settings import TestSettings
 from fieldlink.batlab.testrun import TestEvent, TestRun, run_tests
 from fieldlink.batlab.workflow import CellSchedule, CellSummary, TestKind
 from fieldlink.errors import FieldlinkError, LinkClosed, LinkError, UsageError
-from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Call, Client, Method
 from fieldlink.kit.converse import Operation, Stream, pause
 from fieldlink.link import AsyncLink, open_link, parse_url
 
@@ -80,11 +80,56 @@ def _as_stream(operation: Operation[Any]) -> Stream:
 
 
 class _Unit:
-    """What both clients share: the port, what the handshake learned, test set-up."""
+    """What both clients share: the port, what the handshake learned, test set-up, and
+    the methods that are one conversation each (written once for both)."""
 
     port: str
     info: ops.UnitInfo
     session: BatlabSession
+
+    def _init_unit(self, port: str, handshake: bool, enable_watchdog: bool) -> None:
+        self.port = port
+        self.info = NO_INFO
+        self._handshake = handshake
+        self._watchdog = enable_watchdog
+
+    # --- registers ----------------------------------------------------------------------------
+    read = Call(ops.read_register)
+    write = Call(ops.write_register)
+    write_verify = Call(ops.write_verify)
+
+    # --- cells and unit -----------------------------------------------------------------------
+    set_current = Call(ops.set_current)
+    set_mode = Call(ops.set_mode)
+    impedance = Call(ops.impedance)
+    firmware_version = Call(ops.firmware_version)
+    kick_watchdog = Call(ops.kick_watchdog)
+
+    @Method
+    def snapshot(self, cell: int) -> Operation[ops.CellSnapshot]:
+        return ops.cell_snapshot(cell, *self._cal(cell))
+
+    @Method
+    def bootload(
+        self,
+        image: FirmwareImage | str | Path,
+        *,
+        progress: Callable[[ops.BootProgress], None] | None = None,
+        reset_wait: float = 2.0,
+    ) -> Operation[int]:
+        """Flash a local image (§6); returns the new firmware version.
+
+        Checking for new firmware online is not offered: fieldlink does not reach
+        the network on its own.  Download the image yourself and pass the file.
+        """
+        img = image if isinstance(image, FirmwareImage) else load_image(image)
+        return self._reconnected(ops.bootload(img, progress=progress, reset_wait=reset_wait))
+
+    def _reconnected(self, flashing: Operation[int]) -> Operation[int]:
+        """``flashing``, then the connect sequence again (what the unit now is)."""
+        version = yield from flashing
+        self.info = yield from ops.connect()
+        return version
 
     def lost(self, error: LinkClosed) -> FieldlinkError:
         if isinstance(error, UnitUnplugged):
@@ -136,11 +181,8 @@ class Batlab(_Unit, Client):
         enable_watchdog: bool = True,
         link_timeout: float | None = None,
     ) -> None:
-        self.port = port
+        self._init_unit(port, handshake, enable_watchdog)
         self.url = port_url(port)
-        self.info = NO_INFO
-        self._handshake = handshake
-        self._watchdog = enable_watchdog
         link = open_link(self.url, timeout=link_timeout or _link_timeout(timeout))
         Client.__init__(self, link, BatlabSession(timeout=timeout))
         try:
@@ -160,39 +202,8 @@ class Batlab(_Unit, Client):
         if self._handshake:
             self.info = self.run(ops.connect(enable_watchdog=self._watchdog))
 
-    # --- registers --------------------------------------------------------------------------
-
-    def read(self, namespace: int, address: int) -> int:
-        return self.run(ops.read_register(namespace, address))
-
-    def write(self, namespace: int, address: int, value: int) -> None:
-        self.run(ops.write_register(namespace, address, value))
-
-    def write_verify(self, namespace: int, address: int, value: int) -> None:
-        self.run(ops.write_verify(namespace, address, value))
-
-    # --- cells and unit -----------------------------------------------------------------------
-
-    def set_current(self, cell: int, amps: float) -> None:
-        self.run(ops.set_current(cell, amps))
-
-    def set_mode(self, cell: int, mode: Mode) -> None:
-        self.run(ops.set_mode(cell, mode))
-
-    def snapshot(self, cell: int) -> ops.CellSnapshot:
-        return self.run(ops.cell_snapshot(cell, *self._cal(cell)))
-
     def snapshots(self) -> list[ops.CellSnapshot]:
         return [self.snapshot(c) for c in range(CELLS)]
-
-    def impedance(self, cell: int, *, settle: float = 2.0) -> float:
-        return self.run(ops.impedance(cell, settle=settle))
-
-    def firmware_version(self) -> int:
-        return self.run(ops.firmware_version())
-
-    def kick_watchdog(self) -> None:
-        self.run(ops.kick_watchdog())
 
     def stream_packets(self) -> list[StreamPacket]:
         """Stream packets received so far (reading them does not wait)."""
@@ -203,23 +214,6 @@ class Batlab(_Unit, Client):
         """Read the line for ``seconds`` (stream packets arrive), then return the packets."""
         self.run(pause(seconds))
         return self.stream_packets()
-
-    def bootload(
-        self,
-        image: FirmwareImage | str | Path,
-        *,
-        progress: Callable[[ops.BootProgress], None] | None = None,
-        reset_wait: float = 2.0,
-    ) -> int:
-        """Flash a local image (§6); returns the new firmware version.
-
-        Checking for new firmware online is not offered: fieldlink does not reach
-        the network on its own.  Download the image yourself and pass the file.
-        """
-        img = image if isinstance(image, FirmwareImage) else load_image(image)
-        version = self.run(ops.bootload(img, progress=progress, reset_wait=reset_wait))
-        self.info = self.run(ops.connect())
-        return version
 
     # --- workflows ----------------------------------------------------------------------------
 
@@ -248,10 +242,7 @@ class AsyncBatlab(_Unit, AsyncClient):
         handshake: bool = True,
         enable_watchdog: bool = True,
     ) -> None:
-        self.port = port
-        self.info = NO_INFO
-        self._handshake = handshake
-        self._watchdog = enable_watchdog
+        self._init_unit(port, handshake, enable_watchdog)
         AsyncClient.__init__(self, link, BatlabSession(timeout=timeout))
 
     @classmethod
@@ -270,43 +261,6 @@ class AsyncBatlab(_Unit, AsyncClient):
     async def opened(self) -> None:
         if self._handshake:
             self.info = await self.run(ops.connect(enable_watchdog=self._watchdog))
-
-    async def read(self, namespace: int, address: int) -> int:
-        return await self.run(ops.read_register(namespace, address))
-
-    async def write(self, namespace: int, address: int, value: int) -> None:
-        await self.run(ops.write_register(namespace, address, value))
-
-    async def set_current(self, cell: int, amps: float) -> None:
-        await self.run(ops.set_current(cell, amps))
-
-    async def set_mode(self, cell: int, mode: Mode) -> None:
-        await self.run(ops.set_mode(cell, mode))
-
-    async def snapshot(self, cell: int) -> ops.CellSnapshot:
-        return await self.run(ops.cell_snapshot(cell, *self._cal(cell)))
-
-    async def impedance(self, cell: int, *, settle: float = 2.0) -> float:
-        return await self.run(ops.impedance(cell, settle=settle))
-
-    async def firmware_version(self) -> int:
-        return await self.run(ops.firmware_version())
-
-    async def kick_watchdog(self) -> None:
-        await self.run(ops.kick_watchdog())
-
-    async def bootload(
-        self,
-        image: FirmwareImage | str | Path,
-        *,
-        progress: Callable[[ops.BootProgress], None] | None = None,
-        reset_wait: float = 2.0,
-    ) -> int:
-        """Flash a local image (§6); online firmware checks are not offered (no network)."""
-        img = image if isinstance(image, FirmwareImage) else load_image(image)
-        version = await self.run(ops.bootload(img, progress=progress, reset_wait=reset_wait))
-        self.info = await self.run(ops.connect())
-        return version
 
     async def iter_test(
         self, run: TestRun, *, poll: float | None = None

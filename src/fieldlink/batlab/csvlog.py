@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from fieldlink.batlab.settings import TestSettings
+from fieldlink.batlab.workflow import PhaseSummary
 from fieldlink.errors import StoreError
 
 __all__ = [
@@ -69,20 +70,12 @@ class PeriodicRow:
 
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
-    """One phase-end summary line (20 fields, the last empty)."""
+    """One phase-end summary line (20 fields, the last empty): a cell's phase summary."""
 
     cell_name: str
     serial: str
     cell: int
-    when: dt.datetime
-    phase: str
-    charge: float
-    energy: float
-    impedance: float
-    delta_temperature: float
-    current: float
-    voltage: float
-    runtime: float
+    summary: PhaseSummary
 
 
 def format_periodic(row: PeriodicRow) -> str:
@@ -105,18 +98,19 @@ def format_periodic(row: PeriodicRow) -> str:
 
 
 def format_summary(row: SummaryRow) -> str:
-    values = (row.charge, row.energy, row.impedance, row.delta_temperature)
+    p = row.summary
+    values = (p.charge, p.energy, p.impedance, p.delta_temperature)
     fields = [
         row.cell_name,
         row.serial,
         str(row.cell),
-        format_timestamp(row.when),
+        format_timestamp(p.wall),
         *([""] * 7),
-        row.phase,
+        p.phase.value,
         *(_f4(v) for v in values),
-        _f4(row.current),
-        _f4(row.voltage),
-        str(float(row.runtime)),
+        _f4(p.current),
+        _f4(p.voltage),
+        str(float(p.runtime)),
         "",
     ]
     return ",".join(fields)

@@ -24,12 +24,13 @@ from fieldlink.store.base import Sink, StationInfo, TableWriter
 
 __all__ = ["PHASES", "SAMPLES", "TestRecorder"]
 
+#: The columns that say which cell a row of either table is about.
+_CELL: Final = [("cell", "int", ""), ("cell_name", "str", "")]
 #: One row per periodic reading.
 SAMPLES: Final[TableDef] = table_def(
     "Samples",
     [
-        ("cell", "int", ""),
-        ("cell_name", "str", ""),
+        *_CELL,
         ("state", "str", ""),
         ("voltage", "float", "V"),
         ("current", "float", "A"),
@@ -46,8 +47,7 @@ SAMPLES: Final[TableDef] = table_def(
 PHASES: Final[TableDef] = table_def(
     "Phases",
     [
-        ("cell", "int", ""),
-        ("cell_name", "str", ""),
+        *_CELL,
         ("phase", "str", ""),
         ("cycle", "int", ""),
         ("charge", "float", "C"),
@@ -93,6 +93,10 @@ class TestRecorder:
     def name(self, cell: int) -> str:
         return self.cell_names.get(cell, f"{self.serial}-{cell}")
 
+    def _cell(self, cell: int) -> dict[str, Value]:
+        """The :data:`_CELL` columns of a row about ``cell``."""
+        return {"cell": cell, "cell_name": self.name(cell)}
+
     def event(self, event: TestEvent) -> None:
         cell = event.cell
         if self.csv is not None and cell not in self._started:
@@ -107,8 +111,7 @@ class TestRecorder:
     def _sample(self, cell: int, a: LogPeriodic) -> None:
         r = a.reading
         values: dict[str, Value] = {
-            "cell": cell,
-            "cell_name": self.name(cell),
+            **self._cell(cell),
             "state": a.state.value,
             "voltage": r.voltage,
             "current": r.current,
@@ -134,8 +137,7 @@ class TestRecorder:
     def _phase(self, cell: int, a: PhaseEnded) -> None:
         p = a.summary
         values: dict[str, Value] = {
-            "cell": cell,
-            "cell_name": self.name(cell),
+            **self._cell(cell),
             "phase": p.phase.value,
             "cycle": p.cycle,
             "charge": p.charge,
@@ -150,12 +152,7 @@ class TestRecorder:
         for _, phases in self._writers:
             append_next(phases, p.wall, values)
         if self.csv is not None:
-            self.csv.summary(
-                SummaryRow(
-                    self.name(cell), str(self.serial), cell, p.wall, p.phase.value, p.charge,
-                    p.energy, p.impedance, p.delta_temperature, p.current, p.voltage, p.runtime,
-                )
-            )  # fmt: skip
+            self.csv.summary(SummaryRow(self.name(cell), str(self.serial), cell, p))
 
     def close(self) -> None:
         for samples, phases in self._writers:

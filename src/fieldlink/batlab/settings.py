@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from fieldlink.errors import ConfigError
+from fieldlink.kit.textfile import read_text
 
-__all__ = ["SETTING_KEYS", "SettingKey", "TestSettings", "load_settings"]
+__all__ = ["SETTING_KEYS", "SettingKey", "TestSettings", "load_settings", "read_settings"]
 
 log = logging.getLogger("fieldlink.batlab.settings")
 
@@ -224,14 +225,20 @@ def load_settings(
     path: str | Path, *, lenient: bool = False, ignore_safety: bool = False
 ) -> TestSettings:
     """Read a settings JSON file (ConfigError naming the file when it is not valid)."""
+    return read_settings(path, lenient=lenient, ignore_safety=ignore_safety)[0]
+
+
+def read_settings(
+    path: str | Path, *, lenient: bool = False, ignore_safety: bool = False
+) -> tuple[TestSettings, str]:
+    """:func:`load_settings`, with the file's text (the official CSV log starts with it)."""
     p = Path(path)
+    text = read_text(p, "settings")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read settings: {exc.strerror or exc}") from exc
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{p}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
     try:
-        return TestSettings.from_mapping(data, lenient=lenient, ignore_safety=ignore_safety)
+        return TestSettings.from_mapping(data, lenient=lenient, ignore_safety=ignore_safety), text
     except ConfigError as exc:
         raise ConfigError(f"{p}: {exc}") from exc

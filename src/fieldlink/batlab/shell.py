@@ -27,7 +27,7 @@ from fieldlink.batlab.names import (
 )
 from fieldlink.batlab.pool import Pool
 from fieldlink.batlab.registers import CELLS, Mode
-from fieldlink.batlab.settings import load_settings
+from fieldlink.batlab.settings import read_settings
 from fieldlink.batlab.testrun import EventKind, TestEvent, TestRun
 from fieldlink.batlab.workflow import Finished, LogPeriodic, PhaseEnded, TestKind
 from fieldlink.errors import FieldlinkError, UsageError
@@ -219,8 +219,7 @@ class BatlabShell(cmd.Cmd):
         args = self._args(line, 1, "test SETTINGS.json [cycle|discharge|charge] [CELL ...]")
         if self._test is not None and self._test.is_alive():
             raise UsageError("a test is already running ('status', 'abort')")
-        settings = load_settings(args[0])
-        text = Path(args[0]).read_text(encoding="utf-8")
+        settings, text = read_settings(args[0])
         rest = args[1:]
         kind = TestKind.CYCLE
         if rest and not rest[0].isdigit():

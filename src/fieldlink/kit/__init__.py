@@ -13,4 +13,5 @@ model, its conversations and its commands.  Everything else is here, written onc
 - :mod:`.faults`, :mod:`.host`, :mod:`.spawn` -- serving a device model over TCP or a
   pseudo-terminal with faults and pacing, in-process or as a child process;
 - :mod:`.emulate` and :mod:`.commands` -- the click scaffolding every family mounts.
+- :mod:`.textfile` -- reading a user's settings or scene file, one error for each way it fails.
 """

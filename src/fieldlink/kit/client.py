@@ -11,29 +11,52 @@ sequence), and ``lost``, what to raise when the link closes under a conversation
 
 ``AsyncX.from_url(...)`` returns an :class:`AsyncOpen`: ``x = await X.from_url(url)``
 and ``async with X.from_url(url) as x:`` both work.
+
+A method that only turns its arguments into a conversation is written once, for
+both clients, as a :class:`Call` (or :class:`Streamed`) on a mixin the two share::
+
+    class _Calls:
+        settings = Call(ops.read_settings)   # tdr.settings() / await tdr.settings()
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, Self, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from fieldlink.errors import FieldlinkError, LinkClosed
 from fieldlink.kit import drive
 from fieldlink.kit.converse import Operation, Stream
 from fieldlink.link import AsyncLink, Link, open_async_link, open_link
 
-__all__ = ["AsyncClient", "AsyncOpen", "Client"]
+__all__ = ["AsyncClient", "AsyncOpen", "Call", "Client", "Method", "Streamed"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+L = TypeVar("L", Link, AsyncLink)
+K = TypeVar("K")
 C = TypeVar("C", bound="AsyncClient")
+FN = TypeVar("FN", bound=Callable[..., Any])
 
 
-class _Hooks:
-    """The hooks both clients share (their defaults do nothing)."""
+class _Hooks(Generic[L, K]):
+    """What both clients share: the link (``L``), the session, the lock (``K``) that
+    keeps one exchange at a time, and the hooks (their defaults do nothing)."""
+
+    #: Makes the lock: a thread lock for the blocking client, an asyncio one for its twin.
+    _new_lock: Callable[[], K]
+
+    def __init__(self, link: L, session: Any) -> None:
+        self.link: L = link
+        self.session = session
+        self._lock = type(self)._new_lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.link!r})"
 
     def goodbye(self) -> Operation[None] | None:
         """The conversation that ends a session politely, if the family has one."""
@@ -53,13 +76,11 @@ class _Hooks:
             raise error from exc
 
 
-class Client(_Hooks):
-    """A blocking client of one instrument over one link (subclass it)."""
+class Client(_Hooks[Link, threading.RLock]):
+    """A blocking client of one instrument over one link (subclass it with its methods;
+    ``Client.__init__(self, link, session)``)."""
 
-    def __init__(self, link: Link, session: Any) -> None:
-        self.link = link
-        self.session = session
-        self._lock = threading.RLock()
+    _new_lock = threading.RLock
 
     @classmethod
     def open(cls, url: str, *, link_timeout: float, **kwargs: Any) -> Self:
@@ -104,17 +125,11 @@ class Client(_Hooks):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.link!r})"
 
-
-class AsyncClient(_Hooks):
+class AsyncClient(_Hooks[AsyncLink, asyncio.Lock]):
     """The asyncio twin of :class:`Client`."""
 
-    def __init__(self, link: AsyncLink, session: Any) -> None:
-        self.link = link
-        self.session = session
-        self._lock = asyncio.Lock()
+    _new_lock = asyncio.Lock
 
     @classmethod
     def open(cls, url: str, *, link_timeout: float, **kwargs: Any) -> AsyncOpen[Self]:
@@ -163,9 +178,6 @@ class AsyncClient(_Hooks):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.link!r})"
-
 
 class AsyncOpen(Generic[C]):
     """An asyncio client being opened: ``await`` it, or ``async with`` it."""
@@ -184,3 +196,111 @@ class AsyncOpen(Generic[C]):
     async def __aexit__(self, *exc_info: object) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+class _Named:
+    """What a method written once is called: the functions it hands out carry its name
+    and its documentation, as a hand-written method's would."""
+
+    name = qualname = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.qualname = name, f"{owner.__qualname__}.{name}"
+
+    def _named(self, function: FN) -> FN:
+        function.__name__, function.__qualname__ = self.name, self.qualname
+        function.__doc__ = self.__doc__
+        return function
+
+
+class Call(_Named, Generic[P, T]):
+    """A client method written once for both clients: ``build`` turns the method's
+    arguments into a conversation, which a :class:`Client` runs (the method returns its
+    result) and an :class:`AsyncClient` awaits (the method is a coroutine).
+
+    ``build`` runs when the method is called (in the coroutine, for the asyncio twin),
+    so a bad argument fails before anything is sent, as in a hand-written method.
+    """
+
+    def __init__(self, build: Callable[P, Operation[T]]) -> None:
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, client: Client, owner: type) -> Callable[P, T]: ...
+    @overload
+    def __get__(self, client: AsyncClient, owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, client: object, owner: type) -> object:
+        if not isinstance(client, Client | AsyncClient):
+            return self
+        build = self._builder(client)
+        if isinstance(client, AsyncClient):
+            running = client
+
+            @functools.wraps(build)
+            async def call_async(*args: P.args, **kwargs: P.kwargs) -> T:
+                return await running.run(build(*args, **kwargs))
+
+            return self._named(call_async)
+        blocking = client
+
+        @functools.wraps(build)
+        def call(*args: P.args, **kwargs: P.kwargs) -> T:
+            return blocking.run(build(*args, **kwargs))
+
+        return self._named(call)
+
+    def _builder(self, client: Client | AsyncClient) -> Callable[P, Operation[T]]:
+        return self.build
+
+    def __call__(self, client: Client | AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Called on the class with the client first (``Tracer.stats(tracer)``), as a
+        hand-written method may be."""
+        method: Callable[P, Any] = self.__get__(client, type(client))
+        return method(*args, **kwargs)
+
+
+class Method(Call[P, T]):
+    """A :class:`Call` whose ``build`` needs the client (its options, what it learned):
+    a method of the mixin both clients share, used as a decorator::
+
+        @Method
+        def status(self) -> Operation[Status]:
+            return ops.status(self.unit)
+    """
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Operation[T]]) -> None:
+        self.method = build
+        self.__doc__ = build.__doc__
+
+    def _builder(self, client: Client | AsyncClient) -> Callable[P, Operation[T]]:
+        return functools.partial(self.method, client)
+
+
+class Streamed(_Named, Generic[P, T]):
+    """A streaming method written once for both clients: an iterator of ``item``
+    (an async iterator on an :class:`AsyncClient`) over the conversation ``build`` makes."""
+
+    def __init__(self, build: Callable[P, Stream], item: type[T]) -> None:
+        self.build = build
+        self.item = item
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, client: Client, owner: type) -> Callable[P, Iterator[T]]: ...
+    @overload
+    def __get__(self, client: AsyncClient, owner: type) -> Callable[P, AsyncIterator[T]]: ...
+    def __get__(self, client: object, owner: type) -> object:
+        if not isinstance(client, Client | AsyncClient):
+            return self
+        build, streaming = self.build, client
+
+        @functools.wraps(build)
+        def items(*args: P.args, **kwargs: P.kwargs) -> Iterator[T] | AsyncIterator[T]:
+            return streaming.stream(build(*args, **kwargs))
+
+        return self._named(items)

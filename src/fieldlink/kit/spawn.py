@@ -13,10 +13,11 @@ import signal
 import subprocess
 import sys
 import time
+from typing import TypedDict, Unpack
 
 from fieldlink.errors import LinkError
 
-__all__ = ["EmulatorProcess", "spawn_emulator"]
+__all__ = ["EmulatorProcess", "SpawnOptions", "spawn_emulator"]
 
 
 class EmulatorProcess:
@@ -51,29 +52,34 @@ class EmulatorProcess:
         self.stop()
 
 
+class SpawnOptions(TypedDict, total=False):
+    """How to run the child; every key may be left out (its default in brackets).
+    A family's own spawn helper takes ``**options: Unpack[SpawnOptions]`` and passes them on."""
+
+    python: str  # the interpreter [sys.executable]
+    timeout: float  # seconds to wait for the URL lines [20.0]
+    stderr: int | None  # where the child's stderr goes, as for subprocess [inherited]
+    env: dict[str, str] | None  # the child's environment [this one's]
+    verbose: int  # how many -v (more log on stderr) [0]
+
+
 def spawn_emulator(
-    kind: str,
-    *args: str,
-    lines: int = 1,
-    python: str = sys.executable,
-    timeout: float = 20.0,
-    stderr: int | None = None,
-    env: dict[str, str] | None = None,
-    verbose: int = 0,
+    kind: str, *args: str, lines: int = 1, **options: Unpack[SpawnOptions]
 ) -> EmulatorProcess:
     """Start ``python -m fieldlink [-v...] emulate KIND ARGS...`` and read its URL lines.
 
-    ``lines`` is how many URL lines to wait for (one per unit served).  ``verbose``
-    is the number of ``-v`` (more log on ``stderr``).
+    ``lines`` is how many URL lines to wait for (one per unit served).
     """
+    python = options.get("python", sys.executable)
+    verbose = ["-v"] * options.get("verbose", 0)
     process = subprocess.Popen(
-        [python, "-m", "fieldlink", *["-v"] * verbose, "emulate", kind, *args],
+        [python, "-m", "fieldlink", *verbose, "emulate", kind, *args],
         stdout=subprocess.PIPE,
-        stderr=stderr,
-        env=env,
+        stderr=options.get("stderr"),
+        env=options.get("env"),
     )
     assert process.stdout is not None
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + options.get("timeout", 20.0)
     text = b""
     fd = process.stdout.fileno()
     while text.count(b"\n") < lines:

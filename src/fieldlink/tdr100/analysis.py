@@ -90,9 +90,10 @@ def probe_offset_in_water(
 ) -> float:
     """The probe offset that makes a reading in water come out right (PRB A.3.2).
 
-    La in water is L·√ε(T); the offset is what the measured span has beyond it.
+    La in water is L·√ε(T); the offset is what the measured span has beyond it (the
+    span is :func:`la_l` of a 1 m probe with no offset, so Vp is checked the same way).
     """
-    span = index_to_distance(end_index - start_index, points, window) / vp
+    span = la_l(start_index, end_index, points=points, window=window, vp=vp, probe_length=1.0)
     return span - probe_length * math.sqrt(water_permittivity(temperature))
 
 

@@ -2,7 +2,9 @@
 
 Both are thin: every method is one conversation of :mod:`fieldlink.tdr100.operations`
 run by :mod:`fieldlink.kit.drive`, so the two cannot disagree about the protocol,
-only about how they wait.  The methods cover every TDRSDK function (tdr100.md §2.2);
+only about how they wait.  The methods are written once, on a mixin both share
+(:class:`~fieldlink.kit.client.Call`): the blocking client runs them, the asyncio
+one awaits them.  The methods cover every TDRSDK function (tdr100.md §2.2);
 measurements take an SDMX50 path (``"1.3"`` or a :class:`MuxPath`).
 
 Example::
@@ -15,22 +17,21 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypedDict, Unpack
 
-from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Call, Client, Streamed
+from fieldlink.kit.converse import Operation, Stream
 from fieldlink.link import AsyncLink, Link
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100 import operations as ops
 from fieldlink.tdr100.protocol import XMODEM, CrcVariant, MuxPath, parse_channels
-from fieldlink.tdr100.results import CellConstant, Measurement, Timing, Versions
+from fieldlink.tdr100.results import CellConstant, Measurement
 from fieldlink.tdr100.session import TDR100Session
-from fieldlink.tdr100.settings import Settings
-from fieldlink.tdr100.waveform import ProbeEdges, Waveform
+from fieldlink.tdr100.waveform import Waveform
 
-__all__ = ["TDR100", "AsyncTDR100", "Path", "paths"]
+__all__ = ["TDR100", "AsyncTDR100", "Options", "Path", "paths"]
 
-T = TypeVar("T")
 #: A multiplexer path as a caller may give it.
 Path = MuxPath | str | None
 
@@ -46,289 +47,159 @@ def paths(channels: str | Iterable[MuxPath | str]) -> list[MuxPath]:
     return [MuxPath.parse(p) if isinstance(p, str) else p for p in channels]
 
 
-class _Common:
-    session: TDR100Session
+# The argument handling of the methods that take a path (a string is parsed here,
+# when the method is called, so a bad one fails before anything is sent).
 
-    def _init(self, timeout: float, crc: CrcVariant, detect_crc: bool) -> None:
-        self.session = TDR100Session(timeout=timeout, crc=crc, detect=detect_crc)
+
+def _setting(name: str) -> Callable[[float], Operation[float | int]]:
+    def set_one(value: float) -> Operation[float | int]:
+        return ops.set_setting(name, value)
+
+    set_one.__doc__ = f"Set {name} (checked against the manual's range before it is sent)."
+    return set_one
+
+
+def _select(path: Path) -> Operation[None]:
+    return ops.select(_path(path))
+
+
+def _waveform(path: Path = None, *, calibrated: bool = True) -> Operation[Waveform]:
+    return ops.waveform(_path(path), calibrated=calibrated)
+
+
+def _acquire(path: Path = None, *, calibrated: bool = True) -> Operation[None]:
+    return ops.acquire(_path(path), calibrated=calibrated)
+
+
+def _derivative(path: Path = None, *, new: bool = True) -> Operation[tuple[float, ...]]:
+    return ops.derivative(_path(path), new=new)
+
+
+def _la_l(path: Path = None) -> Operation[float]:
+    return ops.la_l(_path(path))
+
+
+def _conductivity(path: Path = None) -> Operation[float]:
+    return ops.conductivity(_path(path))
+
+
+def _cell_constant(temperature: float, path: Path = None) -> Operation[CellConstant]:
+    return ops.cell_constant(temperature, _path(path))
+
+
+def _distance_to_short(path: Path = None) -> Operation[float]:
+    return ops.distance_to_short(_path(path))
+
+
+def _set_reference_length(path: Path = None) -> Operation[None]:
+    return ops.set_reference_length(_path(path))
+
+
+def _measure(
+    path: Path = None, *, method: analysis.Method = "topp", temperature: float | None = None
+) -> Operation[Measurement]:
+    return ops.measure(_path(path), method=method, temperature=temperature)
+
+
+def _sweep(
+    channels: str | Iterable[MuxPath | str],
+    *,
+    method: analysis.Method = "topp",
+    temperature: float | None = None,
+) -> Stream:
+    """One :class:`Measurement` per channel, as each is taken (failed ones too)."""
+    return ops.sweep(paths(channels), method=method, temperature=temperature)
+
+
+class Options(TypedDict, total=False):
+    """How to talk to a TDR100; every key may be left out (its default in brackets)."""
+
+    timeout: float  # seconds to wait for each reply; also the link's timeout [5.0]
+    crc: CrcVariant  # the CRC-16 variant to send with [XMODEM]
+    detect_crc: bool  # take the variant of the device's first reply [True]
+
+
+def _session(options: Options) -> TDR100Session:
+    return TDR100Session(
+        timeout=options.get("timeout", 5.0),
+        crc=options.get("crc", XMODEM),
+        detect=options.get("detect_crc", True),
+    )
+
+
+class _Common:
+    """What both clients share: the session, and every method (one conversation each)."""
+
+    session: TDR100Session
 
     @property
     def crc(self) -> CrcVariant | None:
         """The CRC-16 variant the device was found to use (None before its first reply)."""
         return self.session.crc
 
+    # settings (ReqSettings/GetSetting, Set*, save/retrieve setup)
+    settings = Call(ops.read_settings)
+    set = Call(ops.set_setting)
+    apply = Call(ops.apply_settings)
+    set_vp = Call(_setting("vp"))
+    set_averages = Call(_setting("averages"))
+    set_points = Call(_setting("points"))
+    set_distance = Call(_setting("distance"))
+    set_window = Call(_setting("window"))
+    set_probe_length = Call(_setting("probe_length"))
+    set_probe_offset = Call(_setting("probe_offset"))
+    set_cell_constant = Call(_setting("cell_constant"))
+    set_smooth = Call(_setting("smooth"))
+    set_display = Call(ops.set_display)
+    select = Call(_select)
+    save_setup = Call(ops.save_setup)
+    restore_setup = Call(ops.restore_setup)
+
+    # waveforms (ReqWaveform, ReqWFnocal, AcqWaveform, AcqWFnocal, ReqLastWaveform, *Deri)
+    waveform = Call(_waveform)
+    acquire = Call(_acquire)
+    last_waveform = Call(ops.last_waveform)
+    derivative = Call(_derivative)
+
+    # measurements (ReqMoisture, ReqVariables, ReqConductivity, ReqCalVoltage, ...)
+    la_l = Call(_la_l)
+    variables = Call(ops.variables)
+    conductivity = Call(_conductivity)
+    calibration_voltage = Call(ops.calibration_voltage)
+    cell_constant = Call(_cell_constant)
+    distance_to_short = Call(_distance_to_short)
+    set_reference_length = Call(_set_reference_length)
+    reference_length = Call(ops.reference_length)
+    measure = Call(_measure)
+    sweep = Streamed(_sweep, Measurement)
+
+    # the rest (timing, ReqVerSig, SetPwrOff, abort)
+    timing = Call(ops.timing)
+    versions = Call(ops.versions)
+    power_off = Call(ops.power_off)
+    abort = Call(ops.abort)
+
 
 class TDR100(_Common, Client):
     """A blocking client for one TDR100 on one link (use :meth:`from_url`)."""
 
-    def __init__(
-        self,
-        link: Link,
-        *,
-        timeout: float = 5.0,
-        crc: CrcVariant = XMODEM,
-        detect_crc: bool = True,
-    ) -> None:
-        self._init(timeout, crc, detect_crc)
-        Client.__init__(self, link, self.session)
+    def __init__(self, link: Link, **options: Unpack[Options]) -> None:
+        Client.__init__(self, link, _session(options))
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 5.0, **kw: Any) -> TDR100:
+    def from_url(cls, url: str, **options: Unpack[Options]) -> TDR100:
         """Open ``url`` (``serial:/dev/ttyUSB0:57600``, ``tcp:HOST:PORT`` ...)."""
-        return cls.open(url, link_timeout=timeout, timeout=timeout, **kw)
-
-    # settings (ReqSettings/GetSetting, Set*, save/retrieve setup)
-    def settings(self) -> Settings:
-        return self.run(ops.read_settings())
-
-    def set(self, name: str, value: float) -> float | int:
-        return self.run(ops.set_setting(name, value))
-
-    def apply(self, settings: Settings) -> Settings:
-        return self.run(ops.apply_settings(settings))
-
-    def set_vp(self, value: float) -> float | int:
-        return self.set("vp", value)
-
-    def set_averages(self, value: int) -> float | int:
-        return self.set("averages", value)
-
-    def set_points(self, value: int) -> float | int:
-        return self.set("points", value)
-
-    def set_distance(self, value: float) -> float | int:
-        return self.set("distance", value)
-
-    def set_window(self, value: float) -> float | int:
-        return self.set("window", value)
-
-    def set_probe_length(self, value: float) -> float | int:
-        return self.set("probe_length", value)
-
-    def set_probe_offset(self, value: float) -> float | int:
-        return self.set("probe_offset", value)
-
-    def set_cell_constant(self, value: float) -> float | int:
-        return self.set("cell_constant", value)
-
-    def set_smooth(self, value: float) -> float | int:
-        return self.set("smooth", value)
-
-    def set_display(self, maximum: float, minimum: float) -> None:
-        self.run(ops.set_display(maximum, minimum))
-
-    def select(self, path: Path) -> None:
-        self.run(ops.select(_path(path)))
-
-    def save_setup(self) -> None:
-        self.run(ops.save_setup())
-
-    def restore_setup(self) -> Settings:
-        return self.run(ops.restore_setup())
-
-    # waveforms (ReqWaveform, ReqWFnocal, AcqWaveform, AcqWFnocal, ReqLastWaveform, *Deri)
-    def waveform(self, path: Path = None, *, calibrated: bool = True) -> Waveform:
-        return self.run(ops.waveform(_path(path), calibrated=calibrated))
-
-    def acquire(self, path: Path = None, *, calibrated: bool = True) -> None:
-        self.run(ops.acquire(_path(path), calibrated=calibrated))
-
-    def last_waveform(self) -> Waveform:
-        return self.run(ops.last_waveform())
-
-    def derivative(self, path: Path = None, *, new: bool = True) -> tuple[float, ...]:
-        return self.run(ops.derivative(_path(path), new=new))
-
-    # measurements (ReqMoisture, ReqVariables, ReqConductivity, ReqCalVoltage, ...)
-    def la_l(self, path: Path = None) -> float:
-        return self.run(ops.la_l(_path(path)))
-
-    def variables(self) -> ProbeEdges:
-        return self.run(ops.variables())
-
-    def conductivity(self, path: Path = None) -> float:
-        return self.run(ops.conductivity(_path(path)))
-
-    def calibration_voltage(self) -> float:
-        return self.run(ops.calibration_voltage())
-
-    def cell_constant(self, temperature: float, path: Path = None) -> CellConstant:
-        return self.run(ops.cell_constant(temperature, _path(path)))
-
-    def distance_to_short(self, path: Path = None) -> float:
-        return self.run(ops.distance_to_short(_path(path)))
-
-    def set_reference_length(self, path: Path = None) -> None:
-        self.run(ops.set_reference_length(_path(path)))
-
-    def reference_length(self) -> float:
-        return self.run(ops.reference_length())
-
-    def measure(
-        self,
-        path: Path = None,
-        *,
-        method: analysis.Method = "topp",
-        temperature: float | None = None,
-    ) -> Measurement:
-        return self.run(ops.measure(_path(path), method=method, temperature=temperature))
-
-    def sweep(
-        self,
-        channels: str | Iterable[MuxPath | str],
-        *,
-        method: analysis.Method = "topp",
-        temperature: float | None = None,
-    ) -> Iterator[Measurement]:
-        """One :class:`Measurement` per channel, as each is taken (failed ones too)."""
-        op = ops.sweep(paths(channels), method=method, temperature=temperature)
-        return self.stream(op)
-
-    # the rest (timing, ReqVerSig, SetPwrOff, abort)
-    def timing(self) -> Timing:
-        return self.run(ops.timing())
-
-    def versions(self) -> Versions:
-        return self.run(ops.versions())
-
-    def power_off(self) -> None:
-        self.run(ops.power_off())
-
-    def abort(self) -> None:
-        self.run(ops.abort())
+        return cls.open(url, link_timeout=options.get("timeout", 5.0), **options)
 
 
 class AsyncTDR100(_Common, AsyncClient):
     """The asyncio twin of :class:`TDR100`: the same methods, awaited
     (:meth:`sweep` is an async iterator)."""
 
-    def __init__(
-        self,
-        link: AsyncLink,
-        *,
-        timeout: float = 5.0,
-        crc: CrcVariant = XMODEM,
-        detect_crc: bool = True,
-    ) -> None:
-        self._init(timeout, crc, detect_crc)
-        AsyncClient.__init__(self, link, self.session)
+    def __init__(self, link: AsyncLink, **options: Unpack[Options]) -> None:
+        AsyncClient.__init__(self, link, _session(options))
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 5.0, **kw: Any) -> AsyncOpen[AsyncTDR100]:
+    def from_url(cls, url: str, **options: Unpack[Options]) -> AsyncOpen[AsyncTDR100]:
         """``tdr = await AsyncTDR100.from_url(url)`` or ``async with AsyncTDR100.from_url(url)``."""
-        return cls.open(url, link_timeout=timeout, timeout=timeout, **kw)
-
-    async def settings(self) -> Settings:
-        return await self.run(ops.read_settings())
-
-    async def set(self, name: str, value: float) -> float | int:
-        return await self.run(ops.set_setting(name, value))
-
-    async def apply(self, settings: Settings) -> Settings:
-        return await self.run(ops.apply_settings(settings))
-
-    async def set_vp(self, value: float) -> float | int:
-        return await self.set("vp", value)
-
-    async def set_averages(self, value: int) -> float | int:
-        return await self.set("averages", value)
-
-    async def set_points(self, value: int) -> float | int:
-        return await self.set("points", value)
-
-    async def set_distance(self, value: float) -> float | int:
-        return await self.set("distance", value)
-
-    async def set_window(self, value: float) -> float | int:
-        return await self.set("window", value)
-
-    async def set_probe_length(self, value: float) -> float | int:
-        return await self.set("probe_length", value)
-
-    async def set_probe_offset(self, value: float) -> float | int:
-        return await self.set("probe_offset", value)
-
-    async def set_cell_constant(self, value: float) -> float | int:
-        return await self.set("cell_constant", value)
-
-    async def set_smooth(self, value: float) -> float | int:
-        return await self.set("smooth", value)
-
-    async def set_display(self, maximum: float, minimum: float) -> None:
-        await self.run(ops.set_display(maximum, minimum))
-
-    async def select(self, path: Path) -> None:
-        await self.run(ops.select(_path(path)))
-
-    async def save_setup(self) -> None:
-        await self.run(ops.save_setup())
-
-    async def restore_setup(self) -> Settings:
-        return await self.run(ops.restore_setup())
-
-    async def waveform(self, path: Path = None, *, calibrated: bool = True) -> Waveform:
-        return await self.run(ops.waveform(_path(path), calibrated=calibrated))
-
-    async def acquire(self, path: Path = None, *, calibrated: bool = True) -> None:
-        await self.run(ops.acquire(_path(path), calibrated=calibrated))
-
-    async def last_waveform(self) -> Waveform:
-        return await self.run(ops.last_waveform())
-
-    async def derivative(self, path: Path = None, *, new: bool = True) -> tuple[float, ...]:
-        return await self.run(ops.derivative(_path(path), new=new))
-
-    async def la_l(self, path: Path = None) -> float:
-        return await self.run(ops.la_l(_path(path)))
-
-    async def variables(self) -> ProbeEdges:
-        return await self.run(ops.variables())
-
-    async def conductivity(self, path: Path = None) -> float:
-        return await self.run(ops.conductivity(_path(path)))
-
-    async def calibration_voltage(self) -> float:
-        return await self.run(ops.calibration_voltage())
-
-    async def cell_constant(self, temperature: float, path: Path = None) -> CellConstant:
-        return await self.run(ops.cell_constant(temperature, _path(path)))
-
-    async def distance_to_short(self, path: Path = None) -> float:
-        return await self.run(ops.distance_to_short(_path(path)))
-
-    async def set_reference_length(self, path: Path = None) -> None:
-        await self.run(ops.set_reference_length(_path(path)))
-
-    async def reference_length(self) -> float:
-        return await self.run(ops.reference_length())
-
-    async def measure(
-        self,
-        path: Path = None,
-        *,
-        method: analysis.Method = "topp",
-        temperature: float | None = None,
-    ) -> Measurement:
-        return await self.run(ops.measure(_path(path), method=method, temperature=temperature))
-
-    def sweep(
-        self,
-        channels: str | Iterable[MuxPath | str],
-        *,
-        method: analysis.Method = "topp",
-        temperature: float | None = None,
-    ) -> AsyncIterator[Measurement]:
-        op = ops.sweep(paths(channels), method=method, temperature=temperature)
-        return self.stream(op)
-
-    async def timing(self) -> Timing:
-        return await self.run(ops.timing())
-
-    async def versions(self) -> Versions:
-        return await self.run(ops.versions())
-
-    async def power_off(self) -> None:
-        await self.run(ops.power_off())
-
-    async def abort(self) -> None:
-        await self.run(ops.abort())
+        return cls.open(url, link_timeout=options.get("timeout", 5.0), **options)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import sys
@@ -50,13 +51,10 @@ ROWS = ("name", "value", "unit")
 
 @dataclass(frozen=True, slots=True)
 class TracerOptions:
-    link: InstrumentOptions
-    protocol: str
-    unit: int
-    framing: str
+    """How to reach the controller, and which one it is (as the collector's options say it)."""
 
-    def source_options(self) -> source.SourceOptions:
-        return source.SourceOptions(protocol=self.protocol, unit=self.unit, framing=self.framing)
+    link: InstrumentOptions
+    controller: source.SourceOptions
 
 
 def tracer_options(command: F) -> F:
@@ -68,14 +66,15 @@ def tracer_options(command: F) -> F:
     def wrapper(
         link: InstrumentOptions, protocol: str, unit: int, framing: str, **kwargs: Any
     ) -> Any:
-        return command(tracer=TracerOptions(link, protocol, unit, framing), **kwargs)
+        controller = source.SourceOptions(protocol=protocol, unit=unit, framing=framing)
+        return command(tracer=TracerOptions(link, controller), **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
 @contextmanager
 def connect(options: TracerOptions) -> Iterator[Tracer]:
-    client_options = options.source_options().client_options(options.link.timeout)
+    client_options = options.controller.client_options(options.link.timeout)
     with (
         frame_log(frames_log.name, options.link.debug),
         Tracer.from_url(options.link.url, **client_options) as tracer,
@@ -272,9 +271,7 @@ def log(
     A sample the controller does not answer is reported on stderr and skipped.
     """
     interval = _seconds(every, "--every")
-    opts = source.SourceOptions(
-        protocol=tracer.protocol, unit=tracer.unit, framing=tracer.framing, statistics=not no_stats
-    )
+    opts = dataclasses.replace(tracer.controller, statistics=not no_stats)
     with frame_log(frames_log.name, tracer.link.debug), contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_log(tracer, opts, interval, count, sink_kind, output, station))
 

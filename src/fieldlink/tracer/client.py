@@ -18,22 +18,21 @@ Example::
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from typing import Any, Literal, TypedDict, TypeVar, Unpack
+from typing import Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack
 
 from fieldlink.errors import Unsupported, UsageError
-from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Client, Method
 from fieldlink.kit.converse import Operation
 from fieldlink.kit.reply import ReplySession
 from fieldlink.link import AsyncLink, Link
 from fieldlink.tracer import operations as ops
-from fieldlink.tracer.modbus import values
 from fieldlink.tracer.modbus.settings import BatterySettings
 from fieldlink.tracer.mt5 import messages as mt5
 from fieldlink.tracer.session import ModbusSession, Mt5Session
 
 T = TypeVar("T")
+P = ParamSpec("P")
 ProtocolName = Literal["mt5", "modbus"]
 PROTOCOLS: tuple[str, ...] = ("modbus", "mt5")
 FRAMINGS: dict[str, Literal["rtu", "socket"]] = {"rtu": "rtu", "tcp": "socket"}
@@ -79,8 +78,33 @@ def _link_timeout(options: Options) -> float:
     return max(options.get("timeout", 1.0), 1.0)
 
 
+def _battery_settings() -> Operation[BatterySettings]:
+    settings, _ = yield from ops.battery_settings()
+    return settings
+
+
+def _write_battery_settings(**changes: float) -> Operation[BatterySettings]:
+    return ops.write_battery_settings(changes)
+
+
+def _modbus_only(what: str, build: Callable[P, Operation[T]]) -> Method[P, T]:
+    """The method running ``build``'s conversation, Unsupported on an MT-5 (no ``what``)."""
+
+    def checked(client: _Calls, /, *args: P.args, **kwargs: P.kwargs) -> Operation[T]:
+        if client.protocol == "mt5":
+            raise Unsupported(
+                f"MT-5 controllers have no {what} (only real-time data, the "
+                f"load switch and control parameters)"
+            )
+        return build(*args, **kwargs)
+
+    checked.__doc__ = build.__doc__
+    return Method(checked)
+
+
 class _Calls:
-    """Which conversation each method runs (shared by both clients)."""
+    """Every method, written once for both clients (:class:`~fieldlink.kit.client.Method`):
+    which conversation it runs, for the controller's protocol."""
 
     session: ReplySession[Any, Any]
     controller_id: int
@@ -89,31 +113,44 @@ class _Calls:
     def protocol(self) -> str:
         return "mt5" if isinstance(self.session, Mt5Session) else "modbus"
 
-    def _modbus(self, what: str) -> None:
-        if self.protocol == "mt5":
-            raise Unsupported(
-                f"MT-5 controllers have no {what} (only real-time data, the "
-                f"load switch and control parameters)"
-            )
-
-    def _status(self) -> Operation[ops.Snapshot | mt5.RealTimeData]:
-        if self.protocol == "mt5":
-            return ops.mt5_realtime(self.controller_id)
-        return ops.snapshot()
-
-    def _load(self, on: bool) -> Operation[bool]:
-        if self.protocol == "mt5":
-            return ops.mt5_switch_load(on, self.controller_id)
-        return ops.switch_load(on)
-
-    def _call(self, what: str, make: Callable[[], Operation[T]]) -> Operation[T]:
-        self._modbus(what)
-        return make()
-
     def _configure(self, options: Options) -> ReplySession[Any, Any]:
         self.controller_id = options.get("controller_id", mt5.DEFAULT_ID)
         self.session = _session(options)
         return self.session
+
+    # both generations
+    @Method
+    def status(self) -> Operation[ops.Snapshot | mt5.RealTimeData]:
+        if self.protocol == "mt5":
+            return ops.mt5_realtime(self.controller_id)
+        return ops.snapshot()
+
+    @Method
+    def load(self, on: bool) -> Operation[bool]:
+        if self.protocol == "mt5":
+            return ops.mt5_switch_load(on, self.controller_id)
+        return ops.switch_load(on)
+
+    # MT-5 only
+    @Method
+    def set_parameters(self, params: mt5.ControlParameters) -> Operation[None]:
+        if self.protocol != "mt5":
+            raise Unsupported("control parameters (0xAD) are MT-5 only; use write_settings")
+        return ops.mt5_set_parameters(params, self.controller_id)
+
+    # Modbus only
+    realtime = _modbus_only("Modbus registers", ops.realtime)
+    battery_settings = _modbus_only("settings registers", _battery_settings)
+    settings = _modbus_only("settings registers", ops.all_settings)
+    write_settings = _modbus_only("settings registers", _write_battery_settings)
+    set_setting = _modbus_only("settings registers", ops.write_setting)
+    clock = _modbus_only("clock", ops.clock)
+    set_clock = _modbus_only("clock", ops.set_clock)
+    sync_clock = _modbus_only("clock", ops.sync_clock)
+    stats = _modbus_only("statistics", ops.statistics)
+    rated = _modbus_only("rated data", ops.rated)
+    info = _modbus_only("device identification", ops.device_info)
+    sparse_read = _modbus_only("FC 0x43 sparse read", ops.sparse_read)
 
 
 class Tracer(_Calls, Client):
@@ -127,55 +164,6 @@ class Tracer(_Calls, Client):
         """Open ``url`` (``serial:/dev/ttyUSB0:115200``, ``tcp:HOST:PORT`` ...)."""
         return cls.open(url, link_timeout=_link_timeout(options), **options)
 
-    def status(self) -> ops.Snapshot | mt5.RealTimeData:
-        return self.run(self._status())
-
-    def realtime(self) -> values.RealTime:
-        return self.run(self._call("Modbus registers", ops.realtime))
-
-    def load(self, on: bool) -> bool:
-        return self.run(self._load(on))
-
-    def battery_settings(self) -> BatterySettings:
-        return self.run(self._call("settings registers", ops.battery_settings))[0]
-
-    def settings(self) -> dict[str, float | int]:
-        return self.run(self._call("settings registers", ops.all_settings))
-
-    def write_settings(self, **changes: float) -> BatterySettings:
-        return self.run(
-            self._call("settings registers", lambda: ops.write_battery_settings(changes))
-        )
-
-    def set_setting(self, name: str, value: float) -> float:
-        return self.run(self._call("settings registers", lambda: ops.write_setting(name, value)))
-
-    def set_parameters(self, params: mt5.ControlParameters) -> None:
-        if self.protocol != "mt5":
-            raise Unsupported("control parameters (0xAD) are MT-5 only; use write_settings")
-        self.run(ops.mt5_set_parameters(params, self.controller_id))
-
-    def clock(self) -> dt.datetime:
-        return self.run(self._call("clock", ops.clock))
-
-    def set_clock(self, when: dt.datetime) -> dt.datetime:
-        return self.run(self._call("clock", lambda: ops.set_clock(when)))
-
-    def sync_clock(self) -> tuple[dt.datetime, dt.datetime]:
-        return self.run(self._call("clock", ops.sync_clock))
-
-    def stats(self) -> values.Statistics:
-        return self.run(self._call("statistics", ops.statistics))
-
-    def rated(self) -> values.Rated:
-        return self.run(self._call("rated data", ops.rated))
-
-    def info(self) -> values.DeviceInfo:
-        return self.run(self._call("device identification", ops.device_info))
-
-    def sparse_read(self, start: int, count: int) -> dict[int, int]:
-        return self.run(self._call("FC 0x43 sparse read", lambda: ops.sparse_read(start, count)))
-
 
 class AsyncTracer(_Calls, AsyncClient):
     """The asyncio twin of :class:`Tracer` (same methods, awaited)."""
@@ -187,59 +175,6 @@ class AsyncTracer(_Calls, AsyncClient):
     def from_url(cls, url: str, **options: Unpack[Options]) -> AsyncOpen[AsyncTracer]:
         """``await AsyncTracer.from_url(url)`` or ``async with AsyncTracer.from_url(url)``."""
         return cls.open(url, link_timeout=_link_timeout(options), **options)
-
-    async def status(self) -> ops.Snapshot | mt5.RealTimeData:
-        return await self.run(self._status())
-
-    async def realtime(self) -> values.RealTime:
-        return await self.run(self._call("Modbus registers", ops.realtime))
-
-    async def load(self, on: bool) -> bool:
-        return await self.run(self._load(on))
-
-    async def battery_settings(self) -> BatterySettings:
-        return (await self.run(self._call("settings registers", ops.battery_settings)))[0]
-
-    async def settings(self) -> dict[str, float | int]:
-        return await self.run(self._call("settings registers", ops.all_settings))
-
-    async def write_settings(self, **changes: float) -> BatterySettings:
-        return await self.run(
-            self._call("settings registers", lambda: ops.write_battery_settings(changes))
-        )
-
-    async def set_setting(self, name: str, value: float) -> float:
-        return await self.run(
-            self._call("settings registers", lambda: ops.write_setting(name, value))
-        )
-
-    async def set_parameters(self, params: mt5.ControlParameters) -> None:
-        if self.protocol != "mt5":
-            raise Unsupported("control parameters (0xAD) are MT-5 only; use write_settings")
-        await self.run(ops.mt5_set_parameters(params, self.controller_id))
-
-    async def clock(self) -> dt.datetime:
-        return await self.run(self._call("clock", ops.clock))
-
-    async def set_clock(self, when: dt.datetime) -> dt.datetime:
-        return await self.run(self._call("clock", lambda: ops.set_clock(when)))
-
-    async def sync_clock(self) -> tuple[dt.datetime, dt.datetime]:
-        return await self.run(self._call("clock", ops.sync_clock))
-
-    async def stats(self) -> values.Statistics:
-        return await self.run(self._call("statistics", ops.statistics))
-
-    async def rated(self) -> values.Rated:
-        return await self.run(self._call("rated data", ops.rated))
-
-    async def info(self) -> values.DeviceInfo:
-        return await self.run(self._call("device identification", ops.device_info))
-
-    async def sparse_read(self, start: int, count: int) -> dict[int, int]:
-        return await self.run(
-            self._call("FC 0x43 sparse read", lambda: ops.sparse_read(start, count))
-        )
 
 
 __all__ = ["AsyncTracer", "Options", "Tracer", "make_session"]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -513,15 +513,15 @@ class BatlabUnit:
         command = decode_command(packet)
         ns = command.namespace
         if ns == Namespace.COMMS:
-            reply: Response | bytes | None = self._comms(command)
+            reply: Response | bytes | None = _mapped(command, COMMS_REGISTERS, self._comms)
         elif self.phase is Phase.RESETTING:
             reply = None
         elif self.phase is Phase.BOOTLOADER:
             reply = self._bootloader(command) if ns == Namespace.BOOTLOADER else None
         elif ns < CELLS:
-            reply = self._cell(command)
+            reply = _mapped(command, CELL_REGISTERS, self._cell)
         elif ns == Namespace.UNIT:
-            reply = self._unit(command)
+            reply = _mapped(command, UNIT_REGISTERS, self._unit)
         else:
             reply = _answer(command, COMMAND_ERROR)
         if reply is None:
@@ -532,8 +532,6 @@ class BatlabUnit:
 
     def _cell(self, command: Command) -> Response:
         n, addr = command.namespace, command.address
-        if addr >= len(CELL_REGISTERS):
-            return _answer(command, COMMAND_ERROR)
         cell = self.cells[n]
         if not command.write:
             return _answer(command, cell.regs[addr])
@@ -551,8 +549,6 @@ class BatlabUnit:
 
     def _unit(self, command: Command) -> Response:
         addr = command.address
-        if addr >= len(UNIT_REGISTERS):
-            return _answer(command, COMMAND_ERROR)
         reg = UnitRegister(addr)
         if not command.write:
             return _answer(command, self.unit_regs[addr])
@@ -576,8 +572,6 @@ class BatlabUnit:
 
     def _comms(self, command: Command) -> Response:
         addr = command.address
-        if addr >= len(COMMS_REGISTERS):
-            return _answer(command, COMMAND_ERROR)
         if not command.write:
             if addr == CommsRegister.PSU:
                 return _answer(command, int(self.psu))
@@ -627,6 +621,13 @@ class BatlabUnit:
 
     def unit_register(self, register: UnitRegister) -> int:
         return self.unit_regs[register]
+
+
+def _mapped(command: Command, registers: Sized, handler: Callable[[Command], Response]) -> Response:
+    """``handler``'s answer, or COMMAND_ERROR for a register beyond the namespace's map."""
+    if command.address >= len(registers):
+        return _answer(command, COMMAND_ERROR)
+    return handler(command)
 
 
 def _answer(command: Command, value: int) -> Response:

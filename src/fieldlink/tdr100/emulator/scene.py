@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldlink.errors import ConfigError, UsageError
+from fieldlink.kit.textfile import read_text
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100.protocol.mux import MuxPath
 
@@ -166,10 +167,9 @@ class Scene:
 def load_scene(path: str | Path) -> Scene:
     """A :class:`Scene` from a TOML file (format in the module docstring)."""
     file = Path(path)
+    text = read_text(file, "the scene")
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{file}: {exc.strerror}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: {exc}") from None
     return scene_from_mapping(data, str(file))

@@ -76,17 +76,8 @@ class Register:
 I, H, C, D = Table.INPUT, Table.HOLDING, Table.COIL, Table.DISCRETE  # noqa: E741
 
 
-def _r(
-    name: str,
-    address: int,
-    table: Table,
-    scale: int = 1,
-    unit: str = "",
-    words: int = 1,
-    signed: bool = False,
-    description: str = "",
-) -> Register:
-    return Register(name, address, table, scale, unit, words, signed, description)
+#: The tables below are rows of Register(name, address, table, scale, unit, words, signed).
+_r = Register
 
 
 RATED: tuple[Register, ...] = (
