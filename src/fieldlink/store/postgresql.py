@@ -29,13 +29,10 @@ nothing of it is kept.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import psycopg
 from psycopg import sql
 
 from fieldlink.errors import StoreError
@@ -49,11 +46,11 @@ from fieldlink.store.base import (
     value_kind,
 )
 from fieldlink.store.opened import OpenTables
+from fieldlink.store.pgconn import Conn, PgConnection, connect, reason
 from fieldlink.store.pgschema import migrate
 from fieldlink.store.secrets import redact
 from fieldlink.store.sqlbook import FIXED_COLUMNS, Row, SqlSink, SqlTableWriter
 
-Conn = psycopg.Connection[tuple[Any, ...]]
 T = TypeVar("T")
 
 #: PostgreSQL truncates identifiers longer than this many bytes.
@@ -98,12 +95,6 @@ def _pg_value(value: object) -> object:
     return str(value)
 
 
-def reason(exc: BaseException) -> str:
-    """A psycopg error as one line (libpq's messages run over several)."""
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
 class PostgresSink(SqlSink[Conn]):
     """A PostgreSQL database holding every station's tables.
 
@@ -132,75 +123,17 @@ class PostgresSink(SqlSink[Conn]):
         self.dsn = dsn
         self.name = f"PostgreSQL store {name or redact(dsn)}"
         self.holder = holder
-        self._timeout = connect_timeout
-        self._lock = threading.RLock()
+        self._pg = PgConnection(dsn, self.name, timeout=connect_timeout, setup=migrate)
+        self._lock = self._pg.lock
         self._open = OpenTables(self.name)
-        self._conn: Conn | None = None
-        with self._lock:
-            conn = self._connection()
-            try:
-                migrate(conn, self.name)
-            except psycopg.Error as exc:
-                self._drop()
-                raise StoreError(f"{self.name}: cannot set up the schema: {reason(exc)}") from exc
-            except StoreError:
-                self._drop()
-                raise
-
-    # --- connection handling ----------------------------------------------------------------
-
-    def _connection(self) -> Conn:
-        conn = self._conn
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
-        self._drop()
-        try:
-            conn = psycopg.connect(
-                self.dsn,
-                autocommit=True,
-                connect_timeout=max(1, round(self._timeout)),
-                application_name="fieldlink",
-            )
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.name}: cannot connect: {reason(exc)}") from exc
-        self._conn = conn
-        return conn
-
-    def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with suppress(psycopg.Error):
-                conn.close()
+        self._pg.connection()  # a wrong DSN or password fails here, not in the first cycle
 
     def run(self, what: str, work: Callable[[Conn], T]) -> T:
         """``work`` in one transaction; on a lost connection once more on a new one.
 
         Every failure is a :class:`StoreError` saying ``what`` failed in which store.
         """
-        with self._lock:
-            lost: psycopg.Error | None = None
-            for attempt in (1, 2):
-                try:
-                    conn = self._connection()
-                except StoreError as exc:
-                    if lost is None:
-                        raise
-                    raise StoreError(
-                        f"{self.name}: cannot {what}: connection lost ({reason(lost)}), "
-                        f"then {str(exc).removeprefix(self.name + ': ')}"
-                    ) from exc
-                try:
-                    with conn.transaction():
-                        return work(conn)
-                except psycopg.OperationalError as exc:
-                    if conn.broken and attempt == 1:
-                        lost = exc
-                        self._drop()
-                        continue
-                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
-                except psycopg.Error as exc:
-                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
-            raise AssertionError("unreachable")
+        return self._pg.run(what, work)
 
     # --- the Sink interface -----------------------------------------------------------------
 
@@ -265,8 +198,7 @@ class PostgresSink(SqlSink[Conn]):
         self.run("write the collection log", lambda db: self._log(db, station, event, detail))
 
     def close(self) -> None:
-        with self._lock:
-            self._drop()
+        self._pg.drop()
 
 
 class PostgresTableWriter(SqlTableWriter[PostgresSink, Conn]):
@@ -299,14 +231,13 @@ class PostgresTableWriter(SqlTableWriter[PostgresSink, Conn]):
             with db.cursor() as cur, cur.copy(self._copy) as copy:
                 for _, values in new:
                     copy.write_row(values)
-        now = utc_now()
-        new_holes, lost = self._store_holes(db, holes, now)
+        new_holes, lost = self._store_holes(db, holes)
         reached = new[-1][0] if new else stored_up_to
         db.execute(
             "UPDATE positions SET last_record = %s, holes = holes + %s, "
             "records_lost = records_lost + %s, updated_utc = %s "
             "WHERE station = %s AND table_name = %s AND version = %s",
-            (reached, new_holes, lost, now, *self._key),
+            (reached, new_holes, lost, utc_now(), *self._key),
         )
         if new:
             self._log_stored(db, len(new), len(rows), new[0][0], new[-1][0])
@@ -323,26 +254,6 @@ class PostgresTableWriter(SqlTableWriter[PostgresSink, Conn]):
                 f"{self._sink.name}: station {station} is leased to {holder or 'nobody'}, "
                 f"not to this collector ({self._sink.holder}): not writing"
             )
-
-
-@contextmanager
-def connect(dsn: str, store: str, *, timeout: float = 10.0) -> Iterator[Conn]:
-    """A short-lived autocommit connection (status queries), errors as :class:`StoreError`."""
-    try:
-        conn = psycopg.connect(
-            dsn,
-            autocommit=True,
-            connect_timeout=max(1, round(timeout)),
-            application_name="fieldlink",
-        )
-    except psycopg.Error as exc:
-        raise StoreError(f"{store}: cannot connect: {reason(exc)}") from exc
-    try:
-        yield conn
-    except psycopg.Error as exc:
-        raise StoreError(f"{store}: {reason(exc)}") from exc
-    finally:
-        conn.close()
 
 
 __all__ = ["PostgresSink", "PostgresTableWriter", "connect", "pg_type", "reason"]
