@@ -129,15 +129,9 @@ def pycr_value(value: object, dialect: str = "python2") -> str:
     """
     if isinstance(value, str) and dialect == "python3":
         return repr(value.encode("utf-8"))
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
+    if isinstance(value, float) and math.isfinite(value):
         return number_text(value, 9)
-    return str(value)
+    return str(value)  # True/False, and "nan", "inf", "-inf" as Python spells them
 
 
 def plan_cells(header: PycrHeader, table: TableDef, path: Path) -> tuple[list[Cell], list[str]]:

@@ -209,9 +209,10 @@ class SqlTableWriter(WriterBase, Generic[S, C]):
         )
         return [Hole(self.table.name, int(a), int(b)) for a, b in rows]
 
-    def _store_holes(self, db: C, holes: Sequence[Hole], now: dt.datetime) -> tuple[int, int]:
+    def _store_holes(self, db: C, holes: Sequence[Hole]) -> tuple[int, int]:
         """Note the holes not noted yet, each with a log line: (how many, records lost)."""
         station, table, version = self._key
+        now = utc_now()
         new_holes = 0
         lost = 0
         for h in holes:

@@ -294,8 +294,7 @@ class SqliteTableWriter(SqlTableWriter[SqliteSink, sqlite3.Connection]):
                 before = db.total_changes
                 db.executemany(self._insert, (values for _, values in rows))
                 stored = db.total_changes - before
-                now = utc_now()
-                new_holes, lost = self._store_holes(db, holes, now)
+                new_holes, lost = self._store_holes(db, holes)
                 last = rows[-1][0] if rows else None
                 db.execute(
                     "INSERT INTO positions VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -307,7 +306,7 @@ class SqliteTableWriter(SqlTableWriter[SqliteSink, sqlite3.Connection]):
                     "records_lost = records_lost + excluded.records_lost, "
                     "updated_utc = excluded.updated_utc",
                     (station, table, version, self.table.signature, last, new_holes, lost,
-                     iso_time(now)),
+                     iso_time(utc_now())),
                 )  # fmt: skip
                 if rows:
                     self._log_stored(db, stored, len(rows), rows[0][0], rows[-1][0])
