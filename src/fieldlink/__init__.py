@@ -6,22 +6,8 @@ that may move.
 
 from typing import TYPE_CHECKING, Any
 
-from fieldlink.errors import (
-    ConfigError,
-    DeliveryFailure,
-    DeviceError,
-    FieldlinkError,
-    LinkClosed,
-    LinkError,
-    LinkTimeout,
-    LinkURLError,
-    NotFound,
-    PermissionDenied,
-    ProtocolError,
-    StoreError,
-    Unsupported,
-    UsageError,
-)
+from fieldlink import errors
+from fieldlink.errors import *  # noqa: F403 - every error is public API, as errors.__all__ says
 
 __version__ = "0.1.0"
 
@@ -50,23 +36,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AsyncDatalogger",
-    "ConfigError",
     "Datalogger",
-    "DeliveryFailure",
-    "DeviceError",
-    "FieldlinkError",
-    "LinkClosed",
-    "LinkError",
-    "LinkTimeout",
-    "LinkURLError",
     "LoggerEmulator",
-    "NotFound",
-    "PermissionDenied",
-    "ProtocolError",
-    "StoreError",
     "TableDefinitionChanged",
     "TableReset",
-    "Unsupported",
-    "UsageError",
     "__version__",
 ]
+__all__ += errors.__all__

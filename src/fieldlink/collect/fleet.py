@@ -55,17 +55,17 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
-
-import psycopg
+from typing import TypeVar
 
 from fieldlink.collect.config import StationConfig
 from fieldlink.collect.results import CycleResult
-from fieldlink.errors import FieldlinkError, StoreError
+from fieldlink.errors import FieldlinkError
+from fieldlink.store.pgconn import Conn, PgConnection, connect
 from fieldlink.store.pgschema import migrate
-from fieldlink.store.postgresql import Conn, reason
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Runs one cycle of one station (what the scheduler runs).
 Cycle = Callable[[StationConfig], Awaitable[CycleResult]]
@@ -112,8 +112,9 @@ class Fleet:
         #: Seconds between looks at a station another collector is in a cycle of: soon
         #: enough to follow it when it finishes or dies, a short transaction each.
         self.poll = min(lease / 2, max(1.0, lease / 10))
-        self._lock = threading.Lock()
-        self._conn: Conn | None = None
+        self._pg = PgConnection(
+            dsn, name, application_name=f"fieldlink fleet {self.collector}", setup=migrate
+        )
         self._joined: float | None = None
         self._known: set[str] = set()
         self._join_lock = threading.Lock()
@@ -122,46 +123,8 @@ class Fleet:
 
     # --- database access --------------------------------------------------------------------
 
-    def _connection(self) -> Conn:
-        conn = self._conn
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
-        self._conn = None
-        try:
-            conn = psycopg.connect(
-                self.dsn,
-                autocommit=True,
-                connect_timeout=10,
-                application_name=f"fieldlink fleet {self.collector}",
-            )
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.name}: cannot connect: {reason(exc)}") from exc
-        try:
-            migrate(conn, self.name)
-        except psycopg.Error as exc:
-            conn.close()
-            raise StoreError(f"{self.name}: cannot set up the schema: {reason(exc)}") from exc
-        except StoreError:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
-
-    def _run(self, what: str, work: Callable[[Conn], Any]) -> Any:
-        with self._lock:
-            for attempt in (1, 2):
-                conn = self._connection()
-                try:
-                    with conn.transaction():
-                        return work(conn)
-                except psycopg.OperationalError as exc:
-                    if conn.broken and attempt == 1:
-                        self._conn = None
-                        continue
-                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
-                except psycopg.Error as exc:
-                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
-            raise AssertionError("unreachable")
+    def _run(self, what: str, work: Callable[[Conn], T]) -> T:
+        return self._pg.run(what, work)
 
     # --- leases -----------------------------------------------------------------------------
 
@@ -393,11 +356,7 @@ class Fleet:
     def close(self) -> None:
         if self._beat is not None:
             self.leave()
-        with self._lock:
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                conn.close()
+        self._pg.drop()
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,8 +407,6 @@ ORDER BY 1
 
 def live_collectors(dsn: str, name: str) -> list[str]:
     """The collectors whose heartbeat is fresh (seen within their lease time)."""
-    from fieldlink.store.postgresql import connect
-
     with connect(dsn, name) as conn:
         migrate(conn, name)
         rows = conn.execute(
@@ -461,8 +418,6 @@ def live_collectors(dsn: str, name: str) -> list[str]:
 
 def fleet_status(dsn: str, name: str) -> list[StationState]:
     """Every station the database knows: who holds it, how it went, what is stored."""
-    from fieldlink.store.postgresql import connect
-
     with connect(dsn, name) as conn:
         migrate(conn, name)
         rows = conn.execute(_STATUS.encode()).fetchall()

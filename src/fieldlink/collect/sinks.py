@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from fieldlink.collect.config import NETWORK_SINK_KEYS, SinkSpec, StationConfig
 from fieldlink.store import Sink, open_sink
+from fieldlink.store.opened import Closes
 
 if TYPE_CHECKING:
     from fieldlink.collect.fleet import Fleet
@@ -44,7 +45,7 @@ def is_fleet(spec: SinkSpec) -> bool:
     return spec.kind == "postgresql" and bool(spec.options.get("fleet"))
 
 
-class SinkPool:
+class SinkPool(Closes):
     """Lazily opened sinks keyed by (kind, path); close them all with :meth:`close`.
 
     ``collector`` names this collector in fleet leases (default
@@ -123,12 +124,6 @@ class SinkPool:
             fleet.close()
         for sink in sinks:
             sink.close()
-
-    def __enter__(self) -> SinkPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["SinkPool"]

@@ -15,36 +15,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from types import TracebackType
 
-from fieldlink.errors import LinkClosed, LinkError, LinkTimeout, UsageError
+from fieldlink.errors import LinkClosed, LinkError, LinkTimeout
 from fieldlink.link.failures import connect_failure
+from fieldlink.link.stream import Stream
 from fieldlink.link.sync import Link, check_timeout, open_link
-from fieldlink.link.trace import trace
 from fieldlink.link.url import LinkURL, parse_url
 
 
-class AsyncLink(ABC):
+class AsyncLink(Stream, ABC):
     """An open asyncio byte stream.  Not for concurrent readers (one reader, one writer)."""
-
-    def __init__(self, url: LinkURL, timeout: float) -> None:
-        self.url = url
-        #: Default deadline, in seconds, for reads and writes.
-        self.timeout = timeout
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     async def write(self, data: bytes) -> None:
         """Send all of ``data``; raise LinkTimeout if it cannot leave within the timeout."""
-        self._check_open()
-        if not data:
-            return
-        data = bytes(data)
-        trace("tx", self.url, data)
-        await self._write(data)
+        data = self._outgoing(data)
+        if data:
+            await self._write(data)
 
     async def read(self, max_bytes: int = 4096, timeout: float | None = None) -> bytes:
         """Return 1..max_bytes bytes as soon as any arrive (LinkTimeout / LinkClosed otherwise).
@@ -52,41 +38,19 @@ class AsyncLink(ABC):
         A negative ``timeout`` means zero: take what has already arrived, or time out.
         Cancelling a read loses no bytes; they are returned by the next read.
         """
-        self._check_open()
-        if max_bytes < 1:
-            raise UsageError(f"max_bytes must be at least 1, not {max_bytes}")
-        wait = self.timeout if timeout is None else max(0.0, timeout)
-        data = await self._read(max_bytes, wait)
-        trace("rx", self.url, data)
-        return data
+        wait = self._read_wait(max_bytes, timeout)
+        return self._incoming(await self._read(max_bytes, wait))
 
     async def close(self) -> None:
         """Close the stream; safe to call twice."""
-        if not self._closed:
-            self._closed = True
+        if self._mark_closed():
             await self._close()
 
     async def __aenter__(self) -> AsyncLink:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<{type(self).__name__} {self.url} {state}>"
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise LinkClosed(f"{self.url} is closed")
-
-    def _timed_out(self, wait: float) -> LinkTimeout:
-        return LinkTimeout(f"nothing received from {self.url} within {wait:g} s")
 
     @abstractmethod
     async def _write(self, data: bytes) -> None: ...

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from fieldlink.errors import LinkError, UsageError
 
@@ -58,12 +57,7 @@ class PtyPair:
     def __enter__(self) -> PtyPair:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 

@@ -20,41 +20,27 @@ import socket
 import threading
 import time
 from abc import ABC, abstractmethod
-from types import TracebackType
 from typing import Any
 
 import serial
 
 from fieldlink.errors import LinkClosed, LinkError, LinkTimeout, LinkURLError, UsageError
 from fieldlink.link.failures import connect_failure, serial_open_failure
-from fieldlink.link.trace import trace
+from fieldlink.link.stream import Stream
 from fieldlink.link.url import LinkURL, parse_url
 
 #: Largest UDP payload; reading a datagram into anything smaller would truncate it.
 _MAX_DATAGRAM = 65535
 
 
-class Link(ABC):
+class Link(Stream, ABC):
     """An open, blocking byte stream.  Not for concurrent readers (one reader, one writer)."""
-
-    def __init__(self, url: LinkURL, timeout: float) -> None:
-        self.url = url
-        #: Default deadline, in seconds, for reads and writes.
-        self.timeout = timeout
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def write(self, data: bytes) -> None:
         """Send all of ``data``; raise LinkTimeout if it cannot leave within the timeout."""
-        self._check_open()
-        if not data:
-            return
-        data = bytes(data)
-        trace("tx", self.url, data)
-        self._write(data)
+        data = self._outgoing(data)
+        if data:
+            self._write(data)
 
     def read(self, max_bytes: int = 4096, timeout: float | None = None) -> bytes:
         """Return 1..max_bytes bytes as soon as any arrive.
@@ -62,46 +48,24 @@ class Link(ABC):
         Raises LinkTimeout if nothing arrives within ``timeout`` seconds (default:
         the link's timeout) and LinkClosed if the peer closed the stream.
         """
-        self._check_open()
-        if max_bytes < 1:
-            raise UsageError(f"max_bytes must be at least 1, not {max_bytes}")
-        wait = self.timeout if timeout is None else max(0.0, timeout)
-        data = self._read(max_bytes, wait)
-        trace("rx", self.url, data)
-        return data
+        wait = self._read_wait(max_bytes, timeout)
+        return self._incoming(self._read(max_bytes, wait))
 
     def close(self) -> None:
         """Close the stream; safe to call twice, and from another thread to end a read."""
-        if not self._closed:
-            self._closed = True
+        if self._mark_closed():
             self._close()
 
     def __enter__(self) -> Link:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<{type(self).__name__} {self.url} {state}>"
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise LinkClosed(f"{self.url} is closed")
 
     def _broken(self, exc: BaseException) -> LinkClosed:
         if self._closed:
             return LinkClosed(f"{self.url} is closed")
         return LinkClosed(f"{self.url} broke while receiving: {exc}")
-
-    def _timed_out(self, wait: float) -> LinkTimeout:
-        return LinkTimeout(f"nothing received from {self.url} within {wait:g} s")
 
     @abstractmethod
     def _write(self, data: bytes) -> None: ...

@@ -149,6 +149,24 @@ INT_TYPES = frozenset({1, 2, 3, 4, 5, 6, 19, 20, 21, 22})
 BOOL_TYPES = frozenset({10, 17, 27, 28})
 #: Type codes of time stamps used as field values (Sec, USec, NSec, NSecLsf).
 TIME_TYPES = frozenset({12, 13, 14, 23})
+#: Type codes of strings (ASCII, ASCIIZ).
+STRING_TYPES = frozenset({11, 16})
+
+_KINDS = (
+    ("float", FLOAT4_TYPES | FLOAT8_TYPES),
+    ("int", INT_TYPES),
+    ("bool", BOOL_TYPES),
+    ("time", TIME_TYPES),
+    ("text", STRING_TYPES),
+)
+
+
+def value_kind(type_code: int) -> str:
+    """What a field of this type holds: "float", "int", "bool", "time", "text", or "" (unknown).
+
+    Sinks that type their columns (SQL tables) map these kinds to their own types.
+    """
+    return next((kind for kind, codes in _KINDS if type_code in codes), "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from fieldlink.store.base import (
     utc_now,
 )
 from fieldlink.store.formatting import LineFormat
+from fieldlink.store.opened import Closes, OpenTables, WriterBase
 from fieldlink.store.safefile import TornWrite, append_at, open_append, open_existing, temp_beside
 from fieldlink.store.tail import find_tail, record_number
 
@@ -170,7 +171,7 @@ def _asdict(e: VersionEntry) -> dict[str, object]:
     }
 
 
-class FileSink(ABC):
+class FileSink(Closes, ABC):
     """Base of the TOA5 and CSV sinks: one directory, one file per table version."""
 
     #: Short name used in the index file name, e.g. ``"toa5"``.
@@ -191,7 +192,7 @@ class FileSink(ABC):
         self._lock = threading.Lock()
         #: Serialises appends to the shared collection.log and holes.csv.
         self._append_lock = threading.Lock()
-        self._open: set[tuple[str, str]] = set()
+        self._open = OpenTables(str(self.directory))
         self._index: VersionIndex | None = None
         self._sink_closed = False
         self.log_path = self.directory / "collection.log"
@@ -212,30 +213,19 @@ class FileSink(ABC):
     def open_table(
         self, station: StationInfo, table: TableDef, *, new_version: bool = False
     ) -> FileTableWriter:
-        ident = (station.name, table.name)
         with self._lock:
             if self._sink_closed:
                 raise UsageError(f"the sink at {self.directory} is closed")
-            if ident in self._open:
-                raise UsageError(
-                    f"table {table.name} of {station.name} is already open in {self.directory}"
-                )
-            entry = self._current_file(station, table, new_version)
-            if Path(entry.file).name != entry.file or entry.file in ("", ".", ".."):
-                raise StoreError(
-                    f"{self.index.path} names {entry.file!r} for {table.name}, which is not "
-                    f"a file of {self.directory}; repair the index"
-                )
-            writer = FileTableWriter(
-                self,
-                station,
-                table,
-                entry.version,
-                self.directory / entry.file,
-                len(self.header(station, table)),
-            )
-            self._open.add(ident)
-            return writer
+            with self._open.opening(station, table):
+                entry = self._current_file(station, table, new_version)
+                if Path(entry.file).name != entry.file or entry.file in ("", ".", ".."):
+                    raise StoreError(
+                        f"{self.index.path} names {entry.file!r} for {table.name}, which is "
+                        f"not a file of {self.directory}; repair the index"
+                    )
+                header_length = len(self.header(station, table))
+                path = self.directory / entry.file
+                return FileTableWriter(self, station, table, entry.version, path, header_length)
 
     def log(self, station: str, event: str, detail: str = "") -> None:
         stamp = utc_now().isoformat(timespec="seconds") + "Z"
@@ -246,12 +236,6 @@ class FileSink(ABC):
     def close(self) -> None:
         """Refuse further tables; each writer owns (and closes) its own file."""
         self._sink_closed = True
-
-    def __enter__(self) -> FileSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- versions -----------------------------------------------------------------------------
 
@@ -363,16 +347,12 @@ class FileSink(ABC):
                 w.writerow([station, h.table, version, h.first, h.last, stamp])
             append_durably(self.holes_path, out.getvalue().encode("utf-8"))
 
-    def _closed(self, station: str, table: str) -> None:
-        with self._lock:
-            self._open.discard((station, table))
-
 
 def _stamp() -> str:
     return utc_now().isoformat(timespec="seconds") + "Z"
 
 
-class FileTableWriter:
+class FileTableWriter(WriterBase):
     """Appends one table version to its data file; position from the file's last line."""
 
     def __init__(
@@ -384,10 +364,8 @@ class FileTableWriter:
         path: Path,
         header_length: int,
     ) -> None:
+        super().__init__(sink._open, station, table, version)
         self._sink = sink
-        self.station = station
-        self.table = table
-        self.version = version
         self.path = path
         self._cols = columns(table)
         self._format = sink.line_format(self._cols)
@@ -429,8 +407,7 @@ class FileTableWriter:
         return list(self._holes)
 
     def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
-        if self._file.closed:
-            raise UsageError(f"{self.path.name}: writer is closed")
+        self._check_open(self.path.name)
         if self._broken is not None:
             raise StoreError(
                 f"{self.path}: an earlier write failed and could not be undone "
@@ -484,16 +461,8 @@ class FileTableWriter:
                 f"{name}: {skipped} records already stored or repeated",
             )
 
-    def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-            self._sink._closed(self.station.name, self.table.name)
-
-    def __enter__(self) -> FileTableWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _close(self) -> None:
+        self._file.close()
 
 
 __all__ = ["FileSink", "FileTableWriter", "safe_name"]

@@ -78,11 +78,8 @@ def loggernet_text(value: object, type_code: int) -> str:
             return "-1" if value else "0"
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NAN"
-        if math.isinf(value):
-            return "INF" if value > 0 else "-INF"
-        return number_text(value, type_code)
+        # Python spells the three "nan", "inf" and "-inf"; LoggerNet in capitals.
+        return number_text(value, type_code) if math.isfinite(value) else str(value).upper()
     if isinstance(value, dt.datetime):
         return toa5_timestamp(value)
     return str(value)

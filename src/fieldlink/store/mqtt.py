@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from fieldlink.errors import ConfigError, UsageError
+from fieldlink.errors import ConfigError
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import (
     BOOL_TYPES,
@@ -58,6 +58,7 @@ from fieldlink.store.base import (
     record_row,
     utc_now,
 )
+from fieldlink.store.opened import Closes, OpenTables, WriterBase
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def battery_column(table: TableDef) -> int | None:
     return None
 
 
-class MqttSink:
+class MqttSink(Closes):
     """Publishes records and station status to one MQTT broker (QoS 1)."""
 
     def __init__(
@@ -145,7 +146,7 @@ class MqttSink:
         self._lock = threading.Lock()
         self._state: dict[str, dict[str, Any]] = {}
         self._announced: set[tuple[str, str, int]] = set()
-        self._open: set[tuple[str, str]] = set()
+        self._open = OpenTables(self.name)
         #: Message ids queued but not yet acknowledged by the broker (PUBACK).
         self._pending: set[int] = set()
         self._early: set[int] = set()
@@ -319,11 +320,8 @@ class MqttSink:
         self, station: StationInfo, table: TableDef, *, new_version: bool = False
     ) -> MqttTableWriter:
         """A writer for a station with no storing sink: its position lives in memory only."""
-        key = (station.name, table.name)
-        if key in self._open:
-            raise UsageError(f"table {table.name} of {station.name} is already open in {self.name}")
-        self._open.add(key)
-        return MqttTableWriter(self, station, table)
+        with self._open.opening(station, table):
+            return MqttTableWriter(self, station, table)
 
     def log(self, station: str, event: str, detail: str = "") -> None:
         """A failed cycle shows in the station's retained status."""
@@ -359,21 +357,12 @@ class MqttSink:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _closed(self, station: str, table: str) -> None:
-        self._open.discard((station, table))
-
-    def __enter__(self) -> MqttSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 #: Where standalone MQTT writers keep their position between cycles of one process.
 _positions: dict[tuple[int, str, str], int] = {}
 
 
-class MqttTableWriter:
+class MqttTableWriter(WriterBase):
     """Publishes a table of a station that has no storing sink.
 
     Its position is kept in memory for the life of the collector: the first cycle
@@ -381,14 +370,10 @@ class MqttTableWriter:
     later cycles resume after the last record published.
     """
 
-    version = 1
-
     def __init__(self, sink: MqttSink, station: StationInfo, table: TableDef) -> None:
+        super().__init__(sink._open, station, table, 1)
         self._sink = sink
-        self.station = station
-        self.table = table
         self._key = (id(sink), station.name, table.name)
-        self._closed = False
 
     @property
     def position(self) -> Position | None:
@@ -396,8 +381,7 @@ class MqttTableWriter:
         return None if last is None else Position(self.table.signature, last, 1)
 
     def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
-        if self._closed:
-            raise UsageError(f"{self.table.name}: writer is closed")
+        self._check_open(self.table.name)
         position = self.position
         fresh = new_records(records, None if position is None else position.record)
         self._sink.publish_records(self.station, self.table, self.version, fresh)
@@ -406,17 +390,6 @@ class MqttTableWriter:
 
     def holes(self) -> list[Hole]:
         return []
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._sink._closed(self.station.name, self.table.name)
-
-    def __enter__(self) -> MqttTableWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["DEFAULT_PREFIX", "MqttSink", "MqttTableWriter", "record_message", "topic_part"]

@@ -29,60 +29,45 @@ nothing of it is kept.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import TypeVar
 
-import psycopg
 from psycopg import sql
 
-from fieldlink.errors import StoreError, UsageError
-from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.errors import StoreError
+from fieldlink.pakbus.protocol.model import TableDef
 from fieldlink.store.base import (
-    BOOL_TYPES,
-    FLOAT4_TYPES,
-    FLOAT8_TYPES,
-    INT_TYPES,
-    TIME_TYPES,
     Column,
     Hole,
-    Position,
     StationInfo,
-    check_holes,
     columns,
-    definition_key,
-    new_records,
-    record_row,
     utc_now,
+    value_kind,
 )
+from fieldlink.store.opened import OpenTables
+from fieldlink.store.pgconn import Conn, PgConnection, connect, reason
 from fieldlink.store.pgschema import migrate
 from fieldlink.store.secrets import redact
-from fieldlink.store.timezones import local_to_utc
+from fieldlink.store.sqlbook import FIXED_COLUMNS, Row, SqlSink, SqlTableWriter
 
-Conn = psycopg.Connection[tuple[Any, ...]]
 T = TypeVar("T")
 
-_RESERVED = ("record", "timestamp", "timestamp_utc")
 #: PostgreSQL truncates identifiers longer than this many bytes.
 MAX_IDENT = 63
 
 
+#: The column type for each kind of value; strings and anything unknown are text.
+_PG_TYPES = {"float": "double precision", "int": "bigint", "bool": "boolean", "time": "timestamp"}
+
+
 def pg_type(type_code: int) -> str:
-    if type_code in FLOAT4_TYPES or type_code in FLOAT8_TYPES:
-        return "double precision"
-    if type_code in INT_TYPES:
-        return "bigint"
-    if type_code in BOOL_TYPES:
-        return "boolean"
-    if type_code in TIME_TYPES:
-        return "timestamp"
-    return "text"
+    return _PG_TYPES.get(value_kind(type_code), "text")
 
 
 def pg_columns(cols: list[Column]) -> list[str]:
     """Column names kept clear of the fixed ones and within PostgreSQL's 63 bytes."""
-    taken = set(_RESERVED)
+    taken = set(FIXED_COLUMNS)
     out = []
     for c in cols:
         name = _fit(c.name)
@@ -110,13 +95,7 @@ def _pg_value(value: object) -> object:
     return str(value)
 
 
-def reason(exc: BaseException) -> str:
-    """A psycopg error as one line (libpq's messages run over several)."""
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
-class PostgresSink:
+class PostgresSink(SqlSink[Conn]):
     """A PostgreSQL database holding every station's tables.
 
     ``dsn`` is a libpq connection string or URL *with* its password (see
@@ -124,6 +103,14 @@ class PostgresSink:
     (default: the DSN without password).  ``holder`` turns on fleet fencing: appends
     only go through while this collector holds the station's lease.
     """
+
+    marker = "%s"
+    cell_value = staticmethod(_pg_value)
+    column_names = staticmethod(pg_columns)
+
+    @staticmethod
+    def time_value(t: dt.datetime) -> object:
+        return t
 
     def __init__(
         self,
@@ -136,94 +123,29 @@ class PostgresSink:
         self.dsn = dsn
         self.name = f"PostgreSQL store {name or redact(dsn)}"
         self.holder = holder
-        self._timeout = connect_timeout
-        self._lock = threading.RLock()
-        self._open: set[tuple[str, str]] = set()
-        self._conn: Conn | None = None
-        with self._lock:
-            conn = self._connection()
-            try:
-                migrate(conn, self.name)
-            except psycopg.Error as exc:
-                self._drop()
-                raise StoreError(f"{self.name}: cannot set up the schema: {reason(exc)}") from exc
-            except StoreError:
-                self._drop()
-                raise
-
-    # --- connection handling ----------------------------------------------------------------
-
-    def _connection(self) -> Conn:
-        conn = self._conn
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
-        self._drop()
-        try:
-            conn = psycopg.connect(
-                self.dsn,
-                autocommit=True,
-                connect_timeout=max(1, round(self._timeout)),
-                application_name="fieldlink",
-            )
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.name}: cannot connect: {reason(exc)}") from exc
-        self._conn = conn
-        return conn
-
-    def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with suppress(psycopg.Error):
-                conn.close()
+        self._pg = PgConnection(dsn, self.name, timeout=connect_timeout, setup=migrate)
+        self._lock = self._pg.lock
+        self._open = OpenTables(self.name)
+        self._pg.connection()  # a wrong DSN or password fails here, not in the first cycle
 
     def run(self, what: str, work: Callable[[Conn], T]) -> T:
         """``work`` in one transaction; on a lost connection once more on a new one.
 
         Every failure is a :class:`StoreError` saying ``what`` failed in which store.
         """
-        with self._lock:
-            lost: psycopg.Error | None = None
-            for attempt in (1, 2):
-                try:
-                    conn = self._connection()
-                except StoreError as exc:
-                    if lost is None:
-                        raise
-                    raise StoreError(
-                        f"{self.name}: cannot {what}: connection lost ({reason(lost)}), "
-                        f"then {str(exc).removeprefix(self.name + ': ')}"
-                    ) from exc
-                try:
-                    with conn.transaction():
-                        return work(conn)
-                except psycopg.OperationalError as exc:
-                    if conn.broken and attempt == 1:
-                        lost = exc
-                        self._drop()
-                        continue
-                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
-                except psycopg.Error as exc:
-                    raise StoreError(f"{self.name}: cannot {what}: {reason(exc)}") from exc
-            raise AssertionError("unreachable")
+        return self._pg.run(what, work)
 
     # --- the Sink interface -----------------------------------------------------------------
 
     def open_table(
         self, station: StationInfo, table: TableDef, *, new_version: bool = False
     ) -> PostgresTableWriter:
-        key = (station.name, table.name)
-        with self._lock:
-            if key in self._open:
-                raise UsageError(
-                    f"table {table.name} of {station.name} is already open in {self.name}"
-                )
+        with self._lock, self._open.opening(station, table):
             version, sql_table = self.run(
                 f"open {station.name} {table.name}",
                 lambda db: self._version(db, station, table, new_version),
             )
-            writer = PostgresTableWriter(self, station, table, version, sql_table)
-            self._open.add(key)
-            return writer
+            return PostgresTableWriter(self, station, table, version, sql_table)
 
     def _version(
         self, db: Conn, station: StationInfo, table: TableDef, new_version: bool
@@ -233,28 +155,15 @@ class PostgresSink:
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
             (f"fieldlink version {station.name!r} {table.name!r}",),
         )
-        definition = definition_key(station, table)
-        row = db.execute(
-            "SELECT version, sql_table, definition FROM table_versions "
-            "WHERE station = %s AND table_name = %s ORDER BY version DESC LIMIT 1",
-            (station.name, table.name),
-        ).fetchone()
+        return super()._version(db, station, table, new_version)
+
+    def _prepare(
+        self, db: Conn, station: StationInfo, table: TableDef, version: int, sql_table: str
+    ) -> None:
         cols = columns(table)
-        if row is not None and not new_version and row[2] == definition:
-            version, sql_table = int(row[0]), str(row[1])
-        else:
-            version = int(row[0]) + 1 if row is not None else 1
-            sql_table = self._free_name(db, station, table, version)
-            db.execute(
-                "INSERT INTO table_versions VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (station.name, table.name, version, sql_table, table.signature, definition,
-                 utc_now()),
-            )  # fmt: skip
-            detail = f"{table.name} v{version} signature {table.signature}: table {sql_table}"
-            self._log(db, station.name, "new version", detail)
         col_defs = [
             sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(pg_type(c.field.type_code)))
-            for n, c in zip(pg_columns(cols), cols, strict=True)
+            for n, c in zip(self.column_names(cols), cols, strict=True)
         ]
         db.execute(
             sql.SQL(
@@ -270,10 +179,8 @@ class PostgresSink:
             "INSERT INTO positions VALUES (%s, %s, %s, %s, NULL, 0, 0, %s) ON CONFLICT DO NOTHING",
             (station.name, table.name, version, table.signature, utc_now()),
         )
-        return version, sql_table
 
-    @staticmethod
-    def _free_name(db: Conn, station: StationInfo, table: TableDef, version: int) -> str:
+    def _free_name(self, db: Conn, station: StationInfo, table: TableDef, version: int) -> str:
         suffix = "" if version == 1 else f"_v{version}"
         base = _fit(f"{station.name}_{table.name}", suffix)
         name, n = base, 1
@@ -290,108 +197,32 @@ class PostgresSink:
     def log(self, station: str, event: str, detail: str = "") -> None:
         self.run("write the collection log", lambda db: self._log(db, station, event, detail))
 
-    @staticmethod
-    def _log(db: Conn, station: str, event: str, detail: str) -> None:
-        db.execute(
-            "INSERT INTO collection_log (time_utc, station, event, detail) VALUES (%s, %s, %s, %s)",
-            (utc_now(), station, event, detail),
-        )
-
-    def _closed(self, station: str, table: str) -> None:
-        with self._lock:
-            self._open.discard((station, table))
-
     def close(self) -> None:
-        with self._lock:
-            self._drop()
-
-    def __enter__(self) -> PostgresSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._pg.drop()
 
 
-class PostgresTableWriter:
+class PostgresTableWriter(SqlTableWriter[PostgresSink, Conn]):
     """Appends one table version: records by COPY, holes, position and log in one transaction."""
 
-    def __init__(
-        self,
-        sink: PostgresSink,
-        station: StationInfo,
-        table: TableDef,
-        version: int,
-        sql_table: str,
-    ) -> None:
-        self._sink = sink
-        self.station = station
-        self.table = table
-        self.version = version
-        self.sql_table = sql_table
-        self._cols = columns(table)
-        self._closed = False
-        names = ["record", "timestamp", "timestamp_utc", *pg_columns(self._cols)]
-        self._copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(sql_table), sql.SQL(", ").join(map(sql.Identifier, names))
+    @cached_property
+    def _copy(self) -> sql.Composed:
+        return sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(self.sql_table), sql.SQL(", ").join(map(sql.Identifier, self._names))
         )
-        self._key = (station.name, table.name, version)
-        self.position = self._read_position()
 
-    def _read_position(self) -> Position | None:
-        row = self._sink.run(
-            f"read the position of {self.sql_table}",
-            lambda db: db.execute(
-                "SELECT last_record FROM positions WHERE station = %s AND table_name = %s "
-                "AND version = %s",
-                self._key,
-            ).fetchone(),
-        )
-        if row is None or row[0] is None:
-            return None
-        return Position(self.table.signature, int(row[0]), self.version)
+    def _read(self, what: str, work: Callable[[Conn], T]) -> T:
+        return self._sink.run(what, work)
 
-    def holes(self) -> list[Hole]:
-        rows = self._sink.run(
-            f"read the holes of {self.sql_table}",
-            lambda db: db.execute(
-                "SELECT first_record, last_record FROM holes WHERE station = %s AND "
-                "table_name = %s AND version = %s ORDER BY first_record, last_record",
-                self._key,
-            ).fetchall(),
-        )
-        return [Hole(self.table.name, int(a), int(b)) for a, b in rows]
-
-    def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
-        if self._closed:
-            raise UsageError(f"{self.sql_table}: writer is closed")
-        check_holes(self.table, holes)
-        fresh = new_records(records, None)
-        zone = self.station.tzinfo
-        rows: list[tuple[int, list[object]]] = []
-        for r in fresh:
-            values = record_row(self.table, r)
-            utc = None if zone is None else local_to_utc(r.timestamp, zone)
-            rows.append((r.number, [r.number, r.timestamp, utc, *map(_pg_value, values)]))
-        if not rows and not holes:
-            return
-        last = self._sink.run(
+    def _store(self, rows: list[Row], holes: Sequence[Hole]) -> int | None:
+        return self._sink.run(
             f"store {len(rows)} records in {self.sql_table}",
             lambda db: self._append(db, rows, holes),
         )
-        if last is not None:
-            self.position = Position(self.table.signature, last, self.version)
 
-    def _append(
-        self, db: Conn, rows: list[tuple[int, list[object]]], holes: Sequence[Hole]
-    ) -> int | None:
-        station, table, version = self._key
+    def _append(self, db: Conn, rows: list[Row], holes: Sequence[Hole]) -> int | None:
         if self._sink.holder is not None:
             self._check_lease(db)
-        row = db.execute(
-            "SELECT last_record FROM positions WHERE station = %s AND table_name = %s "
-            "AND version = %s FOR UPDATE",
-            self._key,
-        ).fetchone()
+        row = self._position_row(db, " FOR UPDATE")
         if row is None:
             raise StoreError(f"{self._sink.name}: the position row of {self.sql_table} is gone")
         stored_up_to = None if row[0] is None else int(row[0])
@@ -400,33 +231,16 @@ class PostgresTableWriter:
             with db.cursor() as cur, cur.copy(self._copy) as copy:
                 for _, values in new:
                     copy.write_row(values)
-        new_holes = 0
-        lost = 0
-        now = utc_now()
-        for h in holes:
-            cur = db.execute(
-                "INSERT INTO holes VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (station, table, version, h.first, h.last, now),
-            )
-            if cur.rowcount > 0:
-                new_holes += 1
-                lost += h.count
-                detail = (
-                    f"{table} v{version}: records {h.first}..{h.last} lost in the logger "
-                    f"({h.count} records)"
-                )
-                self._sink._log(db, station, "hole", detail)
+        new_holes, lost = self._store_holes(db, holes)
         reached = new[-1][0] if new else stored_up_to
         db.execute(
             "UPDATE positions SET last_record = %s, holes = holes + %s, "
             "records_lost = records_lost + %s, updated_utc = %s "
             "WHERE station = %s AND table_name = %s AND version = %s",
-            (reached, new_holes, lost, now, *self._key),
+            (reached, new_holes, lost, utc_now(), *self._key),
         )
         if new:
-            first_no, last_no = new[0][0], new[-1][0]
-            self._sink._log(db, station, "stored", f"{table} v{version}: {len(new)} new of "
-                            f"{len(rows)} records {first_no}..{last_no}")  # fmt: skip
+            self._log_stored(db, len(new), len(rows), new[0][0], new[-1][0])
         return reached
 
     def _check_lease(self, db: Conn) -> None:
@@ -440,37 +254,6 @@ class PostgresTableWriter:
                 f"{self._sink.name}: station {station} is leased to {holder or 'nobody'}, "
                 f"not to this collector ({self._sink.holder}): not writing"
             )
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._sink._closed(self.station.name, self.table.name)
-
-    def __enter__(self) -> PostgresTableWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-@contextmanager
-def connect(dsn: str, store: str, *, timeout: float = 10.0) -> Iterator[Conn]:
-    """A short-lived autocommit connection (status queries), errors as :class:`StoreError`."""
-    try:
-        conn = psycopg.connect(
-            dsn,
-            autocommit=True,
-            connect_timeout=max(1, round(timeout)),
-            application_name="fieldlink",
-        )
-    except psycopg.Error as exc:
-        raise StoreError(f"{store}: cannot connect: {reason(exc)}") from exc
-    try:
-        yield conn
-    except psycopg.Error as exc:
-        raise StoreError(f"{store}: {reason(exc)}") from exc
-    finally:
-        conn.close()
 
 
 __all__ = ["PostgresSink", "PostgresTableWriter", "connect", "pg_type", "reason"]

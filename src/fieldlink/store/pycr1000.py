@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from fieldlink.errors import StoreError, UsageError
+from fieldlink.errors import StoreError
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.store.base import (
     Hole,
@@ -53,6 +53,7 @@ from fieldlink.store.base import (
     record_row,
 )
 from fieldlink.store.formatting import number_text
+from fieldlink.store.opened import WriterBase
 from fieldlink.store.safefile import TornWrite, append_at
 
 log = logging.getLogger(__name__)
@@ -128,15 +129,9 @@ def pycr_value(value: object, dialect: str = "python2") -> str:
     """
     if isinstance(value, str) and dialect == "python3":
         return repr(value.encode("utf-8"))
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
+    if isinstance(value, float) and math.isfinite(value):
         return number_text(value, 9)
-    return str(value)
+    return str(value)  # True/False, and "nan", "inf", "-inf" as Python spells them
 
 
 def plan_cells(header: PycrHeader, table: TableDef, path: Path) -> tuple[list[Cell], list[str]]:
@@ -173,10 +168,8 @@ class HoleStore(Protocol):
     def _store_holes(self, station: str, version: int, holes: Sequence[Hole]) -> None: ...
 
 
-class PycrTableWriter:
+class PycrTableWriter(WriterBase):
     """Appends a table's new records to an existing PyCampbellCR1000 file."""
-
-    version = 1
 
     def __init__(
         self,
@@ -186,8 +179,7 @@ class PycrTableWriter:
         path: Path,
         header: PycrHeader,
     ) -> None:
-        self.station = station
-        self.table = table
+        super().__init__(None, station, table, 1)
         self.path = path
         self.header = header
         self._holes_store = holes
@@ -276,8 +268,7 @@ class PycrTableWriter:
         return list(self._holes)
 
     def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
-        if self._file.closed:
-            raise UsageError(f"{self.path.name}: writer is closed")
+        self._check_open(self.path.name)
         check_holes(self.table, holes)
         fresh = new_records(records, None if self.position is None else self.position.record)
         if self.after_time is not None:
@@ -309,14 +300,8 @@ class PycrTableWriter:
             reason = e.cause.strerror or e.cause
             raise StoreError(f"cannot write {self.path}: {reason}") from e.cause
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._file.close()
-
-    def __enter__(self) -> PycrTableWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["PycrHeader", "PycrTableWriter", "column_name", "pycr_value", "read_header"]

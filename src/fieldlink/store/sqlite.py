@@ -28,32 +28,26 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
-from fieldlink.errors import StoreError, UsageError
-from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.errors import StoreError
+from fieldlink.pakbus.protocol.model import TableDef
 from fieldlink.store.base import (
-    BOOL_TYPES,
-    FLOAT4_TYPES,
-    FLOAT8_TYPES,
-    INT_TYPES,
-    TIME_TYPES,
     Column,
     Hole,
-    Position,
     StationInfo,
-    check_holes,
     columns,
-    definition_key,
     iso_time,
-    new_records,
-    record_row,
     utc_now,
+    value_kind,
 )
+from fieldlink.store.opened import OpenTables
 from fieldlink.store.safefile import inside
-from fieldlink.store.timezones import local_to_utc
+from fieldlink.store.sqlbook import FIXED_COLUMNS, Row, SqlSink, SqlTableWriter
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS table_versions (
@@ -95,7 +89,7 @@ CREATE TABLE IF NOT EXISTS collection_log (
 );
 """
 
-_RESERVED = ("record", "timestamp", "timestamp_utc")
+T = TypeVar("T")
 
 
 def ident(name: str) -> str:
@@ -103,14 +97,13 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+#: The column type for each kind of value; a type fieldlink does not know gets none
+#: (SQLite then keeps whatever it is given).
+_SQL_TYPES = {"float": "REAL", "int": "INTEGER", "bool": "INTEGER", "time": "TEXT", "text": "TEXT"}
+
+
 def sql_type(type_code: int) -> str:
-    if type_code in FLOAT4_TYPES or type_code in FLOAT8_TYPES:
-        return "REAL"
-    if type_code in INT_TYPES or type_code in BOOL_TYPES:
-        return "INTEGER"
-    if type_code in TIME_TYPES:
-        return "TEXT"
-    return "TEXT" if type_code in (11, 16) else ""
+    return _SQL_TYPES.get(value_kind(type_code), "")
 
 
 def sql_columns(cols: list[Column]) -> list[str]:
@@ -119,7 +112,7 @@ def sql_columns(cols: list[Column]) -> list[str]:
     SQLite compares names without regard to case, so a field called ``Record`` would
     collide with ``record``; such a name gets a trailing underscore.
     """
-    taken = set(_RESERVED)
+    taken = set(FIXED_COLUMNS)
     out = []
     for c in cols:
         name = c.name
@@ -170,8 +163,13 @@ def _switch_to_wal(db: sqlite3.Connection, timeout: float) -> None:
             time.sleep(0.02)
 
 
-class SqliteSink:
+class SqliteSink(SqlSink[sqlite3.Connection]):
     """A SQLite database file holding every station's tables."""
+
+    marker = "?"
+    time_value = staticmethod(iso_time)
+    cell_value = staticmethod(_sql_value)
+    column_names = staticmethod(sql_columns)
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         p = Path(path)
@@ -179,7 +177,7 @@ class SqliteSink:
             p = p / "fieldlink.sqlite"
         self.path = p
         self._lock = threading.RLock()
-        self._open: set[tuple[str, str]] = set()
+        self._open = OpenTables(str(p))
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             inside(p, p.parent)  # a link out of the database's folder is refused
@@ -212,57 +210,26 @@ class SqliteSink:
     def open_table(
         self, station: StationInfo, table: TableDef, *, new_version: bool = False
     ) -> SqliteTableWriter:
-        key = (station.name, table.name)
-        with self._lock:
-            if key in self._open:
-                raise UsageError(
-                    f"table {table.name} of {station.name} is already open in {self.path}"
-                )
+        with self._lock, self._open.opening(station, table):
             try:
                 with self.transaction() as db:
                     version, sql_table = self._version(db, station, table, new_version)
             except sqlite3.Error as e:
                 raise StoreError(f"cannot write {self.path}: {_reason(e)}") from e
-            writer = SqliteTableWriter(self, station, table, version, sql_table)
-            self._open.add(key)
-            return writer
+            return SqliteTableWriter(self, station, table, version, sql_table)
 
-    def _version(
-        self, db: sqlite3.Connection, station: StationInfo, table: TableDef, new_version: bool
-    ) -> tuple[int, str]:
-        definition = definition_key(station, table)
-        row = db.execute(
-            "SELECT version, sql_table, definition FROM table_versions "
-            "WHERE station = ? AND table_name = ? ORDER BY version DESC LIMIT 1",
-            (station.name, table.name),
-        ).fetchone()
+    def _prepare(
+        self,
+        db: sqlite3.Connection,
+        station: StationInfo,
+        table: TableDef,
+        version: int,
+        sql_table: str,
+    ) -> None:
         cols = columns(table)
-        if row is not None and not new_version and row[2] == definition:
-            version, sql_table = int(row[0]), str(row[1])
-        else:
-            version = int(row[0]) + 1 if row is not None else 1
-            sql_table = self._free_name(db, station, table, version)
-            db.execute(
-                "INSERT INTO table_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    station.name,
-                    table.name,
-                    version,
-                    sql_table,
-                    table.signature,
-                    definition,
-                    iso_time(utc_now()),
-                ),
-            )
-            self._log(
-                db,
-                station.name,
-                "new version",
-                f"{table.name} v{version} signature {table.signature}: table {sql_table}",
-            )
         col_defs = [
             f"{ident(n)} {sql_type(c.field.type_code)}".rstrip()
-            for n, c in zip(sql_columns(cols), cols, strict=True)
+            for n, c in zip(self.column_names(cols), cols, strict=True)
         ]
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {ident(sql_table)} ("
@@ -270,11 +237,9 @@ class SqliteSink:
             + "".join(", " + d for d in col_defs)
             + ")"
         )
-        return version, sql_table
 
-    @staticmethod
     def _free_name(
-        db: sqlite3.Connection, station: StationInfo, table: TableDef, version: int
+        self, db: sqlite3.Connection, station: StationInfo, table: TableDef, version: int
     ) -> str:
         base = f"{station.name}_{table.name}" + ("" if version == 1 else f"_v{version}")
         name, n = base, 1
@@ -294,119 +259,43 @@ class SqliteSink:
         except sqlite3.Error as e:
             raise StoreError(f"cannot write {self.path}: {_reason(e)}") from e
 
-    @staticmethod
-    def _log(db: sqlite3.Connection, station: str, event: str, detail: str) -> None:
-        db.execute(
-            "INSERT INTO collection_log (time_utc, station, event, detail) VALUES (?, ?, ?, ?)",
-            (iso_time(utc_now()), station, event, detail),
-        )
-
-    def _closed(self, station: str, table: str) -> None:
-        with self._lock:
-            self._open.discard((station, table))
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> SqliteSink:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class SqliteTableWriter:
+class SqliteTableWriter(SqlTableWriter[SqliteSink, sqlite3.Connection]):
     """Appends one table version; records, holes, position and log in one transaction."""
 
-    def __init__(
-        self,
-        sink: SqliteSink,
-        station: StationInfo,
-        table: TableDef,
-        version: int,
-        sql_table: str,
-    ) -> None:
-        self._sink = sink
-        self.station = station
-        self.table = table
-        self.version = version
-        self.sql_table = sql_table
-        self._cols = columns(table)
-        self._closed = False
-        names = ["record", "timestamp", "timestamp_utc", *sql_columns(self._cols)]
-        self._insert = (
-            f"INSERT OR IGNORE INTO {ident(sql_table)} ("
+    @cached_property
+    def _insert(self) -> str:
+        names = self._names
+        return (
+            f"INSERT OR IGNORE INTO {ident(self.sql_table)} ("
             + ", ".join(ident(n) for n in names)
             + ") VALUES ("
             + ", ".join("?" * len(names))
             + ")"
         )
-        self.position = self._read_position()
 
-    def _read_position(self) -> Position | None:
+    def _read(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        # Outside a transaction: a read must not take the database's write lock.
+        # (The message names the file, as every SQLite sink message does, not ``what``.)
         try:
             with self._sink._lock:
-                row = self._sink._db.execute(
-                    "SELECT last_record FROM positions WHERE station = ? AND table_name = ? "
-                    "AND version = ?",
-                    (self.station.name, self.table.name, self.version),
-                ).fetchone()
+                return work(self._sink._db)
         except sqlite3.Error as e:
             raise StoreError(f"cannot read {self._sink.path}: {_reason(e)}") from e
-        if row is None or row[0] is None:
-            return None
-        return Position(self.table.signature, int(row[0]), self.version)
 
-    def holes(self) -> list[Hole]:
-        try:
-            with self._sink._lock:
-                rows = self._sink._db.execute(
-                    "SELECT first_record, last_record FROM holes WHERE station = ? AND "
-                    "table_name = ? AND version = ? ORDER BY first_record, last_record",
-                    (self.station.name, self.table.name, self.version),
-                ).fetchall()
-        except sqlite3.Error as e:
-            raise StoreError(f"cannot read {self._sink.path}: {_reason(e)}") from e
-        return [Hole(self.table.name, int(a), int(b)) for a, b in rows]
-
-    def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
-        if self._closed:
-            raise UsageError(f"{self.sql_table}: writer is closed")
-        check_holes(self.table, holes)
-        fresh = new_records(records, None)
-        zone = self.station.tzinfo
-        rows = []
-        for r in fresh:
-            values = record_row(self.table, r)
-            utc = None if zone is None else iso_time(local_to_utc(r.timestamp, zone))
-            rows.append([r.number, iso_time(r.timestamp), utc, *map(_sql_value, values)])
-        if not rows and not holes:
-            return
-        station, table, version = self.station.name, self.table.name, self.version
+    def _store(self, rows: list[Row], holes: Sequence[Hole]) -> int | None:
+        station, table, version = self._key
         try:
             with self._sink.transaction() as db:
                 before = db.total_changes
-                db.executemany(self._insert, rows)
+                db.executemany(self._insert, (values for _, values in rows))
                 stored = db.total_changes - before
-                new_holes = 0
-                lost = 0
-                for h in holes:
-                    cur = db.execute(
-                        "INSERT OR IGNORE INTO holes VALUES (?, ?, ?, ?, ?, ?)",
-                        (station, table, version, h.first, h.last, iso_time(utc_now())),
-                    )
-                    if cur.rowcount > 0:
-                        new_holes += 1
-                        lost += h.count
-                        self._sink._log(
-                            db,
-                            station,
-                            "hole",
-                            f"{table} v{version}: records {h.first}..{h.last} "
-                            f"lost in the logger ({h.count} records)",
-                        )
-                last = fresh[-1].number if fresh else None
+                new_holes, lost = self._store_holes(db, holes)
+                last = rows[-1][0] if rows else None
                 db.execute(
                     "INSERT INTO positions VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (station, table_name, version) DO UPDATE SET "
@@ -416,45 +305,15 @@ class SqliteTableWriter:
                     "holes = holes + excluded.holes, "
                     "records_lost = records_lost + excluded.records_lost, "
                     "updated_utc = excluded.updated_utc",
-                    (
-                        station,
-                        table,
-                        version,
-                        self.table.signature,
-                        last,
-                        new_holes,
-                        lost,
-                        iso_time(utc_now()),
-                    ),
-                )
-                if fresh:
-                    self._sink._log(
-                        db,
-                        station,
-                        "stored",
-                        f"{table} v{version}: {stored} new of {len(fresh)} records "
-                        f"{fresh[0].number}..{fresh[-1].number}",
-                    )
-                position = db.execute(
-                    "SELECT last_record FROM positions WHERE station = ? AND table_name = ? "
-                    "AND version = ?",
-                    (station, table, version),
-                ).fetchone()
+                    (station, table, version, self.table.signature, last, new_holes, lost,
+                     iso_time(utc_now())),
+                )  # fmt: skip
+                if rows:
+                    self._log_stored(db, stored, len(rows), rows[0][0], rows[-1][0])
+                position = self._position_row(db)
         except sqlite3.Error as e:
             raise StoreError(f"cannot write {self._sink.path}: {_reason(e)}") from e
-        if position is not None and position[0] is not None:
-            self.position = Position(self.table.signature, int(position[0]), version)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._sink._closed(self.station.name, self.table.name)
-
-    def __enter__(self) -> SqliteTableWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return None if position is None or position[0] is None else int(position[0])
 
 
 def _reason(e: BaseException) -> str:

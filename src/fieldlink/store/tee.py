@@ -16,6 +16,7 @@ from typing import Protocol
 
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store.base import Hole, Position, Sink, StationInfo, TableWriter, new_records
+from fieldlink.store.opened import Closes, WriterBase
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Publisher(Protocol):
     def log(self, station: str, event: str, detail: str = "") -> None: ...
 
 
-class PublishingSink:
+class PublishingSink(Closes):
     """``inner`` as it is, plus every newly stored record handed to ``publishers``."""
 
     def __init__(self, inner: Sink, publishers: Sequence[Publisher]) -> None:
@@ -55,22 +56,13 @@ class PublishingSink:
         self.inner.close()
 
 
-class PublishingWriter:
+class PublishingWriter(WriterBase):
+    """``inner`` (which its sink counts as open), publishing what it newly stores."""
+
     def __init__(self, inner: TableWriter, publishers: Sequence[Publisher]) -> None:
+        super().__init__(None, inner.station, inner.table, inner.version)
         self.inner = inner
         self.publishers = publishers
-
-    @property
-    def station(self) -> StationInfo:
-        return self.inner.station
-
-    @property
-    def table(self) -> TableDef:
-        return self.inner.table
-
-    @property
-    def version(self) -> int:
-        return self.inner.version
 
     @property
     def position(self) -> Position | None:
@@ -95,14 +87,8 @@ class PublishingWriter:
     def holes(self) -> list[Hole]:
         return self.inner.holes()
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.inner.close()
-
-    def __enter__(self) -> PublishingWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _quietly(name: str, work: Callable[[], None]) -> None:

@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import TypeVar
 
 #: The superuser of a throwaway cluster and its password (scram over TCP).
 PG_USER = "fieldlink"
@@ -208,37 +209,35 @@ class MosquittoServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-_shared: dict[str, PostgresServer | MosquittoServer | Unavailable] = {}
+Server = TypeVar("Server", PostgresServer, MosquittoServer)
+
+#: This process's server of each kind, or why it could not start (then asking again
+#: fails at once instead of trying again in every test).
+_shared: dict[type, PostgresServer | MosquittoServer | Unavailable] = {}
+
+
+def _shared_server(kind: type[Server]) -> Server:
+    got = _shared.get(kind)
+    if got is None:
+        try:
+            got = kind()
+        except Unavailable as exc:
+            got = exc
+        _shared[kind] = got
+    if isinstance(got, Unavailable):
+        raise got
+    assert isinstance(got, kind)
+    return got
 
 
 def shared_postgres() -> PostgresServer:
     """This process's throwaway PostgreSQL server, started on first use."""
-    got = _shared.get("pg")
-    if got is None:
-        try:
-            got = PostgresServer()
-        except Unavailable as exc:
-            got = exc
-        _shared["pg"] = got
-    if isinstance(got, Unavailable):
-        raise got
-    assert isinstance(got, PostgresServer)
-    return got
+    return _shared_server(PostgresServer)
 
 
 def shared_mosquitto() -> MosquittoServer:
     """This process's throwaway mosquitto broker, started on first use."""
-    got = _shared.get("mqtt")
-    if got is None:
-        try:
-            got = MosquittoServer()
-        except Unavailable as exc:
-            got = exc
-        _shared["mqtt"] = got
-    if isinstance(got, Unavailable):
-        raise got
-    assert isinstance(got, MosquittoServer)
-    return got
+    return _shared_server(MosquittoServer)
 
 
 __all__ = [
