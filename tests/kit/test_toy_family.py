@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -270,7 +271,7 @@ class _EchoCalls:
 
     greeting: int | None
     double = Call(_checked_double)
-    doubles = Streamed(doubles, int)
+    doubles = Streamed.of_arguments(doubles, int)
 
     @Method
     def double_greeting(self, times: int = 1) -> Operation[int]:
@@ -288,7 +289,9 @@ class AsyncCallingEcho(_EchoCalls, AsyncEchoClient):
 
 def test_methods_written_once_run_on_both_clients() -> None:
     echo = Echo()
-    assert isinstance(CallingEcho.double, Call) and "refused" in (CallingEcho.double.__doc__ or "")
+    assert "refused" in (CallingEcho.double.__doc__ or "")
+    assert list(inspect.signature(CallingEcho.double).parameters) == ["self", "n"]
+    assert inspect.iscoroutinefunction(AsyncCallingEcho.double)
     with EmulatorHost(echo, name="echo").running() as emu:
         assert emu.url is not None
         with CallingEcho.open(emu.url, link_timeout=2.0) as client:

@@ -24,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
+from types import MethodType
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from fieldlink.errors import FieldlinkError, LinkClosed
@@ -40,7 +42,8 @@ P = ParamSpec("P")
 L = TypeVar("L", Link, AsyncLink)
 K = TypeVar("K")
 C = TypeVar("C", bound="AsyncClient")
-FN = TypeVar("FN", bound=Callable[..., Any])
+BC = TypeVar("BC", bound="Client")
+R_co = TypeVar("R_co", covariant=True)
 
 
 class _Hooks(Generic[L, K]):
@@ -198,109 +201,98 @@ class AsyncOpen(Generic[C]):
             await self._client.close()
 
 
-class _Named:
-    """What a method written once is called: the functions it hands out carry its name
-    and its documentation, as a hand-written method's would."""
+def _as_method(build: Callable[P, R_co]) -> Callable[Concatenate[Any, P], R_co]:
+    """``build`` as a method that ignores its client, showing ``build``'s signature
+    behind the client's place (so ``help()`` of the bound method reads right)."""
 
-    name = qualname = ""
+    def method(client: Any, /, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        return build(*args, **kwargs)
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name, self.qualname = name, f"{owner.__qualname__}.{name}"
-
-    def _named(self, function: FN) -> FN:
-        function.__name__, function.__qualname__ = self.name, self.qualname
-        function.__doc__ = self.__doc__
-        return function
-
-
-class Call(_Named, Generic[P, T]):
-    """A client method written once for both clients: ``build`` turns the method's
-    arguments into a conversation, which a :class:`Client` runs (the method returns its
-    result) and an :class:`AsyncClient` awaits (the method is a coroutine).
-
-    ``build`` runs when the method is called (in the coroutine, for the asyncio twin),
-    so a bad argument fails before anything is sent, as in a hand-written method.
-    """
-
-    def __init__(self, build: Callable[P, Operation[T]]) -> None:
-        self.build = build
-        self.__doc__ = build.__doc__
-
-    @overload
-    def __get__(self, client: None, owner: type) -> Self: ...
-    @overload
-    def __get__(self, client: Client, owner: type) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, client: AsyncClient, owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    def __get__(self, client: object, owner: type) -> object:
-        if not isinstance(client, Client | AsyncClient):
-            return self
-        build = self._builder(client)
-        if isinstance(client, AsyncClient):
-            running = client
-
-            @functools.wraps(build)
-            async def call_async(*args: P.args, **kwargs: P.kwargs) -> T:
-                return await running.run(build(*args, **kwargs))
-
-            return self._named(call_async)
-        blocking = client
-
-        @functools.wraps(build)
-        def call(*args: P.args, **kwargs: P.kwargs) -> T:
-            return blocking.run(build(*args, **kwargs))
-
-        return self._named(call)
-
-    def _builder(self, client: Client | AsyncClient) -> Callable[P, Operation[T]]:
-        return self.build
-
-    def __call__(self, client: Client | AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> Any:
-        """Called on the class with the client first (``Tracer.stats(tracer)``), as a
-        hand-written method may be."""
-        method: Callable[P, Any] = self.__get__(client, type(client))
-        return method(*args, **kwargs)
+    functools.update_wrapper(method, build)
+    signature = inspect.signature(build)
+    self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self, *signature.parameters.values()]
+    )
+    return method
 
 
-class Method(Call[P, T]):
-    """A :class:`Call` whose ``build`` needs the client (its options, what it learned):
-    a method of the mixin both clients share, used as a decorator::
+class Method(Generic[P, T]):
+    """A client method written once for both clients, as ``build(client, ...)``, which
+    makes its conversation: a :class:`Client` runs it (the method returns the result),
+    an :class:`AsyncClient` awaits it (the method is a coroutine function).  Used as a
+    decorator on the mixin both clients share::
 
         @Method
         def status(self) -> Operation[Status]:
             return ops.status(self.unit)
+
+    ``build`` runs when the method is called (in the coroutine, for the asyncio twin),
+    so a bad argument fails before anything is sent.  Both functions are made once and
+    carry ``build``'s name, signature and docstring, for ``help()`` and for mypy.
     """
 
     def __init__(self, build: Callable[Concatenate[Any, P], Operation[T]]) -> None:
-        self.method = build
-        self.__doc__ = build.__doc__
-
-    def _builder(self, client: Client | AsyncClient) -> Callable[P, Operation[T]]:
-        return functools.partial(self.method, client)
-
-
-class Streamed(_Named, Generic[P, T]):
-    """A streaming method written once for both clients: an iterator of ``item``
-    (an async iterator on an :class:`AsyncClient`) over the conversation ``build`` makes."""
-
-    def __init__(self, build: Callable[P, Stream], item: type[T]) -> None:
-        self.build = build
-        self.item = item
-        self.__doc__ = build.__doc__
-
-    @overload
-    def __get__(self, client: None, owner: type) -> Self: ...
-    @overload
-    def __get__(self, client: Client, owner: type) -> Callable[P, Iterator[T]]: ...
-    @overload
-    def __get__(self, client: AsyncClient, owner: type) -> Callable[P, AsyncIterator[T]]: ...
-    def __get__(self, client: object, owner: type) -> object:
-        if not isinstance(client, Client | AsyncClient):
-            return self
-        build, streaming = self.build, client
+        @functools.wraps(build)
+        def blocking(client: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            return client.run(build(client, *args, **kwargs))
 
         @functools.wraps(build)
-        def items(*args: P.args, **kwargs: P.kwargs) -> Iterator[T] | AsyncIterator[T]:
-            return streaming.stream(build(*args, **kwargs))
+        async def awaited(client: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            return await client.run(build(client, *args, **kwargs))
 
-        return self._named(items)
+        self._blocking, self._awaited = blocking, awaited
+
+    @overload
+    def __get__(self, client: None, owner: type[BC]) -> Callable[Concatenate[BC, P], T]: ...
+    @overload
+    def __get__(
+        self, client: None, owner: type[C]
+    ) -> Callable[Concatenate[C, P], Coroutine[Any, Any, T]]: ...
+    @overload
+    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, T]: ...
+    @overload
+    def __get__(
+        self, client: AsyncClient, owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, client: object, owner: type[Any] | None = None) -> Any:
+        awaits = issubclass(owner or type(client), AsyncClient)
+        method = self._awaited if awaits else self._blocking
+        return method if client is None else MethodType(method, client)
+
+
+class Call(Method[P, T]):
+    """A :class:`Method` whose conversation needs only the arguments, not the client::
+
+    settings = Call(ops.read_settings)   # tdr.settings() / await tdr.settings()
+    """
+
+    def __init__(self, build: Callable[P, Operation[T]]) -> None:
+        super().__init__(_as_method(build))
+
+
+class Streamed(Generic[P, T]):
+    """A streaming method written once for both clients: an iterator of ``T`` (an async
+    iterator on an :class:`AsyncClient`) over the conversation ``build(client, ...)``
+    makes.  :meth:`of_arguments` is the form whose conversation ignores the client."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Stream], item: type[T]) -> None:
+        @functools.wraps(build)
+        def streamed(client: Any, /, *args: P.args, **kwargs: P.kwargs) -> Any:
+            return client.stream(build(client, *args, **kwargs))
+
+        self._streamed = streamed
+        self.item = item
+
+    @classmethod
+    def of_arguments(cls, build: Callable[P, Stream], item: type[T]) -> Streamed[P, T]:
+        return cls(_as_method(build), item)
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
+    @overload
+    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, Iterator[T]]: ...
+    @overload
+    def __get__(self, client: AsyncClient, owner: type[Any]) -> Callable[P, AsyncIterator[T]]: ...
+    def __get__(self, client: object, owner: type[Any] | None = None) -> Any:
+        return self._streamed if client is None else MethodType(self._streamed, client)

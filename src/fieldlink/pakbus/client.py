@@ -4,8 +4,9 @@ Both are thin: every method builds the matching conversation from
 :mod:`fieldlink.pakbus.operations` and runs it with :mod:`fieldlink.kit.drive`,
 blocking or under asyncio.  Each method is written once, in :class:`_Methods`, as
 the builder of its conversation; :class:`Datalogger` runs what it builds and
-:class:`AsyncDatalogger` awaits it (see :class:`_Call`).  So the two classes cannot
-disagree about the protocol or about their arguments, only about how they wait.
+:class:`AsyncDatalogger` awaits it (see :class:`~fieldlink.kit.client.Method`).
+So the two classes cannot disagree about the protocol or about their arguments,
+only about how they wait.
 Each keeps the logger's table definitions (read once from ``.TDF``, read again when
 a program changes) and a lock so that one logger object may be shared between
 threads or tasks: the lock is taken per exchange, so a caller iterating over
@@ -22,13 +23,11 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
-from types import MethodType
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypedDict, TypeVar, overload
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypedDict, TypeVar
 
 from fieldlink.errors import UsageError
-from fieldlink.kit.client import AsyncClient, AsyncOpen, Client
+from fieldlink.kit.client import AsyncClient, AsyncOpen, Client, Method, Streamed
 from fieldlink.link import AsyncLink, Link
 from fieldlink.pakbus import operations as ops
 from fieldlink.pakbus.protocol.directory import DirEntry
@@ -61,65 +60,9 @@ class ClientOptions(TypedDict):
     first_timeout: float | None
 
 
-class _Call(Generic[P, T]):
-    """A method of both clients, written once as ``build``, which makes its conversation.
-
-    Got from a :class:`~fieldlink.kit.client.Client` it runs the conversation and
-    returns the result; from an :class:`~fieldlink.kit.client.AsyncClient` it is a
-    coroutine function that awaits it.  The name, signature and docstring are
-    ``build``'s, for ``help()`` and the type checker alike.
-    """
-
-    def __init__(self, build: Callable[Concatenate[Any, P], Operation[T]]) -> None:
-        @functools.wraps(build)
-        def blocking(client: Any, /, *args: Any, **kwargs: Any) -> Any:
-            return client.run(build(client, *args, **kwargs))
-
-        @functools.wraps(build)
-        async def awaited(client: Any, /, *args: Any, **kwargs: Any) -> Any:
-            return await client.run(build(client, *args, **kwargs))
-
-        self._blocking = blocking
-        self._awaited = awaited
-
-    @overload
-    def __get__(self, client: None, owner: type[C]) -> Callable[Concatenate[C, P], T]: ...
-    @overload
-    def __get__(
-        self, client: None, owner: type[A]
-    ) -> Callable[Concatenate[A, P], Coroutine[Any, Any, T]]: ...
-    @overload
-    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, T]: ...
-    @overload
-    def __get__(
-        self, client: AsyncClient, owner: type[Any]
-    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    def __get__(self, client: object, owner: type[Any] | None = None) -> Any:
-        method = self._awaited if issubclass(owner or type(client), AsyncClient) else self._blocking
-        return method if client is None else MethodType(method, client)
-
-
-class _Records(Generic[P]):
-    """Like :class:`_Call` for a conversation that streams records: an iterator of them,
-    or an async iterator from an :class:`~fieldlink.kit.client.AsyncClient`."""
-
-    def __init__(self, build: Callable[Concatenate[Any, P], Stream]) -> None:
-        @functools.wraps(build)
-        def streamed(client: Any, /, *args: Any, **kwargs: Any) -> Any:
-            return client.stream(build(client, *args, **kwargs))
-
-        self._streamed = streamed
-
-    @overload
-    def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
-    @overload
-    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, Iterator[Record]]: ...
-    @overload
-    def __get__(
-        self, client: AsyncClient, owner: type[Any]
-    ) -> Callable[P, AsyncIterator[Record]]: ...
-    def __get__(self, client: object, owner: type[Any] | None = None) -> Any:
-        return self._streamed if client is None else MethodType(self._streamed, client)
+def _records(build: Callable[Concatenate[Any, P], Stream]) -> Streamed[P, Record]:
+    """A method written once that streams the logger's records."""
+    return Streamed(build, Record)
 
 
 class _Methods(Generic[L, R]):
@@ -221,33 +164,33 @@ class _Methods(Generic[L, R]):
 
     # --- link -------------------------------------------------------------------------
 
-    @_Call
+    @Method
     def hello(self) -> Operation[HelloResponse]:
         """Hello: make sure the logger answers, and become its neighbour."""
         return ops.hello()
 
-    @_Call
+    @Method
     def bye(self) -> Operation[None]:
         return ops.bye()
 
-    @_Call
+    @Method
     def ping(self, *, size: int = 16) -> Operation[float]:
         """Round-trip time in seconds (PakBus Echo; Hello if Echo is not supported)."""
         return ops.ping(size=size)
 
     # --- clock ------------------------------------------------------------------------
 
-    @_Call
+    @Method
     def gettime(self) -> Operation[dt.datetime]:
         """The logger clock: a naive datetime in whatever zone the logger keeps."""
         return ops.nsec_datetime((yield from ops.read_clock(self.security_code)))
 
-    @_Call
+    @Method
     def settime(self, when: dt.datetime) -> Operation[dt.datetime]:
         """Set the logger clock to ``when`` (round trip compensated); returns the new time."""
         return ops.set_clock(when, self.security_code)
 
-    @_Call
+    @Method
     def sync_clock(
         self,
         *,
@@ -267,16 +210,16 @@ class _Methods(Generic[L, R]):
 
     # --- status and settings ----------------------------------------------------------
 
-    @_Call
+    @Method
     def program_stats(self) -> Operation[ops.ProgramStats]:
         return ops.program_stats(self.security_code)
 
-    @_Call
+    @Method
     def settings(self) -> Operation[ops.DeviceSettings]:
         """All DevConfig settings."""
         return ops.get_settings(self.security_code)
 
-    @_Call
+    @Method
     def set_setting(
         self, setting_id: int, value: bytes | str | int | float | bool
     ) -> Operation[None]:
@@ -285,11 +228,11 @@ class _Methods(Generic[L, R]):
 
     # --- files ------------------------------------------------------------------------
 
-    @_Call
+    @Method
     def list_files(self) -> Operation[list[DirEntry]]:
         return list((yield from ops.list_files(self.security_code)))
 
-    @_Call
+    @Method
     def get_file(
         self,
         name: str,
@@ -307,18 +250,18 @@ class _Methods(Generic[L, R]):
             name, self.security_code, progress=progress, size=size, max_size=max_size
         )
 
-    @_Call
+    @Method
     def put_file(
         self, name: str, data: bytes, progress: ops.ProgressCallback | None = None
     ) -> Operation[None]:
         return ops.put_file(name, data, self.security_code, progress=progress)
 
-    @_Call
+    @Method
     def file_control(self, name: str, command: int | str, *, name2: str = "") -> Operation[int]:
         """File Control: ``"run"``, ``"stop"``, ``"delete"``, ``"format"`` or a code; HoldOff."""
         return ops.file_control(name, command, self.security_code, name2=name2)
 
-    @_Call
+    @Method
     def send_program(
         self,
         name: str,
@@ -341,20 +284,20 @@ class _Methods(Generic[L, R]):
 
     # --- tables and data --------------------------------------------------------------
 
-    @_Call
+    @Method
     def table_defs(self, refresh: bool = False) -> Operation[tuple[TableDef, ...]]:
         return ops.table_defs(self.catalog, self.security_code, refresh=refresh)
 
-    @_Call
+    @Method
     def list_tables(self) -> Operation[list[str]]:
         return [t.name for t in (yield from ops.table_defs(self.catalog, self.security_code))]
 
-    @_Call
+    @Method
     def table_def(self, name: str) -> Operation[TableDef]:
         yield from ops.table_defs(self.catalog, self.security_code)
         return self.catalog.find(name)
 
-    @_Records
+    @_records
     def collect(
         self,
         table: str | TableDef,
@@ -383,19 +326,19 @@ class _Methods(Generic[L, R]):
             security_code=self.security_code,
         )
 
-    @_Call
+    @Method
     def get_value(
         self, table: str, field: str, swath: int = 1
     ) -> Operation[ops.FieldValue | tuple[ops.FieldValue, ...]]:
         return ops.get_value(self.catalog, table, field, swath, self.security_code)
 
-    @_Call
+    @Method
     def set_value(
         self, table: str, field: str, value: Scalar | Sequence[Scalar]
     ) -> Operation[None]:
         return ops.set_value(self.catalog, table, field, value, self.security_code)
 
-    @_Call
+    @Method
     def reset_table(self, table: str) -> Operation[None]:
         return ops.reset_table(self.catalog, table, self.security_code)
 

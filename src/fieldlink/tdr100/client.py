@@ -171,7 +171,7 @@ class _Common:
     set_reference_length = Call(_set_reference_length)
     reference_length = Call(ops.reference_length)
     measure = Call(_measure)
-    sweep = Streamed(_sweep, Measurement)
+    sweep = Streamed.of_arguments(_sweep, Measurement)
 
     # the rest (timing, ReqVerSig, SetPwrOff, abort)
     timing = Call(ops.timing)
