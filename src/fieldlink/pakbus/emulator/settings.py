@@ -20,9 +20,8 @@ import struct
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
-from fieldlink.pakbus.emulator.models import LoggerModel
+from fieldlink.pakbus.emulator.models import LoggerModel, captured_rows
 from fieldlink.pakbus.protocol.codes import (
     DevConfigAction,
     DevConfigControlOutcome,
@@ -102,14 +101,10 @@ def encode_serial(serial: str) -> bytes:
 
 @cache
 def _captured() -> tuple[Setting, ...]:
-    path = resources.files("fieldlink.pakbus.emulator").joinpath("data/cr1000_devconfig.txt")
-    out = []
-    for line in path.read_text(encoding="ascii").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        sid, access, value = line.split()
-        out.append(Setting(int(sid), b"" if value == "-" else bytes.fromhex(value), access == "ro"))
-    return tuple(out)
+    return tuple(
+        Setting(int(sid), b"" if value == "-" else bytes.fromhex(value), access == "ro")
+        for sid, access, value in captured_rows("cr1000_devconfig.txt")
+    )
 
 
 def _device_summary(model: LoggerModel) -> bytes:
