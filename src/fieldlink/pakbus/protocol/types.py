@@ -429,12 +429,14 @@ _NSEC_BE = struct.Struct(">iI")
 _NSEC_LE = struct.Struct("<iI")
 
 
-def _nsec_be_to_datetime(raw: bytes) -> dt.datetime:
-    return _stamp(*_NSEC_BE.unpack(raw))
+def _nsec_reader(fmt: struct.Struct) -> Callable[[bytes], dt.datetime]:
+    """Decoder of an NSec in the byte order of ``fmt``."""
+    unpack = fmt.unpack
 
+    def decode(raw: bytes) -> dt.datetime:
+        return _stamp(*unpack(raw))
 
-def _nsec_le_to_datetime(raw: bytes) -> dt.datetime:
-    return _stamp(*_NSEC_LE.unpack(raw))
+    return decode
 
 
 def _sec_stamp(seconds: int) -> dt.datetime:
@@ -490,28 +492,14 @@ _LE_F8 = struct.Struct("<d")
 _BE_WORDS = struct.Struct(">HH")
 
 
-def _le_int2(raw: bytes) -> int:
-    return int(_LE_I2.unpack(raw)[0])
+def _le_item(fmt: struct.Struct) -> Converter:
+    """Decoder of a little-endian item, taken from the record as raw bytes."""
+    unpack = fmt.unpack
 
+    def decode(raw: bytes) -> object:
+        return unpack(raw)[0]
 
-def _le_int4(raw: bytes) -> int:
-    return int(_LE_I4.unpack(raw)[0])
-
-
-def _le_uint2(raw: bytes) -> int:
-    return int(_LE_U2.unpack(raw)[0])
-
-
-def _le_uint4(raw: bytes) -> int:
-    return int(_LE_U4.unpack(raw)[0])
-
-
-def _le_ieee4(raw: bytes) -> float:
-    return float(_LE_F4.unpack(raw)[0])
-
-
-def _le_ieee8(raw: bytes) -> float:
-    return float(_LE_F8.unpack(raw)[0])
+    return decode
 
 
 def _fp3_from_bytes(raw: bytes) -> float:
@@ -537,17 +525,17 @@ DECODE_PLAN: dict[int, tuple[str, Converter | None]] = {
     DataType.BOOL: ("B", bool),
     DataType.SEC: ("I", _sec_to_datetime),
     DataType.USEC: ("6s", _usec_to_datetime),
-    DataType.NSEC: ("8s", _nsec_be_to_datetime),
+    DataType.NSEC: ("8s", _nsec_reader(_NSEC_BE)),
     DataType.FP3: ("3s", _fp3_from_bytes),
     DataType.BOOL8: ("B", None),
     DataType.IEEE8: ("d", None),
-    DataType.INT2_LSF: ("2s", _le_int2),
-    DataType.INT4_LSF: ("4s", _le_int4),
-    DataType.UINT2_LSF: ("2s", _le_uint2),
-    DataType.UINT4_LSF: ("4s", _le_uint4),
-    DataType.NSEC_LSF: ("8s", _nsec_le_to_datetime),
-    DataType.IEEE4_LSF: ("4s", _le_ieee4),
-    DataType.IEEE8_LSF: ("8s", _le_ieee8),
+    DataType.INT2_LSF: ("2s", _le_item(_LE_I2)),
+    DataType.INT4_LSF: ("4s", _le_item(_LE_I4)),
+    DataType.UINT2_LSF: ("2s", _le_item(_LE_U2)),
+    DataType.UINT4_LSF: ("4s", _le_item(_LE_U4)),
+    DataType.NSEC_LSF: ("8s", _nsec_reader(_NSEC_LE)),
+    DataType.IEEE4_LSF: ("4s", _le_item(_LE_F4)),
+    DataType.IEEE8_LSF: ("8s", _le_item(_LE_F8)),
     DataType.FS4: ("4s", _fs4_from_bytes),
     DataType.BOOL2: ("H", bool),
     DataType.BOOL4: ("I", bool),
@@ -585,14 +573,14 @@ def _le_packer(fmt: struct.Struct, item: Converter) -> Converter:
     return encode
 
 
-def _nsec_be_bytes(value: object) -> bytes:
-    t = _checked_nsec(value)
-    return _NSEC_BE.pack(t.seconds, t.nanoseconds)
+def _nsec_writer(fmt: struct.Struct) -> Converter:
+    """Encoder of an NSec in the byte order of ``fmt``."""
 
+    def encode(value: object) -> bytes:
+        t = _checked_nsec(value)
+        return fmt.pack(t.seconds, t.nanoseconds)
 
-def _nsec_le_bytes(value: object) -> bytes:
-    t = _checked_nsec(value)
-    return _NSEC_LE.pack(t.seconds, t.nanoseconds)
+    return encode
 
 
 def _fp3_bytes(value: object) -> bytes:
@@ -632,7 +620,7 @@ ENCODE_PLAN: dict[int, Converter] = {
     DataType.BOOL: _bool_encoder(0xFF),
     DataType.SEC: _sec_item,
     DataType.USEC: _usec_to_bytes,
-    DataType.NSEC: _nsec_be_bytes,
+    DataType.NSEC: _nsec_writer(_NSEC_BE),
     DataType.FP3: _fp3_bytes,
     DataType.BOOL8: _uint1,
     DataType.IEEE8: _float_item,
@@ -640,7 +628,7 @@ ENCODE_PLAN: dict[int, Converter] = {
     DataType.INT4_LSF: _le_packer(_LE_I4, _int4),
     DataType.UINT2_LSF: _le_packer(_LE_U2, _uint2),
     DataType.UINT4_LSF: _le_packer(_LE_U4, _uint4),
-    DataType.NSEC_LSF: _nsec_le_bytes,
+    DataType.NSEC_LSF: _nsec_writer(_NSEC_LE),
     DataType.IEEE4_LSF: _le_packer(_LE_F4, _float_item),
     DataType.IEEE8_LSF: _le_packer(_LE_F8, _float_item),
     DataType.FS4: _fs4_bytes,
