@@ -24,6 +24,7 @@ import datetime as dt
 import math
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import IntEnum
 
 from fieldlink.errors import ProtocolError
@@ -188,18 +189,51 @@ def _as_nsec(value: object) -> NSec:
 #: Powers of ten for the decimal float formats (up to the 7 decimals of FP3/FS4).
 _POW10 = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 
-_FP2_NAN = 0x9FFE
-_FP2_POS_INF = 0x1FFF
-_FP2_NEG_INF = 0x9FFF
+
+@dataclass(frozen=True, slots=True)
+class _Specials:
+    """The words a decimal float format (FP2, FP3) keeps for NaN and the infinities."""
+
+    nan: int
+    pos_inf: int
+    neg_inf: int
+
+    def value(self, word: int) -> float | None:
+        """NaN or an infinity for a special word, None for an ordinary number."""
+        if word == self.nan:
+            return math.nan
+        if word == self.pos_inf:
+            return math.inf
+        if word == self.neg_inf:
+            return -math.inf
+        return None
+
+    def word(self, value: float) -> int | None:
+        """The special word of NaN or an infinity, None for a finite value."""
+        if math.isnan(value):
+            return self.nan
+        if math.isinf(value):
+            return self.pos_inf if value > 0 else self.neg_inf
+        return None
+
+
+def _most_decimals(magnitude: float, max_mantissa: int) -> tuple[int, int]:
+    """(decimals, mantissa) keeping the most of up to 7 decimals that fit ``max_mantissa``;
+    0 decimals, clamped, for a magnitude too large for any."""
+    for d in range(7, 0, -1):
+        m = math.floor(magnitude * _POW10[d] + 0.5)
+        if m <= max_mantissa:
+            return d, m
+    return 0, min(math.floor(magnitude + 0.5), max_mantissa)
+
+
+_FP2 = _Specials(nan=0x9FFE, pos_inf=0x1FFF, neg_inf=0x9FFF)
 
 
 def _fp2_value(word: int) -> float:
-    if word == _FP2_NAN:
-        return math.nan
-    if word == _FP2_POS_INF:
-        return math.inf
-    if word == _FP2_NEG_INF:
-        return -math.inf
+    special = _FP2.value(word)
+    if special is not None:
+        return special
     mantissa = word & 0x1FFF
     value = mantissa / _POW10[(word >> 13) & 0x3]
     return -value if word & 0x8000 else value
@@ -211,7 +245,7 @@ def _fp2_values() -> tuple[float, ...]:
     ``m / 10**d`` either way, and negation is exact)."""
     positive = [m / p for p in _POW10[:4] for m in range(0x2000)]  # bits 14..13, 12..0
     table = positive + [-v for v in positive]  # bit 15
-    table[_FP2_NAN], table[_FP2_POS_INF], table[_FP2_NEG_INF] = math.nan, math.inf, -math.inf
+    table[_FP2.nan], table[_FP2.pos_inf], table[_FP2.neg_inf] = math.nan, math.inf, -math.inf
     return tuple(table)
 
 
@@ -235,10 +269,9 @@ def fp2_to_word(value: float) -> int:
     8000, so a finite value can never produce one of the special words (0x1FFF, 0x9FFF,
     0x9FFE), and a value that rounds to zero loses its sign.
     """
-    if math.isnan(value):
-        return _FP2_NAN
-    if math.isinf(value):
-        return _FP2_POS_INF if value > 0 else _FP2_NEG_INF
+    special = _FP2.word(value)
+    if special is not None:
+        return special
     magnitude = abs(value)
     if magnitude < 8:
         decimals = 3
@@ -258,9 +291,7 @@ def fp2_to_word(value: float) -> int:
 
 # --- FP3 ----------------------------------------------------------------------------------
 
-_FP3_NAN = 0x8FFFFE
-_FP3_POS_INF = 0x0FFFFF
-_FP3_NEG_INF = 0x8FFFFF
+_FP3 = _Specials(nan=0x8FFFFE, pos_inf=0x0FFFFF, neg_inf=0x8FFFFF)
 _FP3_MAX_MANTISSA = 0xFFFFD  # stay clear of the special patterns
 
 
@@ -271,29 +302,19 @@ def _fp3_from_word(word: int) -> float:
     NaN/+INF/-INF, mirroring FP2.  We follow jPakBus (the patterns are the FP2 specials
     widened), so those three words never decode as ordinary numbers.
     """
-    if word == _FP3_NAN:
-        return math.nan
-    if word == _FP3_POS_INF:
-        return math.inf
-    if word == _FP3_NEG_INF:
-        return -math.inf
+    special = _FP3.value(word)
+    if special is not None:
+        return special
     value = (word & 0xFFFFF) / _POW10[(word >> 20) & 0x7]
     return -value if word & 0x800000 else value
 
 
 def _fp3_to_word(value: float) -> int:
     """Our own encoder (no device rule is documented): most decimals that fit, clamped."""
-    if math.isnan(value):
-        return _FP3_NAN
-    if math.isinf(value):
-        return _FP3_POS_INF if value > 0 else _FP3_NEG_INF
-    magnitude = abs(value)
-    decimals, mantissa = 0, min(math.floor(magnitude + 0.5), _FP3_MAX_MANTISSA)
-    for d in range(7, 0, -1):
-        m = math.floor(magnitude * _POW10[d] + 0.5)
-        if m <= _FP3_MAX_MANTISSA:
-            decimals, mantissa = d, m
-            break
+    special = _FP3.word(value)
+    if special is not None:
+        return special
+    decimals, mantissa = _most_decimals(abs(value), _FP3_MAX_MANTISSA)
     if mantissa == 0:
         return 0
     return (0x800000 if value < 0 else 0) | (decimals << 20) | mantissa
@@ -360,13 +381,7 @@ def _fs4_to_words(value: float) -> tuple[int, int]:
     """Our own encoder: the marker bits a CR10X sets are not documented, we leave them 0."""
     if not math.isfinite(value):
         raise ValueError("FS4 cannot represent NaN or infinity")
-    magnitude = abs(value)
-    decimals, mantissa = 0, min(math.floor(magnitude + 0.5), _FS4_MAX_MANTISSA)
-    for d in range(7, 0, -1):
-        m = math.floor(magnitude * _POW10[d] + 0.5)
-        if m <= _FS4_MAX_MANTISSA:
-            decimals, mantissa = d, m
-            break
+    decimals, mantissa = _most_decimals(abs(value), _FS4_MAX_MANTISSA)
     w1 = ((decimals & 0x1) << 15) | ((decimals >> 1) << 8) | ((mantissa >> 8) & 0xFF)
     if value < 0 and mantissa:
         w1 |= 0x4000
