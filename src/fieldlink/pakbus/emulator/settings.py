@@ -29,6 +29,7 @@ from fieldlink.pakbus.protocol.codes import (
     DevConfigSetOutcome,
     SettingOutcome,
 )
+from fieldlink.pakbus.protocol.pakctrl import SettingValue
 
 __all__ = [
     "CATALOGUE_MAJOR",
@@ -68,13 +69,9 @@ DEVICE_NOTES = 121
 _U16 = struct.Struct(">H")
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One catalogue entry as the device holds it."""
-
-    id: int
-    value: bytes
-    read_only: bool
+#: One catalogue entry as the device holds it: what a get-settings response carries for
+#: it whole (id, value, read-only; never ``large_value``).
+Setting = SettingValue
 
 
 @dataclass(frozen=True, slots=True)
