@@ -123,7 +123,7 @@ def test_a_client_that_never_reads_neither_stalls_others_nor_hoards_memory(
             sent += 200
         (conn,) = emulator.connections
         assert conn.backlog <= MAX_BACKLOG + 1_100  # one answer beyond the limit at most
-        assert conn.port.decoder.stats.frames < sent  # it is not reading us any more
+        assert conn.port.link.decoder.stats.frames < sent  # it is not reading us any more
         assert clock_round_trip(emulator) < SERVED_PROMPTLY  # and everyone else is served
     finally:
         greedy.close()
@@ -160,9 +160,9 @@ def test_one_big_burst_of_requests_does_not_hold_up_another_client(
             busy.sendall(frame(collect) * burst)
             assert wait_until(lambda: len(emulator.connections) == 1)
             (conn,) = emulator.connections
-            assert wait_until(lambda: conn.port.answered > 0), "the burst is being answered"
+            assert wait_until(lambda: conn.port.link.answered > 0), "the burst is being answered"
             clock_round_trip(emulator)
-            assert conn.port.answered < burst, "the clock was answered before the burst ended"
+            assert conn.port.link.answered < burst, "the clock was answered before the burst ended"
         finally:
             stop.set()
             reader.join()

@@ -133,3 +133,16 @@ def test_meaning_tables_are_read_only() -> None:
 def test_describe_code_uses_any_table() -> None:
     assert c.describe_code(c.COMPILE_STATE_MEANINGS, 2) == "compile error"
     assert c.describe_code(c.SETTING_OUTCOME_MEANINGS, 9) == "unknown code 0x09"
+
+
+def test_a_code_carries_its_meaning_and_stays_a_plain_number() -> None:
+    code = c.Bmp5ResponseCode.REBOOT_NEEDED
+    assert code.meaning == c.bmp5_meaning(0x15) == "success, but the change needs a reboot"
+    assert code == 0x15 and c.Bmp5ResponseCode(0x15) is code and int(code) == 0x15
+    assert c.FileCommand(14).meaning == c.FILE_COMMAND_MEANINGS[14]
+
+
+def test_device_type_names_spell_campbells_hyphens() -> None:
+    assert c.device_type_name(4) == "CR10X-PB"
+    assert c.device_type_name(19) == "CR5000-PB"
+    assert c.device_type_name(78) == "CR1000X"

@@ -45,9 +45,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fieldlink.errors import ConfigError
 from fieldlink.pakbus.emulator.crbasic import (
@@ -79,6 +80,8 @@ __all__ = [
     "parse_station",
     "public_for",
 ]
+
+_T = TypeVar("_T")
 
 #: History in ``Table1`` when nothing says otherwise.
 DEFAULT_RECORDS = 10_000
@@ -114,6 +117,7 @@ _VAR_TYPES = {
     "bool4": DataType.BOOL4,
     "ieee8": DataType.IEEE8,
 }
+_FIELD_TYPE_NAMES = "FP2, IEEE4, Long, UINT2, UINT4, Boolean, String, NSEC, Bool8, IEEE8"
 _PROCESSING = {p.lower(): p for p in PROCESSING_SUFFIXES}
 
 _STATION_KEYS = {
@@ -278,6 +282,21 @@ def _list_of_tables(value: object, where: _Where) -> list[dict[str, Any]]:
     return [_table(item, where.at(i)) for i, item in enumerate(value)]
 
 
+def _each(
+    data: dict[str, Any], key: str, where: _Where, parse: Callable[[dict[str, Any], _Where], _T]
+) -> tuple[_T, ...]:
+    """Every table of the array ``key`` (none if absent), each read by ``parse``."""
+    at = where.at(key)
+    return tuple(
+        parse(item, at.at(i)) for i, item in enumerate(_list_of_tables(data.get(key, []), at))
+    )
+
+
+def _distinct(keys: Sequence[Hashable], where: _Where, message: str) -> None:
+    if len(set(keys)) != len(keys):
+        raise where.error(message)
+
+
 def _known_keys(data: dict[str, Any], allowed: set[str], where: _Where) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -321,6 +340,17 @@ def _duration(value: object, where: _Where) -> int:
     raise where.error(f"cannot read {value!r} as a duration (e.g. 60, '1 min', '100 ms')")
 
 
+def _type(
+    data: dict[str, Any], where: _Where, types: dict[str, int], default: str, names: str
+) -> int:
+    """The type code of ``data["type"]`` (``default`` if absent); ``names`` lists the choices."""
+    type_name = _str(data, "type", where, default) or default
+    code = types.get(type_name.lower())
+    if code is None:
+        raise where.at("type").error(f"unknown type {type_name!r}; use one of {names}")
+    return code
+
+
 def _dims(data: dict[str, Any], where: _Where) -> tuple[int, ...]:
     dims = data.get("dims", [])
     if not isinstance(dims, list) or not all(
@@ -342,13 +372,7 @@ def _field(data: dict[str, Any], where: _Where) -> FieldSpec:
         where,
     )
     name = _name(data, where)
-    type_name = _str(data, "type", where, "IEEE4") or "IEEE4"
-    code = _FIELD_TYPES.get(type_name.lower())
-    if code is None:
-        raise where.at("type").error(
-            f"unknown type {type_name!r}; use one of FP2, IEEE4, Long, UINT2, UINT4, Boolean, "
-            "String, NSEC, Bool8, IEEE8"
-        )
+    code = _type(data, where, _FIELD_TYPES, "IEEE4", _FIELD_TYPE_NAMES)
     processing_name = _str(data, "processing", where, "Smp") or "Smp"
     processing = _PROCESSING.get(processing_name.lower())
     if processing is None:
@@ -394,16 +418,10 @@ def _data_table(data: dict[str, Any], where: _Where) -> TableSpec:
         raise where.at("every").error("must be at least 1 ms")
     time_into = _duration(data.get("time_into", 0), where.at("time_into"))
     size = _int(data, "size", where, 1, 100_000_000) or 1_000
-    raw_fields = data.get("fields")
-    if not raw_fields:
+    if not data.get("fields"):
         raise where.at("fields").error("a table needs at least one field")
-    fields = tuple(
-        _field(f, where.at("fields").at(i))
-        for i, f in enumerate(_list_of_tables(raw_fields, where.at("fields")))
-    )
-    names = [f.name.lower() for f in fields]
-    if len(set(names)) != len(names):
-        raise where.at("fields").error("two fields have the same name")
+    fields = _each(data, "fields", where, _field)
+    _distinct([f.name.lower() for f in fields], where.at("fields"), "two fields have the same name")
     return TableSpec(
         name=name,
         interval_ns=interval,
@@ -417,12 +435,7 @@ def _data_table(data: dict[str, Any], where: _Where) -> TableSpec:
 def _public_var(data: dict[str, Any], where: _Where) -> FieldSpec:
     _known_keys(data, {"name", "type", "units", "dims", "length"}, where)
     name = _name(data, where)
-    type_name = _str(data, "type", where, "Float") or "Float"
-    code = _VAR_TYPES.get(type_name.lower())
-    if code is None:
-        raise where.at("type").error(
-            f"unknown type {type_name!r}; use one of Float, Long, Boolean, Double, String"
-        )
+    code = _type(data, where, _VAR_TYPES, "Float", "Float, Long, Boolean, Double, String")
     dims = _dims(data, where)
     if code == DataType.ASCII:
         dims = _string_dims(data, where, dims)
@@ -499,20 +512,12 @@ def parse_station(
         program, program_text, file_name = _read_program(path_text, base, where.at("program"))
         program_name = program_name or f"CPU:{file_name}"
     elif "tables" in data or "public" in data:
-        tables = tuple(
-            _data_table(t, where.at("tables").at(i))
-            for i, t in enumerate(_list_of_tables(data.get("tables", []), where.at("tables")))
+        tables = _each(data, "tables", where, _data_table)
+        _distinct(
+            [t.name.lower() for t in tables], where.at("tables"), "two tables have the same name"
         )
-        names = [t.name.lower() for t in tables]
-        if len(set(names)) != len(names):
-            raise where.at("tables").error("two tables have the same name")
         public = (
-            tuple(
-                _public_var(p, where.at("public").at(i))
-                for i, p in enumerate(_list_of_tables(data["public"], where.at("public")))
-            )
-            if "public" in data
-            else public_for(tables)
+            _each(data, "public", where, _public_var) if "public" in data else public_for(tables)
         )
         scan = _duration(data.get("scan", 1), where.at("scan"))
         if scan < 1_000_000:
@@ -520,15 +525,12 @@ def parse_station(
         program = ProgramSpec(public=public, tables=tables, scan_ns=scan)
     elif "scan" in data:
         raise where.at("scan").error("only stations that list their tables take 'scan'")
-    neighbours: list[NeighbourConfig] = []
-    if "neighbours" in data:
-        if depth >= 8:
-            raise where.at("neighbours").error("neighbours nest too deep (8 levels at most)")
-        for i, item in enumerate(_list_of_tables(data["neighbours"], where.at("neighbours"))):
-            neighbours.append(_neighbour(item, where.at("neighbours").at(i), base, depth))
-    nodes = [n.node for n in neighbours]
-    if len(set(nodes)) != len(nodes):
-        raise where.at("neighbours").error("two neighbours have the same node")
+    if "neighbours" in data and depth >= 8:
+        raise where.at("neighbours").error("neighbours nest too deep (8 levels at most)")
+    neighbours = _each(data, "neighbours", where, lambda n, at: _neighbour(n, at, base, depth))
+    _distinct(
+        [n.node for n in neighbours], where.at("neighbours"), "two neighbours have the same node"
+    )
     return StationConfig(
         program=program,
         program_text=program_text,
@@ -539,7 +541,7 @@ def parse_station(
         records=_int(data, "records", where, 0, 10_000_000),
         security=_security(data, where),
         usr_drive_size=_int(data, "usr_drive_size", where, 0, 2**31 - 1),
-        neighbours=tuple(neighbours),
+        neighbours=neighbours,
         source=f"{source}: {path}" if path else source,
     )
 

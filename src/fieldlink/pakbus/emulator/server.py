@@ -32,7 +32,6 @@ from fieldlink.kit.spawn import EmulatorProcess, spawn_emulator
 from fieldlink.pakbus.emulator.config import StationConfig, check_addresses, load_station
 from fieldlink.pakbus.emulator.device import Device, DevicePort
 from fieldlink.pakbus.emulator.station import Station
-from fieldlink.pakbus.protocol.framing import FrameDecoder
 
 __all__ = [
     "DEFAULT_PORT",
@@ -70,14 +69,6 @@ class _LoggerPort(BasePort):
         self.link = DevicePort(emulator.device, client=number)
         self._pty = pty
         self._last_hello = float("-inf")
-
-    @property
-    def decoder(self) -> FrameDecoder:
-        return self.link.decoder
-
-    @property
-    def answered(self) -> int:
-        return self.link.answered
 
     @property
     def in_unit(self) -> bool:

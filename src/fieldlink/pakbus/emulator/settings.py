@@ -20,9 +20,8 @@ import struct
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
-from fieldlink.pakbus.emulator.models import LoggerModel
+from fieldlink.pakbus.emulator.models import LoggerModel, captured_rows
 from fieldlink.pakbus.protocol.codes import (
     DevConfigAction,
     DevConfigControlOutcome,
@@ -30,6 +29,7 @@ from fieldlink.pakbus.protocol.codes import (
     DevConfigSetOutcome,
     SettingOutcome,
 )
+from fieldlink.pakbus.protocol.pakctrl import SettingValue
 
 __all__ = [
     "CATALOGUE_MAJOR",
@@ -69,13 +69,9 @@ DEVICE_NOTES = 121
 _U16 = struct.Struct(">H")
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One catalogue entry as the device holds it."""
-
-    id: int
-    value: bytes
-    read_only: bool
+#: One catalogue entry as the device holds it: what a get-settings response carries for
+#: it whole (id, value, read-only; never ``large_value``).
+Setting = SettingValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +98,10 @@ def encode_serial(serial: str) -> bytes:
 
 @cache
 def _captured() -> tuple[Setting, ...]:
-    path = resources.files("fieldlink.pakbus.emulator").joinpath("data/cr1000_devconfig.txt")
-    out = []
-    for line in path.read_text(encoding="ascii").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        sid, access, value = line.split()
-        out.append(Setting(int(sid), b"" if value == "-" else bytes.fromhex(value), access == "ro"))
-    return tuple(out)
+    return tuple(
+        Setting(int(sid), b"" if value == "-" else bytes.fromhex(value), access == "ro")
+        for sid, access, value in captured_rows("cr1000_devconfig.txt")
+    )
 
 
 def _device_summary(model: LoggerModel) -> bytes:

@@ -15,7 +15,7 @@ starts them again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 
 from fieldlink.pakbus.emulator.values import unit_noise
 
@@ -32,39 +32,38 @@ class _Segment:
     time_ns: int
 
 
+@dataclass(eq=False)
 class LoggedTable:
     """Record numbering and time stamps of one table.
 
     ``cadence_ns`` is how often a record is stored; ``event`` tables get a time stamp
     jittered inside each period (deterministic per ``seed``), as if an event had
-    triggered the record.  All times are logger time in ns since 1990.
+    triggered the record.  The first boundary at or after ``start_ns`` is the first
+    record's, and records are stored up to ``now_ns``.  All times are logger time in ns
+    since 1990.  A table is mutable state: two are equal only if they are one.
     """
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        cadence_ns: int,
-        size: int,
-        start_ns: int,
-        now_ns: int,
-        time_into_ns: int = 0,
-        event: bool = False,
-        seed: int = 0,
-    ) -> None:
-        if cadence_ns <= 0:
+    name: str
+    _: KW_ONLY
+    cadence_ns: int
+    size: int
+    start_ns: InitVar[int]
+    now_ns: InitVar[int]
+    time_into_ns: int = 0
+    event: bool = False
+    seed: int = 0
+    generation: int = field(default=0, init=False)
+    running: bool = field(default=True, init=False)
+    next_record: int = field(default=0, init=False)
+    next_time: int = field(init=False)
+    _segments: list[_Segment] = field(init=False, repr=False)
+
+    def __post_init__(self, start_ns: int, now_ns: int) -> None:
+        if self.cadence_ns <= 0:
             raise ValueError("a table needs a positive cadence")
-        if size < 1:
+        if self.size < 1:
             raise ValueError("a table holds at least one record")
-        self.name = name
-        self.cadence_ns = cadence_ns
-        self.size = size
-        self.time_into_ns = time_into_ns % cadence_ns
-        self.event = event
-        self.seed = seed
-        self.generation = 0
-        self.running = True
-        self.next_record = 0
+        self.time_into_ns %= self.cadence_ns
         self.next_time = self.boundary_at_or_after(start_ns)
         self._segments = [_Segment(0, self.next_time)]
         self.advance(now_ns)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Final, TypeVar
+from typing import Final, Self, TypeVar
 
 _V = TypeVar("_V")
 
@@ -28,52 +28,56 @@ def describe_code(table: Mapping[int, str], code: int) -> str:
     return meaning if meaning is not None else f"unknown code 0x{code:02X}"
 
 
+class _Code(IntEnum):
+    """A code named once with its documented meaning: ``NAME = code, "meaning"``.
+
+    The member is still the plain number (``Bmp5ResponseCode(7)``, ``== 7``); the
+    meaning rides along as ``.meaning`` and builds the module's meaning tables.
+    """
+
+    meaning: str
+
+    def __new__(cls, code: int, meaning: str) -> Self:
+        member = int.__new__(cls, code)
+        member._value_ = code
+        member.meaning = meaning
+        return member
+
+
+def _meanings(codes: type[_Code]) -> Mapping[int, str]:
+    """The read-only table code -> meaning of one code enum."""
+    return _frozen({int(code): code.meaning for code in codes})
+
+
 # --- BMP5 response codes (§5) -----------------------------------------------------------------
 
 
-class Bmp5ResponseCode(IntEnum):
+class Bmp5ResponseCode(_Code):
     """RespCode of BMP5 responses; the union over all messages (§5 table)."""
 
-    OK = 0x00
-    PERMISSION_DENIED = 0x01
-    INSUFFICIENT_RESOURCES = 0x02
-    INVALID_TABLE_DEFINITION = 0x07
-    INVALID_FRAGMENT = 0x09
-    INVALID_FILE_NAME = 0x0D
-    FILE_NOT_ACCESSIBLE = 0x0E
-    OPTION_NOT_APPLICABLE = 0x0F
-    INVALID_TABLE_OR_FIELD = 0x10
-    CONVERSION_NOT_SUPPORTED = 0x11
-    MEMORY_BOUNDS_VIOLATION = 0x12
-    UNSUPPORTED_FILE_COMMAND = 0x13
-    ROOT_DIRECTORY_FULL = 0x14
-    REBOOT_NEEDED = 0x15
-    FILE_BUSY = 0x16
-    CANNOT_FORMAT = 0x17
-    INCOMPATIBLE_FORMAT = 0x18
+    OK = 0x00, "complete"
+    PERMISSION_DENIED = 0x01, "permission denied (security code)"
+    INSUFFICIENT_RESOURCES = 0x02, "insufficient resources or memory full"
+    INVALID_TABLE_DEFINITION = (
+        0x07,
+        "invalid table definition (table number or signature; re-read the .TDF)",
+    )
+    INVALID_FRAGMENT = 0x09, "invalid fragment number or fragment out of order"
+    INVALID_FILE_NAME = 0x0D, "invalid file name"
+    FILE_NOT_ACCESSIBLE = 0x0E, "file not currently accessible"
+    OPTION_NOT_APPLICABLE = 0x0F, "option not applicable / invalid control option"
+    INVALID_TABLE_OR_FIELD = 0x10, "invalid table or field name"
+    CONVERSION_NOT_SUPPORTED = 0x11, "data type conversion not supported"
+    MEMORY_BOUNDS_VIOLATION = 0x12, "memory bounds violation (swath too long)"
+    UNSUPPORTED_FILE_COMMAND = 0x13, "unsupported file command"
+    ROOT_DIRECTORY_FULL = 0x14, "root directory full"
+    REBOOT_NEEDED = 0x15, "success, but the change needs a reboot"
+    FILE_BUSY = 0x16, "cannot delete: file open or busy"
+    CANNOT_FORMAT = 0x17, "cannot format: files are open"
+    INCOMPATIBLE_FORMAT = 0x18, "incompatible format"
 
 
-BMP5_MEANINGS: Final = _frozen(
-    {
-        0x00: "complete",
-        0x01: "permission denied (security code)",
-        0x02: "insufficient resources or memory full",
-        0x07: "invalid table definition (table number or signature; re-read the .TDF)",
-        0x09: "invalid fragment number or fragment out of order",
-        0x0D: "invalid file name",
-        0x0E: "file not currently accessible",
-        0x0F: "option not applicable / invalid control option",
-        0x10: "invalid table or field name",
-        0x11: "data type conversion not supported",
-        0x12: "memory bounds violation (swath too long)",
-        0x13: "unsupported file command",
-        0x14: "root directory full",
-        0x15: "success, but the change needs a reboot",
-        0x16: "cannot delete: file open or busy",
-        0x17: "cannot format: files are open",
-        0x18: "incompatible format",
-    }
-)
+BMP5_MEANINGS: Final = _meanings(Bmp5ResponseCode)
 
 
 def bmp5_meaning(code: int) -> str:
@@ -84,43 +88,26 @@ def bmp5_meaning(code: int) -> str:
 # --- PakCtrl delivery failure (§4.1) ----------------------------------------------------------
 
 
-class DeliveryFailureCode(IntEnum):
+class DeliveryFailureCode(_Code):
     """ErrCode of a PakCtrl delivery failure message (0x81)."""
 
-    UNKNOWN = 0
-    UNREACHABLE_DESTINATION = 1
-    UNREACHABLE_PROTOCOL = 2
-    QUEUE_OVERFLOW = 3
-    UNSUPPORTED_MESSAGE_TYPE = 4
-    MALFORMED_MESSAGE = 5
-    LINK_FAILED = 6
-    TOO_LARGE_64 = 7
-    TOO_LARGE_90 = 8
-    TOO_LARGE_128 = 9
-    TOO_LARGE_256 = 10
-    TOO_LARGE_512 = 11
-    BAD_CIPHER_OR_KEY = 12
-    ENCRYPTION_REQUIRED = 13
+    UNKNOWN = 0, "unknown reason"
+    UNREACHABLE_DESTINATION = 1, "unreachable destination"
+    UNREACHABLE_PROTOCOL = 2, "unreachable higher-level protocol (or encryption not supported)"
+    QUEUE_OVERFLOW = 3, "queue overflow, timed out or out of resources"
+    UNSUPPORTED_MESSAGE_TYPE = 4, "unimplemented command or message type"
+    MALFORMED_MESSAGE = 5, "malformed message"
+    LINK_FAILED = 6, "link failed"
+    TOO_LARGE_64 = 7, "packet larger than 64 bytes"
+    TOO_LARGE_90 = 8, "packet larger than 90 bytes"
+    TOO_LARGE_128 = 9, "packet larger than 128 bytes"
+    TOO_LARGE_256 = 10, "packet larger than 256 bytes"
+    TOO_LARGE_512 = 11, "packet larger than 512 bytes"
+    BAD_CIPHER_OR_KEY = 12, "unsupported cipher or bad encryption key"
+    ENCRYPTION_REQUIRED = 13, "encryption required"
 
 
-DELIVERY_FAILURE_MEANINGS: Final = _frozen(
-    {
-        0: "unknown reason",
-        1: "unreachable destination",
-        2: "unreachable higher-level protocol (or encryption not supported)",
-        3: "queue overflow, timed out or out of resources",
-        4: "unimplemented command or message type",
-        5: "malformed message",
-        6: "link failed",
-        7: "packet larger than 64 bytes",
-        8: "packet larger than 90 bytes",
-        9: "packet larger than 128 bytes",
-        10: "packet larger than 256 bytes",
-        11: "packet larger than 512 bytes",
-        12: "unsupported cipher or bad encryption key",
-        13: "encryption required",
-    }
-)
+DELIVERY_FAILURE_MEANINGS: Final = _meanings(DeliveryFailureCode)
 
 
 def delivery_failure_meaning(code: int) -> str:
@@ -131,168 +118,112 @@ def delivery_failure_meaning(code: int) -> str:
 # --- PakCtrl string settings (§4.9) -----------------------------------------------------------
 
 
-class StringSettingsCode(IntEnum):
+class StringSettingsCode(_Code):
     """RespCode of the PakCtrl set-string-settings response (0x88)."""
 
-    COMPLETE = 0
-    READ_ONLY = 1
-    OUT_OF_SPACE = 2
-    SYNTAX_ERROR = 3
-    ACCESS_DENIED = 4
+    COMPLETE = 0, "complete"
+    READ_ONLY = 1, "setting is read-only"
+    OUT_OF_SPACE = 2, "out of space"
+    SYNTAX_ERROR = 3, "syntax error"
+    ACCESS_DENIED = 4, "access denied"
 
 
-STRING_SETTINGS_MEANINGS: Final = _frozen(
-    {
-        0: "complete",
-        1: "setting is read-only",
-        2: "out of space",
-        3: "syntax error",
-        4: "access denied",
-    }
-)
+STRING_SETTINGS_MEANINGS: Final = _meanings(StringSettingsCode)
 
 
 # --- DevConfig (§4.10) ------------------------------------------------------------------------
 
 
-class DevConfigGetOutcome(IntEnum):
+class DevConfigGetOutcome(_Code):
     """Outcome of a DevConfig get-settings response (0x8F)."""
 
-    OK = 1
-    SECURITY = 2
+    OK = 1, "ok"
+    SECURITY = 2, "security code invalid"
 
 
-DEVCONFIG_GET_MEANINGS: Final = _frozen({1: "ok", 2: "security code invalid"})
+DEVCONFIG_GET_MEANINGS: Final = _meanings(DevConfigGetOutcome)
 
 
-class DevConfigSetOutcome(IntEnum):
+class DevConfigSetOutcome(_Code):
     """Outcome of a DevConfig set-settings response (0x90), for the whole message."""
 
-    OK = 1
-    SECURITY = 2
-    LOCKED = 3
+    OK = 1, "ok"
+    SECURITY = 2, "security code invalid or insufficient"
+    LOCKED = 3, "another client has uncommitted changes"
 
 
-DEVCONFIG_SET_MEANINGS: Final = _frozen(
-    {
-        1: "ok",
-        2: "security code invalid or insufficient",
-        3: "another client has uncommitted changes",
-    }
-)
+DEVCONFIG_SET_MEANINGS: Final = _meanings(DevConfigSetOutcome)
 
 
-class SettingOutcome(IntEnum):
+class SettingOutcome(_Code):
     """Per-setting outcome inside a DevConfig set-settings response (0x90)."""
 
-    TAGGED = 1
-    UNKNOWN_ID = 2
-    MALFORMED = 3
-    READ_ONLY = 4
-    NO_MEMORY = 5
+    TAGGED = 1, "tagged to change"
+    UNKNOWN_ID = 2, "unknown setting id"
+    MALFORMED = 3, "malformed or out of range"
+    READ_ONLY = 4, "read-only"
+    NO_MEMORY = 5, "no memory"
 
 
-SETTING_OUTCOME_MEANINGS: Final = _frozen(
-    {
-        1: "tagged to change",
-        2: "unknown setting id",
-        3: "malformed or out of range",
-        4: "read-only",
-        5: "no memory",
-    }
-)
+SETTING_OUTCOME_MEANINGS: Final = _meanings(SettingOutcome)
 
 
-class DevConfigGetFragmentOutcome(IntEnum):
+class DevConfigGetFragmentOutcome(_Code):
     """Outcome of a DevConfig get-setting-fragment response (0x91)."""
 
-    OK = 1
-    SECURITY = 2
-    NOT_SUPPORTED = 3
+    OK = 1, "ok"
+    SECURITY = 2, "security code invalid"
+    NOT_SUPPORTED = 3, "not supported by this device"
 
 
-DEVCONFIG_GET_FRAGMENT_MEANINGS: Final = _frozen(
-    {1: "ok", 2: "security code invalid", 3: "not supported by this device"}
-)
+DEVCONFIG_GET_FRAGMENT_MEANINGS: Final = _meanings(DevConfigGetFragmentOutcome)
 
 
-class DevConfigSetFragmentOutcome(IntEnum):
+class DevConfigSetFragmentOutcome(_Code):
     """Outcome of a DevConfig set-setting-fragment response (0x92)."""
 
-    ACCEPTED = 1
-    SECURITY = 2
-    UNKNOWN_ID = 3
-    MALFORMED = 4
-    READ_ONLY = 5
-    NO_MEMORY = 6
-    NOT_SUPPORTED = 7
+    ACCEPTED = 1, "tagged / accepted"
+    SECURITY = 2, "security code invalid"
+    UNKNOWN_ID = 3, "unknown setting id"
+    MALFORMED = 4, "malformed or out of range"
+    READ_ONLY = 5, "read-only"
+    NO_MEMORY = 6, "no memory"
+    NOT_SUPPORTED = 7, "transaction not supported"
 
 
-DEVCONFIG_SET_FRAGMENT_MEANINGS: Final = _frozen(
-    {
-        1: "tagged / accepted",
-        2: "security code invalid",
-        3: "unknown setting id",
-        4: "malformed or out of range",
-        5: "read-only",
-        6: "no memory",
-        7: "transaction not supported",
-    }
-)
+DEVCONFIG_SET_FRAGMENT_MEANINGS: Final = _meanings(DevConfigSetFragmentOutcome)
 
 
-class DevConfigAction(IntEnum):
+class DevConfigAction(_Code):
     """Action of a DevConfig control command (0x13)."""
 
-    COMMIT = 1
-    CANCEL = 2
-    REVERT_TO_DEFAULTS = 3
-    REFRESH_TIMER = 4
-    CANCEL_AND_REBOOT = 5
-    START_WIFI_SCAN = 6
+    COMMIT = 1, "commit changes and exit (device applies them / reboots)"
+    CANCEL = 2, "cancel changes and end the session"
+    REVERT_TO_DEFAULTS = 3, "revert all settings to factory defaults (still needs a commit)"
+    REFRESH_TIMER = 4, "refresh the session timer only"
+    CANCEL_AND_REBOOT = 5, "cancel changes and reboot"
+    START_WIFI_SCAN = 6, "start a Wi-Fi scan"
 
 
-DEVCONFIG_ACTION_MEANINGS: Final = _frozen(
-    {
-        1: "commit changes and exit (device applies them / reboots)",
-        2: "cancel changes and end the session",
-        3: "revert all settings to factory defaults (still needs a commit)",
-        4: "refresh the session timer only",
-        5: "cancel changes and reboot",
-        6: "start a Wi-Fi scan",
-    }
-)
+DEVCONFIG_ACTION_MEANINGS: Final = _meanings(DevConfigAction)
 
 
-class DevConfigControlOutcome(IntEnum):
+class DevConfigControlOutcome(_Code):
     """Outcome of a DevConfig control response (0x93)."""
 
-    COMMITTED = 1
-    SECURITY = 2
-    SESSION_ENDED = 3
-    DISCARDED_REBOOTING = 4
-    REVERTED = 5
-    TIMER_RESET = 6
-    LOCKED = 7
-    SYSTEM_ERROR = 8
-    INVALID_ACTION = 9
-    WIFI_SCAN_STARTED = 10
+    COMMITTED = 1, "committed (device will reboot)"
+    SECURITY = 2, "security code invalid"
+    SESSION_ENDED = 3, "nothing to commit / session ended"
+    DISCARDED_REBOOTING = 4, "changes discarded, device rebooting"
+    REVERTED = 5, "reverted to defaults (commit needed)"
+    TIMER_RESET = 6, "session timer reset"
+    LOCKED = 7, "another client holds uncommitted changes"
+    SYSTEM_ERROR = 8, "system error"
+    INVALID_ACTION = 9, "invalid action"
+    WIFI_SCAN_STARTED = 10, "Wi-Fi scan started"
 
 
-DEVCONFIG_CONTROL_MEANINGS: Final = _frozen(
-    {
-        1: "committed (device will reboot)",
-        2: "security code invalid",
-        3: "nothing to commit / session ended",
-        4: "changes discarded, device rebooting",
-        5: "reverted to defaults (commit needed)",
-        6: "session timer reset",
-        7: "another client holds uncommitted changes",
-        8: "system error",
-        9: "invalid action",
-        10: "Wi-Fi scan started",
-    }
-)
+DEVCONFIG_CONTROL_MEANINGS: Final = _meanings(DevConfigControlOutcome)
 
 
 class DeviceType(IntEnum):
@@ -318,28 +249,8 @@ class DeviceType(IntEnum):
     CR350 = 96
 
 
-DEVICE_TYPE_NAMES: Final = _frozen(
-    {
-        4: "CR10X-PB",
-        5: "CR510-PB",
-        6: "CR23X-PB",
-        7: "CR200",
-        9: "NL100",
-        12: "CR1000",
-        14: "RF401",
-        15: "CR3000",
-        18: "CR800",
-        19: "CR5000-PB",
-        27: "CR200X",
-        44: "NL200",
-        51: "NL240",
-        55: "CR6",
-        69: "CR300",
-        78: "CR1000X",
-        80: "NL241",
-        96: "CR350",
-    }
-)
+#: Model names as Campbell spells them: the member's name with ``-`` for ``_``.
+DEVICE_TYPE_NAMES: Final = _frozen({int(t): t.name.replace("_", "-") for t in DeviceType})
 
 
 def device_type_name(code: int) -> str:
@@ -350,85 +261,69 @@ def device_type_name(code: int) -> str:
 # --- files (§7.4) -----------------------------------------------------------------------------
 
 
-class FileCommand(IntEnum):
+class FileCommand(_Code):
     """FileCmd of a BMP5 file-control command (0x1E).  9 is UNCERTAIN: do not use."""
 
-    RUN_AND_SET_POWER_UP = 1
-    SET_POWER_UP = 2
-    HIDE = 3
-    DELETE = 4
-    FORMAT = 5
-    RUN_KEEP_DATA = 6
-    STOP = 7
-    STOP_AND_DELETE_DATA = 8
-    NEW_OS_OR_RESET = 9
-    RUN_LEAVE_POWER_UP = 10
-    PAUSE = 11
-    RESUME = 12
-    STOP_DELETE_RUN_SET_POWER_UP = 13
-    STOP_DELETE_RUN_LEAVE_POWER_UP = 14
-    MOVE = 15
-    MOVE_AND_RUN_SET_POWER_UP = 16
-    MOVE_AND_RUN_LEAVE_POWER_UP = 17
-    COPY = 18
-    COPY_AND_RUN_SET_POWER_UP = 19
-    COPY_AND_RUN_LEAVE_POWER_UP = 20
-    COMPILE_PAUSED_FOR_RECOVERY = 21
-    LOAD_OS_KEEP_SETTINGS = 22
+    RUN_AND_SET_POWER_UP = 1, "compile and run, and mark run-on-power-up"
+    SET_POWER_UP = 2, "set the run-on-power-up attribute (empty name clears it)"
+    HIDE = 3, "make the file hidden"
+    DELETE = 4, "delete the file"
+    FORMAT = 5, "format the device"
+    RUN_KEEP_DATA = 6, "compile and run without deleting data tables"
+    STOP = 7, "stop the running program"
+    STOP_AND_DELETE_DATA = 8, "stop the running program and delete its data files"
+    NEW_OS_OR_RESET = 9, "make the file the new OS or full memory reset (UNCERTAIN)"
+    RUN_LEAVE_POWER_UP = 10, "compile and run without changing run-on-power-up"
+    PAUSE = 11, "pause program execution"
+    RESUME = 12, "resume program execution"
+    STOP_DELETE_RUN_SET_POWER_UP = 13, "stop, delete data, run this file and set it run-on-power-up"
+    STOP_DELETE_RUN_LEAVE_POWER_UP = (
+        14,
+        "stop, delete data, run this file, leave run-on-power-up alone",
+    )
+    MOVE = 15, "move the file to the second name"
+    MOVE_AND_RUN_SET_POWER_UP = (
+        16,
+        "stop, delete data, move, run the second name, set run-on-power-up",
+    )
+    MOVE_AND_RUN_LEAVE_POWER_UP = (
+        17,
+        "stop, delete data, move, run the second name, leave run-on-power-up",
+    )
+    COPY = 18, "copy the file to the second name"
+    COPY_AND_RUN_SET_POWER_UP = (
+        19,
+        "copy, stop, delete data, run the second name, set run-on-power-up",
+    )
+    COPY_AND_RUN_LEAVE_POWER_UP = (
+        20,
+        "copy, stop, delete data, run the second name, leave run-on-power-up",
+    )
+    COMPILE_PAUSED_FOR_RECOVERY = (
+        21,
+        "compile but leave paused, mark final-storage tables filled (data recovery)",
+    )
+    LOAD_OS_KEEP_SETTINGS = 22, "load the file as new OS, keeping program and settings if possible"
 
 
-FILE_COMMAND_MEANINGS: Final = _frozen(
-    {
-        1: "compile and run, and mark run-on-power-up",
-        2: "set the run-on-power-up attribute (empty name clears it)",
-        3: "make the file hidden",
-        4: "delete the file",
-        5: "format the device",
-        6: "compile and run without deleting data tables",
-        7: "stop the running program",
-        8: "stop the running program and delete its data files",
-        9: "make the file the new OS or full memory reset (UNCERTAIN)",
-        10: "compile and run without changing run-on-power-up",
-        11: "pause program execution",
-        12: "resume program execution",
-        13: "stop, delete data, run this file and set it run-on-power-up",
-        14: "stop, delete data, run this file, leave run-on-power-up alone",
-        15: "move the file to the second name",
-        16: "stop, delete data, move, run the second name, set run-on-power-up",
-        17: "stop, delete data, move, run the second name, leave run-on-power-up",
-        18: "copy the file to the second name",
-        19: "copy, stop, delete data, run the second name, set run-on-power-up",
-        20: "copy, stop, delete data, run the second name, leave run-on-power-up",
-        21: "compile but leave paused, mark final-storage tables filled (data recovery)",
-        22: "load the file as new OS, keeping program and settings if possible",
-    }
-)
+FILE_COMMAND_MEANINGS: Final = _meanings(FileCommand)
 
 
 # --- tables and collection (§8.3, §8.5) -------------------------------------------------------
 
 
-class CollectMode(IntEnum):
+class CollectMode(_Code):
     """CollectMode of a BMP5 collect-data command (0x09): what P1/P2 select."""
 
-    ALL = 3
-    FROM_RECORD = 4
-    NEWEST = 5
-    RECORD_RANGE = 6
-    TIME_RANGE = 7
-    PARTIAL_RECORD = 8
+    ALL = 3, "all records, oldest to newest"
+    FROM_RECORD = 4, "from record P1 to the newest"
+    NEWEST = 5, "the newest P1 records"
+    RECORD_RANGE = 6, "records P1 <= number < P2"
+    TIME_RANGE = 7, "records with P1 <= time stamp < P2"
+    PARTIAL_RECORD = 8, "the rest of record P1 from byte offset P2"
 
 
-COLLECT_MODE_MEANINGS: Final = _frozen(
-    {
-        3: "all records, oldest to newest",
-        4: "from record P1 to the newest",
-        5: "the newest P1 records",
-        6: "records P1 <= number < P2",
-        7: "records with P1 <= time stamp < P2",
-        8: "the rest of record P1 from byte offset P2",
-    }
-)
+COLLECT_MODE_MEANINGS: Final = _meanings(CollectMode)
 
 
 class TableControlOption(IntEnum):
@@ -441,18 +336,16 @@ class TableControlOption(IntEnum):
 # --- programming statistics (§6.3) and access (§9.5) ------------------------------------------
 
 
-class CompileState(IntEnum):
+class CompileState(_Code):
     """CompState of a programming-statistics response (0x98)."""
 
-    NO_PROGRAM = 0
-    RUNNING = 1
-    COMPILE_ERROR = 2
-    PAUSED = 3
+    NO_PROGRAM = 0, "no program running"
+    RUNNING = 1, "running"
+    COMPILE_ERROR = 2, "compile error"
+    PAUSED = 3, "paused"
 
 
-COMPILE_STATE_MEANINGS: Final = _frozen(
-    {0: "no program running", 1: "running", 2: "compile error", 3: "paused"}
-)
+COMPILE_STATE_MEANINGS: Final = _meanings(CompileState)
 
 
 class AccessLevel(IntEnum):

@@ -11,6 +11,7 @@ fires.  Nothing here sleeps or reads a clock.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass, field
 from enum import Enum
 
 from fieldlink.pakbus.protocol.packet import BROADCAST, ExpMore, LinkState, Packet
@@ -47,6 +48,7 @@ class TimeoutAction(Enum):
     LINK_DOWN = "link down"
 
 
+@dataclass(eq=False)
 class LinkStateMachine:
     """Link-state bookkeeping for one neighbour, usable by client and device alike.
 
@@ -54,27 +56,20 @@ class LinkStateMachine:
     answers.  ``neighbour`` is the peer's physical address; when None it is learned
     from the first frame the peer sends.  The driver hands each neighbour's received
     packets to its own machine and filters out packets addressed to other nodes.
+    A machine is one link's mutable state, so two are never equal unless they are one.
     """
 
-    def __init__(
-        self,
-        address: int,
-        neighbour: int | None = None,
-        *,
-        ring_retry_interval: float = RING_RETRY_INTERVAL,
-        ring_retries: int = RING_RETRIES,
-        watchdog_seconds: float = WATCHDOG_SECONDS,
-    ) -> None:
-        self.address = address
-        self.neighbour = neighbour
-        self.ring_retry_interval = ring_retry_interval
-        self.ring_retries = ring_retries
-        self.watchdog_seconds = watchdog_seconds
-        self.state = LinkPhase.OFFLINE
-        #: An expect-more session is open (the peer sent ExpMore MORE or REVERSE and
-        #: has not since sent LAST): keep sending Ready rather than Finished.
-        self.session_open = False
-        self._rings_sent = 0
+    address: int
+    neighbour: int | None = None
+    _: KW_ONLY
+    ring_retry_interval: float = RING_RETRY_INTERVAL
+    ring_retries: int = RING_RETRIES
+    watchdog_seconds: float = WATCHDOG_SECONDS
+    state: LinkPhase = field(default=LinkPhase.OFFLINE, init=False)
+    #: An expect-more session is open (the peer sent ExpMore MORE or REVERSE and
+    #: has not since sent LAST): keep sending Ready rather than Finished.
+    session_open: bool = field(default=False, init=False)
+    _rings_sent: int = field(default=0, init=False, repr=False)
 
     # --- receiving ------------------------------------------------------------------------
 

@@ -164,12 +164,12 @@ class Packet:
     @property
     def msg_type(self) -> int | None:
         """First byte of the message, or None when there is no message."""
-        return self.body[0] if self.body else None
+        return msg_type_of(self.body)
 
     @property
     def tran_nbr(self) -> int | None:
         """Second byte of the message (the transaction number), or None if absent."""
-        return self.body[1] if len(self.body) >= 2 else None
+        return tran_of(self.body)
 
     @property
     def is_broadcast(self) -> bool:
@@ -327,6 +327,16 @@ def _check_range(name: str, value: int, top: int) -> None:
         raise ValueError(f"{name} must be 0..{top}, got {value}")
 
 
+def msg_type_of(message: bytes) -> int | None:
+    """A message's MsgType (its first byte), or None for no message."""
+    return message[0] if message else None
+
+
+def tran_of(message: bytes) -> int | None:
+    """A message's TranNbr (its second byte), or None if it is shorter than that."""
+    return message[1] if len(message) >= 2 else None
+
+
 __all__ = [
     "BROADCAST",
     "HEADER_LEN",
@@ -338,4 +348,6 @@ __all__ = [
     "LinkState",
     "Packet",
     "Priority",
+    "msg_type_of",
+    "tran_of",
 ]

@@ -32,6 +32,7 @@ from fieldlink.kit.fields import (
 )
 from fieldlink.pakbus.protocol.codes import DevConfigGetFragmentOutcome, DevConfigGetOutcome
 from fieldlink.pakbus.protocol.messages import PAKCTRL, Message, message, nsec
+from fieldlink.pakbus.protocol.packet import msg_type_of, tran_of
 from fieldlink.pakbus.protocol.wire import NSec
 
 #: Largest DevConfig setting length (14 bits) in a get-settings response.
@@ -114,11 +115,11 @@ class DeliveryFailureMessage(_PakCtrl):
 
     @property
     def original_msg_type(self) -> int | None:
-        return self.original[0] if self.original else None
+        return msg_type_of(self.original)
 
     @property
     def original_tran(self) -> int | None:
-        return self.original[1] if len(self.original) >= 2 else None
+        return tran_of(self.original)
 
 
 # --- hello (§4.2), hello request (§4.3), bye (§4.4), reset routes (§4.7) ----------------------

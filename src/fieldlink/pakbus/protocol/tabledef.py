@@ -62,6 +62,23 @@ class TableDefSpec:
     interval: NSec
     fields: tuple[FieldDef, ...]
 
+    def numbered(self, number: int, sig: int) -> TableDef:
+        """This table as number ``number`` of a file, with signature ``sig``."""
+        return TableDef(
+            self.name,
+            number,
+            self.size,
+            self.time_type,
+            self.time_into,
+            self.interval,
+            self.fields,
+            sig,
+        )
+
+    def signed(self, number: int = 1) -> TableDef:
+        """This table as number ``number``, signed over the bytes ``build_tdf`` writes."""
+        return self.numbered(number, signature(table_bytes(self)))
+
 
 # --- parsing ------------------------------------------------------------------------------
 
@@ -118,16 +135,8 @@ def _parse_table(r: Reader, number: int) -> TableDef:
         if field_type == _READ_ONLY:
             raise r.error("field with data type 0", r.pos - 1)
         fields.append(_parse_field(r, field_type))
-    return TableDef(
-        name=name,
-        number=number,
-        size=size,
-        time_type=time_type,
-        time_into=time_into,
-        interval=interval,
-        fields=tuple(fields),
-        signature=signature(r.data[start : r.pos]),
-    )
+    spec = TableDefSpec(name, size, time_type, time_into, interval, tuple(fields))
+    return spec.numbered(number, signature(r.data[start : r.pos]))
 
 
 def parse_table_definition(
@@ -165,20 +174,15 @@ def _check_u32(value: int, what: str) -> None:
         raise ValueError(f"{what} {value} does not fit a UInt4")
 
 
-def _write_table(
-    w: Writer,
-    name: str,
-    size: int,
-    time_type: int,
-    time_into: NSec,
-    interval: NSec,
-    fields: Iterable[FieldDef],
-) -> None:
+def table_bytes(table: TableDef | TableDefSpec) -> bytes:
+    """One table's definition bytes, TableName through terminator (what is signed)."""
+    name = table.name
     if not name:
         raise ValueError("a table needs a name")
-    _check_u32(size, f"table {name!r} size")
-    w.asciiz(name).u32(size).u8(time_type).nsec(time_into).nsec(interval)
-    for f in fields:
+    _check_u32(table.size, f"table {name!r} size")
+    w = Writer().asciiz(name).u32(table.size).u8(table.time_type)
+    w.nsec(table.time_into).nsec(table.interval)
+    for f in table.fields:
         if not 1 <= f.type_code <= 0x7F:
             raise ValueError(f"field {f.name!r}: type code {f.type_code} does not fit 7 bits")
         w.u8(f.type_code | (_READ_ONLY if f.read_only else 0))
@@ -192,16 +196,7 @@ def _write_table(
                 raise ValueError(f"field {f.name!r}: dimensions must be positive UInt4s")
             w.u32(dim)
         w.u32(0)
-    w.u8(0)
-
-
-def table_bytes(table: TableDef | TableDefSpec) -> bytes:
-    """One table's definition bytes, TableName through terminator (what is signed)."""
-    w = Writer()
-    _write_table(
-        w, table.name, table.size, table.time_type, table.time_into, table.interval, table.fields
-    )
-    return w.bytes()
+    return w.u8(0).bytes()
 
 
 def make_table(
@@ -219,17 +214,7 @@ def make_table(
     This is how an emulator gets the signature a client will send back without having to
     know the signature algorithm or the ``.TDF`` layout.
     """
-    spec = TableDefSpec(name, size, time_type, time_into, interval, tuple(fields))
-    return TableDef(
-        name=name,
-        number=number,
-        size=size,
-        time_type=time_type,
-        time_into=time_into,
-        interval=interval,
-        fields=spec.fields,
-        signature=signature(table_bytes(spec)),
-    )
+    return TableDefSpec(name, size, time_type, time_into, interval, tuple(fields)).signed(number)
 
 
 def make_tables(specs: Iterable[TableDefSpec | TableDef]) -> tuple[TableDef, ...]:

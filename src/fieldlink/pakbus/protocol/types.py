@@ -24,6 +24,7 @@ import datetime as dt
 import math
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import IntEnum
 
 from fieldlink.errors import ProtocolError
@@ -188,18 +189,51 @@ def _as_nsec(value: object) -> NSec:
 #: Powers of ten for the decimal float formats (up to the 7 decimals of FP3/FS4).
 _POW10 = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 
-_FP2_NAN = 0x9FFE
-_FP2_POS_INF = 0x1FFF
-_FP2_NEG_INF = 0x9FFF
+
+@dataclass(frozen=True, slots=True)
+class _Specials:
+    """The words a decimal float format (FP2, FP3) keeps for NaN and the infinities."""
+
+    nan: int
+    pos_inf: int
+    neg_inf: int
+
+    def value(self, word: int) -> float | None:
+        """NaN or an infinity for a special word, None for an ordinary number."""
+        if word == self.nan:
+            return math.nan
+        if word == self.pos_inf:
+            return math.inf
+        if word == self.neg_inf:
+            return -math.inf
+        return None
+
+    def word(self, value: float) -> int | None:
+        """The special word of NaN or an infinity, None for a finite value."""
+        if math.isnan(value):
+            return self.nan
+        if math.isinf(value):
+            return self.pos_inf if value > 0 else self.neg_inf
+        return None
+
+
+def _most_decimals(magnitude: float, max_mantissa: int) -> tuple[int, int]:
+    """(decimals, mantissa) keeping the most of up to 7 decimals that fit ``max_mantissa``;
+    0 decimals, clamped, for a magnitude too large for any."""
+    for d in range(7, 0, -1):
+        m = math.floor(magnitude * _POW10[d] + 0.5)
+        if m <= max_mantissa:
+            return d, m
+    return 0, min(math.floor(magnitude + 0.5), max_mantissa)
+
+
+_FP2 = _Specials(nan=0x9FFE, pos_inf=0x1FFF, neg_inf=0x9FFF)
 
 
 def _fp2_value(word: int) -> float:
-    if word == _FP2_NAN:
-        return math.nan
-    if word == _FP2_POS_INF:
-        return math.inf
-    if word == _FP2_NEG_INF:
-        return -math.inf
+    special = _FP2.value(word)
+    if special is not None:
+        return special
     mantissa = word & 0x1FFF
     value = mantissa / _POW10[(word >> 13) & 0x3]
     return -value if word & 0x8000 else value
@@ -211,7 +245,7 @@ def _fp2_values() -> tuple[float, ...]:
     ``m / 10**d`` either way, and negation is exact)."""
     positive = [m / p for p in _POW10[:4] for m in range(0x2000)]  # bits 14..13, 12..0
     table = positive + [-v for v in positive]  # bit 15
-    table[_FP2_NAN], table[_FP2_POS_INF], table[_FP2_NEG_INF] = math.nan, math.inf, -math.inf
+    table[_FP2.nan], table[_FP2.pos_inf], table[_FP2.neg_inf] = math.nan, math.inf, -math.inf
     return tuple(table)
 
 
@@ -235,10 +269,9 @@ def fp2_to_word(value: float) -> int:
     8000, so a finite value can never produce one of the special words (0x1FFF, 0x9FFF,
     0x9FFE), and a value that rounds to zero loses its sign.
     """
-    if math.isnan(value):
-        return _FP2_NAN
-    if math.isinf(value):
-        return _FP2_POS_INF if value > 0 else _FP2_NEG_INF
+    special = _FP2.word(value)
+    if special is not None:
+        return special
     magnitude = abs(value)
     if magnitude < 8:
         decimals = 3
@@ -258,9 +291,7 @@ def fp2_to_word(value: float) -> int:
 
 # --- FP3 ----------------------------------------------------------------------------------
 
-_FP3_NAN = 0x8FFFFE
-_FP3_POS_INF = 0x0FFFFF
-_FP3_NEG_INF = 0x8FFFFF
+_FP3 = _Specials(nan=0x8FFFFE, pos_inf=0x0FFFFF, neg_inf=0x8FFFFF)
 _FP3_MAX_MANTISSA = 0xFFFFD  # stay clear of the special patterns
 
 
@@ -271,29 +302,19 @@ def _fp3_from_word(word: int) -> float:
     NaN/+INF/-INF, mirroring FP2.  We follow jPakBus (the patterns are the FP2 specials
     widened), so those three words never decode as ordinary numbers.
     """
-    if word == _FP3_NAN:
-        return math.nan
-    if word == _FP3_POS_INF:
-        return math.inf
-    if word == _FP3_NEG_INF:
-        return -math.inf
+    special = _FP3.value(word)
+    if special is not None:
+        return special
     value = (word & 0xFFFFF) / _POW10[(word >> 20) & 0x7]
     return -value if word & 0x800000 else value
 
 
 def _fp3_to_word(value: float) -> int:
     """Our own encoder (no device rule is documented): most decimals that fit, clamped."""
-    if math.isnan(value):
-        return _FP3_NAN
-    if math.isinf(value):
-        return _FP3_POS_INF if value > 0 else _FP3_NEG_INF
-    magnitude = abs(value)
-    decimals, mantissa = 0, min(math.floor(magnitude + 0.5), _FP3_MAX_MANTISSA)
-    for d in range(7, 0, -1):
-        m = math.floor(magnitude * _POW10[d] + 0.5)
-        if m <= _FP3_MAX_MANTISSA:
-            decimals, mantissa = d, m
-            break
+    special = _FP3.word(value)
+    if special is not None:
+        return special
+    decimals, mantissa = _most_decimals(abs(value), _FP3_MAX_MANTISSA)
     if mantissa == 0:
         return 0
     return (0x800000 if value < 0 else 0) | (decimals << 20) | mantissa
@@ -360,13 +381,7 @@ def _fs4_to_words(value: float) -> tuple[int, int]:
     """Our own encoder: the marker bits a CR10X sets are not documented, we leave them 0."""
     if not math.isfinite(value):
         raise ValueError("FS4 cannot represent NaN or infinity")
-    magnitude = abs(value)
-    decimals, mantissa = 0, min(math.floor(magnitude + 0.5), _FS4_MAX_MANTISSA)
-    for d in range(7, 0, -1):
-        m = math.floor(magnitude * _POW10[d] + 0.5)
-        if m <= _FS4_MAX_MANTISSA:
-            decimals, mantissa = d, m
-            break
+    decimals, mantissa = _most_decimals(abs(value), _FS4_MAX_MANTISSA)
     w1 = ((decimals & 0x1) << 15) | ((decimals >> 1) << 8) | ((mantissa >> 8) & 0xFF)
     if value < 0 and mantissa:
         w1 |= 0x4000
@@ -429,12 +444,14 @@ _NSEC_BE = struct.Struct(">iI")
 _NSEC_LE = struct.Struct("<iI")
 
 
-def _nsec_be_to_datetime(raw: bytes) -> dt.datetime:
-    return _stamp(*_NSEC_BE.unpack(raw))
+def _nsec_reader(fmt: struct.Struct) -> Callable[[bytes], dt.datetime]:
+    """Decoder of an NSec in the byte order of ``fmt``."""
+    unpack = fmt.unpack
 
+    def decode(raw: bytes) -> dt.datetime:
+        return _stamp(*unpack(raw))
 
-def _nsec_le_to_datetime(raw: bytes) -> dt.datetime:
-    return _stamp(*_NSEC_LE.unpack(raw))
+    return decode
 
 
 def _sec_stamp(seconds: int) -> dt.datetime:
@@ -490,28 +507,14 @@ _LE_F8 = struct.Struct("<d")
 _BE_WORDS = struct.Struct(">HH")
 
 
-def _le_int2(raw: bytes) -> int:
-    return int(_LE_I2.unpack(raw)[0])
+def _le_item(fmt: struct.Struct) -> Converter:
+    """Decoder of a little-endian item, taken from the record as raw bytes."""
+    unpack = fmt.unpack
 
+    def decode(raw: bytes) -> object:
+        return unpack(raw)[0]
 
-def _le_int4(raw: bytes) -> int:
-    return int(_LE_I4.unpack(raw)[0])
-
-
-def _le_uint2(raw: bytes) -> int:
-    return int(_LE_U2.unpack(raw)[0])
-
-
-def _le_uint4(raw: bytes) -> int:
-    return int(_LE_U4.unpack(raw)[0])
-
-
-def _le_ieee4(raw: bytes) -> float:
-    return float(_LE_F4.unpack(raw)[0])
-
-
-def _le_ieee8(raw: bytes) -> float:
-    return float(_LE_F8.unpack(raw)[0])
+    return decode
 
 
 def _fp3_from_bytes(raw: bytes) -> float:
@@ -537,17 +540,17 @@ DECODE_PLAN: dict[int, tuple[str, Converter | None]] = {
     DataType.BOOL: ("B", bool),
     DataType.SEC: ("I", _sec_to_datetime),
     DataType.USEC: ("6s", _usec_to_datetime),
-    DataType.NSEC: ("8s", _nsec_be_to_datetime),
+    DataType.NSEC: ("8s", _nsec_reader(_NSEC_BE)),
     DataType.FP3: ("3s", _fp3_from_bytes),
     DataType.BOOL8: ("B", None),
     DataType.IEEE8: ("d", None),
-    DataType.INT2_LSF: ("2s", _le_int2),
-    DataType.INT4_LSF: ("4s", _le_int4),
-    DataType.UINT2_LSF: ("2s", _le_uint2),
-    DataType.UINT4_LSF: ("4s", _le_uint4),
-    DataType.NSEC_LSF: ("8s", _nsec_le_to_datetime),
-    DataType.IEEE4_LSF: ("4s", _le_ieee4),
-    DataType.IEEE8_LSF: ("8s", _le_ieee8),
+    DataType.INT2_LSF: ("2s", _le_item(_LE_I2)),
+    DataType.INT4_LSF: ("4s", _le_item(_LE_I4)),
+    DataType.UINT2_LSF: ("2s", _le_item(_LE_U2)),
+    DataType.UINT4_LSF: ("4s", _le_item(_LE_U4)),
+    DataType.NSEC_LSF: ("8s", _nsec_reader(_NSEC_LE)),
+    DataType.IEEE4_LSF: ("4s", _le_item(_LE_F4)),
+    DataType.IEEE8_LSF: ("8s", _le_item(_LE_F8)),
     DataType.FS4: ("4s", _fs4_from_bytes),
     DataType.BOOL2: ("H", bool),
     DataType.BOOL4: ("I", bool),
@@ -585,14 +588,14 @@ def _le_packer(fmt: struct.Struct, item: Converter) -> Converter:
     return encode
 
 
-def _nsec_be_bytes(value: object) -> bytes:
-    t = _checked_nsec(value)
-    return _NSEC_BE.pack(t.seconds, t.nanoseconds)
+def _nsec_writer(fmt: struct.Struct) -> Converter:
+    """Encoder of an NSec in the byte order of ``fmt``."""
 
+    def encode(value: object) -> bytes:
+        t = _checked_nsec(value)
+        return fmt.pack(t.seconds, t.nanoseconds)
 
-def _nsec_le_bytes(value: object) -> bytes:
-    t = _checked_nsec(value)
-    return _NSEC_LE.pack(t.seconds, t.nanoseconds)
+    return encode
 
 
 def _fp3_bytes(value: object) -> bytes:
@@ -632,7 +635,7 @@ ENCODE_PLAN: dict[int, Converter] = {
     DataType.BOOL: _bool_encoder(0xFF),
     DataType.SEC: _sec_item,
     DataType.USEC: _usec_to_bytes,
-    DataType.NSEC: _nsec_be_bytes,
+    DataType.NSEC: _nsec_writer(_NSEC_BE),
     DataType.FP3: _fp3_bytes,
     DataType.BOOL8: _uint1,
     DataType.IEEE8: _float_item,
@@ -640,7 +643,7 @@ ENCODE_PLAN: dict[int, Converter] = {
     DataType.INT4_LSF: _le_packer(_LE_I4, _int4),
     DataType.UINT2_LSF: _le_packer(_LE_U2, _uint2),
     DataType.UINT4_LSF: _le_packer(_LE_U4, _uint4),
-    DataType.NSEC_LSF: _nsec_le_bytes,
+    DataType.NSEC_LSF: _nsec_writer(_NSEC_LE),
     DataType.IEEE4_LSF: _le_packer(_LE_F4, _float_item),
     DataType.IEEE8_LSF: _le_packer(_LE_F8, _float_item),
     DataType.FS4: _fs4_bytes,
