@@ -275,8 +275,13 @@ class Datalogger(_Methods, Client):
         since_record: int | None = None,
         newest: int | None = None,
         fields: Sequence[str] | None = None,
+        window: int = 1,
     ) -> Iterator[Record]:
         """Records of ``table`` as they arrive (see :func:`operations.collect`).
+
+        ``window`` (1..16) requests may be in flight at once, which pays a slow link's
+        round trip once per window; more than 1 is unverified on real loggers (the
+        protocol reference does not say a CR1000 queues Collect Data requests).
 
         Record numbers only rise: if the table is reset meanwhile, the records of the
         old run are yielded and then :class:`~fieldlink.pakbus.operations.TableReset`
@@ -292,6 +297,7 @@ class Datalogger(_Methods, Client):
                 newest=newest,
                 fields=fields,
                 security_code=self.security_code,
+                window=window,
             )
         )
 
@@ -472,6 +478,7 @@ class AsyncDatalogger(_Methods, AsyncClient):
         since_record: int | None = None,
         newest: int | None = None,
         fields: Sequence[str] | None = None,
+        window: int = 1,
     ) -> AsyncIterator[Record]:
         """Records of ``table`` as they arrive: ``async for record in logger.collect(...)``.
 
@@ -488,6 +495,7 @@ class AsyncDatalogger(_Methods, AsyncClient):
                 newest=newest,
                 fields=fields,
                 security_code=self.security_code,
+                window=window,
             )
         )
 
