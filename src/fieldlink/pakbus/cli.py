@@ -51,6 +51,7 @@ from fieldlink.pakbus.output import (
 )
 from fieldlink.pakbus.progress import MODES, RecordProgress, choose_mode, record_progress
 from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.pakbus.session import MAX_IN_FLIGHT
 from fieldlink.store.base import StationInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -292,7 +293,7 @@ def window_option(command: F) -> F:
     """``--window N``: Collect Data requests in flight at once; passed as ``window``."""
     return click.option(
         "--window",
-        type=click.IntRange(1, 16),
+        type=click.IntRange(1, MAX_IN_FLIGHT),
         default=1,
         show_default=True,
         help="Collect Data requests in flight at once: more pays a slow link's round trip "
@@ -812,7 +813,8 @@ def getdata(
                 "--append resumes after the file's last record: it cannot be combined with "
                 "--start, --stop, --since-record or --fields"
             )
-        _update(link, table, output, delim, fmt, station, newest, timezone or "UTC", progress)
+        tz = timezone or "UTC"
+        _update(link, table, output, delim, fmt, station, newest, tz, progress, window=window)
         return
     zone = _zone(timezone)
     begin = parse_datetime(start, "--start", zone) if start else None
@@ -990,6 +992,7 @@ def _stored_callback(shown: RecordProgress) -> Callable[[str, str, int], None]:
     show_default=True,
     help="Reconnects in a row that bring no new record before giving up (0: none).",
 )
+@window_option
 def update(
     link: LinkOptions,
     table: str,
@@ -1001,6 +1004,7 @@ def update(
     zone: str,
     progress: str,
     retries: int,
+    window: int,
 ) -> None:
     """Append the new records of TABLE to FILE, resuming by record number.
 
@@ -1013,7 +1017,7 @@ def update(
     b'name' or plain headers) is carried on in its own columns and delimiter.
     FILE's directory must exist.
     """
-    _update(link, table, db, delim, fmt, station, newest, zone, progress, retries)
+    _update(link, table, db, delim, fmt, station, newest, zone, progress, retries, window)
 
 
 def _update(
@@ -1027,6 +1031,7 @@ def _update(
     zone: str,
     progress: str,
     retries: int = 3,
+    window: int = 1,
 ) -> None:
     import asyncio
 
@@ -1053,6 +1058,7 @@ def _update(
         timezone=zone,
         first=FirstCollection(newest),
         reconnects=retries,
+        window=window,
     )
     with frame_log(FRAME_LOGGER, link.debug), record_progress(mode, table) as shown:
         callback = None if mode == "none" else _stored_callback(shown)

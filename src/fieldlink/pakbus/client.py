@@ -66,6 +66,8 @@ class _Methods:
     session: ClientSession
     catalog: ops.TableCatalog
     security_code: int
+    #: Requests :meth:`collect` keeps in flight when not told (see its ``window``).
+    window: int = 1
 
     def _init(self, session: ClientSession, security_code: int) -> None:
         if not 0 <= security_code <= 0xFFFF:
@@ -275,13 +277,14 @@ class Datalogger(_Methods, Client):
         since_record: int | None = None,
         newest: int | None = None,
         fields: Sequence[str] | None = None,
-        window: int = 1,
+        window: int | None = None,
     ) -> Iterator[Record]:
         """Records of ``table`` as they arrive (see :func:`operations.collect`).
 
-        ``window`` (1..16) requests may be in flight at once, which pays a slow link's
-        round trip once per window; more than 1 is unverified on real loggers (the
-        protocol reference does not say a CR1000 queues Collect Data requests).
+        ``window`` (1..16; None: :attr:`window`, 1 unless set) requests may be in
+        flight at once, which pays a slow link's round trip once per window; more
+        than 1 is unverified on real loggers (the protocol reference does not say a
+        CR1000 queues Collect Data requests).
 
         Record numbers only rise: if the table is reset meanwhile, the records of the
         old run are yielded and then :class:`~fieldlink.pakbus.operations.TableReset`
@@ -297,7 +300,7 @@ class Datalogger(_Methods, Client):
                 newest=newest,
                 fields=fields,
                 security_code=self.security_code,
-                window=window,
+                window=self.window if window is None else window,
             )
         )
 
@@ -478,7 +481,7 @@ class AsyncDatalogger(_Methods, AsyncClient):
         since_record: int | None = None,
         newest: int | None = None,
         fields: Sequence[str] | None = None,
-        window: int = 1,
+        window: int | None = None,
     ) -> AsyncIterator[Record]:
         """Records of ``table`` as they arrive: ``async for record in logger.collect(...)``.
 
@@ -495,7 +498,7 @@ class AsyncDatalogger(_Methods, AsyncClient):
                 newest=newest,
                 fields=fields,
                 security_code=self.security_code,
-                window=window,
+                window=self.window if window is None else window,
             )
         )
 
