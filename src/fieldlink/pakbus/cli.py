@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -850,7 +850,7 @@ def getdata(
 
 @dataclass(frozen=True, slots=True)
 class _Query:
-    """What getdata asks for."""
+    """What getdata asks for: the keywords of ``collect`` (besides the fields)."""
 
     start: dt.datetime | None
     stop: dt.datetime | None
@@ -901,16 +901,7 @@ def _download(
     pending: list[Record] = []
     try:
         with record_progress(mode, tdef.name, data_on_stdout=output == "-") as shown:
-            for packet in collect_packets(
-                logger,
-                tdef,
-                start=query.start,
-                stop=query.stop,
-                since_record=query.since_record,
-                newest=query.newest,
-                fields=names,
-                window=query.window,
-            ):
+            for packet in collect_packets(logger, tdef, fields=names, **asdict(query)):
                 if not writer.count and not pending and packet:
                     shown.total(_expected(query, newest, packet[0].number))
                 pending.extend(packet)
