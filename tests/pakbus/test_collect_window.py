@@ -335,3 +335,17 @@ def test_a_window_over_a_paced_serial_line() -> None:
         truth = rows(emu.station.records("Table1"))
         for window in (1, 4):
             assert rows(collected(emu.url, "Table1", window)) == truth, window
+
+
+def test_other_calls_between_records_with_requests_in_flight(lossy: LoggerEmulator) -> None:
+    """The caller asks the time between records while ranges are in flight on a lossy
+    link: each answer still reaches its own exchange, and a request of the other call
+    queued behind a lost range is resent after one extra wait, not forever."""
+    assert lossy.url is not None
+    got: list[Record] = []
+    with Datalogger.from_url(lossy.url, timeout=2.0) as lg:
+        for record in lg.collect("Table1", window=4):
+            got.append(record)
+            if len(got) % 25 == 0:
+                assert lg.gettime() == dt.datetime(2024, 5, 1, 12, 0)
+    assert rows(got) == rows(lossy.station.records("Table1"))

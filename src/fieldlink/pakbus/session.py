@@ -491,6 +491,7 @@ class Exchange:
         self._pleaded = False
         self._graces = 0
         self._heard_at_grace = 0
+        self._deferred = False
         #: An error that arrived for this request (raised by :meth:`receive`).
         self.error: FieldlinkError | None = None
         self._want_type = self.message.MSG_TYPE | 0x80
@@ -510,6 +511,7 @@ class Exchange:
         session, request = self.session, self.request
         self.tries += 1
         self._graces = 0
+        self._deferred = False
         self._heard_at_grace = session.bytes_heard
         self._ceiling = session.try_timeout(request.timeout)
         if self.tries == 1:
@@ -542,11 +544,13 @@ class Exchange:
             self._heard_at_grace = session.bytes_heard
             self.deadline = now + MID_FRAME_GRACE
             return b""
-        if session.queued_behind(self):
+        if not self._deferred and session.queued_behind(self):
             # An older request in flight is unanswered: the logger answers in order, so
-            # this one is waiting its turn (resending it would only fetch it twice).  It
-            # is timed afresh once the older ones are answered (waited_its_turn); should
-            # one of them give up, the whole window is abandoned.
+            # this one is likely waiting its turn (resending it would fetch it twice).
+            # Once per try: it is timed afresh when the older ones are answered
+            # (waited_its_turn), and resent if it is still unanswered after one more wait
+            # (it may be lost too, or the older one's operation is not reading).
+            self._deferred = True
             self.deadline = now + session.retry_timeout(self.request)
             return b""
         session.stats.timeouts += 1
@@ -576,6 +580,7 @@ class Exchange:
             self.sent_at = now
             self.deadline = now + self._wait
             self.give_up_at += shift
+            self._deferred = False
 
     def _no_answer(self, now: float) -> str:
         tries = f"{self.tries} {'try' if self.tries == 1 else 'tries'}"
