@@ -349,3 +349,31 @@ def test_other_calls_between_records_with_requests_in_flight(lossy: LoggerEmulat
             if len(got) % 25 == 0:
                 assert lg.gettime() == dt.datetime(2024, 5, 1, 12, 0)
     assert rows(got) == rows(lossy.station.records("Table1"))
+
+
+def test_a_program_change_with_requests_in_flight() -> None:
+    """A new program between two records while ranges are in flight: the answers
+    already on their way are the old table's records, in order; the next range gets
+    RespCode 7 and TableDefinitionChanged (after the definitions were read again)."""
+    from fieldlink.pakbus.operations import TableDefinitionChanged
+
+    from .test_client import NEW_PROGRAM
+
+    emu = LoggerEmulator(
+        records=600, seed=4, listen="127.0.0.1:0", clock=lambda: T0, compile_seconds=0.05
+    )
+    with emu.running():
+        assert emu.url is not None
+        truth = {r.number: r for r in emu.station.records("Table1")}
+        got: list[Record] = []
+        with Datalogger.from_url(emu.url, timeout=5.0) as lg:
+            with pytest.raises(TableDefinitionChanged):
+                for record in lg.collect("Table1", window=4):
+                    got.append(record)
+                    if len(got) == 40:
+                        lg.send_program("hourly.CR1", NEW_PROGRAM)
+            assert "Table1" not in lg.list_tables()
+    numbers = [r.number for r in got]
+    assert len(numbers) > 40
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert rows(got) == rows(truth[n] for n in numbers)

@@ -18,8 +18,9 @@ of the collection.  Each request of the window is still an exchange of its own, 
 its own match, deadline and resends by the session's rules; the session routes an
 answer to whichever of its open exchanges it belongs to (PakBus by transaction
 number), and :attr:`Session.max_in_flight` says how many it can tell apart (1 for an
-instrument whose replies carry no transaction number).  An error of any exchange in
-flight abandons the whole window and is thrown into the operation.
+instrument whose replies carry no transaction number).  An exchange's error (a
+timeout, a device error) is thrown into the operation in its turn -- at the Take that
+awaits it -- and abandons the rest of the window.
 
 Errors of an exchange (a timeout, a device error) are thrown *into* the operation,
 so one that knows better can catch them.  :mod:`fieldlink.kit.drive` runs the same

@@ -74,10 +74,34 @@ _IO = Generator[_Write | _Read, Any, Any]
 
 @dataclass(slots=True)
 class _Pending:
-    """An exchange in flight and, once it has come, its answer."""
+    """An exchange in flight and, once it has come, its answer or its error."""
 
     exchange: Exchange
     answer: Any = None
+    error: FieldlinkError | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.answer is None and self.error is None
+
+    def collect(self, now: float, data: bytes = b"") -> None:
+        """Feed ``data`` (none: take what the session handed to the exchange meanwhile)."""
+        if self.pending:
+            try:
+                self.answer = self.exchange.receive(data, now)
+            except FieldlinkError as exc:
+                self.error = exc
+
+    def resend(self, now: float, target: _Pending) -> bytes:
+        """The exchange's bytes for its deadline; giving up is kept for its turn, unless
+        it is the one awaited now."""
+        try:
+            return self.exchange.on_timeout(now)
+        except FieldlinkError as exc:
+            if self is target:
+                raise
+            self.error = exc
+            return b""
 
 
 class _Steps:
@@ -142,11 +166,16 @@ class _Steps:
 
     def _wait(self, target: _Pending) -> _IO:
         """Read until ``target`` is answered, resending any request in flight whose
-        deadline passes; answers to the others are kept as they arrive."""
+        deadline passes; answers (and errors) of the others are kept for their turn."""
         while True:
-            waiting = self._unanswered(time.monotonic())
+            now = time.monotonic()
+            for p in self.flight:
+                p.collect(now)
+            if target.error is not None:
+                raise target.error
             if target.answer is not None:
                 return target.answer
+            waiting = [p for p in self.flight if p.pending]
             remaining = min(p.exchange.deadline for p in waiting) - time.monotonic()
             try:
                 if remaining <= 0:
@@ -155,22 +184,11 @@ class _Steps:
             except LinkTimeout:
                 for p in waiting:  # those the device did not ask us to wait longer for
                     if time.monotonic() >= p.exchange.deadline:
-                        yield _Write(p.exchange.on_timeout(time.monotonic()))
+                        yield _Write(p.resend(time.monotonic(), target))
                 continue
-            target.answer = target.exchange.receive(data, time.monotonic())
+            target.collect(time.monotonic(), data)
             if reply := self.session.take_outbox():
                 yield _Write(reply)
-
-    def _unanswered(self, now: float) -> list[_Pending]:
-        """The requests in flight still without an answer, after collecting those that
-        the session handed to their exchanges meanwhile."""
-        waiting = []
-        for p in self.flight:
-            if p.answer is None:
-                p.answer = p.exchange.receive(b"", now)
-                if p.answer is None:
-                    waiting.append(p)
-        return waiting
 
     def _idle(self, seconds: float) -> _IO:
         end = time.monotonic() + seconds

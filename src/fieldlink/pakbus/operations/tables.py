@@ -431,7 +431,8 @@ def _pipelined(
         r = yield from take_expected(bmp5.CollectDataResponse)
         if r.resp_code != Bmp5ResponseCode.OK:
             yield from drop()
-            yield from c.checked(r)  # raises
+            yield from c.checked(r)  # raises, unless the code is no error (0x15)
+            return _After.RESUME
         filled = _fill(slot, c.parse(r))
         if isinstance(filled, _After):
             yield from drop()
