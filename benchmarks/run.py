@@ -395,23 +395,24 @@ def fig_serial(args: argparse.Namespace) -> list[Row]:
         except Exception as exc:
             raise NotRun(f"no pseudo-terminal emulator: {exc}") from None
         try:
-            with Datalogger.from_url(emu.url or "", node=1, timeout=10) as lg:
-                lg.table_defs()
-                counted = _count_link(lg.link)
-                t0 = time.perf_counter()
-                got = sum(1 for _ in lg.collect(TABLE))
-                elapsed = time.perf_counter() - t0
-            if got != records:
-                raise NotRun(f"collected {got} of {records} records over the pty")
-            efficiency = (counted[0] + counted[1]) / elapsed / (baud / 10)
-            rows.append(
-                Row(
-                    f"serial line use at {baud} baud ({got} records)",
-                    f"{efficiency:.3f}",
-                    ">= 0.95",
-                    efficiency >= 0.95,
+            for window in (1, args.window):
+                with Datalogger.from_url(emu.url or "", node=1, timeout=10) as lg:
+                    lg.table_defs()
+                    counted = _count_link(lg.link)
+                    t0 = time.perf_counter()
+                    got = sum(1 for _ in lg.collect(TABLE, window=window))
+                    elapsed = time.perf_counter() - t0
+                if got != records:
+                    raise NotRun(f"collected {got} of {records} records over the pty")
+                efficiency = (counted[0] + counted[1]) / elapsed / (baud / 10)
+                rows.append(
+                    Row(
+                        f"serial line use at {baud} baud ({got} records, window {window})",
+                        f"{efficiency:.3f}",
+                        ">= 0.95",
+                        efficiency >= 0.95,
+                    )
                 )
-            )
         finally:
             ctx.__exit__(None, None, None)
     return rows
@@ -464,6 +465,45 @@ def fig_startup(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def fig_window(args: argparse.Namespace) -> list[Row]:
+    """Datalogger.collect with one request in flight vs ``--window`` (8), back to back
+    on one spawned emulator: behind a link that holds every answer 200 ms
+    (``--faults delay=0.2``), and over plain TCP.  Ratio of wall times, median of
+    interleaved rounds (the order alternates)."""
+    from fieldlink.pakbus.client import Datalogger
+
+    wide = args.window
+    rows = []
+    for label, n, extra, goal in (
+        ("200 ms answers (--faults delay=0.2)", args.window_records, ("--faults", "delay=0.2"), 4),
+        ("plain TCP", args.api_records, (), 1),
+    ):
+        times: dict[int, list[float]] = {1: [], wide: []}
+        with spawned(n, *extra) as proc:
+            for round_ in range(args.process_rounds):
+                order = (1, wide) if round_ % 2 == 0 else (wide, 1)
+                for window in order:
+                    with Datalogger.from_url(proc.url, node=1) as lg:
+                        lg.table_defs()
+                        t0 = time.perf_counter()
+                        got = sum(1 for _ in lg.collect(TABLE, window=window))
+                        times[window].append(time.perf_counter() - t0)
+                    if got < n:
+                        raise NotRun(f"window {window} collected {got} records, expected {n}")
+        ratio = median_ratio(times[wide], times[1])
+        note = f"{statistics.median(times[1]):.1f} s vs {statistics.median(times[wide]):.1f} s"
+        rows.append(
+            Row(
+                f"collect {n:,} records, window {wide} vs 1, {label}",
+                f"{ratio:.1f}x",
+                f">= {goal}x" if goal > 1 else "> 1x",
+                ratio >= goal if goal > 1 else ratio > 1,
+                note,
+            )
+        )
+    return rows
+
+
 FIGURES: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "decode": fig_decode,
     "after-socket": fig_after_socket,
@@ -471,6 +511,7 @@ FIGURES: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "cli": fig_cli,
     "serial": fig_serial,
     "startup": fig_startup,
+    "window": fig_window,
 }
 
 #: Figures of the goals that this run does not measure, and why (printed, never judged).
@@ -584,6 +625,8 @@ def main() -> int:
     parser.add_argument("--no-growth", action="store_true", help="skip the growth table")
     parser.add_argument("--cli-records", type=int, default=10_000)
     parser.add_argument("--api-records", type=int, default=10_000)
+    parser.add_argument("--window-records", type=int, default=3_000)
+    parser.add_argument("--window", type=int, default=8, help="the window compared with 1")
     args = parser.parse_args()
     args.rounds = 1 if args.quick else 3
     args.process_rounds = 1 if args.quick else 2  # whole collections: fewer, longer
@@ -592,6 +635,7 @@ def main() -> int:
     if args.quick:
         args.cli_records = min(args.cli_records, 3_000)
         args.api_records = min(args.api_records, 3_000)
+        args.window_records = min(args.window_records, 1_000)
     wanted = [w for w in args.only.split(",") if w] or [*FIGURES, "growth"]
     unknown = set(wanted) - {*FIGURES, "growth"}
     if unknown:

@@ -156,6 +156,9 @@ class StationConfig:
     #: 0 ends the cycle at the first cut; a stations file defaults to
     #: :data:`DEFAULT_RECONNECTS`.
     reconnects: int = 0
+    #: Collect Data requests in flight at once (1..16; PakBus only).  Above 1 is
+    #: unverified on real loggers (not known to queue requests); the emulator does.
+    window: int = 1
     #: What is at ``url``: "logger" (PakBus) or an instrument that is sampled every
     #: ``interval`` (see :mod:`fieldlink.collect.sampled`).
     kind: str = "logger"
@@ -191,12 +194,16 @@ class StationsFile:
 
 DEFAULT_SINKS = ({"kind": "sqlite", "path": "fieldlink.sqlite"},)
 
+#: The largest ``window``: fieldlink.pakbus.session.MAX_IN_FLIGHT (not imported: reading a
+#: stations file must not load the PakBus client; a test holds the two equal).
+MAX_WINDOW = 16
+
 _STATION_KEYS = frozenset(
     {
         "name", "url", "node", "address", "src", "security_code", "timeout", "first_timeout",
         "interval",
         "tables", "sinks", "first_collection", "retry", "clock", "timezone", "batch_size",
-        "kind", "options", "reconnects",
+        "kind", "options", "reconnects", "window",
     }
 )  # fmt: skip
 _ONLY_PER_STATION = frozenset({"name", "url", "kind", "options"})
@@ -327,6 +334,7 @@ class _Loader:
             timezone_name=tz_name,
             batch_size=get("batch_size", self.integer(1, 100_000), 250),
             reconnects=get("reconnects", self.integer(0, 1000), DEFAULT_RECONNECTS),
+            window=get("window", self.integer(1, MAX_WINDOW), 1),
             kind=kind,
             options=self.options(raw.get("options", {}), (*here, "options")),
         )

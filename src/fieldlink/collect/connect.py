@@ -35,4 +35,5 @@ async def connect_client(station: StationConfig) -> AsyncIterator[Logger]:
         first_timeout=station.first_timeout,
         src_address=station.src_address,
     ) as logger:
+        logger.window = station.window
         yield logger

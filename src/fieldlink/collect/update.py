@@ -175,6 +175,7 @@ def update_station(
     first: FirstCollection | None = None,
     kind: str | None = None,
     reconnects: int = DEFAULT_RECONNECTS,
+    window: int = 1,
 ) -> StationConfig:
     """The one-station, one-table configuration ``update`` runs."""
     kind = kind_for(path, kind)
@@ -196,6 +197,7 @@ def update_station(
         timezone=parse_timezone(timezone),
         timezone_name=timezone,
         reconnects=reconnects,
+        window=window,
     )
 
 

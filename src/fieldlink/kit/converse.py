@@ -8,7 +8,19 @@ and is sent their results:
   encodes it, matches the reply and decides when to resend; the reply comes back;
 - :class:`Now` -- the driver's clock readings (:class:`Instant`) come back;
 - :class:`Pause` -- wait this long, still answering the device's own chatter;
-- :class:`Emit` -- items for whoever iterates over a streaming operation.
+- :class:`Emit` -- items for whoever iterates over a streaming operation;
+- :class:`Send`, :class:`Take`, :class:`Drop` -- several requests in flight: send
+  without waiting, take the answers back oldest first, abandon the rest.
+
+Several requests in flight (a *window*) let client, link and device work at once: on a
+link with a 200 ms round trip, one request at a time leaves everything idle for most
+of the collection.  Each request of the window is still an exchange of its own, with
+its own match, deadline and resends by the session's rules; the session routes an
+answer to whichever of its open exchanges it belongs to (PakBus by transaction
+number), and :attr:`Session.max_in_flight` says how many it can tell apart (1 for an
+instrument whose replies carry no transaction number).  An exchange's error (a
+timeout, a device error) is thrown into the operation in its turn -- at the Take that
+awaits it -- and abandons the rest of the window.
 
 Errors of an exchange (a timeout, a device error) are thrown *into* the operation,
 so one that knows better can catch them.  :mod:`fieldlink.kit.drive` runs the same
@@ -22,17 +34,23 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = [
+    "Drop",
     "Emit",
     "Exchange",
     "Instant",
     "Now",
     "Operation",
     "Pause",
+    "Send",
     "Session",
     "Stream",
+    "Take",
+    "drop",
     "emit",
     "now",
     "pause",
+    "send",
+    "take",
 ]
 
 T = TypeVar("T")
@@ -66,6 +84,32 @@ class Emit(Generic[Y]):
     items: tuple[Y, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Put ``request`` in flight without waiting: a later :class:`Take` returns its answer.
+
+    A one-way request is only written.  The driver refuses more than the session's
+    :attr:`Session.max_in_flight` requests in flight at once.
+    """
+
+    request: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """Wait for the answer to the oldest request in flight and return it.
+
+    Meanwhile the deadlines of every request in flight are kept: each is resent (or
+    gives up) by its own exchange's rules, and answers to the younger ones are kept
+    for the next Takes.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Abandon every request in flight: their answers are ignored if they still come."""
+
+
 #: A conversation: yields steps (a family's requests, Now, Pause, Emit), is sent their
 #: results, returns its own.
 Operation = Generator[Any, Any, T]
@@ -80,6 +124,11 @@ class Exchange(Protocol):
     :meth:`receive` and calls :meth:`on_timeout` whenever :attr:`deadline` passes
     (writing the bytes it returns: a resend, or nothing for a grace period), until
     :meth:`receive` returns the result or one of them raises.
+
+    With several exchanges of one session in flight, the driver feeds each chunk to
+    one of them; the session hands every answer to the exchange it belongs to, and
+    ``receive(b"", now)`` then returns an answer that arrived that way (again on
+    each call), or raises the error that did.
     """
 
     @property
@@ -102,6 +151,10 @@ class Exchange(Protocol):
         """Bytes to resend, or raise :class:`~fieldlink.errors.LinkTimeout` when out of patience."""
         ...
 
+    def cancel(self) -> None:
+        """The answer is no longer awaited (its window was abandoned): forget the request."""
+        ...
+
 
 class Session(Protocol):
     """A family's client side of a link: what the drivers need from it.
@@ -122,6 +175,11 @@ class Session(Protocol):
         """Bytes the session wants sent on its own (answers to the device's chatter)."""
         ...
 
+    @property
+    def max_in_flight(self) -> int:
+        """How many requests may be in flight at once (1: answers cannot be told apart)."""
+        ...
+
 
 def now() -> Generator[Any, Any, Instant]:
     """The driver's current clock readings (``yield from now()``)."""
@@ -135,6 +193,21 @@ def pause(seconds: float) -> Generator[Any, Any, None]:
     """Wait ``seconds`` (nothing when it is not positive)."""
     if seconds > 0:
         yield Pause(seconds)
+
+
+def send(request: Any) -> Generator[Any, Any, None]:
+    """Put ``request`` in flight without waiting for its answer (see :class:`Send`)."""
+    yield Send(request)
+
+
+def take() -> Generator[Any, Any, Any]:
+    """The answer to the oldest request in flight, once it has arrived."""
+    return (yield Take())
+
+
+def drop() -> Generator[Any, Any, None]:
+    """Abandon every request in flight."""
+    yield Drop()
 
 
 def emit(items: Iterable[Y]) -> Generator[Any, Any, None]:

@@ -3,25 +3,42 @@
 The conversation (a generator, see :mod:`fieldlink.kit.converse`) holds the protocol
 logic; the family's session holds the matching and retry rules.  What is left here is
 the I/O -- write, read until the deadline, feed, repeat -- and, for streaming
-operations, handing emitted items to the caller as they arrive.  That logic is
+operations, handing emitted items to the caller as they arrive.  A plain request is
+a window of one: sent, then waited for, by the same code that keeps several requests
+in flight (:class:`~fieldlink.kit.converse.Send`, ``Take``, ``Drop``).  That logic is
 written once, sans-I/O (:func:`_conversation` and :class:`_Steps`, which yield
 :class:`_Write` and :class:`_Read` actions); the blocking and the asyncio driver only
 carry the actions out on their link, so they cannot disagree.
 
-``guard`` (a lock) is held around each exchange, not around a whole operation, so a
-caller iterating over a collection may still call other methods between items.
+``guard`` (a lock) is held around each exchange (each Send, each Take), not around a
+whole operation, so a caller iterating over a collection may still call other
+methods between items -- even with requests in flight, since the session hands each
+answer to the exchange it belongs to.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from fieldlink.errors import FieldlinkError, LinkTimeout
-from fieldlink.kit.converse import Emit, Exchange, Instant, Now, Operation, Pause, Session, Stream
+from fieldlink.errors import FieldlinkError, LinkTimeout, UsageError
+from fieldlink.kit.converse import (
+    Drop,
+    Emit,
+    Exchange,
+    Instant,
+    Now,
+    Operation,
+    Pause,
+    Send,
+    Session,
+    Stream,
+    Take,
+)
 from fieldlink.link import AsyncLink, Link
 
 __all__ = ["run", "run_async", "stream", "stream_async"]
@@ -55,42 +72,123 @@ class _Read:
 _IO = Generator[_Write | _Read, Any, Any]
 
 
+@dataclass(slots=True)
+class _Pending:
+    """An exchange in flight and, once it has come, its answer or its error."""
+
+    exchange: Exchange
+    answer: Any = None
+    error: FieldlinkError | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.answer is None and self.error is None
+
+    def collect(self, now: float, data: bytes = b"") -> None:
+        """Feed ``data`` (none: take what the session handed to the exchange meanwhile)."""
+        if self.pending:
+            try:
+                self.answer = self.exchange.receive(data, now)
+            except FieldlinkError as exc:
+                self.error = exc
+
+    def resend(self, now: float, target: _Pending) -> bytes:
+        """The exchange's bytes for its deadline; giving up is kept for its turn, unless
+        it is the one awaited now."""
+        try:
+            return self.exchange.on_timeout(now)
+        except FieldlinkError as exc:
+            if self is target:
+                raise
+            self.error = exc
+            return b""
+
+
 class _Steps:
-    """Performs steps for one operation: remembers its previous exchange for the session."""
+    """Performs steps for one operation: its requests in flight, oldest first, and its
+    previous exchange (for the session)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.previous: Exchange | None = None
+        self.flight: deque[_Pending] = deque()
 
     def io(self, step: object) -> _IO:
         if isinstance(step, Pause):
             return self._idle(step.seconds)
         if isinstance(step, Emit):
             raise TypeError("an operation run for a result cannot yield Emit")
+        if isinstance(step, Send):
+            return self._send(step.request)
+        if isinstance(step, Take):
+            return self._take()
+        if isinstance(step, Drop):
+            return self._drop()
         return self._exchange(step)
 
-    def _exchange(self, request: object) -> _IO:
+    def abandon(self) -> None:
+        """Forget every request in flight (an error, Drop, or the operation's end)."""
+        while self.flight:
+            self.flight.popleft().exchange.cancel()
+
+    def _send(self, request: object) -> Generator[_Write | _Read, Any, _Pending | None]:
+        if len(self.flight) >= self.session.max_in_flight:
+            raise UsageError(
+                f"at most {self.session.max_in_flight} request(s) may be in flight on this link"
+            )
         ex = self.session.exchange(request, time.monotonic(), self.previous)
         self.previous = ex
         yield _Write(ex.start(time.monotonic()))
         if ex.one_way:
             return None
+        pending = _Pending(ex)
+        self.flight.append(pending)
+        return pending
+
+    def _exchange(self, request: object) -> _IO:
+        pending = yield from self._send(request)
+        if pending is None:
+            return None
+        answer = yield from self._wait(pending)
+        self.flight.remove(pending)
+        return answer
+
+    def _take(self) -> _IO:
+        if not self.flight:
+            raise RuntimeError("Take with no request in flight")
+        answer = yield from self._wait(self.flight[0])
+        self.flight.popleft()
+        return answer
+
+    def _drop(self) -> _IO:
+        self.abandon()
+        yield from ()
+
+    def _wait(self, target: _Pending) -> _IO:
+        """Read until ``target`` is answered, resending any request in flight whose
+        deadline passes; answers (and errors) of the others are kept for their turn."""
         while True:
-            remaining = ex.deadline - time.monotonic()
+            now = time.monotonic()
+            for p in self.flight:
+                p.collect(now)
+            if target.error is not None:
+                raise target.error
+            if target.answer is not None:
+                return target.answer
+            waiting = [p for p in self.flight if p.pending]
+            remaining = min(p.exchange.deadline for p in waiting) - time.monotonic()
             try:
                 if remaining <= 0:
                     raise LinkTimeout("deadline passed")
                 data = yield _Read(remaining)
             except LinkTimeout:
-                if time.monotonic() < ex.deadline:  # the device asked us to wait meanwhile
-                    continue
-                yield _Write(ex.on_timeout(time.monotonic()))
+                for p in waiting:  # those the device did not ask us to wait longer for
+                    if time.monotonic() >= p.exchange.deadline:
+                        yield _Write(p.resend(time.monotonic(), target))
                 continue
-            result = ex.receive(data, time.monotonic())
+            target.collect(time.monotonic(), data)
             if reply := self.session.take_outbox():
                 yield _Write(reply)
-            if result is not None:
-                return result
 
     def _idle(self, seconds: float) -> _IO:
         end = time.monotonic() + seconds
@@ -121,12 +219,14 @@ def _conversation(
             try:
                 sent = _instant() if isinstance(step, Now) else (yield steps.io(step))
             except FieldlinkError as exc:
+                steps.abandon()
                 step = operation.throw(exc)
                 continue
             step = operation.send(sent)
     except StopIteration as stop:
         return stop.value
     finally:
+        steps.abandon()
         operation.close()
 
 

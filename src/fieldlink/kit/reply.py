@@ -123,7 +123,7 @@ class ReplySession(ABC, Generic[Req, Rep]):
 
     def heard(self, data: bytes) -> list[Rep | ProtocolError]:
         """:meth:`feed`, traced to :attr:`frames`."""
-        if self.frames is not None and self.frames.isEnabledFor(logging.DEBUG):
+        if data and self.frames is not None and self.frames.isEnabledFor(logging.DEBUG):
             self.frames.debug("<- %s", data.hex(" "))
         return self.feed(data)
 
@@ -134,6 +134,11 @@ class ReplySession(ABC, Generic[Req, Rep]):
 
     def take_outbox(self) -> bytes:
         return b""
+
+    @property
+    def max_in_flight(self) -> int:
+        """One: a reply carries no transaction number to tell two requests' replies apart."""
+        return 1
 
 
 class ReplyExchange(Generic[Req, Rep]):
@@ -191,7 +196,12 @@ class ReplyExchange(Generic[Req, Rep]):
         log.info("no answer to %s, resending", session.describe(self.ask.request))
         return self.start(now)
 
+    def cancel(self) -> None:
+        """Nothing to forget: the session keeps no record of open requests."""
+
     def receive(self, data: bytes, now: float) -> Rep | None:
+        if not data:  # one exchange at a time: no answer can have come by another way
+            return None
         session = self.session
         request = self.ask.request
         for reply in session.heard(data):

@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -51,6 +51,7 @@ from fieldlink.pakbus.output import (
 )
 from fieldlink.pakbus.progress import MODES, RecordProgress, choose_mode, record_progress
 from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.pakbus.session import MAX_IN_FLIGHT
 from fieldlink.store.base import StationInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -282,6 +283,19 @@ def progress_option(command: F) -> F:
         show_default=True,
         help="A bar on a terminal, PyCampbellCR1000's lines (Packet N with M records) "
         "elsewhere; or say which.",
+    )(command)
+
+
+def window_option(command: F) -> F:
+    """``--window N``: Collect Data requests in flight at once; passed as ``window``."""
+    return click.option(
+        "--window",
+        type=click.IntRange(1, MAX_IN_FLIGHT),
+        default=1,
+        show_default=True,
+        help="Collect Data requests in flight at once: more pays a slow link's round trip "
+        "once per N answers.  Above 1 is UNVERIFIED on real loggers (not known to queue "
+        "requests); the emulator does.",
     )(command)
 
 
@@ -743,6 +757,7 @@ def _station_info(logger: Datalogger, station: str | None) -> StationInfo:
     help="Add only the new records to OUTPUT, as the update command does.",
 )
 @progress_option
+@window_option
 def getdata(
     link: LinkOptions,
     table: str,
@@ -759,6 +774,7 @@ def getdata(
     force: bool,
     append: bool,
     progress: str,
+    window: int,
 ) -> None:
     """Download the records of TABLE to OUTPUT (CSV or TOA5; - for stdout).
 
@@ -778,9 +794,9 @@ def getdata(
                 "--append resumes after the file's last record: it cannot be combined with "
                 "--start, --stop, --since-record or --fields"
             )
-        _update(
-            link, _Update(table, output, delim, fmt, station, newest, timezone or "UTC", progress)
-        )
+        tz = timezone or "UTC"
+        job = _Update(table, output, delim, fmt, station, newest, tz, progress, window=window)
+        _update(link, job)
         return
     zone = _zone(timezone)
     begin = parse_datetime(start, "--start", zone) if start else None
@@ -797,7 +813,7 @@ def getdata(
     if output != "-":
         check_target(Path(output), replace=force)
     mode = choose_mode(progress, data_on_stdout=output == "-")
-    query = _Query(begin, end, newest, since_record)
+    query = _Query(begin, end, newest, since_record, window)
     with connect(link) as logger:
         tdef = logger.table_def(table)
         info = _station_info(logger, station) if kind == "toa5" else _plain_station(station)
@@ -816,12 +832,13 @@ def getdata(
 
 @dataclass(frozen=True, slots=True)
 class _Query:
-    """What getdata asks for."""
+    """What getdata asks for: the keywords of ``collect`` (besides the fields)."""
 
     start: dt.datetime | None
     stop: dt.datetime | None
     newest: int | None
     since_record: int | None
+    window: int = 1
 
 
 def _plain_station(station: str | None) -> StationInfo:
@@ -866,15 +883,7 @@ def _download(
     pending: list[Record] = []
     try:
         with record_progress(mode, tdef.name, data_on_stdout=output == "-") as shown:
-            for packet in collect_packets(
-                logger,
-                tdef,
-                start=query.start,
-                stop=query.stop,
-                since_record=query.since_record,
-                newest=query.newest,
-                fields=names,
-            ):
+            for packet in collect_packets(logger, tdef, fields=names, **asdict(query)):
                 if not writer.count and not pending and packet:
                     shown.total(_expected(query, newest, packet[0].number))
                 pending.extend(packet)
@@ -955,6 +964,7 @@ def _stored_callback(shown: RecordProgress) -> Callable[[str, str, int], None]:
     show_default=True,
     help="Reconnects in a row that bring no new record before giving up (0: none).",
 )
+@window_option
 def update(
     link: LinkOptions,
     table: str,
@@ -966,6 +976,7 @@ def update(
     zone: str,
     progress: str,
     retries: int,
+    window: int,
 ) -> None:
     """Append the new records of TABLE to FILE, resuming by record number.
 
@@ -978,7 +989,7 @@ def update(
     b'name' or plain headers) is carried on in its own columns and delimiter.
     FILE's directory must exist.
     """
-    _update(link, _Update(table, db, delim, fmt, station, newest, zone, progress, retries))
+    _update(link, _Update(table, db, delim, fmt, station, newest, zone, progress, retries, window))
 
 
 @dataclass(frozen=True, slots=True)
@@ -994,6 +1005,7 @@ class _Update:
     zone: str
     progress: str
     retries: int = 3
+    window: int = 1
 
 
 def _update(link: LinkOptions, job: _Update) -> None:
@@ -1016,6 +1028,7 @@ def _update(link: LinkOptions, job: _Update) -> None:
         timezone=job.zone,
         first=FirstCollection(job.newest),
         reconnects=job.retries,
+        window=job.window,
     )
     with frame_log(FRAME_LOGGER, link.debug), record_progress(mode, job.table) as shown:
         callback = None if mode == "none" else _stored_callback(shown)

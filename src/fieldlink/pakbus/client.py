@@ -75,6 +75,8 @@ class _Methods(Generic[L, R]):
     session: ClientSession
     catalog: ops.TableCatalog
     security_code: int
+    #: Requests :meth:`collect` keeps in flight when not told (see its ``window``).
+    window: int = 1
 
     if TYPE_CHECKING:  # the next class in line's
 
@@ -307,9 +309,15 @@ class _Methods(Generic[L, R]):
         since_record: int | None = None,
         newest: int | None = None,
         fields: Sequence[str] | None = None,
+        window: int | None = None,
     ) -> Stream:
         """Records of ``table`` as they arrive (see :func:`operations.collect`);
         ``async for record in logger.collect(...)`` with the asyncio client.
+
+        ``window`` (1..16; None: :attr:`window`, 1 unless set) requests may be in
+        flight at once, which pays a slow link's round trip once per window; more
+        than 1 is unverified on real loggers (the protocol reference does not say a
+        CR1000 queues Collect Data requests).
 
         Record numbers only rise: if the table is reset meanwhile, the records of the
         old run are yielded and then :class:`~fieldlink.pakbus.operations.TableReset`
@@ -324,6 +332,7 @@ class _Methods(Generic[L, R]):
             newest=newest,
             fields=fields,
             security_code=self.security_code,
+            window=self.window if window is None else window,
         )
 
     @Method

@@ -16,7 +16,10 @@ A conversation with a logger (an *operation*) is a generator of :data:`Step`:
 - :class:`Pause` -- wait this long (a File Control HoldOff) while still answering
   the logger's Hellos;
 - :class:`Emit` -- hand these items to whoever iterates over the operation (records
-  of a collection, streamed as they arrive so memory stays flat).
+  of a collection, streamed as they arrive so memory stays flat);
+- :class:`Send` (a Request), :class:`Take`, :class:`Drop` -- several requests in
+  flight, each its own transaction (distinct TranNbrs): the session hands every
+  answer to the exchange it belongs to, whichever one the bytes were fed to.
 
 Operations compose with ``yield from`` and the helpers :func:`call`, :func:`expect`,
 :func:`now`, :func:`pause` and :func:`emit`.  Errors raised by an exchange (timeout,
@@ -65,8 +68,21 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from fieldlink.errors import DeliveryFailure, LinkTimeout, ProtocolError
-from fieldlink.kit.converse import Emit, Instant, Now, Pause, emit, now, pause
+from fieldlink.errors import DeliveryFailure, FieldlinkError, LinkTimeout, ProtocolError
+from fieldlink.kit.converse import (
+    Drop,
+    Emit,
+    Instant,
+    Now,
+    Pause,
+    Send,
+    Take,
+    drop,
+    emit,
+    now,
+    pause,
+    send,
+)
 from fieldlink.kit.rtt import (
     MIN_RETRY_TIMEOUT,
     RETRY_TIMEOUT_FACTOR,
@@ -138,8 +154,12 @@ class Request:
     accept: Callable[[Message], bool] | None = None
 
 
+#: The most requests in flight at once (:attr:`ClientSession.max_in_flight`).  255
+#: transaction numbers could tell more apart; a logger's queue may not hold them.
+MAX_IN_FLIGHT = 16
+
 #: What an operation may yield.
-Step = Request | Now | Pause | Emit[Any]
+Step = Request | Now | Pause | Emit[Any] | Send | Take | Drop
 #: What the driver sends back: the response to a Request (None for one-way), an Instant
 #: for Now, None for Pause and Emit.
 Sent = Message | Instant | None
@@ -151,21 +171,32 @@ Stream = Generator[Step, Sent, None]
 
 def call(request: Request) -> Generator[Step, Sent, Message]:
     """Perform one request and return the response (``yield from call(...)``)."""
-    reply = yield request
+    return _message((yield request))
+
+
+def _message(reply: Sent) -> Message:
     if not isinstance(reply, Message):
         raise TypeError(f"driver answered a Request with {type(reply).__name__}")
     return reply
 
 
-def expect(request: Request, kind: type[M]) -> Generator[Step, Sent, M]:
-    """Perform one request and return its response, which must be a ``kind``."""
-    reply = yield from call(request)
+def _of_kind(reply: Message, kind: type[M]) -> M:
     if not isinstance(reply, kind):
         raise ProtocolError(
             f"expected a {kind.what()}, got a {reply.describe()}",
             message_type=kind.what(),
         )
     return reply
+
+
+def expect(request: Request, kind: type[M]) -> Generator[Step, Sent, M]:
+    """Perform one request and return its response, which must be a ``kind``."""
+    return _of_kind((yield from call(request)), kind)
+
+
+def take_expected(kind: type[M]) -> Generator[Step, Sent, M]:
+    """The answer to the oldest request in flight (:class:`Take`), which must be a ``kind``."""
+    return _of_kind(_message((yield Take())), kind)
 
 
 def send_one_way(request: Request) -> Generator[Step, Sent, None]:
@@ -210,8 +241,12 @@ class ClientSession:
     #: Other PakBus nodes that have spoken to us or broadcast on this link, in order heard
     #: (a logger's Hello Request on connect names it): the hint for a wrong ``node``.
     other_nodes: list[int] = field(default_factory=list)
+    #: Bytes fed so far (a deadline's grace lasts while this keeps growing).
+    bytes_heard: int = 0
     _tran: int = field(default_factory=lambda: random.randint(1, 255))
     _woken: bool = False
+    #: Open transactions by TranNbr, oldest first: where each answer is handed.
+    _open: dict[int, Exchange] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, value in (("node", self.node), ("src", self.src)):
@@ -230,9 +265,16 @@ class ClientSession:
     def src_phy(self) -> int:
         return self.src if self.src_address is None else self.src_address
 
+    #: Requests that may be in flight at once (see :data:`MAX_IN_FLIGHT`).
+    max_in_flight: int = field(default=MAX_IN_FLIGHT, init=False)
+
     def next_tran(self) -> int:
-        """Transaction numbers 1..255, never 0 (reserved for one-way messages)."""
-        self._tran = self._tran % 255 + 1
+        """Transaction numbers 1..255, never 0 (reserved for one-way messages), and
+        never one still open (Campbell: unique per destination among open transactions)."""
+        for _ in range(255):
+            self._tran = self._tran % 255 + 1
+            if self._tran not in self._open:
+                break
         return self._tran
 
     def try_timeout(self, requested: float | None) -> float:
@@ -283,14 +325,26 @@ class ClientSession:
             return packet.src_phy == self.phy
         return packet.src_node == self.node or packet.src_phy == self.phy
 
-    def receive(self, data: bytes) -> list[Received]:
+    def receive(self, data: bytes, now: float | None = None) -> list[Received]:
         """Feed received bytes; return what arrived for us, decoded where possible.
 
         The logger's Hello commands and bare Rings are answered here (the answers go to
         :attr:`outbox`), because a logger that gets no answer keeps asking and may drop
         us as a neighbour.  Frames for other nodes are ignored; a message that fails to
         decode is returned with its error so that a waiting exchange can report it.
+        Each answer is also handed to the open exchange it belongs to (:meth:`_route`),
+        whichever exchange's bytes these were: with several requests in flight, one
+        chunk holds answers to several.  ``now`` times those answers (None: a pause,
+        whose answers are not timed).
         """
+        self.bytes_heard += len(data)
+        out = self._decode(data)
+        if self._open:
+            for item in out:
+                self._route(item, now)
+        return out
+
+    def _decode(self, data: bytes) -> list[Received]:
         out: list[Received] = []
         for raw in self.decoder.feed(data):
             try:
@@ -335,6 +389,43 @@ class ClientSession:
                     log.debug("-> %s  %s (automatic)", _hex(answer.encode()), _describe(reply))
             out.append(Received(packet, message, None))
         return out
+
+    def _route(self, item: Received, now: float | None) -> None:
+        """Hand ``item`` to the open exchange it answers (or fails, for a delivery failure)."""
+        packet, message = item.packet, item.message
+        if packet.is_link_only:
+            return
+        if isinstance(message, pakctrl.DeliveryFailureMessage):
+            for each in list(self._open.values()):
+                each.failed(packet, message)
+            return
+        if packet.src_node != self.node or packet.tran_nbr is None:
+            return
+        ex = self._open.get(packet.tran_nbr)
+        if ex is not None and packet.hi_proto == ex.message.HI_PROTO:
+            ex.offer(item, now)
+
+    def closed(self, exchange: Exchange, now: float | None) -> None:
+        """``exchange`` is answered, failed or abandoned: it is no longer open.
+
+        When it was the oldest open one, the next oldest is timed from now on: the
+        logger answers in order, so until now that one was waiting its turn, not lost
+        (a retransmission timer on the oldest outstanding request, as in TCP).
+        """
+        if self._open.get(exchange.tran) is not exchange:
+            return
+        oldest = next(iter(self._open)) == exchange.tran
+        del self._open[exchange.tran]
+        if oldest and self._open and now is not None:
+            next(iter(self._open.values())).waited_its_turn(now)
+
+    def queued_behind(self, exchange: Exchange) -> bool:
+        """Whether a request sent before ``exchange`` is still open."""
+        return exchange.tran in self._open and next(iter(self._open)) != exchange.tran
+
+    def opened(self, exchange: Exchange) -> None:
+        self._open.pop(exchange.tran, None)  # a file's next swath reuses the number
+        self._open[exchange.tran] = exchange
 
     def _heard(self, node: int) -> None:
         if node not in (self.src, self.src_phy, BROADCAST) and node not in self.other_nodes:
@@ -395,9 +486,17 @@ class Exchange:
         #: No more tries once this passes: the patience of a fixed timeout.
         self.give_up_at = now
         self._ceiling = 0.0
+        #: The current try's wait (its deadline is counted from when it is sent).
+        self._wait = 0.0
         self._pleaded = False
         self._graces = 0
-        self._bytes_since_grace = 0
+        self._heard_at_grace = 0
+        self._deferred = False
+        #: An error that arrived for this request (raised by :meth:`receive`).
+        self.error: FieldlinkError | None = None
+        self._want_type = self.message.MSG_TYPE | 0x80
+        if not request.one_way:
+            session.opened(self)
 
     @property
     def done(self) -> bool:
@@ -412,7 +511,8 @@ class Exchange:
         session, request = self.session, self.request
         self.tries += 1
         self._graces = 0
-        self._bytes_since_grace = 0
+        self._deferred = False
+        self._heard_at_grace = session.bytes_heard
         self._ceiling = session.try_timeout(request.timeout)
         if self.tries == 1:
             self.first_sent_at = now
@@ -428,6 +528,7 @@ class Exchange:
             wait = max(self.give_up_at - now, min(MIN_RETRY_TIMEOUT, self._ceiling))
             self.give_up_at = max(self.give_up_at, now + wait)
         self.sent_at = now
+        self._wait = wait
         self.deadline = now + wait
         return session.encode(self.message, link_state=request.link_state)
 
@@ -437,11 +538,20 @@ class Exchange:
         if (
             session.decoder.in_frame
             and self._graces < MAX_GRACES
-            and (self._graces == 0 or self._bytes_since_grace > 0)
+            and (self._graces == 0 or session.bytes_heard > self._heard_at_grace)
         ):
             self._graces += 1
-            self._bytes_since_grace = 0
+            self._heard_at_grace = session.bytes_heard
             self.deadline = now + MID_FRAME_GRACE
+            return b""
+        if not self._deferred and session.queued_behind(self):
+            # An older request in flight is unanswered: the logger answers in order, so
+            # this one is likely waiting its turn (resending it would fetch it twice).
+            # Once per try: it is timed afresh when the older ones are answered
+            # (waited_its_turn), and resent if it is still unanswered after one more wait
+            # (it may be lost too, or the older one's operation is not reading).
+            self._deferred = True
+            self.deadline = now + session.retry_timeout(self.request)
             return b""
         session.stats.timeouts += 1
         session.stats.waited_out += max(now - self.sent_at, 0.0)
@@ -449,9 +559,28 @@ class Exchange:
         if not session.contacted and session.other_nodes:
             raise LinkTimeout(self._no_answer(now) + self._wrong_node_hint())
         if now >= self.give_up_at:
+            session.closed(self, None)
             raise LinkTimeout(self._no_answer(now))
         log.info("no answer to %s, resending", _describe(self.message))
         return self.start(now)
+
+    def cancel(self) -> None:
+        """No longer awaited: a late answer is ignored, and the TranNbr may be reused."""
+        self.session.closed(self, None)
+
+    def waited_its_turn(self, now: float) -> None:
+        """Every request sent before this one has been answered: time it from ``now``.
+
+        Its deadline starts again, its patience and its round-trip sample move by the
+        time it spent queued behind them, so a window of requests is not resent for
+        waiting in line.
+        """
+        shift = now - self.sent_at
+        if shift > 0:
+            self.sent_at = now
+            self.deadline = now + self._wait
+            self.give_up_at += shift
+            self._deferred = False
 
     def _no_answer(self, now: float) -> str:
         tries = f"{self.tries} {'try' if self.tries == 1 else 'tries'}"
@@ -475,40 +604,55 @@ class Exchange:
         )
 
     def receive(self, data: bytes, now: float) -> Message | None:
-        """Feed bytes; return the matching response once it has arrived."""
-        self._bytes_since_grace += len(data)
-        want_hi = self.message.HI_PROTO
-        want_type = self.message.MSG_TYPE | 0x80
-        for item in self.session.receive(data):
-            packet, message = item.packet, item.message
-            if packet.is_link_only:
-                continue
-            if isinstance(message, pakctrl.DeliveryFailureMessage):
-                if self._refers_to_us(message):
-                    meaning = delivery_failure_meaning(message.err_code)
-                    raise DeliveryFailure(
-                        f"PakBus node {self.session.node} could not be reached "
-                        f"(delivery failure from node {packet.src_node}: {meaning})",
-                        code=message.err_code,
-                        meaning=meaning,
-                    )
-                continue
-            if packet.src_node != self.session.node:
-                continue
-            if packet.hi_proto == want_hi and packet.tran_nbr == self.tran:
-                if packet.msg_type == want_type:
-                    if item.error is not None:
-                        raise item.error
-                    assert message is not None
-                    if self.request.accept is not None and not self.request.accept(message):
-                        log.debug("ignored stale %s", _describe(message))
-                        continue
-                    self._answered(now)
-                    self.result = message
-                    return message
-                if packet.msg_type == _BMP5_PLEASE_WAIT and want_hi == HiProto.BMP5:
-                    self._please_wait(message, now)
-        return None
+        """Feed bytes; return the matching response once it has arrived.
+
+        The session hands each answer to its exchange (:meth:`ClientSession.receive`),
+        so an answer that came in bytes fed to another exchange is returned here too,
+        even by ``receive(b"", now)``; so is an error that arrived for this request.
+        """
+        if data:
+            self.session.receive(data, now)
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def offer(self, item: Received, now: float | None) -> None:
+        """A message from the logger with this exchange's TranNbr and protocol."""
+        packet, message = item.packet, item.message
+        if packet.msg_type == self._want_type:
+            if item.error is not None:
+                self._fail(item.error, now)
+                return
+            assert message is not None
+            if self.request.accept is not None and not self.request.accept(message):
+                log.debug("ignored stale %s", _describe(message))
+                return
+            if now is not None:
+                self._answered(now)
+            self.result = message
+            self.session.closed(self, now)
+        elif (
+            packet.msg_type == _BMP5_PLEASE_WAIT
+            and self.message.HI_PROTO == HiProto.BMP5
+            and now is not None  # (not during a pause: then it is simply resent)
+        ):
+            self._please_wait(message, now)
+
+    def failed(self, packet: Packet, failure: pakctrl.DeliveryFailureMessage) -> None:
+        """A delivery failure arrived: this exchange fails if it refers to it."""
+        if self._refers_to_us(failure):
+            meaning = delivery_failure_meaning(failure.err_code)
+            error = DeliveryFailure(
+                f"PakBus node {self.session.node} could not be reached "
+                f"(delivery failure from node {packet.src_node}: {meaning})",
+                code=failure.err_code,
+                meaning=meaning,
+            )
+            self._fail(error, None)
+
+    def _fail(self, error: FieldlinkError, now: float | None) -> None:
+        self.error = error
+        self.session.closed(self, now)
 
     def _answered(self, now: float) -> None:
         """Karn's rule: only an answer to a request sent once times the link."""
@@ -587,6 +731,7 @@ def _describe(message: Message) -> str:
 
 __all__ = [
     "MAX_GRACES",
+    "MAX_IN_FLIGHT",
     "MID_FRAME_GRACE",
     "MIN_RETRY_TIMEOUT",
     "PLEASE_WAIT_FILE_MARGIN",
@@ -594,6 +739,7 @@ __all__ = [
     "RETRY_TIMEOUT_FACTOR",
     "WAKE_BURST",
     "ClientSession",
+    "Drop",
     "Emit",
     "Exchange",
     "ExchangeStats",
@@ -604,14 +750,19 @@ __all__ = [
     "Received",
     "Request",
     "RoundTripEstimator",
+    "Send",
     "Sent",
     "Step",
     "Stream",
+    "Take",
     "adaptive",
     "call",
+    "drop",
     "emit",
     "expect",
     "now",
     "pause",
+    "send",
     "send_one_way",
+    "take_expected",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,21 +24,28 @@ from fieldlink.pakbus.protocol.codes import (
     bmp5_meaning,
 )
 from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.pakbus.protocol.packet import MAX_BODY
 from fieldlink.pakbus.protocol.records import (
+    CollectPayload,
     Fragment,
     FragmentAssembler,
     RecordBlock,
+    layout_for,
     parse_collect_payload,
 )
 from fieldlink.pakbus.protocol.tabledef import parse_tdf
 from fieldlink.pakbus.protocol.types import datetime_to_nsec
 from fieldlink.pakbus.protocol.wire import NSec
 from fieldlink.pakbus.session import (
+    MAX_IN_FLIGHT,
     Operation,
     Request,
     Stream,
+    drop,
     emit,
     expect,
+    send,
+    take_expected,
 )
 
 #: The largest NSec second count (an open-ended time range ends here).
@@ -218,59 +227,55 @@ def _first_request(q: _Query) -> tuple[int, int | NSec | None, int | NSec | None
     return CollectMode.ALL, None, None
 
 
-def _table_request(
-    table: TableDef, fields: tuple[int, ...], p1: int | NSec | None, p2: int | NSec | None
-) -> bmp5.TableRequest:
-    return bmp5.TableRequest(table.number, table.signature, p1, p2, fields)
+@dataclass(frozen=True, slots=True)
+class _Collecting:
+    """One collection's table, field selection and code: what each of its requests carries."""
+
+    catalog: TableCatalog
+    table: TableDef
+    fields: tuple[int, ...]
+    security_code: int
+
+    def request(self, mode: int, p1: int | NSec | None, p2: int | NSec | None) -> Request:
+        t = self.table
+        asked = bmp5.TableRequest(t.number, t.signature, p1, p2, self.fields)
+        return Request(bmp5.CollectDataCommand(0, self.security_code, mode, (asked,)))
+
+    def checked(self, r: bmp5.CollectDataResponse) -> Operation[bmp5.CollectDataResponse]:
+        """``r`` if the logger collected; else the error it answered (RespCode 7: after
+        reading the table definitions again)."""
+        name = self.table.name
+        if r.resp_code == Bmp5ResponseCode.INVALID_TABLE_DEFINITION:
+            yield from table_defs(self.catalog, self.security_code, refresh=True)
+            raise TableDefinitionChanged(
+                f"the definition of table {name!r} changed on the logger (new or recompiled "
+                "program?); the table definitions were read again -- collect again",
+                code=r.resp_code,
+                meaning=bmp5_meaning(r.resp_code),
+            )
+        check_response(r.resp_code, f"collecting table {name!r}", LEVEL_READ)
+        return r
+
+    def once(
+        self, mode: int, p1: int | NSec | None, p2: int | NSec | None
+    ) -> Operation[bmp5.CollectDataResponse]:
+        """One request and its answer (checked)."""
+        r = yield from expect(self.request(mode, p1, p2), bmp5.CollectDataResponse)
+        return (yield from self.checked(r))
+
+    def parse(self, r: bmp5.CollectDataResponse) -> CollectPayload:
+        t = self.table
+        return parse_collect_payload(r.data, {t.number: t}, {t.number: self.fields})
 
 
-def _collect_once(
-    catalog: TableCatalog,
-    table: TableDef,
-    fields: tuple[int, ...],
-    mode: int,
-    p1: int | NSec | None,
-    p2: int | NSec | None,
-    security_code: int,
-) -> Operation[bmp5.CollectDataResponse]:
-    request = _table_request(table, fields, p1, p2)
-    r = yield from expect(
-        Request(bmp5.CollectDataCommand(0, security_code, mode, (request,))),
-        bmp5.CollectDataResponse,
-    )
-    if r.resp_code == Bmp5ResponseCode.INVALID_TABLE_DEFINITION:
-        yield from table_defs(catalog, security_code, refresh=True)
-        raise TableDefinitionChanged(
-            f"the definition of table {table.name!r} changed on the logger (new or recompiled "
-            "program?); the table definitions were read again -- collect again",
-            code=r.resp_code,
-            meaning=bmp5_meaning(r.resp_code),
-        )
-    check_response(r.resp_code, f"collecting table {table.name!r}", LEVEL_READ)
-    return r
-
-
-def _assemble(
-    catalog: TableCatalog,
-    table: TableDef,
-    fields: tuple[int, ...],
-    first: Fragment,
-    security_code: int,
-) -> Operation[Record]:
+def _assemble(c: _Collecting, first: Fragment) -> Operation[Record]:
     """The whole record whose first fragment arrived: ask for the rest with mode 8."""
-    assembler = FragmentAssembler(table, first.record_nbr, fields or None)
+    table = c.table
+    assembler = FragmentAssembler(table, first.record_nbr, c.fields or None)
     record = assembler.add(first)
     while record is None:
-        r = yield from _collect_once(
-            catalog,
-            table,
-            fields,
-            CollectMode.PARTIAL_RECORD,
-            first.record_nbr,
-            assembler.next_offset,
-            security_code,
-        )
-        payload = parse_collect_payload(r.data, {table.number: table}, {table.number: fields})
+        r = yield from c.once(CollectMode.PARTIAL_RECORD, first.record_nbr, assembler.next_offset)
+        payload = c.parse(r)
         fragment = payload.fragment
         if fragment is None:
             whole = [rec for rec in payload.records if rec.number == first.record_nbr]
@@ -293,6 +298,165 @@ def _assemble(
     return record
 
 
+def _sift(
+    batch: Sequence[Record], state: _Progress, query: _Query, mode: int, table: str
+) -> tuple[list[Record], bool, TableReset | None]:
+    """The records of ``batch`` to emit, whether the collection is finished, and the
+    TableReset to raise once they are emitted (record numbers went backwards)."""
+    out: list[Record] = []
+    for record in batch:
+        reached = _reached(state, query)
+        if reached is not None and record.number <= reached:
+            return out, True, TableReset(table, reached, record.number, asked=state.last is None)
+        state.last = record.number
+        past_stop = query.stop is not None and record.timestamp >= query.stop
+        if past_stop and mode != CollectMode.TIME_RANGE:
+            return out, True, None  # continuing in record order has left the time window
+        if not query.wants(record):
+            continue
+        if query.newest is not None and state.emitted >= query.newest:
+            return out, True, None
+        out.append(record)
+        state.emitted += 1
+    return out, False, None
+
+
+#: Bytes of a one-block Collect Data answer besides its records: MsgType, TranNbr,
+#: RespCode, TableNbr, BegRecNbr, NbrOfRecs, MoreRecsExist (pakbus.md §8.3).
+_ANSWER_OVERHEAD = 12
+
+
+def records_per_answer(table: TableDef, fields: Sequence[int] = ()) -> int:
+    """How many records of ``table`` one answer of the largest message holds (0: a
+    record does not fit, or ASCIIZ fields make records variable in size)."""
+    layout = layout_for(table, tuple(fields) or None)
+    if layout.size is None:
+        return 0
+    if table.is_interval:  # one time stamp per block
+        head, each = _ANSWER_OVERHEAD + layout.stamp_size, layout.size
+    else:  # a time stamp per record
+        head, each = _ANSWER_OVERHEAD, layout.size + layout.stamp_size
+    return max(0, (MAX_BODY - head) // max(1, each))
+
+
+def check_window(window: int) -> int:
+    """``window`` if it is a number of requests a collection may keep in flight."""
+    if isinstance(window, bool) or not isinstance(window, int):
+        raise UsageError(f"window must be a whole number 1..{MAX_IN_FLIGHT}, not {window!r}")
+    if not 1 <= window <= MAX_IN_FLIGHT:
+        raise UsageError(f"window must be 1..{MAX_IN_FLIGHT} requests in flight, not {window}")
+    return window
+
+
+class _After(enum.Enum):
+    """How a pipelined stretch of a collection ended."""
+
+    DONE = "the collection is finished"
+    RESUME = "continue one request at a time from the last record emitted"
+    SINGLY = "the logger did not keep to the record ranges: one request at a time from now on"
+
+
+@dataclass(slots=True)
+class _Slot:
+    """Records ``first <= number < end`` asked for with mode 6, and what came."""
+
+    first: int
+    end: int
+    records: list[Record] | None = None
+    last_of_all: bool = False
+
+
+def _fill(slot: _Slot, payload: CollectPayload) -> _Slot | _After | None:
+    """Put an answer's records in ``slot``.  Returns the slot of the remainder still to
+    ask for (a short answer), an :class:`_After` when the answer breaks the pattern,
+    or None.
+
+    Records must lie in the range, rising.  An empty answer may mean the end of the
+    data, a range the ring buffer has overwritten or a reset table: one request at a
+    time (mode 4) tells which, as it does without a window.  A range answered in full
+    from a later first record lost its start to the ring buffer, as mode 4 would have.
+    """
+    records: list[Record] = []
+    for block in payload.blocks:
+        if not isinstance(block, RecordBlock):
+            return _After.RESUME  # a fragment: mode 8 belongs to the one-at-a-time path
+        records.extend(block.records)
+    if not records:
+        return _After.RESUME
+    numbers = [rec.number for rec in records]
+    if numbers[0] < slot.first or numbers[-1] >= slot.end or numbers != sorted(set(numbers)):
+        return _After.SINGLY
+    slot.records = records
+    last = numbers[-1]
+    if last == slot.end - 1:
+        return None
+    if payload.more:  # the logger's answers are smaller than reckoned: ask for the rest
+        rest = _Slot(last + 1, slot.end)
+        slot.end = last + 1
+        return rest
+    slot.last_of_all = True  # nothing after ``last`` yet: the newest record
+    return None
+
+
+def _pipelined(
+    c: _Collecting, state: _Progress, query: _Query, window: int, per: int, bound: int | None
+) -> Operation[_After]:
+    """Collect from ``state.last + 1`` (up to ``bound``, exclusive) with ``window``
+    mode-6 requests of ``per`` records in flight, emitting records in order.
+
+    Answers come oldest first; each fills its slot, and slots are emitted in record
+    order as soon as every earlier one is complete, so at most ``2 × window`` answers
+    are held.  A short answer with MoreRecsExist asks for its remainder (and smaller
+    ranges from then on); anything else unexpected abandons what is in flight and
+    hands back to the one-request path, which resumes after the last record emitted
+    -- so each record is emitted once, in order, as without a window.
+    """
+    assert state.last is not None
+    next_first = state.last + 1
+    slots: deque[_Slot] = deque()  # record order
+    flight: deque[_Slot] = deque()  # the order the requests were sent
+    while True:
+        while len(flight) < window and len(slots) < 2 * window:
+            end = next_first + per if bound is None else min(next_first + per, bound)
+            if end <= next_first:
+                break
+            slot = _Slot(next_first, end)
+            yield from send(c.request(CollectMode.RECORD_RANGE, slot.first, slot.end))
+            slots.append(slot)
+            flight.append(slot)
+            next_first = end
+        if not flight:
+            return _After.DONE  # the bound is reached and every slot emitted
+        slot = flight.popleft()
+        r = yield from take_expected(bmp5.CollectDataResponse)
+        if r.resp_code != Bmp5ResponseCode.OK:
+            yield from drop()
+            yield from c.checked(r)  # raises, unless the code is no error (0x15)
+            return _After.RESUME
+        filled = _fill(slot, c.parse(r))
+        if isinstance(filled, _After):
+            yield from drop()
+            return filled
+        if filled is not None:
+            slots.insert(slots.index(slot) + 1, filled)
+            flight.append(filled)
+            yield from send(c.request(CollectMode.RECORD_RANGE, filled.first, filled.end))
+            per = max(1, slot.end - slot.first)
+        while slots and slots[0].records is not None:
+            done = slots.popleft()
+            assert done.records is not None
+            out, finished, reset = _sift(
+                done.records, state, query, CollectMode.RECORD_RANGE, c.table.name
+            )
+            yield from emit(out)
+            if reset is not None:
+                yield from drop()
+                raise reset
+            if finished or done.last_of_all:
+                yield from drop()
+                return _After.DONE
+
+
 def collect(
     catalog: TableCatalog,
     table: str | TableDef,
@@ -303,6 +467,7 @@ def collect(
     newest: int | None = None,
     fields: Sequence[str] | None = None,
     security_code: int = 0,
+    window: int = 1,
 ) -> Stream:
     """Collect records of one table (§8.3), emitting them response by response.
 
@@ -320,6 +485,17 @@ def collect(
     one packet arrives in fragments and is completed with mode 8 before it is emitted.
     Only the current response is held, so memory stays flat whatever the table size.
 
+    ``window`` > 1 keeps that many requests in flight once the first answer says more
+    records exist: mode-6 record ranges (P1 <= number < P2) sized so that each answer
+    fits one packet, asked for before the previous answers have arrived, so the link's
+    round trip is paid once per window rather than once per answer.  Records still
+    come out once each, in order, exactly as with ``window=1``; a fragment, an empty
+    or a surprising answer falls back to one request at a time (see
+    :func:`_pipelined`).  UNCERTAIN: pakbus.md does not say that a real logger accepts
+    more than one outstanding Collect Data request, so the default is 1; the emulator
+    answers queued requests in order.  Tables whose records do not fit one packet,
+    or are variable in size (ASCIIZ), are always collected one request at a time.
+
     ``table`` may be a :class:`TableDef` to pin a definition the caller already stores
     against; a logger that no longer has it answers RespCode 7, which raises
     :class:`TableDefinitionChanged` after re-reading ``.TDF``.
@@ -333,50 +509,37 @@ def collect(
     """
     query = _Query(start, stop, since_record, newest)
     query.check()
+    check_window(window)
     if isinstance(table, TableDef):
         tdef = table
     else:
         yield from table_defs(catalog, security_code)
         tdef = catalog.find(table)
     numbers = resolve_fields(tdef, fields)
+    c = _Collecting(catalog, tdef, numbers, security_code)
+    per = records_per_answer(tdef, numbers) if window > 1 else 0
     state = _Progress()
     mode, p1, p2 = _first_request(query)
     while True:
-        r = yield from _collect_once(catalog, tdef, numbers, mode, p1, p2, security_code)
-        payload = parse_collect_payload(r.data, {tdef.number: tdef}, {tdef.number: numbers})
+        r = yield from c.once(mode, p1, p2)
+        payload = c.parse(r)
         batch: list[Record] = []
         assembled = False
         for block in payload.blocks:
             if isinstance(block, RecordBlock):
                 batch.extend(block.records)
             else:
-                batch.append((yield from _assemble(catalog, tdef, numbers, block, security_code)))
+                batch.append((yield from _assemble(c, block)))
                 assembled = True
         if batch and state.first is None:
             state.first = batch[0].number
-        finished = not payload.more and not assembled
-        out: list[Record] = []
-        for record in batch:
-            reached = _reached(state, query)
-            if reached is not None and record.number <= reached:
-                yield from emit(out)  # the old run's records of this answer, then stop
-                raise TableReset(tdef.name, reached, record.number, asked=state.last is None)
-            state.last = record.number
-            past_stop = query.stop is not None and record.timestamp >= query.stop
-            if past_stop and mode != CollectMode.TIME_RANGE:
-                finished = True  # continuing in record order has left the time window
-                break
-            if not query.wants(record):
-                continue
-            if query.newest is not None and state.emitted >= query.newest:
-                finished = True
-                break
-            out.append(record)
-            state.emitted += 1
+        out, finished, reset = _sift(batch, state, query, mode, tdef.name)
         yield from emit(out)
-        if query.newest is not None and state.emitted >= query.newest:
+        if reset is not None:
+            raise reset
+        if finished or (not payload.more and not assembled):
             return
-        if finished:
+        if query.newest is not None and state.emitted >= query.newest:
             return
         if not batch:
             raise ProtocolError(
@@ -384,8 +547,17 @@ def collect(
                 message_type=bmp5.CollectDataResponse.what(),
             )
         assert state.last is not None
+        bound = None
         if query.newest is not None and state.first is not None:
-            mode, p1, p2 = CollectMode.RECORD_RANGE, state.last + 1, state.first + query.newest
+            bound = state.first + query.newest
+        if per > 0 and not assembled:
+            after = yield from _pipelined(c, state, query, window, per, bound)
+            if after is _After.DONE:
+                return
+            if after is _After.SINGLY:
+                per = 0
+        if bound is not None:
+            mode, p1, p2 = CollectMode.RECORD_RANGE, state.last + 1, bound
             if p1 >= p2:
                 return
         else:
