@@ -20,17 +20,17 @@ def test_a_toml_file_is_read_and_parsed(tmp_path: Path) -> None:
 
 
 def test_bad_toml_names_the_file_line_and_column(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^s\.toml: line 2, column 5: not valid TOML: "):
+    with pytest.raises(ConfigError, match=r"^s\.toml, line 2, column 5: not valid TOML: "):
         parse_toml("a = 1\nb = \n", "s.toml")
     f = tmp_path / "s.toml"
     f.write_text("a = = 1\n")
-    with pytest.raises(ConfigError, match=r"s\.toml: line 1, column 5: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"s\.toml, line 1, column 5: not valid TOML"):
         read_toml(f, "the scene")
 
 
 def test_bad_json_names_the_file_line_and_column() -> None:
     assert parse_json('{"a": [1, 2]}', "x.json") == {"a": [1, 2]}
-    with pytest.raises(ConfigError, match=r"^x\.json: line 2, column 1: not valid JSON: "):
+    with pytest.raises(ConfigError, match=r"^x\.json, line 2, column 1: not valid JSON: "):
         parse_json('{"a": 1,\n}', "x.json")
 
 

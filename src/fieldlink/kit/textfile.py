@@ -2,7 +2,8 @@
 
 A file that is missing, unreadable or not UTF-8 is a :class:`ConfigError` naming the
 file and what it was for; a document that is not valid JSON or TOML is one naming the
-file, line and column.  The CLI then prints one line instead of a traceback.
+file, line and column as the stations file does (``stations.toml, line 3, column 7:``).
+The CLI then prints one line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def parse_json(text: str, source: str | Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
-        raise ConfigError(f"{source}: {where}: not valid JSON: {exc.msg}") from None
+        raise ConfigError(f"{source}, {where}: not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise ConfigError(f"{source}: not valid JSON: nested too deeply") from None
 
@@ -50,7 +51,7 @@ def parse_toml(text: str, source: str | Path) -> dict[str, Any]:
         message = str(exc)
         if m := _TOML_POSITION.match(message):
             where = f"line {m.group(2)}, column {m.group(3)}"
-            raise ConfigError(f"{source}: {where}: not valid TOML: {m.group(1)}") from None
+            raise ConfigError(f"{source}, {where}: not valid TOML: {m.group(1)}") from None
         raise ConfigError(f"{source}: not valid TOML: {message}") from None
     except RecursionError:
         raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
