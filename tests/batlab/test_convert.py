@@ -236,3 +236,21 @@ def test_a_value_with_a_unit_is_shown_back_in_that_unit(
     described = describe_value(namespace, address, parse_value(namespace, address, text))
     number, _, shown_unit = described.partition(" ")
     assert float(number) == pytest.approx(value, rel=0.05) and shown_unit == unit, described
+
+
+def test_each_namespace_has_its_register_names_and_specs() -> None:
+    from fieldlink.batlab import registers as r
+    from fieldlink.batlab.names import parse_register, register_names
+
+    assert [r.register_enum(n) for n in (0, 3, 4, 5, 0xFF)] == [
+        r.CellRegister, r.CellRegister, r.UnitRegister, r.BootRegister, r.CommsRegister,
+    ]  # fmt: skip
+    assert register_names(5) == [m.name for m in r.BootRegister]
+    assert parse_register(0xFF, "psu") == r.CommsRegister.PSU
+    assert r.register_spec(2, r.CellRegister.MODE) is r.CELL_REGISTERS[r.CellRegister.MODE]
+    assert r.register_spec(0xFF, r.CommsRegister.PSU) is r.COMMS_REGISTERS[r.CommsRegister.PSU]
+    # The bootloader's registers are actions (no spec); unknown namespaces and addresses have none.
+    assert r.register_spec(5, r.BootRegister.BL_DATA) is None
+    assert r.register_spec(7, 0) is None and r.register_spec(0, 0x7F) is None
+    with pytest.raises(UsageError, match="namespace 0x07"):
+        r.register_enum(7)

@@ -35,6 +35,12 @@ def test_prb_worked_example() -> None:
     assert a.apparent_permittivity(la_l) == pytest.approx(78.756, abs=0.01)
     with pytest.raises(UsageError, match="Vp must be positive"):
         a.probe_offset_in_water(1, 2, points=251, window=5, vp=0, probe_length=0.3, temperature=20)
+    # Both formulas take the same geometry and refuse the same nonsense in it.
+    geometry = a.Geometry(points=251, window=5, vp=1, probe_length=0)
+    with pytest.raises(UsageError, match="probe length"):
+        a.probe_offset_in_water(1, 2, temperature=20, **geometry)
+    with pytest.raises(UsageError, match="probe length"):
+        a.la_l(1, 2, **geometry)
 
 
 @pytest.mark.parametrize(("la_l", "topp", "ledieu"), list(zip(LA_L, TOPP, LEDIEU, strict=True)))

@@ -15,16 +15,13 @@ from typing import Final
 from fieldlink.batlab import convert
 from fieldlink.batlab.registers import (
     CELLS,
-    BootRegister,
-    CellRegister,
-    CommsRegister,
     ErrorFlag,
     Kind,
     Mode,
     Namespace,
     SettingsFlag,
     StatusFlag,
-    UnitRegister,
+    register_enum,
     register_spec,
 )
 from fieldlink.errors import ProtocolError, UsageError
@@ -61,23 +58,13 @@ def parse_namespace(text: str) -> int:
     raise UsageError(f"namespace {text!r} is not one of {names}")
 
 
-def _enum_for(namespace: int) -> type[enum.IntEnum]:
-    if namespace < CELLS:
-        return CellRegister
-    if namespace == Namespace.UNIT:
-        return UnitRegister
-    if namespace == Namespace.BOOTLOADER:
-        return BootRegister
-    return CommsRegister
-
-
 def register_names(namespace: int) -> list[str]:
-    return [r.name for r in _enum_for(namespace)]
+    return [r.name for r in register_enum(namespace)]
 
 
 def parse_register(namespace: int, text: str) -> int:
     key = text.strip().upper()
-    registers = _enum_for(namespace)
+    registers = register_enum(namespace)
     if key in registers.__members__:
         return int(registers.__members__[key])
     try:

@@ -11,8 +11,9 @@ answers 0x0000, ``EEPROM`` also keeps it across resets, ``RO`` answers 0x0101
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from fieldlink.errors import UsageError
 
@@ -35,6 +36,7 @@ __all__ = [
     "SettingsFlag",
     "StatusFlag",
     "UnitRegister",
+    "register_enum",
     "register_spec",
 ]
 
@@ -356,15 +358,24 @@ COMMS_REGISTERS: Final[dict[CommsRegister, RegisterSpec]] = {
 }
 
 
+#: Each namespace's register names and, where the firmware documents them, specs
+#: (the bootloader's registers are actions with no spec).
+_NAMESPACES: Final[dict[int, tuple[type[enum.IntEnum], Mapping[Any, RegisterSpec]]]] = {
+    **dict.fromkeys(range(CELLS), (CellRegister, CELL_REGISTERS)),
+    Namespace.UNIT: (UnitRegister, UNIT_REGISTERS),
+    Namespace.BOOTLOADER: (BootRegister, {}),
+    Namespace.COMMS: (CommsRegister, COMMS_REGISTERS),
+}
+
+
+def register_enum(namespace: int) -> type[enum.IntEnum]:
+    """The register names of a namespace (cells 0-3, unit, bootloader, comms)."""
+    if namespace not in _NAMESPACES:
+        raise UsageError(f"no namespace 0x{namespace:02X} on a Batlab")
+    return _NAMESPACES[namespace][0]
+
+
 def register_spec(namespace: int, address: int) -> RegisterSpec | None:
     """The spec of a register, or None for an address the namespace does not have."""
-    try:
-        if 0 <= namespace < CELLS:
-            return CELL_REGISTERS[CellRegister(address)]
-        if namespace == Namespace.UNIT:
-            return UNIT_REGISTERS[UnitRegister(address)]
-        if namespace == Namespace.COMMS:
-            return COMMS_REGISTERS[CommsRegister(address)]
-    except ValueError:
-        return None
-    return None
+    known = _NAMESPACES.get(namespace)
+    return None if known is None else known[1].get(address)

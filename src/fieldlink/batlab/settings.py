@@ -11,7 +11,6 @@ the range) unless ``lenient=True`` asks for the official behaviour.  Unknown key
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from fieldlink.errors import ConfigError
-from fieldlink.kit.textfile import read_text
+from fieldlink.kit.textfile import parse_json, read_text
 
 __all__ = ["SETTING_KEYS", "SettingKey", "TestSettings", "load_settings", "read_settings"]
 
@@ -234,10 +233,7 @@ def read_settings(
     """:func:`load_settings`, with the file's text (the official CSV log starts with it)."""
     p = Path(path)
     text = read_text(p, "settings")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{p}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    data = parse_json(text, p)
     try:
         return TestSettings.from_mapping(data, lenient=lenient, ignore_safety=ignore_safety), text
     except ConfigError as exc:

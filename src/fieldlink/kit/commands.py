@@ -29,6 +29,7 @@ __all__ = [
     "instrument_options",
     "mount_family",
     "print_rows",
+    "value_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,6 +118,11 @@ def choice_option(name: str, choices: Sequence[str], help: str) -> Callable[[F],
     """An option that takes one of ``choices``, the first being the default (shown)."""
     kind = click.Choice(list(choices))
     return click.option(name, type=kind, default=choices[0], show_default=True, help=help)
+
+
+def value_option(name: str, metavar: str, help: str, *, type: Any = None) -> Callable[[F], F]:
+    """An option that is None unless given, and then takes a value (``--channel 1.3``)."""
+    return click.option(name, type=type, default=None, metavar=metavar, help=help)
 
 
 def _text(value: object) -> str:

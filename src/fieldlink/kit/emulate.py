@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from fieldlink.errors import UsageError
+from fieldlink.kit.commands import value_option
 from fieldlink.kit.faults import Faults
 from fieldlink.kit.host import EmulatorHost, parse_listen
 
@@ -93,17 +94,9 @@ def host_options(
                 show_default=True,
                 help="Serve on a pseudo-terminal (a serial device path) or on TCP.",
             ),
-            click.option(
-                "--baud",
-                default=None,
-                metavar="N",
-                help="Pace the stream to this serial line rate (bits/s).",
-            ),
-            click.option(
-                "--faults",
-                default=None,
-                metavar="SPEC",
-                help="e.g. drop=0.05,corrupt=0.01,delay=0.2,disconnect-after=50000",
+            value_option("--baud", "N", "Pace the stream to this serial line rate (bits/s)."),
+            value_option(
+                "--faults", "SPEC", "e.g. drop=0.05,corrupt=0.01,delay=0.2,disconnect-after=50000"
             ),
             click.option(
                 "--seed",

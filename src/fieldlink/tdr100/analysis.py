@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from fieldlink.errors import UsageError
 
@@ -24,6 +24,7 @@ __all__ = [
     "FREE_SPACE_IMPEDANCE",
     "ZC",
     "Calibration",
+    "Geometry",
     "apparent_permittivity",
     "cell_constant_in_water",
     "conductivity",
@@ -61,40 +62,45 @@ def index_to_distance(index: float, points: int, window: float) -> float:
     return index / (points - 1) * window
 
 
+class Geometry(TypedDict):
+    """How waveform indices become a probe's apparent length: the keywords :func:`la_l`
+    and :func:`probe_offset_in_water` share (points, window m, Vp, probe length m)."""
+
+    points: int
+    window: float
+    vp: float
+    probe_length: float
+
+
+def _apparent_length(start_index: float, end_index: float, geometry: Geometry) -> float:
+    """(d_end - d_start)/Vp, m: the probe's length as the pulse sees it."""
+    if geometry["probe_length"] <= 0 or geometry["vp"] <= 0:
+        raise UsageError("probe length and Vp must be positive")
+    span = index_to_distance(end_index - start_index, geometry["points"], geometry["window"])
+    return span / geometry["vp"]
+
+
 def la_l(
     start_index: float,
     end_index: float,
     *,
-    points: int,
-    window: float,
-    vp: float,
-    probe_length: float,
     probe_offset: float = 0.0,
+    **geometry: Unpack[Geometry],
 ) -> float:
     """La/L = ((d_end - d_start)/Vp - offset) / L (PRB eq. A1), from GVAR's indices."""
-    if probe_length <= 0 or vp <= 0:
-        raise UsageError("probe length and Vp must be positive")
-    span = index_to_distance(end_index - start_index, points, window)
-    return (span / vp - probe_offset) / probe_length
+    la = _apparent_length(start_index, end_index, geometry) - probe_offset
+    return la / geometry["probe_length"]
 
 
 def probe_offset_in_water(
-    start_index: float,
-    end_index: float,
-    *,
-    points: int,
-    window: float,
-    vp: float,
-    probe_length: float,
-    temperature: float,
+    start_index: float, end_index: float, *, temperature: float, **geometry: Unpack[Geometry]
 ) -> float:
     """The probe offset that makes a reading in water come out right (PRB A.3.2).
 
-    La in water is L·√ε(T); the offset is what the measured span has beyond it (the
-    span is :func:`la_l` of a 1 m probe with no offset, so Vp is checked the same way).
+    La in water is L·√ε(T); the offset is what the measured apparent length has beyond it.
     """
-    span = la_l(start_index, end_index, points=points, window=window, vp=vp, probe_length=1.0)
-    return span - probe_length * math.sqrt(water_permittivity(temperature))
+    la = _apparent_length(start_index, end_index, geometry)
+    return la - geometry["probe_length"] * math.sqrt(water_permittivity(temperature))
 
 
 def apparent_permittivity(la_over_l: float) -> float:

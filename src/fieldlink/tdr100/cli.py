@@ -23,6 +23,7 @@ from fieldlink.kit.commands import (
     instrument_options,
     mount_family,
     print_rows,
+    value_option,
 )
 from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped
 from fieldlink.tdr100 import analysis
@@ -35,6 +36,7 @@ __all__ = ["mount", "tdr100_emulator", "tdr100_group"]
 
 FRAME_LOGGER = "fieldlink.tdr100.frames"
 _CRC_NAMES = [v.name.removeprefix("CRC-16/").lower() for v in CANDIDATES]
+_channel_option = value_option("--channel", "PATH", "Multiplexer path, e.g. 1.3.")
 _COLUMNS = ["channel", "la_l", "ka", "water_content", "ec_dS_m", "ec25_dS_m", "error"]
 
 
@@ -127,27 +129,11 @@ def _method(method: str, calibration: str | None, variable: str) -> analysis.Met
 
 @tdr100_group.command()
 @instrument_options(default_timeout=5.0)
-@click.option(
-    "--channels",
-    default=None,
-    metavar="SPEC",
-    help="Multiplexer channels, e.g. 1.1-1.8 [the current selection].",
-)
+@value_option("--channels", "SPEC", "Multiplexer channels, e.g. 1.1-1.8 [the current selection].")
 @choice_option("--method", ["topp", "ledieu"], "Water-content equation.")
-@click.option(
-    "--calibration",
-    default=None,
-    metavar="C0,C1,...",
-    help="Your own polynomial instead of --method.",
-)
+@value_option("--calibration", "C0,C1,...", "Your own polynomial instead of --method.")
 @choice_option("--calibration-variable", ["ka", "la_l"], "What the polynomial's variable is.")
-@click.option(
-    "--temperature",
-    type=float,
-    default=None,
-    metavar="DEGC",
-    help="Soil temperature: adds EC corrected to 25 °C.",
-)
+@value_option("--temperature", "DEGC", "Soil temperature: adds EC corrected to 25 °C.", type=float)
 @format_option
 def measure(
     link: InstrumentOptions,
@@ -192,7 +178,7 @@ def measure(
     metavar="FILE",
     help="Where to write it: .csv or .png by suffix (give it twice for both).",
 )
-@click.option("--channel", default=None, metavar="PATH", help="Multiplexer path, e.g. 1.3.")
+@_channel_option
 @click.option("--uncalibrated", is_flag=True, help="Acquire without calibration (GNWA).")
 def waveform(
     link: InstrumentOptions, outputs: tuple[str, ...], channel: str | None, uncalibrated: bool
@@ -221,7 +207,7 @@ def waveform(
     metavar="DEGC",
     help="Temperature of the de-ionised water the probe stands in.",
 )
-@click.option("--channel", default=None, metavar="PATH", help="Multiplexer path, e.g. 1.3.")
+@_channel_option
 @click.option("--save", is_flag=True, help="Also store the result as the cell constant (SPCC).")
 def calibrate_cell_constant(
     link: InstrumentOptions, water_temp: float, channel: str | None, save: bool
@@ -264,11 +250,10 @@ def power_off(link: InstrumentOptions) -> None:
 
 @click.command(name="tdr100")
 @host_options()
-@click.option(
+@value_option(
     "--scene",
-    default=None,
-    metavar="FILE",
-    help="TOML: cable, probe and a soil per channel [8 channels, dry sand to wet clay].",
+    "FILE",
+    "TOML: cable, probe and a soil per channel [8 channels, dry sand to wet clay].",
 )
 @click.option(
     "--crc",

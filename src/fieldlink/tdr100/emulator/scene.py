@@ -34,14 +34,13 @@ multiplexer) connection sees channel 1.1's soil.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fieldlink.errors import ConfigError, UsageError
-from fieldlink.kit.textfile import read_text
+from fieldlink.kit.textfile import read_toml
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100.protocol.mux import MuxPath
 
@@ -167,12 +166,7 @@ class Scene:
 def load_scene(path: str | Path) -> Scene:
     """A :class:`Scene` from a TOML file (format in the module docstring)."""
     file = Path(path)
-    text = read_text(file, "the scene")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: {exc}") from None
-    return scene_from_mapping(data, str(file))
+    return scene_from_mapping(read_toml(file, "the scene"), str(file))
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
