@@ -73,6 +73,16 @@ def test_list_two_units(ports: list[str]) -> None:
     assert len(rows) == 8 and all(r["mode"] == "IDLE" for r in rows)
 
 
+def test_debug_traces_every_packet_on_stderr_only(ports: list[str]) -> None:
+    code, out, err = invoke("--debug", "list", *ports[:2], "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 4  # stdout stays clean JSON
+    sent = [line for line in err.splitlines() if " -> aa " in line]
+    answered = [line for line in err.splitlines() if " <- aa " in line]
+    assert sent and len(answered) == len(sent)
+    _, _, quiet = invoke("list", *ports[:2], "--format", "json")
+    assert " -> aa " not in quiet
+
+
 def test_read_and_write_with_units(ports: list[str], units: list[BatlabUnit]) -> None:
     code, out, _ = invoke("read", "unit", "FIRMWARE_VER", *ports[:2], "--format", "csv")
     assert code == 0 and out.splitlines()[1] == "262222,FIRMWARE_VER,7,"

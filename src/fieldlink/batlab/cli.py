@@ -25,11 +25,12 @@ from fieldlink.batlab.names import describe_value, parse_namespace, parse_regist
 from fieldlink.batlab.operations import BootProgress
 from fieldlink.batlab.pool import close_quietly, discover_ports
 from fieldlink.batlab.registers import CELLS
+from fieldlink.batlab.session import BatlabSession
 from fieldlink.batlab.settings import TestSettings, read_settings
 from fieldlink.batlab.testrun import EventKind, TestEvent
 from fieldlink.batlab.workflow import Finished, LogPeriodic, PhaseEnded, TestKind
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
-from fieldlink.kit.commands import format_option, mount_family, print_rows
+from fieldlink.kit.commands import format_option, frame_log, mount_family, print_rows
 from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped, whole
 
 __all__ = ["batlab_emulator_command", "batlab_group", "mount"]
@@ -86,8 +87,15 @@ def open_units(ports: Sequence[str], timeout: float = 1.0) -> Iterator[list[Batl
 
 
 @click.group(name="batlab")
-def batlab_group() -> None:
-    """Lexcelon Batlab battery testers: registers, cells, test workflows, firmware."""
+@click.option("--debug", is_flag=True, help="Log every packet in hex on stderr.")
+@click.pass_context
+def batlab_group(ctx: click.Context, debug: bool) -> None:
+    """Lexcelon Batlab battery testers: registers, cells, test workflows, firmware.
+
+    --debug goes before the command (fieldlink batlab --debug list): Batlab
+    commands work on several units at once, so the trace is the group's.
+    """
+    ctx.with_resource(frame_log(BatlabSession.frames.name, debug))
 
 
 # --- inspection ---------------------------------------------------------------------------------
