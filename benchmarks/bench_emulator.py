@@ -58,9 +58,8 @@ def record_requests(records: int) -> tuple[list[bytes], int]:
     start, got, tran = 0, 0, 0
     while True:
         tran = tran % 255 + 1
-        cmd = bmp5.CollectDataCommand(
-            tran, 0, CollectMode.FROM_RECORD, (bmp5.TableRequest(tdef.number, tdef.signature, start),)
-        )
+        request = bmp5.TableRequest(tdef.number, tdef.signature, start)
+        cmd = bmp5.CollectDataCommand(tran, 0, CollectMode.FROM_RECORD, (request,))
         frame = Packet.message(HiProto.BMP5, cmd.encode(), dst=1, src=CLIENT).to_wire()
         frames.append(frame)
         answers = [raw for out in port.receive(frame) for raw in decoder.feed(out.to_wire())]

@@ -9,12 +9,13 @@ records.  The collector is ``fieldlink collect STATIONS.toml --once --plain`` in
 own process: N stations, all at the router's TCP address (``address = 1``, ``node``
 each logger's), Table1 only, no clock check, one SQLite file.  Reported per N: the
 collector's wall time (Python start included, as a cron job sees it), its own peak
-resident size (VmHWM, read at exit in the collector process), and the records stored
-(checked against N x records: a figure of a failed collection is never printed).
+resident size (VmHWM, read at exit in the collector process), the CPU seconds of the
+collector and of the emulator during it, and the records stored (checked against
+N x records: a figure of a failed collection is never printed).
 
 The emulator shares the machine's cores with the collector, so it is part of the
 figure: a slow emulator makes a slow fleet.  ``--profile FILE`` runs the collector
-under cProfile and writes its stats to FILE (``python -m pstats FILE``).  Never a
+under cProfile (CPU time) and writes its stats to FILE (``python -m pstats FILE``).  Never a
 pass/fail test.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -43,10 +45,14 @@ atexit.register(_peak)
 profile = sys.argv[2]
 args = sys.argv[3:]
 from fieldlink.collect.cli import collect_command
-if profile:
-    import cProfile
-    cProfile.run("collect_command.main(args, prog_name='fieldlink collect', standalone_mode=False)",
-                 profile)
+if profile:  # CPU time: on a shared machine wall time would charge waits to whatever ran
+    import cProfile, time
+    profiler = cProfile.Profile(time.process_time)
+    try:
+        profiler.runcall(collect_command.main, args, prog_name='fieldlink collect',
+                         standalone_mode=False)
+    finally:
+        profiler.dump_stats(profile)
 else:
     collect_command.main(args, prog_name='fieldlink collect')
 """
@@ -59,6 +65,8 @@ class FleetRun:
     seconds: float
     peak_mb: float
     stored: int
+    collector_cpu: float
+    emulator_cpu: float
 
 
 def router_toml(directory: Path, stations: int, records: int) -> Path:
@@ -67,8 +75,7 @@ def router_toml(directory: Path, stations: int, records: int) -> Path:
     path.write_text(
         'station_name = "ROUTER"\nrecords = 10\n'
         + "".join(
-            f"\n[[neighbours]]\nnode = {n}\nrecords = {records}\n"
-            for n in range(2, stations + 2)
+            f"\n[[neighbours]]\nnode = {n}\nrecords = {records}\n" for n in range(2, stations + 2)
         )
     )
     return path
@@ -95,8 +102,7 @@ def stations_toml(directory: Path, url: str, stations: int, db: Path) -> Path:
 def stored_records(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         tables = [
-            name
-            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         ]
         total = 0
         for name in tables:
@@ -104,6 +110,17 @@ def stored_records(db: Path) -> int:
             if "RecNbr" in columns or "record" in columns:
                 total += conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         return total
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_fleet(stations: int, records: int = 1440, profile: str = "") -> FleetRun:
@@ -123,6 +140,8 @@ def run_fleet(stations: int, records: int = 1440, profile: str = "") -> FleetRun
         ) as emulator:  # fmt: skip
             toml = stations_toml(directory, emulator.url, stations, db)
             peak_file = directory / "peak"
+            emulator_before = proc_cpu(emulator.process.pid)
+            children_before = _children_cpu()
             started = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, "-c", _COLLECTOR, str(peak_file), profile, str(toml),
@@ -130,6 +149,8 @@ def run_fleet(stations: int, records: int = 1440, profile: str = "") -> FleetRun
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
             seconds = time.perf_counter() - started
+            collector_cpu = _children_cpu() - children_before
+            emulator_cpu = proc_cpu(emulator.process.pid) - emulator_before
         if done.returncode != 0:
             raise RuntimeError(
                 f"collect --once of {stations} stations failed (exit {done.returncode}): "
@@ -139,7 +160,7 @@ def run_fleet(stations: int, records: int = 1440, profile: str = "") -> FleetRun
         peak = int(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
     if stored < stations * records:
         raise RuntimeError(f"{stored:,} records stored, expected {stations * records:,}")
-    return FleetRun(stations, records, seconds, peak, stored)
+    return FleetRun(stations, records, seconds, peak, stored, collector_cpu, emulator_cpu)
 
 
 def main() -> None:
@@ -148,11 +169,13 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1440)
     parser.add_argument("--profile", default="", help="cProfile the collector into this file")
     args = parser.parse_args()
-    print(f"{'stations':>8} {'records':>10} {'wall s':>8} {'s/station':>10} {'peak MB':>8}")
+    print(f"{'stations':>8} {'records':>10} {'wall s':>8} {'s/station':>10} {'peak MB':>8} "
+          f"{'collector CPU s':>16} {'emulator CPU s':>15}")  # fmt: skip
     for n in (int(s) for s in args.stations.split(",")):
         run = run_fleet(n, args.records, args.profile)
         print(f"{run.stations:>8} {run.stored:>10,} {run.seconds:>8.1f} "
-              f"{run.seconds / n:>10.3f} {run.peak_mb:>8.1f}", flush=True)  # fmt: skip
+              f"{run.seconds / n:>10.3f} {run.peak_mb:>8.1f} {run.collector_cpu:>16.1f} "
+              f"{run.emulator_cpu:>15.1f}", flush=True)  # fmt: skip
     print(f"(load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)")
 
 
