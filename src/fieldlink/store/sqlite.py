@@ -130,6 +130,10 @@ def sql_columns(cols: list[Column]) -> list[str]:
     return out
 
 
+#: Value types SQLite stores as they are (_sql_value returns them unchanged).
+_AS_IS = frozenset({float, int, str, type(None)})
+
+
 def _sql_value(value: object) -> object:
     if isinstance(value, bool):
         return int(value)
@@ -379,8 +383,10 @@ class SqliteTableWriter:
         rows = []
         for r in fresh:
             values = record_row(self.table, r)
+            # Most rows hold only values stored as they are: one C-level look at them.
+            cells = values if _AS_IS.issuperset(map(type, values)) else map(_sql_value, values)
             utc = None if zone is None else iso_time(local_to_utc(r.timestamp, zone))
-            rows.append([r.number, iso_time(r.timestamp), utc, *map(_sql_value, values)])
+            rows.append([r.number, iso_time(r.timestamp), utc, *cells])
         if not rows and not holes:
             return
         station, table, version = self.station.name, self.table.name, self.version

@@ -14,6 +14,8 @@ import math
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldlink.pakbus.emulator.spec import NS_PER_S, FieldSpec
 from fieldlink.pakbus.emulator.station import ManualClock, Station
@@ -280,3 +282,33 @@ def test_columns_compute_what_the_per_record_functions_do(
             assert same(value, one(n, when)), (spec, n)
             nans += isinstance(value, float) and math.isnan(value)
     assert nans > 0
+
+
+#: Types of each path of a column: array signals (two float codes), noise rules, per record.
+BLOCK_CODES = (DataType.FP2, DataType.IEEE8, DataType.BOOL4, DataType.INT2, DataType.ASCII)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    start=st.integers(0, 2**32 - 600),
+    first_ns=st.integers(0, 2**62 // 1000),
+    step_ns=st.sampled_from([100_000_000, 60 * NS_PER_S, 3_600 * NS_PER_S, 7 * NS_PER_S + 3]),
+    count=st.integers(16, 90),
+)
+def test_numpy_blocks_match_one_record_at_a_time_anywhere_in_time(
+    start: int, first_ns: int, step_ns: int, count: int
+) -> None:
+    """The array path (time parts included: every signal, with math.sin per element)
+    gives each record's value bit for bit, at any time of day and any record number."""
+    from fieldlink.pakbus.emulator import values as values_module
+
+    if values_module._fast_path() is None:
+        pytest.skip("numpy is not installed")
+    model = ValueModel(start % 97)
+    numbers = list(range(start, start + count))
+    whens = [first_ns + i * step_ns for i in range(count)]
+    for spec in (s for s in specs() if s.type_code in BLOCK_CODES):
+        column = model.column("Tbl", spec, 1)(numbers, whens)
+        one = model.field("Tbl", spec, 1)
+        for n, when, value in zip(numbers, whens, column, strict=True):
+            assert same(value, one(n, when)), (spec, n, when)
