@@ -680,6 +680,7 @@ def main() -> int:
         except Exception as exc:
             print(f"growth could not run: {type(exc).__name__}: {exc}")
             failed += 1
+    if with_growth or "fleet" in wanted:  # the fleet figure is the last size of its table
         try:
             fleet_growth(args)
         except Exception as exc:
