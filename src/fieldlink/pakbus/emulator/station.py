@@ -83,6 +83,8 @@ _RECENT_RECORDS = 512
 #: collection's next answers are served from the block (numpy's cost per call is then
 #: shared by many records); the block is all a station keeps of a collection.
 _COMPUTE_AHEAD = 512
+#: Largest block a station keeps (records): a collection's are request + ahead.
+_BLOCK_LIMIT = 4_096
 #: Bytes a station holds, over all File Sends in progress, before it answers
 #: "insufficient resources" (RespCode 2, pakbus.md §7.1).  An upload lives in memory
 #: until its last fragment; without a cap, clients that start uploads and never
@@ -509,11 +511,11 @@ class Station:
             todo_whens = whens + [table.time_of(n) for n in ahead]
             fields = self._specs[name].fields
             columns = [self.values.column(name, f, gen)(todo, todo_whens) for f in fields]
-            block = self._blocks[name] = _Block(
-                gen, todo, todo_whens, list(zip(*columns, strict=True))
-            )
-            if block.first is None:  # not consecutive numbers: serve this request only
-                del self._blocks[name]
+            block = _Block(gen, todo, todo_whens, list(zip(*columns, strict=True)))
+            # Kept for the next answers unless the numbers are not consecutive, or it
+            # is a whole table's ground truth (Station.records): bounded memory.
+            if block.first is not None and len(todo) <= _BLOCK_LIMIT:
+                self._blocks[name] = block
         return block.take(numbers, whens)
 
     def reset_table(self, name: str | None) -> int:
