@@ -380,12 +380,17 @@ class SqliteTableWriter:
         check_holes(self.table, holes)
         fresh = new_records(records, None)
         zone = self.station.tzinfo
+        # A fixed offset (most field stations, and UTC): one subtraction per record.
+        offset = zone.utcoffset(None) if isinstance(zone, dt.timezone) else None
         rows = []
         for r in fresh:
             values = record_row(self.table, r)
             # Most rows hold only values stored as they are: one C-level look at them.
             cells = values if _AS_IS.issuperset(map(type, values)) else map(_sql_value, values)
-            utc = None if zone is None else iso_time(local_to_utc(r.timestamp, zone))
+            if offset is not None:
+                utc: str | None = iso_time(r.timestamp - offset)
+            else:
+                utc = None if zone is None else iso_time(local_to_utc(r.timestamp, zone))
             rows.append([r.number, iso_time(r.timestamp), utc, *cells])
         if not rows and not holes:
             return
