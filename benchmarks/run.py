@@ -504,6 +504,58 @@ def fig_window(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def fleet_sizes(args: argparse.Namespace) -> list[int]:
+    """Stations in the fleet growth table; the last is the fleet figure's."""
+    return [10, 50, 100] if args.quick else [50, 200, 1_000]
+
+
+def fleet_run(args: argparse.Namespace, stations: int) -> Any:
+    """``collect --once`` of ``stations`` x 1,440 records into SQLite (bench_fleet_sqlite),
+    measured once per run and size (the figure and the growth table share it)."""
+    import bench_fleet_sqlite as bf
+
+    runs = args.__dict__.setdefault("fleet_runs", {})
+    if stations not in runs:
+        try:
+            runs[stations] = bf.run_fleet(stations, FLEET_RECORDS)
+        except RuntimeError as exc:
+            raise NotRun(str(exc)) from None
+    return runs[stations]
+
+
+#: New records per station in the fleet figure: a day of one-minute records.
+FLEET_RECORDS = 1_440
+
+
+def fig_fleet(args: argparse.Namespace) -> list[Row]:
+    """``fieldlink collect --once``: every station behind one router emulator, SQLite."""
+    stations = fleet_sizes(args)[-1]
+    run = fleet_run(args, stations)
+    note = (
+        f"collector CPU {run.collector_cpu:.0f} s, peak {run.peak_mb:.0f} MB; "
+        f"emulator CPU {run.emulator_cpu:.0f} s on the same cores"
+    )
+    what = f"collect --once, {stations:,} stations x {FLEET_RECORDS:,} records, SQLite"
+    if stations < 1_000:
+        note = f"--quick: {stations} stations, the goal is for 1,000; " + note
+        return [Row(what, f"{run.seconds:.1f} s", "<= 60 s", None, note)]
+    ok = run.seconds <= 60 and run.peak_mb <= 300
+    return [Row(what, f"{run.seconds:.0f} s / {run.peak_mb:.0f} MB", "<= 60 s, 300 MB", ok, note)]
+
+
+def fleet_growth(args: argparse.Namespace) -> None:
+    """The fleet at growing sizes: time and the collector's peak RSS per station."""
+    print(f"\n{'fleet: collect --once into SQLite':<34} {'stations':>8} {'wall s':>7} "
+          f"{'ms/station':>10} {'peak MB':>8} {'collector CPU s':>15} "
+          f"{'emulator CPU s':>14}")  # fmt: skip
+    print("-" * 102)
+    for stations in fleet_sizes(args):
+        run = fleet_run(args, stations)
+        print(f"{'':<34} {stations:>8,} {run.seconds:>7.1f} {run.seconds / stations * 1e3:>10.1f} "
+              f"{run.peak_mb:>8.1f} {run.collector_cpu:>15.1f} {run.emulator_cpu:>14.1f}",
+              flush=True)  # fmt: skip
+
+
 FIGURES: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "decode": fig_decode,
     "after-socket": fig_after_socket,
@@ -512,12 +564,13 @@ FIGURES: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "serial": fig_serial,
     "startup": fig_startup,
     "window": fig_window,
+
+
+    "fleet": fig_fleet,
 }
 
 #: Figures of the goals that this run does not measure, and why (printed, never judged).
-NOT_MEASURED = [
-    ("fieldlink collect --once, 1,000 stations x 1,440 records", "fleet benchmark not written yet"),
-]
+NOT_MEASURED: list[tuple[str, str]] = []
 
 
 # --- growth -----------------------------------------------------------------------------------
@@ -672,6 +725,12 @@ def main() -> int:
                 print(f"{what:<38} {size:>10,} {per:>10.2f} {peak:>7.2f}", flush=True)
         except Exception as exc:
             print(f"growth could not run: {type(exc).__name__}: {exc}")
+            failed += 1
+    if with_growth or "fleet" in wanted:  # the fleet figure is the last size of its table
+        try:
+            fleet_growth(args)
+        except Exception as exc:
+            print(f"fleet growth could not run: {type(exc).__name__}: {exc}")
             failed += 1
     cores = os.cpu_count() or 1
     load_after = os.getloadavg()[0]

@@ -86,11 +86,12 @@ class _Feed:
     def offer(self, record: Record) -> Hole | None:
         """Take ``record`` if this sink lacks it; return the hole it reveals, if any."""
         hole = None
-        # A file resumed by time stamp (a PyCampbellCR1000 file without RecNbr).
-        after: dt.datetime | None = getattr(self.writer, "after_time", None)
-        if self.last is None and after is not None and record.timestamp <= after:
-            return None
-        if self.last is not None:
+        if self.last is None:
+            # A file resumed by time stamp (a PyCampbellCR1000 file without RecNbr).
+            after: dt.datetime | None = getattr(self.writer, "after_time", None)
+            if after is not None and record.timestamp <= after:
+                return None
+        else:
             if record.number <= self.last:
                 return None
             if record.number > self.last + 1 and not is_snapshot(self.writer.table):

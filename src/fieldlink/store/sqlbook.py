@@ -88,6 +88,10 @@ class SqlSink(Closes, Generic[C]):
     def cell_value(value: Scalar) -> object:
         """A record's value as its column holds it."""
 
+    #: Value types :meth:`cell_value` returns unchanged: a row holding only these (most
+    #: rows) is stored as it is, after one C-level look at its types.
+    stored_as_is: ClassVar[frozenset[type]] = frozenset()
+
     @staticmethod
     @abstractmethod
     def column_names(cols: list[Column]) -> list[str]:
@@ -178,12 +182,19 @@ class SqlTableWriter(WriterBase, Generic[S, C]):
     def _rows(self, records: Sequence[Record]) -> list[Row]:
         """The records in number order without repeats, each its number and its row."""
         zone = self.station.tzinfo
+        # A fixed offset (UTC, and most field stations): one subtraction per record.
+        offset = zone.utcoffset(None) if isinstance(zone, dt.timezone) else None
         time_value, cell_value = self._sink.time_value, self._sink.cell_value
+        as_is = self._sink.stored_as_is
         rows: list[Row] = []
         for r in new_records(records, None):
-            utc = None if zone is None else time_value(local_to_utc(r.timestamp, zone))
-            values = map(cell_value, record_row(self.table, r))
-            rows.append((r.number, [r.number, time_value(r.timestamp), utc, *values]))
+            if offset is not None:
+                utc = time_value(r.timestamp - offset)
+            else:
+                utc = None if zone is None else time_value(local_to_utc(r.timestamp, zone))
+            values = record_row(self.table, r)
+            cells = values if as_is.issuperset(map(type, values)) else map(cell_value, values)
+            rows.append((r.number, [r.number, time_value(r.timestamp), utc, *cells]))
         return rows
 
     def _position_row(self, db: C, lock: str = "") -> Any:

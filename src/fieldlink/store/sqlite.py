@@ -169,6 +169,7 @@ class SqliteSink(SqlSink[sqlite3.Connection]):
     marker = "?"
     time_value = staticmethod(iso_time)
     cell_value = staticmethod(_sql_value)
+    stored_as_is = frozenset({float, int, str, type(None)})
     column_names = staticmethod(sql_columns)
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:

@@ -171,13 +171,13 @@ def test_device_mode_7_over_ten_million_records_builds_one_response() -> None:
 
     table.numbers_in_time = spy  # type: ignore[method-assign]
     handed: list[int] = []
-    stored = station.stored_records
+    stored = station.stored_rows
 
     def stored_spy(name: str, numbers: list[int] | range) -> object:
         handed.append(len(numbers))
         return stored(name, numbers)
 
-    station.stored_records = stored_spy  # type: ignore[assignment,method-assign]
+    station.stored_rows = stored_spy  # type: ignore[assignment,method-assign]
 
     begin = NSec(*divmod(table.time_of(table.oldest), 1_000_000_000))
     end = NSec(begin.seconds + 3 * 86_400, 0)  # far beyond the newest record

@@ -6,10 +6,10 @@ functions of :mod:`fieldlink.pakbus.emulator.values` compute, bit for bit:
 
 - the hash: uint64 arithmetic wraps modulo 2**64 as the masked Python does, and
   ``h >> 11`` < 2**53 converts to a float exactly;
-- the signals: each is split into a part that depends on time only (computed per record
-  in plain Python with :mod:`math`, so no ``np.sin`` whose last bit may differ) and a
-  part with the noise, whose + - * / abs min max floor are correctly rounded IEEE
-  operations in numpy and in Python alike, evaluated in the same order;
+- the signals: each is split into a part that depends on time only and a part with the
+  noise; both are + - * / % abs min max floor, correctly rounded IEEE operations in
+  numpy and in Python alike, evaluated in the same order, and ``math.sin`` applied to
+  each element (no ``np.sin``, whose last bit may differ);
 - the wire types: FP2 by the same rule as ``types.fp2_to_word`` then the same table,
   IEEE4 by a float32 round trip (what ``struct`` does); other types go through the
   per-value quantizer.
@@ -66,27 +66,36 @@ def hash_block(base: int, numbers: Sequence[int], elements: int | None) -> list[
     ]
 
 
-def _diurnal(t: float) -> float:
-    day = (t % 86_400.0) / 86_400.0
-    return math.sin(2 * math.pi * (day - 0.375))
+def _sin(x: Array) -> Array:
+    """``math.sin`` of each element, in C (``map``); never ``np.sin``, whose last bit may
+    differ from the per-record functions'."""
+    return np.fromiter(map(math.sin, x.tolist()), dtype=np.float64, count=len(x))
 
 
-def _solar_time(t: float, element: int) -> float:
-    day = (t % 86_400.0) / 86_400.0
-    return max(0.0, 900.0 * math.sin(2 * math.pi * (day - 0.25)))
+def _positive(x: Array) -> Array:
+    """``max(0.0, x)`` as Python gives it: ``x`` where it is > 0, else 0.0."""
+    return np.where(x > 0.0, x, 0.0)
 
 
-#: The time-only leading part of each signal (values._SIGNALS), per (t, element).
-_TIME_PARTS: dict[str, Callable[[float, int], float]] = {
-    "battery": lambda t, e: 12.5 + 0.9 * max(0.0, _diurnal(t)),
+def _diurnal(t: Array) -> Array:
+    day = np.remainder(t, 86_400.0) / 86_400.0
+    return _sin(2 * math.pi * (day - 0.375))
+
+
+#: The time-only leading part of each signal (values._SIGNALS), on an array of times:
+#: the same IEEE operations in the same order (np.remainder is Python's % on floats).
+_TIME_PARTS: dict[str, Callable[[Array, int], Array]] = {
+    "battery": lambda t, e: 12.5 + 0.9 * _positive(_diurnal(t)),
     "panel": lambda t, e: 18.0 + 9.0 * _diurnal(t),
     "air": lambda t, e: 15.0 + 8.0 * _diurnal(t),
     "humidity": lambda t, e: 65.0 - 25.0 * _diurnal(t),
-    "wind": lambda t, e: 3.0 + 2.0 * math.sin(2 * math.pi * t / 7_200.0 + e),
-    "component": lambda t, e: 2.0 * math.sin(2 * math.pi * t / 600.0 + e),
-    "direction": lambda t, e: 200.0 + 60.0 * math.sin(2 * math.pi * t / 20_000.0),
-    "pressure": lambda t, e: 1013.0 + 6.0 * math.sin(2 * math.pi * t / 259_200.0),
-    "solar": _solar_time,
+    "wind": lambda t, e: 3.0 + 2.0 * _sin(2 * math.pi * t / 7_200.0 + e),
+    "component": lambda t, e: 2.0 * _sin(2 * math.pi * t / 600.0 + e),
+    "direction": lambda t, e: 200.0 + 60.0 * _sin(2 * math.pi * t / 20_000.0),
+    "pressure": lambda t, e: 1013.0 + 6.0 * _sin(2 * math.pi * t / 259_200.0),
+    "solar": lambda t, e: _positive(
+        900.0 * _sin(2 * math.pi * (np.remainder(t, 86_400.0) / 86_400.0 - 0.25))
+    ),
 }
 
 #: The rest of each signal: (time part, noise, element) -> value, on arrays.
@@ -116,8 +125,7 @@ def vector_signal(kind: str) -> Callable[[Sequence[float], Array, int], Array] |
     def signal(times: Sequence[float], noise: Array, element: int) -> Array:
         if timed is None:
             return finish(None, noise, element)
-        a = np.fromiter((timed(t, element) for t in times), dtype=np.float64, count=len(times))
-        return finish(a, noise, element)
+        return finish(timed(np.array(times, dtype=np.float64), element), noise, element)
 
     return signal
 

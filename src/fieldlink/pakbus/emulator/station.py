@@ -57,7 +57,7 @@ from fieldlink.pakbus.emulator.variables import (
 from fieldlink.pakbus.protocol.codes import AccessLevel, Bmp5ResponseCode, CompileState, FileCommand
 from fieldlink.pakbus.protocol.directory import build_dir
 from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
-from fieldlink.pakbus.protocol.records import StoredRecord
+from fieldlink.pakbus.protocol.records import RowRecord, StoredRecord
 from fieldlink.pakbus.protocol.signature import signature
 from fieldlink.pakbus.protocol.tabledef import build_tdf, make_table
 from fieldlink.pakbus.protocol.types import DataType, nsec_to_datetime
@@ -76,12 +76,15 @@ R = Bmp5ResponseCode
 _NSEC = DataType.NSEC
 _STATUS_CADENCE_NS = NS_PER_S
 _DEFAULT_USR_SIZE = 65_536
-#: Data records whose values a station keeps after computing them: collect answers
-#: overlap (the device computes a few more records than fit a packet), and fragments
-#: and retried requests ask for the same records again.
+#: Data records whose values a station keeps after computing them one at a time
+#: (ground truth, Get Values): fragments and retried requests ask for them again.
 _RECENT_RECORDS = 512
-#: Records computed beyond those asked for, in the same block (see Station._rows).
-_COMPUTE_AHEAD = 256
+#: Records computed beyond those asked for, in the same block (see Station._rows): a
+#: collection's next answers are served from the block (numpy's cost per call is then
+#: shared by many records); the block is all a station keeps of a collection.
+_COMPUTE_AHEAD = 512
+#: Largest block a station keeps (records): a collection's are request + ahead.
+_BLOCK_LIMIT = 4_096
 #: Bytes a station holds, over all File Sends in progress, before it answers
 #: "insufficient resources" (RespCode 2, pakbus.md §7.1).  An upload lives in memory
 #: until its last fragment; without a cap, clients that start uploads and never
@@ -233,6 +236,8 @@ class Station:
         self._defs: tuple[TableDef, ...] = ()
         # (table, generation, number, time) -> values, newest last; shared, never mutated
         self._recent: OrderedDict[tuple[str, int, int, int], dict[str, Value]] = OrderedDict()
+        # data table -> the block of records last computed for a collection
+        self._blocks: dict[str, _Block] = {}
         # table -> (generation, compiled value function of each field)
         self._field_values: dict[str, tuple[int, list[tuple[str, FieldValues]]]] = {}
         self._tdf = b""
@@ -453,65 +458,65 @@ class Station:
             held = self.record_numbers(name)
             lo = held.start if start is None else max(start, held.start)
             hi = held.stop if stop is None else min(stop, held.stop)
+            names = self._names(name)
             return [
-                Record(name, n, nsec_to_datetime(NSec.from_total_ns(when)), dict(values))
-                for n, when, values in self._rows(name, range(lo, hi))
+                Record(
+                    name,
+                    n,
+                    nsec_to_datetime(NSec.from_total_ns(when)),
+                    dict(zip(names, row, strict=True)),
+                )
+                for n, when, row in self._rows(name, range(lo, hi))
             ]
 
     def stored_records(self, name: str, numbers: list[int] | range) -> list[StoredRecord]:
-        """(number, exact time stamp, values) for packing into a collect response.
-
-        The values dicts may be shared with the station's cache of recent records: read
-        them, do not change them.
-        """
+        """(number, exact time stamp, values) of the given records, as dicts."""
         with self.lock:
-            return [(n, NSec.from_total_ns(t), v) for n, t, v in self._rows(name, numbers)]
+            names = self._names(name)
+            return [
+                (n, NSec.from_total_ns(t), dict(zip(names, row, strict=True)))
+                for n, t, row in self._rows(name, numbers)
+            ]
 
-    def _rows(
-        self, name: str, numbers: list[int] | range
-    ) -> list[tuple[int, int, dict[str, Value]]]:
+    def stored_rows(self, name: str, numbers: list[int] | range) -> list[RowRecord]:
+        """(number, time stamp in ns since 1990, values in field order) for packing into a
+        collect response: what :meth:`stored_records` says, without a dict or an NSec per
+        record.  The rows are tuples shared with the station's cache (immutable)."""
+        with self.lock:
+            return self._rows(name, numbers)
+
+    def _names(self, name: str) -> tuple[str, ...]:
+        return tuple(f.name for f in self.table_def(name).fields)
+
+    def _rows(self, name: str, numbers: list[int] | range) -> list[RowRecord]:
         table = self._logged(name)
         whens = [table.time_of(n) for n in numbers]
         if name in ("Status", "Public") or len(whens) < 2:
+            names = self._names(name)
             return [
-                (n, when, self._values(name, table, n, when))
+                (n, when, _row(self._values(name, table, n, when), names))
                 for n, when in zip(numbers, whens, strict=True)
             ]
-        # A data table: the records not in the recent cache are computed in bulk, one
-        # column per field (the same values, bit for bit, as one record at a time).
+        # A data table: records are computed a block at a time, one column per field
+        # (the same values, bit for bit, as one record at a time), and the newest block
+        # is kept -- collections read forward, so the next answers are served from it.
         gen = table.generation
-        recent = self._recent
-        rows: list[dict[str, Value] | None] = []
-        missing: list[int] = []
-        for i, (n, when) in enumerate(zip(numbers, whens, strict=True)):
-            hit = recent.get((name, gen, n, when))
-            rows.append(hit)
-            if hit is None:
-                missing.append(i)
-        if missing:
-            todo = [numbers[i] for i in missing]
-            todo_whens = [whens[i] for i in missing]
+        block = self._blocks.get(name)
+        if block is None or not block.serves(gen, numbers, whens):
             # Collections read forward: the records after these are computed in the
-            # same block, so the next answers find them in the cache.
+            # same block, so the next answers find them in it.
+            todo = list(numbers)
             ahead = range(todo[-1] + 1, min(todo[-1] + 1 + _COMPUTE_AHEAD, table.next_record))
             todo += ahead
-            todo_whens += [table.time_of(n) for n in ahead]
-            names = [f.name for f in self._specs[name].fields]
-            columns = [
-                self.values.column(name, f, gen)(todo, todo_whens) for f in self._specs[name].fields
-            ]
-            computed = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-            for i, values in zip(missing, computed, strict=False):
-                rows[i] = values
-            for n, when, values in zip(todo, todo_whens, computed, strict=True):
-                recent[(name, gen, n, when)] = values
-            while len(recent) > _RECENT_RECORDS:
-                recent.popitem(last=False)
-        return [
-            (n, when, values)
-            for n, when, values in zip(numbers, whens, rows, strict=True)
-            if values is not None
-        ]
+            todo_whens = whens + [table.time_of(n) for n in ahead]
+            fields = self._specs[name].fields
+            columns = [self.values.column(name, f, gen)(todo, todo_whens) for f in fields]
+            block = _Block(gen, todo, todo_whens, list(zip(*columns, strict=True)))
+            # Kept for the next answers unless the numbers are not consecutive, or it
+            # is a whole table's ground truth (Station.records): bounded memory.
+            if block.first is not None and len(todo) <= _BLOCK_LIMIT:
+                self._blocks[name] = block
+        return block.take(numbers, whens)
 
     def reset_table(self, name: str | None) -> int:
         """Table Control "reset": a BMP5 RespCode."""
@@ -564,6 +569,7 @@ class Station:
         old_data, old_defs = self._data, {d.name: d for d in self._defs}
         self._data, self._specs = {}, {}
         self._recent.clear()  # a new program's table may reuse a name, numbers and times
+        self._blocks.clear()
         self._field_values.clear()
         defs: list[TableDef] = [make_table("Status", 1, _NSEC, NSec(), NSec(), status_fields())]
         for ts in spec.tables if spec else ():
@@ -971,6 +977,50 @@ class Station:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+class _Block:
+    """Consecutive records of one data table computed together: numbers, times, rows.
+
+    ``first`` is None when the numbers are not consecutive (then the block serves only
+    the request it was computed for).
+    """
+
+    __slots__ = ("first", "generation", "rows", "whens")
+
+    def __init__(
+        self, generation: int, numbers: list[int], whens: list[int], rows: list[tuple[Value, ...]]
+    ) -> None:
+        self.generation = generation
+        self.first: int | None = numbers[0] if _consecutive(numbers) else None
+        self.whens = whens
+        self.rows = rows
+
+    def serves(self, generation: int, numbers: list[int] | range, whens: list[int]) -> bool:
+        """Whether every record asked for is in the block, at the same time (a clock set
+        moves later records: those are computed again)."""
+        if self.first is None or generation != self.generation or not numbers:
+            return False
+        lo = numbers[0] - self.first
+        hi = lo + len(numbers)
+        inside = lo >= 0 and hi <= len(self.rows)
+        return inside and _consecutive(numbers) and self.whens[lo:hi] == whens
+
+    def take(self, numbers: list[int] | range, whens: list[int]) -> list[RowRecord]:
+        if self.first is None:
+            return list(zip(numbers, whens, self.rows[: len(numbers)], strict=True))
+        lo = numbers[0] - self.first
+        return list(zip(numbers, whens, self.rows[lo : lo + len(numbers)], strict=True))
+
+
+def _consecutive(numbers: list[int] | range) -> bool:
+    if isinstance(numbers, range):
+        return numbers.step == 1
+    return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+def _row(values: dict[str, Value], names: tuple[str, ...]) -> tuple[Value, ...]:
+    return tuple(values[n] for n in names)
 
 
 def _security_levels(security: int | tuple[int, int, int] | None) -> tuple[int, int, int] | None:

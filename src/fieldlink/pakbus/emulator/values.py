@@ -310,28 +310,16 @@ def _compile_field(seed: int, table: str, spec: FieldSpec, generation: int) -> F
             return lambda record, when_ns: element(noise(record))
         return lambda record, when_ns: tuple(map(element, noises(record)))
 
-    if spec.is_string:
-        length = spec.string_length
-
-        def as_text(text: str) -> Scalar:
-            text = text[:length]
-            return text if code == DataType.ASCIIZ else quantize(code, text, length)
-
-        if kind == "counter":
-            return same(lambda record, when_ns: as_text(str(record)))
-        messages = [as_text(m) for m in _MESSAGES]
-        return each(lambda n: messages[int(n * len(messages))])
-    if code in _BOOLS:
-        return each(lambda n: n < 0.1)
+    rule = _noise_rule(spec, code, kind)
+    if rule is not None:
+        return each(rule)
+    if spec.is_string:  # a counter
+        return same(lambda record, when_ns: _as_text(spec, str(record)))
     if code in _TIMES:
         return same(lambda record, when_ns: quantize(code, logger_datetime(when_ns)))
-    if code in _INT_RANGES:
+    if code in _INT_RANGES:  # a counter
         lo, hi = _INT_RANGES[code]  # type: ignore[index]
-        if kind == "counter":
-            return same(lambda record, when_ns: max(lo, min(hi, record)))
-        if kind == "diagnostic":
-            return each(lambda n: max(lo, min(hi, 1 + int(n * 700) % 7 if n < 0.02 else 0)))
-        return each(lambda n: max(lo, min(hi, int(n * 1000))))
+        return same(lambda record, when_ns: max(lo, min(hi, record)))
     if code not in _FLOATS:
         return same(lambda record, when_ns: 0)
     signal = _SIGNALS[kind]
@@ -356,6 +344,31 @@ def _compile_field(seed: int, table: str, spec: FieldSpec, generation: int) -> F
         return nan if sick < NAN_SHARE else measured(record, when_ns)
 
     return flaky
+
+
+def _as_text(spec: FieldSpec, text: str) -> Scalar:
+    """``text`` as a string field of ``spec`` holds it (cut to length, through the type)."""
+    length = spec.string_length
+    text = text[:length]
+    return text if spec.type_code == DataType.ASCIIZ else quantize(spec.type_code, text, length)
+
+
+def _noise_rule(spec: FieldSpec, code: int, kind: str) -> Callable[[float], Scalar] | None:
+    """How each element of a field that is not a measured number follows its noise
+    (status text, flags, integer readings), or None for one that does not."""
+    if spec.is_string:
+        if kind == "counter":
+            return None
+        messages = [_as_text(spec, m) for m in _MESSAGES]
+        return lambda n: messages[int(n * len(messages))]
+    if code in _BOOLS:
+        return lambda n: n < 0.1
+    if code not in _INT_RANGES or kind == "counter":
+        return None
+    lo, hi = _INT_RANGES[code]  # type: ignore[index]
+    if kind == "diagnostic":
+        return lambda n: max(lo, min(hi, 1 + int(n * 700) % 7 if n < 0.02 else 0))
+    return lambda n: max(lo, min(hi, int(n * 1000)))
 
 
 def _hash_block(base: int, numbers: Sequence[int], elements: int | None) -> list[list[float]]:
@@ -387,6 +400,17 @@ def _compile_column(
     code = spec.type_code
     kind = _kind(spec.variable)
     count = spec.element_count
+    base = _chain(_prefix(seed, table, spec.name), (generation,))
+    rule = _noise_rule(spec, code, kind)
+    if rule is not None:
+
+        def by_noise(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
+            columns: list[list[Value]] = [
+                list(map(rule, noise)) for noise in _hash_block(base, numbers, count)
+            ]
+            return columns[0] if count == 1 else list(zip(*columns, strict=True))
+
+        return by_noise
     if spec.is_string or code not in _FLOATS or kind == "counter":
 
         def each_record(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
@@ -395,7 +419,6 @@ def _compile_column(
         return each_record
     signal = _SIGNALS[kind]
     quantized = _quantizer(code)
-    base = _chain(_prefix(seed, table, spec.name), (generation,))
     flaky = kind in ("air", "humidity") and code in _NAN_CAPABLE
     nan_base = _chain(_prefix(seed, "nan", table, spec.name), (generation,))
     nan: Value = math.nan if count == 1 else (math.nan,) * count

@@ -57,6 +57,7 @@ __all__ = [
     "PackedPayload",
     "RecordBlock",
     "RecordLayout",
+    "RowRecord",
     "StoredRecord",
     "TimeLike",
     "encode_fragment",
@@ -71,6 +72,9 @@ __all__ = [
 TimeLike = dt.datetime | NSec
 #: One stored record as the emulator keeps it: (record number, time stamp, values).
 StoredRecord = tuple[int, TimeLike, Mapping[str, Value]]
+#: The same as the emulator packs it: (record number, time stamp in nanoseconds since
+#: 1990, values in the table's field order) -- no dict and no NSec per record.
+RowRecord = tuple[int, int, Sequence[Value]]
 
 _WHAT = "BMP5 collect data response"
 _BLOCK_HEADER = struct.Struct(">HIH")
@@ -143,6 +147,52 @@ def _fp2_encoder(value: object) -> object:
         if t.FP2_TABLE[word] == value:
             _FP2_WORDS[value] = word
     return word
+
+
+#: Types whose items ``struct`` packs as they are, when every value of a column is an
+#: exact ``float`` (the encoder would return it unchanged) or an exact ``int`` (the
+#: encoder checks the range, which ``struct`` also does: a value out of range sends
+#: the block through the per-record path and its error).
+_FLOATS_AS_IS = frozenset({t.DataType.IEEE4, t.DataType.IEEE8})
+_INTS_AS_IS = frozenset(
+    {
+        t.DataType.BYTE,
+        t.DataType.UINT2,
+        t.DataType.UINT4,
+        t.DataType.INT1,
+        t.DataType.INT2,
+        t.DataType.INT4,
+        t.DataType.BOOL8,
+    }
+)
+
+
+def _column_items(p: _Piece, column: Sequence[Any], kinds: set[type]) -> Iterable[object]:
+    """The struct items of one column of values of piece ``p`` (``kinds``: their types).
+
+    Shortcuts give what ``p.encode`` gives, value for value: floats and ints that pack
+    as they are; FP2 words of floats found in the table of words already seen; Latin-1
+    text, which ``struct``'s ``s`` pads with NULs as the encoder does (too long, or
+    holding a NUL, raises ValueError: the caller then encodes record by record).
+    """
+    if kinds == {float}:
+        if p.code in _FLOATS_AS_IS:
+            return column
+        if p.code == t.DataType.FP2:
+            words = list(map(_FP2_WORDS.get, column))
+            if None in words:
+                return [
+                    _fp2_encoder(v) if w is None else w for w, v in zip(words, column, strict=True)
+                ]
+            return words
+    elif kinds == {int} and p.code in _INTS_AS_IS:
+        return column
+    elif kinds == {str} and p.code == t.DataType.ASCII:
+        raw = [v.encode("latin-1") for v in column]  # UnicodeEncodeError is a ValueError
+        if max(map(len, raw)) > (p.string_length or 0) or _NUL in b"".join(raw):
+            raise ValueError("a string too long, or holding NUL")
+        return raw
+    return map(p.encode, column)
 
 
 def _asciiz_encoder(value: object) -> object:
@@ -378,6 +428,7 @@ class RecordLayout:
 
     __slots__ = (
         "_codec",
+        "_picks",
         "_pieces",
         "_stamp_from",
         "_stamp_struct",
@@ -401,8 +452,11 @@ class RecordLayout:
                         f"table {table.name!r} has no field number {n} (it has {len(table.fields)})"
                     )
             self.fields = tuple(table.fields[n - 1] for n in field_numbers)
+            #: Where the selected values are in a row of the whole table (see select).
+            self._picks: tuple[int, ...] | None = tuple(n - 1 for n in field_numbers)
         else:
             self.fields = table.fields
+            self._picks = None
         self.names = tuple(f.name for f in self.fields)
         if table.time_type not in t.TIME_TYPES:
             raise ProtocolError(
@@ -616,13 +670,51 @@ class RecordLayout:
             return b"".join(cast(list[bytes], items))
         return struct.pack(">" + p.fmt, *items)
 
-    def encode(self, values: Mapping[str, object]) -> bytes:
-        """One record's value bytes from a name -> value mapping (every field required)."""
+    def encode_rows(self, rows: Sequence[Sequence[object]]) -> list[bytes]:
+        """The value bytes of many records (values in field order): ``encode_row`` of each.
+
+        A fixed-size layout converts column by column -- one ``map`` of a field's
+        encoder over the column, then one ``struct`` pack per record, all C-level
+        iteration -- which is what lets the emulator pack a block of records cheaply.
+        Anything unusual in a column (a sequence where a scalar belongs, an array of
+        the wrong length, a value an encoder refuses) sends the block through
+        ``encode_row``, which names the problem: both paths give the same bytes.
+        """
+        codec = self._codec
+        if codec is None or len(rows) < 2:
+            return [self.encode_row(row) for row in rows]
         try:
-            row = [values[name] for name in self.names]
+            items: list[Iterable[object]] = []
+            for p, column in zip(self._pieces, zip(*rows, strict=True), strict=True):
+                kinds = set(map(type, column))
+                if not p.array:
+                    if any(issubclass(k, _SEQUENCES) for k in kinds):
+                        raise ValueError(f"field {p.field.name!r} is a scalar")
+                    items.append(_column_items(p, column, kinds))
+                elif set(map(len, column)) == {p.items}:  # TypeError for a scalar
+                    elements = zip(*column, strict=True)
+                    items.extend(_column_items(p, e, set(map(type, e))) for e in elements)
+                else:
+                    raise ValueError(f"field {p.field.name!r} holds {p.items} values")
+            return list(map(codec.struct.pack, *items))
+        except (ValueError, TypeError, struct.error, OverflowError):
+            return [self.encode_row(row) for row in rows]
+
+    def row_of(self, values: Mapping[str, object]) -> list[object]:
+        """The values of a name -> value mapping in field order (every field required)."""
+        try:
+            return [values[name] for name in self.names]
         except KeyError as exc:
             raise ValueError(f"record of {self.table.name!r} lacks field {exc.args[0]!r}") from None
-        return self.encode_row(row)
+
+    def select(self, row: Sequence[Value]) -> Sequence[Value]:
+        """This layout's values (in its order) of a row of the whole table."""
+        picks = self._picks
+        return row if picks is None else tuple(row[i] for i in picks)
+
+    def encode(self, values: Mapping[str, object]) -> bytes:
+        """One record's value bytes from a name -> value mapping (every field required)."""
+        return self.encode_row(self.row_of(values))
 
     def encode_stamp(self, when: TimeLike) -> bytes:
         """A time stamp in the table's TimeType."""
@@ -907,14 +999,45 @@ class FragmentAssembler:
 # --- emulator side: building a response ---------------------------------------------------
 
 
-def _as_triple(record: Record | StoredRecord) -> StoredRecord:
+#: Any form of a record the emulator side packs.
+AnyRecord = Record | StoredRecord | RowRecord
+#: A record ready to pack: (number, time stamp in ns since 1990, values in layout order).
+_Entry = tuple[int, int, Sequence[object]]
+
+
+def _entry(layout: RecordLayout, record: AnyRecord) -> _Entry:
+    when: TimeLike | int
+    values: Mapping[str, Value] | Sequence[Value]
     if isinstance(record, Record):
-        return record.number, record.timestamp, record.values
-    return record
+        number, when, values = record.number, record.timestamp, record.values
+    else:
+        number, when, values = record
+    ns = when if isinstance(when, int) else _as_nsec(when).total_ns
+    if isinstance(values, _SEQUENCES):
+        return number, ns, layout.select(values)
+    return number, ns, layout.row_of(cast(Mapping[str, Value], values))
 
 
 def _as_nsec(when: TimeLike) -> NSec:
     return when if isinstance(when, NSec) else t.datetime_to_nsec(when)
+
+
+def _block_bytes(
+    table: TableDef, layout: RecordLayout, begin: int, stamps: Sequence[int], rows: Sequence[Any]
+) -> bytes:
+    """A record block: header, time stamp(s) (ns since 1990), the rows' value bytes."""
+    if not 0 <= begin < 2**32:
+        raise ValueError(f"record number {begin} does not fit a UInt4")
+    if len(rows) > _MAX_BLOCK_RECORDS:
+        raise ValueError(f"a block holds at most {_MAX_BLOCK_RECORDS} records")
+    header = _BLOCK_HEADER.pack(table.number, begin, len(rows))
+    values = layout.encode_rows(rows)
+    if not rows:
+        return header
+    if table.is_interval:
+        return header + layout.encode_stamp(NSec.from_total_ns(stamps[0])) + b"".join(values)
+    stamped = zip(map(layout.encode_stamp, map(NSec.from_total_ns, stamps)), values, strict=True)
+    return header + b"".join(chain.from_iterable(stamped))
 
 
 def encode_record_block(
@@ -931,32 +1054,22 @@ def encode_record_block(
     Interval tables carry ``first_time`` once; event tables a stamp per record, taken from
     ``times`` (required for more than one record of an event table).
     """
-    if not 0 <= begin_record < 2**32:
-        raise ValueError(f"record number {begin_record} does not fit a UInt4")
-    if len(values) > _MAX_BLOCK_RECORDS:
-        raise ValueError(f"a block holds at most {_MAX_BLOCK_RECORDS} records")
     layout = layout_for(table, field_numbers)
-    out = [_BLOCK_HEADER.pack(table.number, begin_record, len(values))]
     if table.is_interval:
-        if values:
-            out.append(layout.encode_stamp(first_time))
-        out.extend(layout.encode(v) for v in values)
-    else:
-        if times is None:
-            if len(values) > 1:
-                raise ValueError("an event-table block needs a time stamp per record")
-            times = [first_time] * len(values)
-        if len(times) != len(values):
-            raise ValueError(f"{len(values)} records but {len(times)} time stamps")
-        for when, v in zip(times, values, strict=True):
-            out.append(layout.encode_stamp(when))
-            out.append(layout.encode(v))
-    return b"".join(out)
+        times = [first_time]
+    elif times is None:
+        if len(values) > 1:
+            raise ValueError("an event-table block needs a time stamp per record")
+        times = [first_time] * len(values)
+    elif len(times) != len(values):
+        raise ValueError(f"{len(values)} records but {len(times)} time stamps")
+    stamps = [_as_nsec(when).total_ns for when in times]
+    return _block_bytes(table, layout, begin_record, stamps, [layout.row_of(v) for v in values])
 
 
 def encode_fragment(
     table: TableDef,
-    record: Record | StoredRecord,
+    record: AnyRecord,
     offset: int,
     room: int,
     *,
@@ -974,14 +1087,14 @@ def encode_fragment(
 
 def _fragment(
     table: TableDef,
-    record: Record | StoredRecord,
+    record: AnyRecord,
     offset: int,
     room: int,
     field_numbers: Sequence[int] | None,
 ) -> tuple[bytes, int, int]:
-    number, when, values = _as_triple(record)
     layout = layout_for(table, field_numbers)
-    whole = layout.encode_stamp(when) + layout.encode(values)
+    number, ns, row = _entry(layout, record)
+    whole = layout.encode_stamp(NSec.from_total_ns(ns)) + layout.encode_row(row)
     if not 0 <= offset <= len(whole):
         raise ValueError(f"offset {offset} is outside the {len(whole)}-byte record")
     if room < 0:
@@ -993,7 +1106,7 @@ def _fragment(
 
 def pack_records(
     table: TableDef,
-    records: Sequence[Record | StoredRecord],
+    records: Sequence[AnyRecord],
     budget: int,
     *,
     field_numbers: Sequence[int] | None = None,
@@ -1002,41 +1115,26 @@ def pack_records(
 
     A new block starts where record numbers are not consecutive or (interval tables) a
     time stamp is not the previous one plus the interval.  Returns ``(b"", 0)`` when not
-    even the first record fits (the caller then sends a fragment).
+    even the first record fits (the caller then sends a fragment).  Each block's values
+    are encoded together (:meth:`RecordLayout.encode_rows`).
     """
     layout = layout_for(table, field_numbers)
     interval = table.interval.total_ns if table.is_interval else None
     stamp_size = layout.stamp_size
-    out: list[bytes] = []
+    size = layout.size
+    blocks: list[tuple[int, list[int], list[Sequence[object]]]] = []
+    stamps: list[int] = []
+    rows: list[Sequence[object]] = []
     used = 0
-    packed = 0
-    block: list[Mapping[str, Value]] = []
-    block_times: list[TimeLike] = []
-    block_begin = 0
-    prev: tuple[int, int] | None = None  # (record number, total ns) of the last record
-
-    def flush() -> None:
-        if block:
-            out.append(
-                encode_record_block(
-                    table,
-                    block_begin,
-                    block,
-                    block_times[0],
-                    times=block_times,
-                    field_numbers=field_numbers,
-                )
-            )
-
+    prev_number = prev_ns = -1
     for record in records:
-        number, when, values = _as_triple(record)
-        ns = _as_nsec(when).total_ns
-        body = layout.size if layout.size is not None else len(layout.encode(values))
+        number, ns, row = _entry(layout, record)
+        body = size if size is not None else len(layout.encode_row(row))
         continues = (
-            prev is not None
-            and number == prev[0] + 1
-            and len(block) < _MAX_BLOCK_RECORDS
-            and (interval is None or ns == prev[1] + interval)
+            bool(rows)
+            and number == prev_number + 1
+            and len(rows) < _MAX_BLOCK_RECORDS
+            and (interval is None or ns == prev_ns + interval)
         )
         cost = body + (stamp_size if interval is None else 0)
         if not continues:
@@ -1044,15 +1142,14 @@ def pack_records(
         if used + cost > budget:
             break
         if not continues:
-            flush()
-            block, block_times, block_begin = [], [], number
-        block.append(values)
-        block_times.append(when)
+            stamps, rows = [], []
+            blocks.append((number, stamps, rows))
+        stamps.append(ns)
+        rows.append(row)
         used += cost
-        packed += 1
-        prev = (number, ns)
-    flush()
-    return b"".join(out), packed
+        prev_number, prev_ns = number, ns
+    data = b"".join(_block_bytes(table, layout, *block) for block in blocks)
+    return data, sum(len(block[2]) for block in blocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1072,7 +1169,7 @@ class PackedPayload:
 
 def pack_collect_payload(
     table: TableDef,
-    records: Sequence[Record | StoredRecord],
+    records: Sequence[AnyRecord],
     budget: int,
     *,
     field_numbers: Sequence[int] | None = None,

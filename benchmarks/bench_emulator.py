@@ -1,0 +1,121 @@
+"""The logger emulator's own cost per record served, in this process, without sockets.
+
+Run:  python benchmarks/bench_emulator.py [--records 20000] [--rounds 5] [--profile]
+
+A collection of all of Table1 is first recorded against an emulated station (frozen
+clock, fixed seed): the request frames the client sends (Collect Data, mode 4 from the
+next record, as ``Datalogger.collect`` asks).  Each round then replays those frames
+into a *fresh* identical station through ``DevicePort.receive`` -- framing, signature,
+packet and message decoding, dispatch, values, packing, the answer's frame -- and
+times the emulator's CPU per record.  No asyncio and no socket: what is left is what
+the emulator itself costs per record (the spawned figure of run.py adds the event loop
+and the socket).  ``--profile`` prints a cProfile of one replay instead (sorted by
+internal time), which is how the emulator's hot spots were found.
+
+The answers of every round are compared with the first round's, byte for byte, so a
+faster emulator that answers differently does not go unnoticed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
+
+from fieldlink.pakbus.emulator.device import Device, DevicePort  # noqa: E402
+from fieldlink.pakbus.emulator.station import ManualClock, Station  # noqa: E402
+from fieldlink.pakbus.protocol import bmp5  # noqa: E402
+from fieldlink.pakbus.protocol.codes import CollectMode  # noqa: E402
+from fieldlink.pakbus.protocol.framing import FrameDecoder  # noqa: E402
+from fieldlink.pakbus.protocol.messages import decode_message  # noqa: E402
+from fieldlink.pakbus.protocol.packet import HiProto, Packet  # noqa: E402
+from fieldlink.pakbus.protocol.records import parse_collect_payload  # noqa: E402
+
+TABLE = "Table1"
+SEED = 5
+CLIENT = 4000
+
+
+def fresh(records: int) -> tuple[Station, DevicePort]:
+    station = Station(records=records, seed=SEED, clock=ManualClock())
+    return station, DevicePort(Device(station))
+
+
+def record_requests(records: int) -> tuple[list[bytes], int]:
+    """The request frames of a whole collection of Table1, and the records it got."""
+    station, port = fresh(records)
+    defs = {d.number: d for d in station.table_defs()}
+    tdef = next(d for d in defs.values() if d.name == TABLE)
+    decoder = FrameDecoder()
+    frames: list[bytes] = []
+    start, got, tran = 0, 0, 0
+    while True:
+        tran = tran % 255 + 1
+        request = bmp5.TableRequest(tdef.number, tdef.signature, start)
+        cmd = bmp5.CollectDataCommand(tran, 0, CollectMode.FROM_RECORD, (request,))
+        frame = Packet.message(HiProto.BMP5, cmd.encode(), dst=1, src=CLIENT).to_wire()
+        frames.append(frame)
+        answers = [raw for out in port.receive(frame) for raw in decoder.feed(out.to_wire())]
+        (answer,) = answers
+        response = decode_message(HiProto.BMP5, Packet.decode(answer).body)
+        assert isinstance(response, bmp5.CollectDataResponse)
+        payload = parse_collect_payload(response.data, defs)
+        numbers = [r.number for r in payload.records]
+        got += len(numbers)
+        if not payload.more or not numbers:
+            return frames, got
+        start = numbers[-1] + 1
+
+
+def replay(records: int, frames: list[bytes]) -> tuple[float, str]:
+    """CPU seconds of a fresh station answering ``frames``, and a digest of the answers."""
+    _, port = fresh(records)
+    digest = hashlib.sha256()
+    t0 = time.process_time()
+    for frame in frames:
+        for out in port.receive(frame):
+            digest.update(out.to_wire())
+    return time.process_time() - t0, digest.hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="cProfile one replay")
+    args = parser.parse_args()
+    frames, got = record_requests(args.records)
+    print(f"{got:,} records of {TABLE} in {len(frames):,} answers")
+    if args.profile:
+        _, port = fresh(args.records)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for frame in frames:
+            for out in port.receive(frame):
+                out.to_wire()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        return
+    times, digests = [], set()
+    for _ in range(args.rounds):
+        cpu, digest = replay(args.records, frames)
+        times.append(cpu)
+        digests.add(digest)
+    per = [t / got * 1e6 for t in times]
+    print(
+        f"emulator CPU per record: best {min(per):.2f} us, median {statistics.median(per):.2f} us"
+        f" -> {got / min(times):,.0f} records per CPU second (best)"
+    )
+    print(f"answers {'identical' if len(digests) == 1 else 'DIFFER'} across rounds: "
+          f"sha256 {next(iter(digests))[:16]}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
