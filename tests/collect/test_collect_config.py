@@ -96,6 +96,27 @@ def test_minimal_station_gets_documented_defaults(tmp_path: Path) -> None:
     assert a.timezone == dt.UTC
 
 
+def test_client_options_are_the_stations_own_addressing(tmp_path: Path) -> None:
+    """What ``connect_client`` opens the logger with: every keyword of ``from_url``,
+    taken from the station (defaults included), nothing else."""
+    import inspect
+
+    from fieldlink.pakbus.client import AsyncDatalogger
+
+    ridge = parse_stations(FULL, source="st.toml", base_dir=tmp_path).stations[0]
+    assert ridge.client_options() == {
+        "node": 12,
+        "address": None,
+        "src": 4094,
+        "src_address": None,
+        "security_code": 1111,
+        "timeout": 10.0,
+        "first_timeout": None,
+    }
+    keywords = set(inspect.signature(AsyncDatalogger.from_url).parameters) - {"url"}
+    assert set(ridge.client_options()) == keywords
+
+
 def test_load_stations_resolves_paths_against_the_file(tmp_path: Path) -> None:
     f = tmp_path / "conf" / "stations.toml"
     f.parent.mkdir()

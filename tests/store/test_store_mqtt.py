@@ -25,8 +25,9 @@ mqtt = pytest.importorskip("paho.mqtt.client", reason="paho-mqtt (fieldlink[mqtt
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from fieldlink.collect.config import parse_stations  # noqa: E402
-from fieldlink.errors import ConfigError  # noqa: E402
+from fieldlink.errors import ConfigError, UsageError  # noqa: E402
 from fieldlink.store import SqliteSink, StationInfo, open_sink  # noqa: E402
+from fieldlink.store.base import Hole  # noqa: E402
 from fieldlink.store.mqtt import MqttSink, record_message  # noqa: E402
 from fieldlink.store.tee import PublishingSink  # noqa: E402
 from fieldlink.store.throwaway import (  # noqa: E402
@@ -275,6 +276,21 @@ def test_collect_config_and_pool_hang_mqtt_behind_the_store(
         assert len(sub.received(got)) == 40
     finally:
         sub.close()
+
+
+def test_hole_of_another_table_is_refused(
+    smp: SimpleNamespace, broker: MosquittoServer, station: StationInfo
+) -> None:
+    """The standalone writer ignores holes (it keeps no hole list) but, like every
+    writer, refuses one of another table, and then publishes nothing."""
+    sink = MqttSink("127.0.0.1", broker.port, prefix=prefix())
+    try:
+        with sink.open_table(station, smp.mixed_table()) as w:
+            with pytest.raises(UsageError, match="not 'Mixed'"):
+                w.append([smp.mixed_record(0)], [Hole("Other", 1, 2)])
+            assert w.position is None
+    finally:
+        sink.close()
 
 
 def test_bad_mqtt_configuration(tmp_path: Path) -> None:

@@ -19,13 +19,16 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from fieldlink.collect.durations import DURATION_HINT, format_duration, parse_duration
 from fieldlink.collect.tomlpos import KeyLocator, KeyPath
 from fieldlink.errors import ConfigError, LinkURLError
 from fieldlink.link.url import parse_url
 from fieldlink.store.timezones import parse_timezone
+
+if TYPE_CHECKING:
+    from fieldlink.pakbus.client import ClientOptions
 
 SINK_KINDS = ("toa5", "csv", "sqlite", "postgresql", "mqtt")
 #: Sinks on a server, named by a DSN or URL instead of a path (each with its own keys).
@@ -167,6 +170,14 @@ class StationConfig:
 
     def sinks_for(self, table: str) -> tuple[SinkSpec, ...]:
         return tuple(s for s in self.sinks if s.covers(table))
+
+    def client_options(self) -> ClientOptions:
+        """How to reach the station's logger: the keywords of the PakBus client's ``from_url``,
+        which the station's fields of the same names hold."""
+        from fieldlink.pakbus.client import ClientOptions
+
+        keys = ClientOptions.__optional_keys__
+        return cast("ClientOptions", {key: getattr(self, key) for key in keys})
 
     def __repr__(self) -> str:
         shown = (

@@ -25,15 +25,6 @@ async def connect_client(station: StationConfig) -> AsyncIterator[Logger]:
         return
     from fieldlink.pakbus.client import AsyncDatalogger
 
-    async with AsyncDatalogger.from_url(
-        station.url,
-        node=station.node,
-        address=station.address,
-        src=station.src,
-        security_code=station.security_code,
-        timeout=station.timeout,
-        first_timeout=station.first_timeout,
-        src_address=station.src_address,
-    ) as logger:
+    async with AsyncDatalogger.from_url(station.url, **station.client_options()) as logger:
         logger.window = station.window
         yield logger

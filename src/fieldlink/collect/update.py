@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Unpack
 
 from fieldlink.collect.config import (
     DEFAULT_RECONNECTS,
@@ -37,6 +38,9 @@ from fieldlink.store.base import TableWriter, definition_key
 from fieldlink.store.files import FileSink, VersionEntry, write_new_file
 from fieldlink.store.pycr1000 import PycrTableWriter, read_header
 from fieldlink.store.timezones import parse_timezone
+
+if TYPE_CHECKING:
+    from fieldlink.pakbus.client import ClientOptions
 
 log = logging.getLogger(__name__)
 
@@ -164,32 +168,21 @@ def update_station(
     path: Path,
     *,
     station: str | None = None,
-    node: int = 1,
-    address: int | None = None,
-    src: int = 4094,
-    src_address: int | None = None,
-    security_code: int = 0,
-    timeout: float = 10.0,
-    first_timeout: float | None = None,
     timezone: str = "UTC",
     first: FirstCollection | None = None,
     kind: str | None = None,
     reconnects: int = DEFAULT_RECONNECTS,
     window: int = 1,
+    **client: Unpack[ClientOptions],
 ) -> StationConfig:
-    """The one-station, one-table configuration ``update`` runs."""
+    """The one-station, one-table configuration ``update`` runs; ``client`` says how to
+    reach the logger (what is left out takes :class:`StationConfig`'s defaults)."""
     kind = kind_for(path, kind)
     name = station or (toa5_station_name(path) if kind == "toa5" else None) or path.stem
     return StationConfig(
         name=name,
         url=url,
-        node=node,
-        address=address,
-        src=src,
-        src_address=src_address,
-        security_code=security_code,
-        timeout=timeout,
-        first_timeout=first_timeout,
+        **client,
         tables=(table,),
         sinks=(SinkSpec(kind, path),),
         first_collection=first or FirstCollection(),

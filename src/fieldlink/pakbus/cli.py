@@ -205,7 +205,7 @@ def link_options(command: F) -> F:
     @click.argument("url")
     @functools.wraps(command)
     def wrapper(url: str, debug: bool, **kwargs: Any) -> Any:
-        client = {keyword: kwargs.pop(keyword) for keyword in ClientOptions.__required_keys__}
+        client = {keyword: kwargs.pop(keyword) for keyword in ClientOptions.__optional_keys__}
         link = LinkOptions(url, cast(ClientOptions, client), debug)
         return command(link=link, **kwargs)
 

@@ -47,9 +47,10 @@ R = TypeVar("R")  # what from_url gives: the client, or an AsyncOpen of it
 DEFAULT_SRC = 4094
 
 
-class ClientOptions(TypedDict):
+class ClientOptions(TypedDict, total=False):
     """How a client reaches its logger, as keywords of :meth:`Datalogger.from_url` (and of
-    the configurations that open one), for callers that hold them under other names."""
+    the configurations that open one), for callers that hold them under other names.
+    A key left out takes ``from_url``'s default."""
 
     node: int
     address: int | None

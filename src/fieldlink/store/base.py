@@ -281,12 +281,14 @@ def record_row(table: TableDef, record: Record) -> list[Scalar]:
     return row
 
 
-def new_records(records: Sequence[Record], after: int | None) -> list[Record]:
-    """Records sorted by number, without repeats and without those at or below ``after``."""
+def new_records(records: Sequence[Record], after: Position | None) -> list[Record]:
+    """Records sorted by number, without repeats and without those at or below ``after``
+    (the position a writer has stored up to; None: keep them all)."""
+    last = None if after is None else after.record
     out: list[Record] = []
     seen: set[int] = set()
     for r in sorted(records, key=lambda r: r.number):
-        if r.number in seen or (after is not None and r.number <= after):
+        if r.number in seen or (last is not None and r.number <= last):
             continue
         seen.add(r.number)
         out.append(r)

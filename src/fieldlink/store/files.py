@@ -38,10 +38,8 @@ from fieldlink.store.base import (
     Hole,
     Position,
     StationInfo,
-    check_holes,
     columns,
     definition_key,
-    new_records,
     record_row,
     utc_now,
 )
@@ -413,8 +411,7 @@ class FileTableWriter(WriterBase):
                 f"{self.path}: an earlier write failed and could not be undone "
                 f"({self._broken}); reopen the table"
             )
-        check_holes(self.table, holes)
-        fresh = new_records(records, None if self.position is None else self.position.record)
+        fresh = self._fresh(records, holes, self.position)
         line = self._format.line
         lines = [
             line(r.timestamp, r.number, record_row(self.table, r)).encode("utf-8") for r in fresh

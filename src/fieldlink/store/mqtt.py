@@ -54,7 +54,6 @@ from fieldlink.store.base import (
     StationInfo,
     columns,
     iso_time,
-    new_records,
     record_row,
     utc_now,
 )
@@ -382,8 +381,7 @@ class MqttTableWriter(WriterBase):
 
     def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
         self._check_open(self.table.name)
-        position = self.position
-        fresh = new_records(records, None if position is None else position.record)
+        fresh = self._fresh(records, holes, self.position)
         self._sink.publish_records(self.station, self.table, self.version, fresh)
         if fresh:
             _positions[self._key] = fresh[-1].number

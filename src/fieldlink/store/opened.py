@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Self
 
 from fieldlink.errors import UsageError
-from fieldlink.pakbus.protocol.model import TableDef
-from fieldlink.store.base import StationInfo
+from fieldlink.pakbus.protocol.model import Record, TableDef
+from fieldlink.store.base import Hole, Position, StationInfo, check_holes, new_records
 
 
 class Closes(ABC):
@@ -91,6 +91,15 @@ class WriterBase(Closes):
 
     def _close(self) -> None:
         """Release what the writer holds besides its table (a file); nothing by default."""
+
+    def _fresh(
+        self, records: Sequence[Record], holes: Sequence[Hole], after: Position | None
+    ) -> list[Record]:
+        """What an append stores: ``records`` past ``after`` in number order, each once
+        (:func:`~fieldlink.store.base.new_records`), once ``holes`` are known to be this
+        table's."""
+        check_holes(self.table, holes)
+        return new_records(records, after)
 
 
 __all__ = ["Closes", "OpenTables", "WriterBase"]

@@ -47,9 +47,7 @@ from fieldlink.store.base import (
     Hole,
     Position,
     StationInfo,
-    check_holes,
     columns,
-    new_records,
     record_row,
 )
 from fieldlink.store.formatting import number_text
@@ -269,8 +267,7 @@ class PycrTableWriter(WriterBase):
 
     def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
         self._check_open(self.path.name)
-        check_holes(self.table, holes)
-        fresh = new_records(records, None if self.position is None else self.position.record)
+        fresh = self._fresh(records, holes, self.position)
         if self.after_time is not None:
             after = self.after_time
             fresh = [r for r in fresh if r.timestamp > after]

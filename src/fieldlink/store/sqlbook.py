@@ -23,10 +23,8 @@ from fieldlink.store.base import (
     Hole,
     Position,
     StationInfo,
-    check_holes,
     columns,
     definition_key,
-    new_records,
     record_row,
     utc_now,
 )
@@ -171,23 +169,22 @@ class SqlTableWriter(WriterBase, Generic[S, C]):
 
     def append(self, records: Sequence[Record], holes: Sequence[Hole] = ()) -> None:
         self._check_open(self.sql_table)
-        check_holes(self.table, holes)
-        rows = self._rows(records)
+        rows = self._rows(self._fresh(records, holes, None))
         if not rows and not holes:
             return
         last = self._store(rows, holes)
         if last is not None:
             self.position = Position(self.table.signature, last, self.version)
 
-    def _rows(self, records: Sequence[Record]) -> list[Row]:
-        """The records in number order without repeats, each its number and its row."""
+    def _rows(self, records: list[Record]) -> list[Row]:
+        """Each record (in number order, each once) as its number and its row."""
         zone = self.station.tzinfo
         # A fixed offset (UTC, and most field stations): one subtraction per record.
         offset = zone.utcoffset(None) if isinstance(zone, dt.timezone) else None
         time_value, cell_value = self._sink.time_value, self._sink.cell_value
         as_is = self._sink.stored_as_is
         rows: list[Row] = []
-        for r in new_records(records, None):
+        for r in records:
             if offset is not None:
                 utc = time_value(r.timestamp - offset)
             else:

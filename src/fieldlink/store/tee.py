@@ -75,11 +75,7 @@ class PublishingWriter(WriterBase):
         if after is None or (before is not None and after.record == before.record):
             return
         upto = after.record
-        fresh = [
-            r
-            for r in new_records(records, None if before is None else before.record)
-            if r.number <= upto
-        ]
+        fresh = [r for r in new_records(records, before) if r.number <= upto]
         for p in self.publishers:
             _quietly(p.name, partial(p.publish_records, self.station, self.table,
                                      self.version, fresh))  # fmt: skip
