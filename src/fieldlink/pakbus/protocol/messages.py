@@ -62,9 +62,8 @@ def describe_type(hi_proto: int, msg_type: int, name: str = "message") -> str:
     return f"{protocol_name(hi_proto)} 0x{msg_type:02X} {name}"
 
 
-@lru_cache(maxsize=1024)  # one entry per message class: bounded by the classes defined
-def _what_of(cls: type[Message]) -> str:
-    return describe_type(cls.HI_PROTO, cls.MSG_TYPE, cls.NAME)
+#: :func:`describe_type` of the message classes, formatted once each (there are a few dozen).
+_what_of = lru_cache(maxsize=1024)(describe_type)
 
 
 class FieldWriter:
@@ -171,7 +170,7 @@ class Message:
         Formatted once per class: every hand-written decode and encode names its type
         up front (for the errors it may raise), so this runs once per message.
         """
-        return _what_of(cls)
+        return _what_of(cls.HI_PROTO, cls.MSG_TYPE, cls.NAME)
 
     def describe(self) -> str:
         """This message's type as errors and logs name it."""
