@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from fieldlink.errors import ConfigError, UsageError
-from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
 from fieldlink.store.timezones import parse_timezone
 
 
@@ -212,12 +212,18 @@ class _Shape:
     widths: tuple[int, ...]
     #: Whether no two fields share a name (else values go by name, as a dict has them).
     unique: bool
+    #: Whether every field is one column (no arrays): a row of scalars is the record's values.
+    flat: bool
 
 
 #: Shapes of recently used tables by identity: sinks convert record after record of
 #: one TableDef, and its column counts cost a ``column_names()`` per field to find.
 _shapes: dict[int, _Shape] = {}
 _MAX_SHAPES = 64
+
+#: Value types that are one column as they stand (a tuple, or a subclass of anything,
+#: takes the field-by-field path, which expands or refuses it).
+_SCALAR_TYPES = frozenset({float, int, bool, str, dt.datetime, type(None)})
 
 
 def _shape(table: TableDef) -> _Shape:
@@ -227,7 +233,8 @@ def _shape(table: TableDef) -> _Shape:
             _shapes.clear()
         names = tuple(f.name for f in table.fields)
         widths = tuple(len(f.column_names()) for f in table.fields)
-        shape = _Shape(table, names, widths, len(set(names)) == len(names))
+        unique = len(set(names)) == len(names)
+        shape = _Shape(table, names, widths, unique, all(w == 1 for w in widths))
         _shapes[id(table)] = shape
     return shape
 
@@ -240,18 +247,46 @@ def record_row(table: TableDef, record: Record) -> list[Scalar]:
     record whose fields are the table's, in table order (what a collection gives), is
     read as it stands instead of name by name.
     """
-    if record.table != table.name:
-        raise UsageError(
-            f"record {record.number} is from table {record.table!r}, not {table.name!r}"
-        )
-    if not isinstance(record.number, int) or isinstance(record.number, bool) or record.number < 0:
-        raise UsageError(f"bad record number {record.number!r} in table {table.name}")
-    if record.timestamp.tzinfo is not None:
-        raise UsageError(
-            f"record {record.number} of {table.name}: time stamps must be naive logger-local time"
-        )
-    shape = _shape(table)
-    ordered = record.values_in_order(shape.names) if shape.unique else None
+    return record_rows(table, (record,))[0]
+
+
+def record_rows(table: TableDef, records: Iterable[Record]) -> list[list[Scalar]]:
+    """:func:`record_row` of each record, in order (the first bad record raises).
+
+    The table's shape is looked up once for the batch; a record of a table without
+    arrays whose values are plain scalars in table order (what a collection gives) is
+    copied as it stands, without the field-by-field checks it would pass anyway.
+    """
+    rows: list[list[Scalar]] = []
+    shape: _Shape | None = None
+    name = table.name
+    plain = _SCALAR_TYPES.issuperset
+    for record in records:
+        if record.table != name:
+            raise UsageError(f"record {record.number} is from table {record.table!r}, not {name!r}")
+        number = record.number
+        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+            raise UsageError(f"bad record number {number!r} in table {name}")
+        if record.timestamp.tzinfo is not None:
+            raise UsageError(
+                f"record {number} of {name}: time stamps must be naive logger-local time"
+            )
+        if shape is None:
+            shape = _shape(table)
+        ordered = record.values_in_order(shape.names) if shape.unique else None
+        if ordered is not None and shape.flat:
+            ordered = list(ordered)
+            if plain(map(type, ordered)):  # scalars only: the row as it stands
+                rows.append(cast("list[Scalar]", ordered))
+                continue
+        rows.append(_fields_row(table, shape, record, ordered))
+    return rows
+
+
+def _fields_row(
+    table: TableDef, shape: _Shape, record: Record, ordered: Iterable[Value] | None
+) -> list[Scalar]:
+    """The record's row field by field: arrays expanded, names and widths checked."""
     if ordered is None:
         named = record.values
         if set(named) != set(shape.names):

@@ -25,7 +25,7 @@ from fieldlink.store.base import (
     StationInfo,
     columns,
     definition_key,
-    record_row,
+    record_rows,
     utc_now,
 )
 from fieldlink.store.opened import Closes, OpenTables, WriterBase
@@ -184,12 +184,11 @@ class SqlTableWriter(WriterBase, Generic[S, C]):
         time_value, cell_value = self._sink.time_value, self._sink.cell_value
         as_is = self._sink.stored_as_is
         rows: list[Row] = []
-        for r in records:
+        for r, values in zip(records, record_rows(self.table, records), strict=True):
             if offset is not None:
                 utc = time_value(r.timestamp - offset)
             else:
                 utc = None if zone is None else time_value(local_to_utc(r.timestamp, zone))
-            values = record_row(self.table, r)
             cells = values if as_is.issuperset(map(type, values)) else map(cell_value, values)
             rows.append((r.number, [r.number, time_value(r.timestamp), utc, *cells]))
         return rows
