@@ -313,19 +313,33 @@ _flat_value = st.one_of(
 )
 
 
+def _array_value(width: int) -> st.SearchStrategy[Any]:
+    right = st.lists(_scalar, min_size=width, max_size=width)
+    return st.one_of(
+        right.map(tuple),
+        right.map(_Tuple),
+        st.lists(_scalar, max_size=width + 1).map(tuple),
+        _scalar,
+    )
+
+
 @_drawing
 def test_a_batch_of_rows_is_each_record_row_or_the_first_records_error(
     smp: SimpleNamespace, data: st.DataObject
 ) -> None:
-    # Table1 has no arrays: records of plain scalars in table order are copied as they
-    # stand; a tuple (1 value: expanded; 2: refused), a wrong table, number or zone is
-    # the record's own error, raised for the first bad record of the batch.
-    table = smp.v11_table1()
-    names = [f.name for f in table.fields]
+    # Records of plain scalars and arrays of their width in table order are copied
+    # slice by slice; a tuple for a scalar (1 value: expanded; 2: refused), an array of
+    # another width or a scalar for an array, a wrong table, number or zone is the
+    # record's own error, raised for the first bad record of the batch.
+    table = data.draw(st.sampled_from([smp.v11_table1(), smp.mixed_table()]))
+    widths = {f.name: len(f.column_names()) for f in table.fields}
     stamp = dt.datetime(2024, 5, 1, 12, 0)
     records = []
     for n in range(data.draw(st.integers(0, 4))):
-        values: dict[str, Any] = {name: data.draw(_flat_value) for name in names}
+        values: dict[str, Any] = {
+            name: data.draw(_flat_value if width == 1 else _array_value(width))
+            for name, width in widths.items()
+        }
         if data.draw(st.booleans()):
             values = dict(data.draw(st.permutations(list(values.items()))))
         kind = data.draw(st.sampled_from(["decoded", "dict", "other table", "aware", "bool"]))

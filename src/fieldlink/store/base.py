@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from fieldlink.errors import ConfigError, UsageError
 from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
@@ -212,8 +213,28 @@ class _Shape:
     widths: tuple[int, ...]
     #: Whether no two fields share a name (else values go by name, as a dict has them).
     unique: bool
-    #: Whether every field is one column (no arrays): a row of scalars is the record's values.
-    flat: bool
+    #: The values of the one-column fields, from a row of values in table order.
+    scalars: Callable[[Sequence[Value]], Sequence[Value]]
+    #: (position, width) of each array field (a width other than 1), in table order.
+    arrays: tuple[tuple[int, int], ...]
+
+    def quick_row(self, values: Sequence[Value]) -> list[Scalar] | None:
+        """The row of values in table order whose one-column fields hold plain scalars
+        and whose arrays are tuples of their width (what a decoder gives), built slice
+        by slice; None when anything needs the field-by-field path."""
+        if not _SCALAR_TYPES.issuperset(map(type, self.scalars(values))):
+            return None
+        row: list[Any] = []
+        start = 0
+        for at, width in self.arrays:
+            array = values[at]
+            if type(array) is not tuple or len(array) != width:
+                return None
+            row += values[start:at]
+            row += array
+            start = at + 1
+        row += values[start:]
+        return row
 
 
 #: Shapes of recently used tables by identity: sinks convert record after record of
@@ -234,9 +255,18 @@ def _shape(table: TableDef) -> _Shape:
         names = tuple(f.name for f in table.fields)
         widths = tuple(len(f.column_names()) for f in table.fields)
         unique = len(set(names)) == len(names)
-        shape = _Shape(table, names, widths, unique, all(w == 1 for w in widths))
+        ones = [i for i, w in enumerate(widths) if w == 1]
+        arrays = tuple((i, w) for i, w in enumerate(widths) if w != 1)
+        shape = _Shape(table, names, widths, unique, _getter(ones), arrays)
         _shapes[id(table)] = shape
     return shape
+
+
+def _getter(positions: list[int]) -> Callable[[Sequence[Value]], Sequence[Value]]:
+    """The items at ``positions`` as a sequence (itemgetter gives a bare item for one)."""
+    if len(positions) >= 2:
+        return operator.itemgetter(*positions)
+    return lambda values: [values[i] for i in positions]
 
 
 def record_row(table: TableDef, record: Record) -> list[Scalar]:
@@ -253,14 +283,14 @@ def record_row(table: TableDef, record: Record) -> list[Scalar]:
 def record_rows(table: TableDef, records: Iterable[Record]) -> list[list[Scalar]]:
     """:func:`record_row` of each record, in order (the first bad record raises).
 
-    The table's shape is looked up once for the batch; a record of a table without
-    arrays whose values are plain scalars in table order (what a collection gives) is
-    copied as it stands, without the field-by-field checks it would pass anyway.
+    The table's shape is looked up once for the batch; a record whose values are in
+    table order, plain scalars and arrays of the right width (what a collection gives),
+    is copied slice by slice (:meth:`_Shape.quick_row`), without the field-by-field
+    checks it would pass anyway.
     """
     rows: list[list[Scalar]] = []
     shape: _Shape | None = None
     name = table.name
-    plain = _SCALAR_TYPES.issuperset
     for record in records:
         if record.table != name:
             raise UsageError(f"record {record.number} is from table {record.table!r}, not {name!r}")
@@ -274,10 +304,11 @@ def record_rows(table: TableDef, records: Iterable[Record]) -> list[list[Scalar]
         if shape is None:
             shape = _shape(table)
         ordered = record.values_in_order(shape.names) if shape.unique else None
-        if ordered is not None and shape.flat:
-            ordered = list(ordered)
-            if plain(map(type, ordered)):  # scalars only: the row as it stands
-                rows.append(cast("list[Scalar]", ordered))
+        if ordered is not None:
+            ordered = ordered if isinstance(ordered, tuple) else tuple(ordered)
+            row = shape.quick_row(ordered)
+            if row is not None:
+                rows.append(row)
                 continue
         rows.append(_fields_row(table, shape, record, ordered))
     return rows
