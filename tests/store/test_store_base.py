@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +27,7 @@ from fieldlink.store import (
     open_sink,
     parse_timezone,
 )
-from fieldlink.store.base import record_row
+from fieldlink.store.base import record_row, record_rows
 from fieldlink.store.formatting import number_text, toa5_value
 
 
@@ -261,6 +263,12 @@ def _decoded(table: TableDef, values: dict[str, Value], n: int = 7) -> Record:
     return record
 
 
+def _drawing(test: Callable[[SimpleNamespace, st.DataObject], None]) -> Callable[..., None]:
+    """A property test of the ``smp`` fixture and values drawn as it goes."""
+    suppress = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    return settings(suppress_health_check=suppress)(given(data=st.data())(test))
+
+
 _scalar = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=32),
     st.integers(-(2**31), 2**31 - 1),
@@ -269,8 +277,7 @@ _scalar = st.one_of(
 )
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=st.data())
+@_drawing
 def test_rows_of_decoded_records_equal_rows_read_by_name(
     smp: SimpleNamespace, data: st.DataObject
 ) -> None:
@@ -291,6 +298,86 @@ def test_rows_of_decoded_records_equal_rows_read_by_name(
     shuffled = dict(data.draw(st.permutations(list(values.items()))))
     assert _same_row(record_row(table, Record(table.name, 7, decoded.timestamp, shuffled)), want)
     assert _same_row(record_row(table, _decoded(table, shuffled)), want)
+
+
+class _Tuple(tuple):  # type: ignore[type-arg]
+    """A tuple subclass: still an array value, expanded like any tuple."""
+
+
+_flat_value = st.one_of(
+    _scalar,
+    st.none(),
+    st.datetimes(),
+    st.lists(_scalar, min_size=1, max_size=2).map(tuple),
+    st.lists(_scalar, min_size=1, max_size=1).map(_Tuple),
+)
+
+
+def _array_value(width: int) -> st.SearchStrategy[Any]:
+    right = st.lists(_scalar, min_size=width, max_size=width)
+    return st.one_of(
+        right.map(tuple),
+        right.map(_Tuple),
+        st.lists(_scalar, max_size=width + 1).map(tuple),
+        _scalar,
+    )
+
+
+@_drawing
+def test_a_batch_of_rows_is_each_record_row_or_the_first_records_error(
+    smp: SimpleNamespace, data: st.DataObject
+) -> None:
+    # Records of plain scalars and arrays of their width in table order are copied
+    # slice by slice; a tuple for a scalar (1 value: expanded; 2: refused), an array of
+    # another width or a scalar for an array, a wrong table, number or zone is the
+    # record's own error, raised for the first bad record of the batch.
+    table = data.draw(st.sampled_from([smp.v11_table1(), smp.mixed_table()]))
+    widths = {f.name: len(f.column_names()) for f in table.fields}
+    stamp = dt.datetime(2024, 5, 1, 12, 0)
+    records = []
+    for n in range(data.draw(st.integers(0, 4))):
+        values: dict[str, Any] = {
+            name: data.draw(_flat_value if width == 1 else _array_value(width))
+            for name, width in widths.items()
+        }
+        if data.draw(st.booleans()):
+            values = dict(data.draw(st.permutations(list(values.items()))))
+        kind = data.draw(st.sampled_from(["decoded", "dict", "other table", "aware", "bool"]))
+        if kind == "decoded":
+            records.append(_decoded(table, values, n))
+        elif kind == "dict":
+            records.append(Record(table.name, n, stamp, values))
+        elif kind == "other table":
+            records.append(Record("Other", n, stamp, values))
+        elif kind == "aware":
+            records.append(Record(table.name, n, stamp.replace(tzinfo=dt.UTC), values))
+        else:
+            records.append(Record(table.name, True, stamp, values))
+    want: list[list[Any]] = []
+    error: str | None = None
+    for record in records:
+        try:
+            want.append(record_row(table, record))
+        except UsageError as exc:
+            error = str(exc)
+            break
+    if error is None:
+        rows = record_rows(table, records)
+        assert len(rows) == len(want)
+        assert all(_same_row(a, b) for a, b in zip(rows, want, strict=True))
+        assert not any(isinstance(v, tuple) for row in rows for v in row)
+    else:
+        with pytest.raises(UsageError) as caught:
+            record_rows(table, records)
+        assert str(caught.value) == error
+
+
+def test_a_scalar_field_given_one_value_in_a_tuple_is_expanded(smp: SimpleNamespace) -> None:
+    table = smp.v11_table1()
+    values: dict[str, Value] = {f.name: float(i) for i, f in enumerate(table.fields)}
+    values[table.fields[0].name] = (5.0,)
+    (row,) = record_rows(table, [_decoded(table, values)])
+    assert row[0] == 5.0 and len(row) == len(table.fields)
 
 
 def test_decoded_records_in_table_order_are_read_without_a_dict(smp: SimpleNamespace) -> None:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from fieldlink.errors import ConfigError, UsageError
-from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef
+from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
 from fieldlink.store.timezones import parse_timezone
 
 
@@ -212,12 +213,38 @@ class _Shape:
     widths: tuple[int, ...]
     #: Whether no two fields share a name (else values go by name, as a dict has them).
     unique: bool
+    #: The values of the one-column fields, from a row of values in table order.
+    scalars: Callable[[Sequence[Value]], Sequence[Value]]
+    #: (position, width) of each array field (a width other than 1), in table order.
+    arrays: tuple[tuple[int, int], ...]
+
+    def quick_row(self, values: Sequence[Value]) -> list[Scalar] | None:
+        """The row of values in table order whose one-column fields hold plain scalars
+        and whose arrays are tuples of their width (what a decoder gives), built slice
+        by slice; None when anything needs the field-by-field path."""
+        if not _SCALAR_TYPES.issuperset(map(type, self.scalars(values))):
+            return None
+        row: list[Any] = []
+        start = 0
+        for at, width in self.arrays:
+            array = values[at]
+            if type(array) is not tuple or len(array) != width:
+                return None
+            row += values[start:at]
+            row += array
+            start = at + 1
+        row += values[start:]
+        return row
 
 
 #: Shapes of recently used tables by identity: sinks convert record after record of
 #: one TableDef, and its column counts cost a ``column_names()`` per field to find.
 _shapes: dict[int, _Shape] = {}
 _MAX_SHAPES = 64
+
+#: Value types that are one column as they stand (a tuple, or a subclass of anything,
+#: takes the field-by-field path, which expands or refuses it).
+_SCALAR_TYPES = frozenset({float, int, bool, str, dt.datetime, type(None)})
 
 
 def _shape(table: TableDef) -> _Shape:
@@ -227,9 +254,19 @@ def _shape(table: TableDef) -> _Shape:
             _shapes.clear()
         names = tuple(f.name for f in table.fields)
         widths = tuple(len(f.column_names()) for f in table.fields)
-        shape = _Shape(table, names, widths, len(set(names)) == len(names))
+        unique = len(set(names)) == len(names)
+        ones = [i for i, w in enumerate(widths) if w == 1]
+        arrays = tuple((i, w) for i, w in enumerate(widths) if w != 1)
+        shape = _Shape(table, names, widths, unique, _getter(ones), arrays)
         _shapes[id(table)] = shape
     return shape
+
+
+def _getter(positions: list[int]) -> Callable[[Sequence[Value]], Sequence[Value]]:
+    """The items at ``positions`` as a sequence (itemgetter gives a bare item for one)."""
+    if len(positions) >= 2:
+        return operator.itemgetter(*positions)
+    return lambda values: [values[i] for i in positions]
 
 
 def record_row(table: TableDef, record: Record) -> list[Scalar]:
@@ -240,18 +277,47 @@ def record_row(table: TableDef, record: Record) -> list[Scalar]:
     record whose fields are the table's, in table order (what a collection gives), is
     read as it stands instead of name by name.
     """
-    if record.table != table.name:
-        raise UsageError(
-            f"record {record.number} is from table {record.table!r}, not {table.name!r}"
-        )
-    if not isinstance(record.number, int) or isinstance(record.number, bool) or record.number < 0:
-        raise UsageError(f"bad record number {record.number!r} in table {table.name}")
-    if record.timestamp.tzinfo is not None:
-        raise UsageError(
-            f"record {record.number} of {table.name}: time stamps must be naive logger-local time"
-        )
-    shape = _shape(table)
-    ordered = record.values_in_order(shape.names) if shape.unique else None
+    return record_rows(table, (record,))[0]
+
+
+def record_rows(table: TableDef, records: Iterable[Record]) -> list[list[Scalar]]:
+    """:func:`record_row` of each record, in order (the first bad record raises).
+
+    The table's shape is looked up once for the batch; a record whose values are in
+    table order, plain scalars and arrays of the right width (what a collection gives),
+    is copied slice by slice (:meth:`_Shape.quick_row`), without the field-by-field
+    checks it would pass anyway.
+    """
+    rows: list[list[Scalar]] = []
+    shape: _Shape | None = None
+    name = table.name
+    for record in records:
+        if record.table != name:
+            raise UsageError(f"record {record.number} is from table {record.table!r}, not {name!r}")
+        number = record.number
+        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+            raise UsageError(f"bad record number {number!r} in table {name}")
+        if record.timestamp.tzinfo is not None:
+            raise UsageError(
+                f"record {number} of {name}: time stamps must be naive logger-local time"
+            )
+        if shape is None:
+            shape = _shape(table)
+        ordered = record.values_in_order(shape.names) if shape.unique else None
+        if ordered is not None:
+            ordered = ordered if isinstance(ordered, tuple) else tuple(ordered)
+            row = shape.quick_row(ordered)
+            if row is not None:
+                rows.append(row)
+                continue
+        rows.append(_fields_row(table, shape, record, ordered))
+    return rows
+
+
+def _fields_row(
+    table: TableDef, shape: _Shape, record: Record, ordered: Iterable[Value] | None
+) -> list[Scalar]:
+    """The record's row field by field: arrays expanded, names and widths checked."""
     if ordered is None:
         named = record.values
         if set(named) != set(shape.names):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from fieldlink.errors import MissingExtra, UsageError
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
-from fieldlink.store.base import record_row
+from fieldlink.store.base import record_rows
 from fieldlink.store.timezones import local_to_utc, parse_timezone
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def records_to_dataframe(
     recs = list(records)
     if table is not None:
         names = table.column_names()
-        rows = [record_row(table, r) for r in recs]
+        rows = record_rows(table, recs)
     elif recs:
         names, rows = _guess_columns(recs)
     else:

@@ -40,7 +40,7 @@ from fieldlink.store.base import (
     StationInfo,
     columns,
     definition_key,
-    record_row,
+    record_rows,
     utc_now,
 )
 from fieldlink.store.formatting import LineFormat
@@ -414,7 +414,8 @@ class FileTableWriter(WriterBase):
         fresh = self._fresh(records, holes, self.position)
         line = self._format.line
         lines = [
-            line(r.timestamp, r.number, record_row(self.table, r)).encode("utf-8") for r in fresh
+            line(r.timestamp, r.number, row).encode("utf-8")
+            for r, row in zip(fresh, record_rows(self.table, fresh), strict=True)
         ]
         known = {(h.first, h.last) for h in self._holes}
         new_holes = sorted(

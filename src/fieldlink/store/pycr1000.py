@@ -48,7 +48,7 @@ from fieldlink.store.base import (
     Position,
     StationInfo,
     columns,
-    record_row,
+    record_rows,
 )
 from fieldlink.store.formatting import number_text
 from fieldlink.store.opened import WriterBase
@@ -282,8 +282,7 @@ class PycrTableWriter(WriterBase):
         writer = csv.writer(
             out, delimiter=self.header.delimiter, lineterminator=self.header.line_end
         )
-        for r in fresh:
-            row = record_row(self.table, r)
+        for r, row in zip(fresh, record_rows(self.table, fresh), strict=True):
             writer.writerow([cell(r, row) for cell in self._cells])
         self._write(out.getvalue().encode("utf-8"))
         self.position = Position(self.table.signature, fresh[-1].number, 1)

@@ -25,7 +25,7 @@ from fieldlink.store.base import (
     StationInfo,
     columns,
     definition_key,
-    record_row,
+    record_rows,
     utc_now,
 )
 from fieldlink.store.opened import Closes, OpenTables, WriterBase
@@ -184,14 +184,14 @@ class SqlTableWriter(WriterBase, Generic[S, C]):
         time_value, cell_value = self._sink.time_value, self._sink.cell_value
         as_is = self._sink.stored_as_is
         rows: list[Row] = []
-        for r in records:
-            if offset is not None:
-                utc = time_value(r.timestamp - offset)
+        for r, values in zip(records, record_rows(self.table, records), strict=True):
+            local = time_value(r.timestamp)
+            if offset is not None:  # UTC itself: the same text again
+                utc = time_value(r.timestamp - offset) if offset else local
             else:
                 utc = None if zone is None else time_value(local_to_utc(r.timestamp, zone))
-            values = record_row(self.table, r)
             cells = values if as_is.issuperset(map(type, values)) else map(cell_value, values)
-            rows.append((r.number, [r.number, time_value(r.timestamp), utc, *cells]))
+            rows.append((r.number, [r.number, local, utc, *cells]))
         return rows
 
     def _position_row(self, db: C, lock: str = "") -> Any:

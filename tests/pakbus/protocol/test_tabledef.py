@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from vectors import CR1000_TDF
 
 from fieldlink.errors import ProtocolError
+from fieldlink.pakbus.protocol import tabledef
 from fieldlink.pakbus.protocol.model import FieldDef, TableDef
 from fieldlink.pakbus.protocol.records import RecordLayout
 from fieldlink.pakbus.protocol.signature import signature
@@ -311,3 +312,28 @@ def test_random_bytes_only_raise_protocol_errors(data: bytes) -> None:
             RecordLayout(table)
         except ProtocolError:
             pass
+
+
+def test_identical_files_are_parsed_once_and_share_their_tables() -> None:
+    # A fleet reads one program's .TDF from every logger: the second reading (another
+    # bytes object with the same content, a bytearray too) is the first one's tables.
+    first = parse_tdf(bytes(TDF))
+    assert parse_tdf(bytes(bytearray(TDF))) is first
+    assert parse_tdf(bytearray(TDF)) is first
+    assert first == tabledef._parse_tdf(bytes(TDF))  # the same tables as a fresh parse
+
+
+def test_a_file_beyond_the_cached_size_is_parsed_every_time() -> None:
+    table = make_table("Big", 1, 0, NSec(0, 0), NSec(0, 0), [FieldDef("x", 9)])
+    data = build_tdf([table] * (tabledef._CACHED_TDF_SIZE // len(table_bytes(table)) + 1))
+    assert len(data) > tabledef._CACHED_TDF_SIZE
+    first = parse_tdf(data)
+    again = parse_tdf(data)
+    assert again == first and again is not first
+
+
+def test_a_file_that_does_not_parse_is_refused_every_time() -> None:
+    bad = b"\x02" + TDF[1:]
+    for _ in range(2):
+        with pytest.raises(ProtocolError, match="version 2"):
+            parse_tdf(bad)

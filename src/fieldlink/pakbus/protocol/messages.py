@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
 
 from fieldlink.errors import ProtocolError, UsageError
@@ -59,6 +60,10 @@ def protocol_name(hi_proto: int) -> str:
 def describe_type(hi_proto: int, msg_type: int, name: str = "message") -> str:
     """How errors and logs name a message type, e.g. ``"BMP5 0x89 collect data response"``."""
     return f"{protocol_name(hi_proto)} 0x{msg_type:02X} {name}"
+
+
+#: :func:`describe_type` of the message classes, formatted once each (there are a few dozen).
+_what_of = lru_cache(maxsize=1024)(describe_type)
 
 
 class FieldWriter:
@@ -160,8 +165,12 @@ class Message:
 
     @classmethod
     def what(cls) -> str:
-        """This type as errors name it, e.g. ``"BMP5 0x89 collect data response"``."""
-        return describe_type(cls.HI_PROTO, cls.MSG_TYPE, cls.NAME)
+        """This type as errors name it, e.g. ``"BMP5 0x89 collect data response"``.
+
+        Formatted once per class: every hand-written decode and encode names its type
+        up front (for the errors it may raise), so this runs once per message.
+        """
+        return _what_of(cls.HI_PROTO, cls.MSG_TYPE, cls.NAME)
 
     def describe(self) -> str:
         """This message's type as errors and logs name it."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fieldlink.pakbus.protocol.model import MAX_DIMENSIONS, FieldDef, TableDef
 from fieldlink.pakbus.protocol.signature import signature
@@ -154,8 +155,29 @@ def parse_table_definition(
     return table, r.pos
 
 
+#: ``.TDF`` files up to this size are parsed once per distinct content (real ones are a
+#: few KiB to a few tens of KiB); a bigger one is parsed every time rather than kept.
+_CACHED_TDF_SIZE = 256 << 10
+#: Distinct ``.TDF`` contents kept parsed: a fleet runs a handful of programs.
+_CACHED_TDFS = 8
+
+
 def parse_tdf(data: bytes) -> tuple[TableDef, ...]:
-    """Parse a whole ``.TDF`` file; tables are numbered 1, 2, ... in file order."""
+    """Parse a whole ``.TDF`` file; tables are numbered 1, 2, ... in file order.
+
+    A collector of a fleet reads the same program's ``.TDF`` from every logger, so the
+    result is kept for the last few distinct contents (keyed by the bytes): 1,000
+    identical files are parsed once, and the 1,000 clients share one tuple of tables.
+    Sharing is safe because the result is immutable (frozen dataclasses, tuples).
+    A file that does not parse is not kept: it raises every time.
+    """
+    data = bytes(data)
+    if len(data) > _CACHED_TDF_SIZE:
+        return _parse_tdf(data)
+    return _parse_tdf_cached(data)
+
+
+def _parse_tdf(data: bytes) -> tuple[TableDef, ...]:
     r = Reader(data, _WHAT)
     version = r.u8("FslVersion")
     if version != FSL_VERSION:
@@ -164,6 +186,9 @@ def parse_tdf(data: bytes) -> tuple[TableDef, ...]:
     while not r.at_end():
         tables.append(_parse_table(r, len(tables) + 1))
     return tuple(tables)
+
+
+_parse_tdf_cached = lru_cache(maxsize=_CACHED_TDFS)(_parse_tdf)
 
 
 # --- building -----------------------------------------------------------------------------
