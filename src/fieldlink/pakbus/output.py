@@ -20,7 +20,7 @@ from typing import IO
 from fieldlink.errors import StoreError, UsageError
 from fieldlink.pakbus.protocol.model import Record, TableDef
 from fieldlink.store import StationInfo
-from fieldlink.store.base import columns, record_row
+from fieldlink.store.base import columns, record_rows
 from fieldlink.store.formatting import LineFormat, csv_line, csv_value
 from fieldlink.store.safefile import create_new
 from fieldlink.store.toa5 import toa5_header
@@ -177,8 +177,9 @@ class RecordWriter:
     def write(self, records: Iterable[Record]) -> None:
         if self._closed:
             raise StoreError(f"{self.output}: the writer is closed")
-        line = self._format.line
-        lines = [line(r.timestamp, r.number, record_row(self.table, r)) for r in records]
+        line, batch = self._format.line, list(records)
+        rows = record_rows(self.table, batch)
+        lines = [line(r.timestamp, r.number, row) for r, row in zip(batch, rows, strict=True)]
         self.count += len(lines)
         if lines:
             self._write("".join(lines).encode("utf-8"))
