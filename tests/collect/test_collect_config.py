@@ -101,7 +101,7 @@ def test_client_options_are_the_stations_own_addressing(tmp_path: Path) -> None:
     taken from the station (defaults included), nothing else."""
     import inspect
 
-    from fieldlink.pakbus.client import AsyncDatalogger
+    from fieldlink.pakbus.client import AsyncDatalogger, ClientOptions
 
     ridge = parse_stations(FULL, source="st.toml", base_dir=tmp_path).stations[0]
     assert ridge.client_options() == {
@@ -113,8 +113,9 @@ def test_client_options_are_the_stations_own_addressing(tmp_path: Path) -> None:
         "timeout": 10.0,
         "first_timeout": None,
     }
-    keywords = set(inspect.signature(AsyncDatalogger.from_url).parameters) - {"url"}
-    assert set(ridge.client_options()) == keywords
+    # from_url passes them to the constructor: every keyword it takes, no other
+    keywords = set(inspect.signature(AsyncDatalogger.__init__).parameters) - {"self", "link"}
+    assert set(ridge.client_options()) == keywords == set(ClientOptions.__annotations__)
 
 
 def test_load_stations_resolves_paths_against_the_file(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypedDict, TypeVar, Unpack
 
 from fieldlink.errors import UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Client, Method, Streamed
@@ -45,12 +45,14 @@ R = TypeVar("R")  # what from_url gives: the client, or an AsyncOpen of it
 #: The source address fieldlink uses unless told otherwise: LoggerNet's, in the
 #: 4000..4094 range that loggers' neighbour filters never block (pakbus.md §2.5).
 DEFAULT_SRC = 4094
+#: The longest wait, in seconds, for each try of a request unless told otherwise.
+DEFAULT_TIMEOUT = 10.0
 
 
 class ClientOptions(TypedDict, total=False):
     """How a client reaches its logger, as keywords of :meth:`Datalogger.from_url` (and of
     the configurations that open one), for callers that hold them under other names.
-    A key left out takes ``from_url``'s default."""
+    A key left out takes the constructor's default."""
 
     node: int
     address: int | None
@@ -93,7 +95,7 @@ class _Methods(Generic[L, R]):
         src: int = DEFAULT_SRC,
         src_address: int | None = None,
         security_code: int = 0,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
         first_timeout: float | None = None,
     ) -> None:
         if not 0 <= security_code <= 0xFFFF:
@@ -115,19 +117,9 @@ class _Methods(Generic[L, R]):
         super().__init__(link, session)  # type: ignore[call-arg]
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        node: int = 1,
-        address: int | None = None,
-        src: int = DEFAULT_SRC,
-        security_code: int = 0,
-        timeout: float = 10.0,
-        first_timeout: float | None = None,
-        *,
-        src_address: int | None = None,
-    ) -> R:
-        """Open ``url`` (``tcp:HOST:PORT``, ``serial:DEVICE:BAUD`` ...) to logger ``node``.
+    def from_url(cls, url: str, **options: Unpack[ClientOptions]) -> R:
+        """Open ``url`` (``tcp:HOST:PORT``, ``serial:DEVICE:BAUD`` ...) to logger ``node``
+        (1 unless given); ``options`` are the constructor's.
 
         ``address`` is the physical address of the next hop when a router sits in
         between; ``timeout`` the longest wait per try of each request (once answers
@@ -137,17 +129,8 @@ class _Methods(Generic[L, R]):
         is awaited or entered: ``logger = await AsyncDatalogger.from_url(...)`` or
         ``async with AsyncDatalogger.from_url(...) as logger``.
         """
-        return cls.open(
-            url,
-            link_timeout=max(timeout, first_timeout or 0.0),
-            node=node,
-            address=address,
-            src=src,
-            src_address=src_address,
-            security_code=security_code,
-            timeout=timeout,
-            first_timeout=first_timeout,
-        )
+        longest = max(options.get("timeout", DEFAULT_TIMEOUT), options.get("first_timeout") or 0.0)
+        return cls.open(url, link_timeout=longest, **options)
 
     @property
     def node(self) -> int:
