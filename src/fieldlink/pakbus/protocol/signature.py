@@ -12,19 +12,28 @@ from __future__ import annotations
 SEED = 0xAAAA
 
 
-#: ROL8 (8-bit rotate left by one) of every byte, precomputed for the inner loop.
+#: ROL8 (8-bit rotate left by one) of every byte.
 _ROL8 = tuple(((b << 1) | (b >> 7)) & 0xFF for b in range(256))
+#: The new low byte for every low byte L and every sum H + b (0..510, so no reduction
+#: is needed in the loop): ``_ROWS[L][H + b] == (ROL8(L) + H + b) mod 256``.  One
+#: lookup per byte instead of a lookup, two additions and a mask: 1.2-1.3x faster on
+#: frames of real traffic (benchmarks/bench_signature.py, "row-bytes"); rows of
+#: ``bytes`` (128 KiB in all) beat tuples of ints and a 2**17-entry state table, whose
+#: size costs more in cache misses than it saves on distinct frames.
+_ROWS = tuple(bytes((_ROL8[lo] + s) & 0xFF for s in range(511)) for lo in range(256))
 
 
 def signature(data: bytes | bytearray | memoryview, seed: int = SEED) -> int:
-    """CSI signature of ``data``, continuing from ``seed``.
+    """CSI signature of ``data``, continuing from ``seed`` (a 16-bit signature).
 
     ``S' = (L << 8) | ((ROL8(L) + H + b) mod 256)`` for each byte b, where S = (H << 8) | L.
     """
-    hi, lo = seed >> 8, seed & 0xFF
-    rol = _ROL8
+    if not data:
+        return seed
+    hi, lo = (seed >> 8) & 0xFF, seed & 0xFF
+    rows = _ROWS
     for b in data:
-        hi, lo = lo, (rol[lo] + hi + b) & 0xFF
+        hi, lo = lo, rows[lo][hi + b]
     return (hi << 8) | lo
 
 
