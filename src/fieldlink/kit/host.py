@@ -98,9 +98,9 @@ class Connection:
     out, in order, with the unsolicited output (timers, ticks) written the same way
     when it falls due.  A paced or faulted one queues its answers for a write task
     that paces, delays and damages them.  Writing directly spares each answer the
-    queue and a task switch (about a third of the host's cost per answer); the
-    link's own buffer is then the backlog (``buffered``; TCP's is capped at
-    :data:`MAX_BACKLOG` by its high-water mark, and reading stops above it).
+    queue and a task switch (a quarter of the host's own CPU per answer, the send
+    itself aside); the link's own buffer is then the backlog (``buffered``: TCP's
+    high-water mark is :data:`MAX_BACKLOG`, and reading stops above it).
 
     Pacing to a baud rate follows a *line clock*, :attr:`line_free_at`: the moment the
     simulated serial line has carried everything so far.  A chunk of an answer is
@@ -154,7 +154,8 @@ class Connection:
 
     @property
     def backlog(self) -> int:
-        """Bytes answered but not sent yet: queued, or (direct) held in the link's buffer."""
+        """Bytes answered but not sent yet: queued for the write task, plus what the
+        link holds back (the whole backlog of a direct connection)."""
         return self._queued + (self._buffered() if self._buffered is not None else 0)
 
     def start(self) -> None:
