@@ -21,7 +21,7 @@ from fieldlink.pakbus.protocol import bmp5
 from fieldlink.pakbus.protocol.codes import Bmp5ResponseCode, CollectMode
 from fieldlink.pakbus.protocol.messages import decode_message
 from fieldlink.pakbus.protocol.packet import Packet
-from fieldlink.pakbus.protocol.records import parse_collect_payload
+from fieldlink.pakbus.protocol.records import RecordLayout, parse_collect_payload
 from fieldlink.pakbus.protocol.wire import NSec
 
 MS = 1_000_000
@@ -173,9 +173,9 @@ def test_device_mode_7_over_ten_million_records_builds_one_response() -> None:
     handed: list[int] = []
     stored = station.stored_rows
 
-    def stored_spy(name: str, numbers: list[int] | range) -> object:
+    def stored_spy(name: str, numbers: list[int] | range, *layout: RecordLayout) -> object:
         handed.append(len(numbers))
-        return stored(name, numbers)
+        return stored(name, numbers, *layout)
 
     station.stored_rows = stored_spy  # type: ignore[assignment,method-assign]
 
