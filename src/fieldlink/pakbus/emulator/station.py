@@ -500,7 +500,7 @@ class Station:
         self, name: str, numbers: list[int] | range, layout: RecordLayout | None = None
     ) -> list[RowRecord | PackedRecord]:
         table = self._logged(name)
-        whens = [table.time_of(n) for n in numbers]
+        whens = table.times_of(numbers)
         if name in ("Status", "Public") or len(whens) < 2:
             names = self._names(name)
             return [
@@ -518,7 +518,7 @@ class Station:
             todo = list(numbers)
             ahead = range(todo[-1] + 1, min(todo[-1] + 1 + _COMPUTE_AHEAD, table.next_record))
             todo += ahead
-            todo_whens = whens + [table.time_of(n) for n in ahead]
+            todo_whens = whens + table.times_of(ahead)
             fields = self._specs[name].fields
             columns = [self.values.column(name, f, gen)(todo, todo_whens) for f in fields]
             block = _Block(gen, todo, todo_whens, list(zip(*columns, strict=True)))
