@@ -1,6 +1,7 @@
 """The logger emulator's own cost per record served, in this process, without sockets.
 
 Run:  python benchmarks/bench_emulator.py [--records 20000] [--rounds 5] [--profile]
+      python benchmarks/bench_emulator.py --spawned [--records 20000] [--rounds 5] [--py-spy F]
 
 A collection of all of Table1 is first recorded against an emulated station (frozen
 clock, fixed seed): the request frames the client sends (Collect Data, mode 4 from the
@@ -14,6 +15,14 @@ internal time), which is how the emulator's hot spots were found.
 
 The answers of every round are compared with the first round's, byte for byte, so a
 faster emulator that answers differently does not go unnoticed here.
+
+``--spawned`` measures the same collection the way run.py's ``api`` figure does: the
+emulator in its own process (``fieldlink emulate logger``, TCP on loopback, its clock
+running), ``Datalogger.collect`` of all of Table1 from this process, and the emulator's
+CPU (user + system, from /proc) per record served -- the in-process figure plus what
+the host, the event loop and the socket add.  ``--py-spy F`` records the spawned
+emulator of the first round with py-spy into F (a flame graph if F ends in .svg, else
+collapsed stacks, one line per stack, for grepping).
 """
 
 from __future__ import annotations
@@ -21,8 +30,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
+import os
 import pstats
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -85,12 +97,67 @@ def replay(records: int, frames: list[bytes]) -> tuple[float, str]:
     return time.process_time() - t0, digest.hexdigest()
 
 
+def proc_cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def spawned_round(records: int, py_spy: str | None) -> tuple[float, float, int]:
+    """Emulator CPU seconds (user, system) for a whole collection of Table1 over TCP, and
+    the records collected."""
+    from fieldlink.pakbus.client import Datalogger
+    from fieldlink.pakbus.emulator import spawn_logger_emulator
+
+    env = dict(os.environ, PYTHONPATH=sys.path[0])
+    with spawn_logger_emulator(
+        "--records", str(records), "--seed", str(SEED), stderr=subprocess.DEVNULL, env=env
+    ) as proc:
+        pid = proc.process.pid
+        spy = None
+        if py_spy:
+            exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            fmt = "flamegraph" if py_spy.endswith(".svg") else "raw"  # raw: collapsed stacks
+            cmd = [exe, "record", "-p", str(pid), "-o", py_spy, "-r", "200", "-f", fmt]
+            spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+            time.sleep(1.0)  # let it attach
+        with Datalogger.from_url(proc.url, node=1) as lg:
+            lg.table_defs()
+            user0, sys0 = proc_cpu(pid)
+            got = sum(1 for _ in lg.collect(TABLE))
+            user1, sys1 = proc_cpu(pid)
+        if spy is not None:
+            spy.send_signal(2)  # SIGINT: py-spy writes its output and exits
+            spy.wait(30)
+    return user1 - user0, sys1 - sys0, got
+
+
+def main_spawned(args: argparse.Namespace) -> None:
+    rates = []
+    for i in range(args.rounds):
+        user, system, got = spawned_round(args.records, args.py_spy if i == 0 else None)
+        cpu = user + system
+        rates.append(got / max(cpu, 1e-9))
+        print(f"round {i + 1}: {got:,} records, emulator CPU {cpu:.2f} s (user {user:.2f},"
+              f" sys {system:.2f}), {cpu / got * 1e6:.2f} us/record")  # fmt: skip
+    print(
+        f"spawned emulator: best {max(rates):,.0f}, median {statistics.median(rates):,.0f}"
+        " records per CPU second"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile one replay")
+    parser.add_argument("--spawned", action="store_true", help="emulator in its own process")
+    parser.add_argument("--py-spy", metavar="SVG", help="with --spawned: py-spy the emulator")
     args = parser.parse_args()
+    if args.spawned:
+        main_spawned(args)
+        return
     frames, got = record_requests(args.records)
     print(f"{got:,} records of {TABLE} in {len(frames):,} answers")
     if args.profile:

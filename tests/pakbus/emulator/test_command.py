@@ -24,17 +24,35 @@ EXAMPLES = Path(__file__).parents[3] / "examples"
 HELLO_REQUEST_V4 = bytes.fromhex("BD EF FF 10 01 0F FF 00 01 0E 00 DD F0 BD")
 
 
+def read_until(fd: int, marker: bytes, seconds: float) -> bytes:
+    """What a process wrote to ``fd`` up to ``marker`` (or all it wrote in ``seconds``)."""
+    out = b""
+    deadline = time.monotonic() + seconds
+    while marker not in out and (left := deadline - time.monotonic()) > 0:
+        if select.select([fd], [], [], left)[0]:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
 def log_of_one_clock_read(*args: str, verbose: int = 0) -> list[str]:
     """The emulator command's log lines around one client reading the clock (it is
-    stopped with SIGTERM, which must give status 0)."""
+    stopped with SIGTERM, which must give status 0).
+
+    The stop waits for the connection's closing line: a SIGTERM sent the moment the
+    client hangs up races the client's end of stream, and may be seen first."""
     proc = spawn_logger_emulator(*args, stderr=subprocess.PIPE, verbose=verbose)
+    assert proc.process.stderr is not None
+    head = b""
     try:
         with Datalogger.from_url(proc.url, timeout=5) as logger:
             logger.gettime()
+        head = read_until(proc.process.stderr.fileno(), b" closed after ", 10.0)
     finally:
         assert proc.stop() == 0
-    assert proc.process.stderr is not None
-    lines = proc.process.stderr.read().decode().splitlines()
+    lines = (head + proc.process.stderr.read()).decode().splitlines()
     proc.process.stderr.close()
     return lines
 

@@ -122,6 +122,7 @@ def test_a_client_that_never_reads_neither_stalls_others_nor_hoards_memory(
                 break  # back-pressure: the emulator stopped reading us
             sent += 200
         (conn,) = emulator.connections
+        assert conn.direct  # no queue: the link's own buffer is the backlog
         assert conn.backlog <= MAX_BACKLOG + 1_100  # one answer beyond the limit at most
         assert conn.port.link.decoder.stats.frames < sent  # it is not reading us any more
         assert clock_round_trip(emulator) < SERVED_PROMPTLY  # and everyone else is served

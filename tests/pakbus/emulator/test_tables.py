@@ -21,7 +21,7 @@ from fieldlink.pakbus.protocol import bmp5
 from fieldlink.pakbus.protocol.codes import Bmp5ResponseCode, CollectMode
 from fieldlink.pakbus.protocol.messages import decode_message
 from fieldlink.pakbus.protocol.packet import Packet
-from fieldlink.pakbus.protocol.records import parse_collect_payload
+from fieldlink.pakbus.protocol.records import RecordLayout, parse_collect_payload
 from fieldlink.pakbus.protocol.wire import NSec
 
 MS = 1_000_000
@@ -32,6 +32,25 @@ DEVICE_LIMIT = 4_001
 def reference(table: LoggedTable, start: int, end: int) -> list[int]:
     """The definition, record by record: held numbers whose time stamp is in [start, end)."""
     return [n for n in range(table.oldest, table.next_record) if start <= table.time_of(n) < end]
+
+
+def stepped(c: int, size: int, event: bool, seed: int, steps: list[tuple[str, int]]) -> LoggedTable:
+    """A table of cadence ``c`` after the clock was advanced, set forward and back, and
+    paused as ``steps`` say: several segments."""
+    now = 20 * c
+    t = LoggedTable("T", cadence_ns=c, size=size, start_ns=0, now_ns=now, event=event, seed=seed)
+    for what, amount in steps:
+        if what == "advance":
+            now += abs(amount) * c // 3 + 1
+            t.advance(now)
+        elif what == "jump":
+            now += amount * c // 2
+            t.realign(now)
+        else:
+            t.stop()
+            now += abs(amount) * c
+            t.resume(now)
+    return t
 
 
 # --- the same answers as the definition ----------------------------------------------------------
@@ -62,25 +81,38 @@ def test_time_range_equals_the_definition(
     limit: int | None,
 ) -> None:
     c = cadence_ms * MS
-    now = 20 * c
-    t = LoggedTable("T", cadence_ns=c, size=size, start_ns=0, now_ns=now, event=event, seed=seed)
-    for what, amount in steps:  # clock set forward and back, pauses: several segments
-        if what == "advance":
-            now += abs(amount) * c // 3 + 1
-            t.advance(now)
-        elif what == "jump":
-            now += amount * c // 2
-            t.realign(now)
-        else:
-            t.stop()
-            now += abs(amount) * c
-            t.resume(now)
+    t = stepped(c, size, event, seed, steps)
     for a, b in bounds:
         start, end = a * c // 5, b * c // 5
         want = reference(t, start, end)
         got = t.numbers_in_time(start, end, limit)
         assert list(got) == (want if limit is None else want[:limit])
         assert list(t.numbers_in_time(start, end)) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cadence_ms=st.sampled_from([1, 10, 1000]),
+    size=st.integers(1, 40),
+    event=st.booleans(),
+    steps=_steps,
+    runs=st.lists(st.tuples(st.integers(-3, 60), st.integers(0, 40)), min_size=1, max_size=6),
+)
+def test_times_of_a_run_are_the_time_of_each_record(
+    cadence_ms: int,
+    size: int,
+    event: bool,
+    steps: list[tuple[str, int]],
+    runs: list[tuple[int, int]],
+) -> None:
+    """The shortcut for a run of numbers (one range of boundaries) gives each record's
+    own time stamp, across clock segments and for event tables too."""
+    t = stepped(cadence_ms * MS, size, event, 1, steps)
+    for start, length in runs:
+        first = t.oldest + start
+        numbers = range(first, first + length)
+        assert t.times_of(numbers) == [t.time_of(n) for n in numbers]
+        assert t.times_of(list(numbers)) == [t.time_of(n) for n in numbers]
 
 
 def test_event_jitter_moves_records_across_both_ends() -> None:
@@ -173,9 +205,9 @@ def test_device_mode_7_over_ten_million_records_builds_one_response() -> None:
     handed: list[int] = []
     stored = station.stored_rows
 
-    def stored_spy(name: str, numbers: list[int] | range) -> object:
+    def stored_spy(name: str, numbers: list[int] | range, *layout: RecordLayout) -> object:
         handed.append(len(numbers))
-        return stored(name, numbers)
+        return stored(name, numbers, *layout)
 
     station.stored_rows = stored_spy  # type: ignore[assignment,method-assign]
 

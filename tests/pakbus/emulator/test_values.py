@@ -28,6 +28,7 @@ from fieldlink.pakbus.emulator.values import (
 )
 from fieldlink.pakbus.protocol.codes import FileCommand
 from fieldlink.pakbus.protocol.model import Scalar, Value
+from fieldlink.pakbus.protocol.records import RecordLayout
 from fieldlink.pakbus.protocol.types import DataType
 
 MESSAGES = ("OK", "OK", "OK", "OK", "OK", "LOW BATTERY", "SENSOR CHECK", "HEATER ON", "SERVICE")
@@ -330,13 +331,22 @@ def test_numpy_blocks_match_one_record_at_a_time_anywhere_in_time(
 def test_rows_served_in_any_order_are_the_records(requests: list[list[int]]) -> None:
     """Whatever the device asks for -- forward runs, overlaps, going back, scattered or
     repeated numbers -- stored_rows gives each record's time and values in field order,
-    as the ground truth has them (the station's block of rows never serves stale ones)."""
+    as the ground truth has them (the station's block of rows never serves stale ones).
+    Asked with a layout, it gives the same records, some as their value bytes for it
+    (encoded once per block)."""
     s, _ = station()
     names = [f.name for f in s.table_def("Table1").fields]
     truth = {r.number: r for r in s.records("Table1")}
+    layout = RecordLayout(s.table_def("Table1"), [2, 1])
     for numbers in requests:
         rows = s.stored_rows("Table1", numbers)
         assert [n for n, _, _ in rows] == numbers
         for n, ns, row in rows:
             assert ns == s.table_state("Table1").time_of(n)
             assert same(tuple(row), tuple(truth[n].values[name] for name in names))
+        packed = s.stored_rows("Table1", numbers, layout)
+        assert [(n, ns) for n, ns, _ in packed] == [(n, ns) for n, ns, _ in rows]
+        for n, _, values in packed:
+            want = layout.encode_row(layout.select([truth[n].values[name] for name in names]))
+            got = values if isinstance(values, bytes) else layout.encode_row(layout.select(values))
+            assert got == want

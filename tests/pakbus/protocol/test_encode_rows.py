@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldlink.pakbus.protocol.model import FieldDef, TableDef, Value
-from fieldlink.pakbus.protocol.records import RecordLayout, pack_records
+from fieldlink.pakbus.protocol.records import RecordLayout, pack_collect_payload, pack_records
 from fieldlink.pakbus.protocol.tabledef import make_table
 from fieldlink.pakbus.protocol.types import FP2_TABLE, DataType
 from fieldlink.pakbus.protocol.wire import NSec
@@ -117,3 +117,44 @@ def test_rows_dicts_and_selections_pack_the_same_bytes() -> None:
         assert a == b and a[1] > 1
     table: TableDef = TABLE
     assert pack_records(table, as_rows, 10) == (b"", 0)
+
+
+def _packed(
+    layout: RecordLayout, records: Sequence[tuple[int, int, Sequence[Value]]]
+) -> list[tuple[int, int, bytes]]:
+    return [(n, ns, layout.encode_row(layout.select(row))) for n, ns, row in records]
+
+
+def test_records_given_as_their_value_bytes_pack_the_same_payloads() -> None:
+    """The emulator hands a block's records already encoded (PackedRecord): every
+    payload -- whole records cut by the budget, blocks split where numbers or times
+    jump, fragments, field selections, event and variable-size tables -- is the same."""
+    values: list[Value] = [0.5, 1.25, -2.0, (1.0, math.nan, 3.0), "OK", 7, 8, True]
+    interval = 60 * 10**9
+    numbers = [*range(5, 12), 14, 15]  # a jump: a second block
+    rows = [(n, 1000 * interval + n * interval, tuple(values)) for n in numbers]
+    event = make_table("E", 100, DataType.NSEC, NSec(), NSec(), FIELDS, number=3)
+    variable = make_table(
+        "V",
+        100,
+        DataType.NSEC,
+        NSec(),
+        NSec(60),
+        [FieldDef("x", DataType.IEEE4), FieldDef("s", DataType.ASCIIZ, piece_size=16)],
+        number=4,
+    )
+    variable_rows = [(n, ns, (float(n), "ab" * (n % 5))) for n, ns, _ in rows]
+    cases = [(TABLE, rows), (event, rows), (variable, variable_rows)]
+    for table, records in cases:
+        for selection in (None, [2]) if table is variable else (None, [5, 1, 8]):
+            layout = RecordLayout(table, selection)
+            packed = _packed(layout, records)
+            for budget in (12, 40, 100, 250, 1000):
+                for offset in (None, 0, 3):
+                    a = pack_collect_payload(
+                        table, records, budget, field_numbers=selection, fragment_offset=offset
+                    )
+                    b = pack_collect_payload(
+                        table, packed, budget, field_numbers=selection, fragment_offset=offset
+                    )
+                    assert a == b, (table.name, selection, budget, offset)

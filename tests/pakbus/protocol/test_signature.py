@@ -7,6 +7,8 @@ captured frame checks the implementation independently of our own encoder.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -241,3 +243,22 @@ def test_signature_equals_the_closed_form_and_the_manual_from_any_seed(
     data: bytes, seed: int
 ) -> None:
     assert signature(data, seed) == _plain_loop(data, seed) == _manual_signature(data, seed)
+
+
+def test_every_entry_of_the_step_table_is_the_manual_step() -> None:
+    """The module's table holds one entry per low byte L and sum H + b (0..510); each
+    is reached here by one byte from one seed and checked against the manual, so every
+    (seed, byte) pair is right (the step depends on H and b only through H + b)."""
+    for lo in range(256):
+        for total in range(511):
+            hi = min(total, 255)
+            seed = (hi << 8) | lo
+            assert signature(bytes((total - hi,)), seed) == _manual_step(seed, total - hi)
+
+
+def test_signature_equals_the_closed_form_on_frames_of_every_size() -> None:
+    """Random frames up to the largest PakBus frame, from random seeds (as traffic)."""
+    rng = random.Random(14)
+    for size in [*range(0, 40), 529, 998, 1010, *[rng.randrange(1, 1011) for _ in range(200)]]:
+        data, seed = rng.randbytes(size), rng.randrange(0x10000)
+        assert signature(data, seed) == _plain_loop(data, seed)

@@ -681,7 +681,7 @@ class Device:
             try:
                 packed = pack_collect_payload(
                     tdef,
-                    s.stored_rows(tdef.name, chosen),
+                    s.stored_rows(tdef.name, chosen, layout),
                     room,
                     field_numbers=req.fields or None,
                     fragment_offset=fragment_offset,

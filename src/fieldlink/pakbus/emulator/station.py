@@ -57,7 +57,7 @@ from fieldlink.pakbus.emulator.variables import (
 from fieldlink.pakbus.protocol.codes import AccessLevel, Bmp5ResponseCode, CompileState, FileCommand
 from fieldlink.pakbus.protocol.directory import build_dir
 from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
-from fieldlink.pakbus.protocol.records import RowRecord, StoredRecord
+from fieldlink.pakbus.protocol.records import PackedRecord, RecordLayout, RowRecord, StoredRecord
 from fieldlink.pakbus.protocol.signature import signature
 from fieldlink.pakbus.protocol.tabledef import build_tdf, make_table
 from fieldlink.pakbus.protocol.types import DataType, nsec_to_datetime
@@ -85,6 +85,8 @@ _RECENT_RECORDS = 512
 _COMPUTE_AHEAD = 512
 #: Largest block a station keeps (records): a collection's are request + ahead.
 _BLOCK_LIMIT = 4_096
+#: Encodings (field selections) of one block kept at once.
+_LAYOUTS_PER_BLOCK = 4
 #: Bytes a station holds, over all File Sends in progress, before it answers
 #: "insufficient resources" (RespCode 2, pakbus.md §7.1).  An upload lives in memory
 #: until its last fragment; without a cap, clients that start uploads and never
@@ -478,19 +480,27 @@ class Station:
                 for n, t, row in self._rows(name, numbers)
             ]
 
-    def stored_rows(self, name: str, numbers: list[int] | range) -> list[RowRecord]:
+    def stored_rows(
+        self, name: str, numbers: list[int] | range, layout: RecordLayout | None = None
+    ) -> list[RowRecord | PackedRecord]:
         """(number, time stamp in ns since 1990, values in field order) for packing into a
         collect response: what :meth:`stored_records` says, without a dict or an NSec per
-        record.  The rows are tuples shared with the station's cache (immutable)."""
+        record.  The rows are tuples shared with the station's cache (immutable).
+
+        With ``layout``, records served from a kept block come with their value bytes
+        for that layout instead (:data:`PackedRecord`): the block is encoded once per
+        layout, and the ~30 answers it serves share that work."""
         with self.lock:
-            return self._rows(name, numbers)
+            return self._rows(name, numbers, layout)
 
     def _names(self, name: str) -> tuple[str, ...]:
         return tuple(f.name for f in self.table_def(name).fields)
 
-    def _rows(self, name: str, numbers: list[int] | range) -> list[RowRecord]:
+    def _rows(
+        self, name: str, numbers: list[int] | range, layout: RecordLayout | None = None
+    ) -> list[RowRecord | PackedRecord]:
         table = self._logged(name)
-        whens = [table.time_of(n) for n in numbers]
+        whens = table.times_of(numbers)
         if name in ("Status", "Public") or len(whens) < 2:
             names = self._names(name)
             return [
@@ -508,7 +518,7 @@ class Station:
             todo = list(numbers)
             ahead = range(todo[-1] + 1, min(todo[-1] + 1 + _COMPUTE_AHEAD, table.next_record))
             todo += ahead
-            todo_whens = whens + [table.time_of(n) for n in ahead]
+            todo_whens = whens + table.times_of(ahead)
             fields = self._specs[name].fields
             columns = [self.values.column(name, f, gen)(todo, todo_whens) for f in fields]
             block = _Block(gen, todo, todo_whens, list(zip(*columns, strict=True)))
@@ -516,7 +526,7 @@ class Station:
             # is a whole table's ground truth (Station.records): bounded memory.
             if block.first is not None and len(todo) <= _BLOCK_LIMIT:
                 self._blocks[name] = block
-        return block.take(numbers, whens)
+        return block.take(numbers, whens, layout)
 
     def reset_table(self, name: str | None) -> int:
         """Table Control "reset": a BMP5 RespCode."""
@@ -986,7 +996,7 @@ class _Block:
     the request it was computed for).
     """
 
-    __slots__ = ("first", "generation", "rows", "whens")
+    __slots__ = ("encoded", "first", "generation", "rows", "served", "whens")
 
     def __init__(
         self, generation: int, numbers: list[int], whens: list[int], rows: list[tuple[Value, ...]]
@@ -995,6 +1005,10 @@ class _Block:
         self.first: int | None = numbers[0] if _consecutive(numbers) else None
         self.whens = whens
         self.rows = rows
+        #: The rows' value bytes per layout asked for (a few field selections at most).
+        self.encoded: dict[RecordLayout, list[bytes]] = {}
+        #: Whether an answer was served from the block already.
+        self.served = False
 
     def serves(self, generation: int, numbers: list[int] | range, whens: list[int]) -> bool:
         """Whether every record asked for is in the block, at the same time (a clock set
@@ -1006,11 +1020,35 @@ class _Block:
         inside = lo >= 0 and hi <= len(self.rows)
         return inside and _consecutive(numbers) and self.whens[lo:hi] == whens
 
-    def take(self, numbers: list[int] | range, whens: list[int]) -> list[RowRecord]:
+    def take(
+        self, numbers: list[int] | range, whens: list[int], layout: RecordLayout | None = None
+    ) -> list[RowRecord | PackedRecord]:
         if self.first is None:
             return list(zip(numbers, whens, self.rows[: len(numbers)], strict=True))
         lo = numbers[0] - self.first
-        return list(zip(numbers, whens, self.rows[lo : lo + len(numbers)], strict=True))
+        hi = lo + len(numbers)
+        # A block serving a second answer serves a collection reading forward: encode
+        # it whole now.  The first answer takes rows, so that a client reading here and
+        # there does not pay for encoding records it never asks for.
+        encoded = None if layout is None or not self.served else self._encoded(layout)
+        self.served = True
+        if encoded is None:
+            return list(zip(numbers, whens, self.rows[lo:hi], strict=True))
+        return list(zip(numbers, whens, encoded[lo:hi], strict=True))
+
+    def _encoded(self, layout: RecordLayout) -> list[bytes] | None:
+        """Every row's value bytes for ``layout``, encoded on first use; None when some
+        row cannot be encoded (the packer then meets, and reports, the rows asked for)."""
+        encoded = self.encoded.get(layout)
+        if encoded is None:
+            try:
+                encoded = layout.encode_rows([layout.select(row) for row in self.rows])
+            except ValueError:
+                return None
+            if len(self.encoded) >= _LAYOUTS_PER_BLOCK:
+                self.encoded.clear()
+            self.encoded[layout] = encoded
+        return encoded
 
 
 def _consecutive(numbers: list[int] | range) -> bool:

@@ -166,6 +166,18 @@ class LoggedTable:
         jitter = unit_noise(self.seed, "event", self.name, self.generation, number)
         return boundary + int(jitter * self.cadence_ns * 0.8) // 1_000_000 * 1_000_000
 
+    def times_of(self, numbers: list[int] | range) -> list[int]:
+        """:meth:`time_of` of each number: for a run of an interval table inside one
+        clock segment (every forward collection), one ``range`` of boundaries."""
+        if self.event or not isinstance(numbers, range) or numbers.step != 1 or not numbers:
+            return [self.time_of(n) for n in numbers]
+        first, last = numbers[0], numbers[-1]
+        later = [seg.first for seg in self._segments if seg.first > first]
+        if later and later[0] <= last:  # the clock was set within the run
+            return [self.time_of(n) for n in numbers]
+        start = self.time_of(first)
+        return list(range(start, start + len(numbers) * self.cadence_ns, self.cadence_ns))
+
     def numbers_in_time(
         self, start_ns: int, end_ns: int, limit: int | None = None
     ) -> range | list[int]:

@@ -55,6 +55,7 @@ __all__ = [
     "Fragment",
     "FragmentAssembler",
     "PackedPayload",
+    "PackedRecord",
     "RecordBlock",
     "RecordLayout",
     "RowRecord",
@@ -75,6 +76,10 @@ StoredRecord = tuple[int, TimeLike, Mapping[str, Value]]
 #: The same as the emulator packs it: (record number, time stamp in nanoseconds since
 #: 1990, values in the table's field order) -- no dict and no NSec per record.
 RowRecord = tuple[int, int, Sequence[Value]]
+#: A record whose values are already encoded for the layout it is packed with (number,
+#: ns since 1990, value bytes): the emulator encodes a computed block of records once
+#: (:meth:`RecordLayout.encode_rows`) and serves the answers that follow from its bytes.
+PackedRecord = tuple[int, int, bytes]
 
 _WHAT = "BMP5 collect data response"
 _BLOCK_HEADER = struct.Struct(">HIH")
@@ -1000,9 +1005,10 @@ class FragmentAssembler:
 
 
 #: Any form of a record the emulator side packs.
-AnyRecord = Record | StoredRecord | RowRecord
-#: A record ready to pack: (number, time stamp in ns since 1990, values in layout order).
-_Entry = tuple[int, int, Sequence[object]]
+AnyRecord = Record | StoredRecord | RowRecord | PackedRecord
+#: A record ready to pack: (number, time stamp in ns since 1990, values in layout order
+#: or their bytes).
+_Entry = tuple[int, int, Sequence[object] | bytes]
 
 
 def _entry(layout: RecordLayout, record: AnyRecord) -> _Entry:
@@ -1015,7 +1021,19 @@ def _entry(layout: RecordLayout, record: AnyRecord) -> _Entry:
     ns = when if isinstance(when, int) else _as_nsec(when).total_ns
     if isinstance(values, _SEQUENCES):
         return number, ns, layout.select(values)
+    if isinstance(values, bytes):  # a PackedRecord: this layout's bytes already
+        return number, ns, values
     return number, ns, layout.row_of(cast(Mapping[str, Value], values))
+
+
+def _values_bytes(layout: RecordLayout, rows: Sequence[Sequence[object] | bytes]) -> list[bytes]:
+    """The value bytes of each row (rows given as bytes are encoded already)."""
+    encoded = [row for row in rows if isinstance(row, bytes)]
+    if not encoded:
+        return layout.encode_rows(rows)
+    if len(encoded) == len(rows):
+        return encoded
+    return [row if isinstance(row, bytes) else layout.encode_row(row) for row in rows]
 
 
 def _as_nsec(when: TimeLike) -> NSec:
@@ -1023,7 +1041,11 @@ def _as_nsec(when: TimeLike) -> NSec:
 
 
 def _block_bytes(
-    table: TableDef, layout: RecordLayout, begin: int, stamps: Sequence[int], rows: Sequence[Any]
+    table: TableDef,
+    layout: RecordLayout,
+    begin: int,
+    stamps: Sequence[int],
+    rows: Sequence[Sequence[object] | bytes],
 ) -> bytes:
     """A record block: header, time stamp(s) (ns since 1990), the rows' value bytes."""
     if not 0 <= begin < 2**32:
@@ -1031,7 +1053,7 @@ def _block_bytes(
     if len(rows) > _MAX_BLOCK_RECORDS:
         raise ValueError(f"a block holds at most {_MAX_BLOCK_RECORDS} records")
     header = _BLOCK_HEADER.pack(table.number, begin, len(rows))
-    values = layout.encode_rows(rows)
+    values = _values_bytes(layout, rows)
     if not rows:
         return header
     if table.is_interval:
@@ -1094,7 +1116,8 @@ def _fragment(
 ) -> tuple[bytes, int, int]:
     layout = layout_for(table, field_numbers)
     number, ns, row = _entry(layout, record)
-    whole = layout.encode_stamp(NSec.from_total_ns(ns)) + layout.encode_row(row)
+    (values,) = _values_bytes(layout, [row])
+    whole = layout.encode_stamp(NSec.from_total_ns(ns)) + values
     if not 0 <= offset <= len(whole):
         raise ValueError(f"offset {offset} is outside the {len(whole)}-byte record")
     if room < 0:
@@ -1122,14 +1145,17 @@ def pack_records(
     interval = table.interval.total_ns if table.is_interval else None
     stamp_size = layout.stamp_size
     size = layout.size
-    blocks: list[tuple[int, list[int], list[Sequence[object]]]] = []
+    blocks: list[tuple[int, list[int], list[Sequence[object] | bytes]]] = []
     stamps: list[int] = []
-    rows: list[Sequence[object]] = []
+    rows: list[Sequence[object] | bytes] = []
     used = 0
     prev_number = prev_ns = -1
     for record in records:
         number, ns, row = _entry(layout, record)
-        body = size if size is not None else len(layout.encode_row(row))
+        if size is not None:
+            body = size
+        else:
+            body = len(row if isinstance(row, bytes) else layout.encode_row(row))
         continues = (
             bool(rows)
             and number == prev_number + 1

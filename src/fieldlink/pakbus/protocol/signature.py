@@ -23,11 +23,11 @@ _NEXT = tuple((bytes(range(256)) * 3)[r : r + 511] for r in _ROL8)
 
 
 def signature(data: bytes | bytearray | memoryview, seed: int = SEED) -> int:
-    """CSI signature of ``data``, continuing from ``seed``.
+    """CSI signature of ``data``, continuing from ``seed`` (a 16-bit signature).
 
     ``S' = (L << 8) | ((ROL8(L) + H + b) mod 256)`` for each byte b, where S = (H << 8) | L.
     """
-    hi, lo = seed >> 8, seed & 0xFF
+    hi, lo = (seed >> 8) & 0xFF, seed & 0xFF
     step = _NEXT
     for b in data:
         hi, lo = lo, step[lo][hi + b]
