@@ -57,3 +57,6 @@ def test_help_and_a_family_command_import_only_what_they_need() -> None:
     assert not any(
         m.startswith(("fieldlink.collect.engine", "fieldlink.tracer", "numpy")) for m in logger
     )
+    # a logger command leaves the emulator alone; `emulate logger` brings it
+    assert not any(m.startswith("fieldlink.pakbus.emulator") for m in logger)
+    assert "fieldlink.pakbus.emulator.cli" in imported("emulate", "logger", "--help")

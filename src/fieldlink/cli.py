@@ -30,9 +30,14 @@ class LazyGroup(click.Group):
     """
 
     def __init__(
-        self, *args: Any, lazy: Callable[[], dict[str, str]] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        lazy: Callable[[], dict[str, str]] | None = None,
+        emulators: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.emulators = emulators  # the ``emulate`` group: mounts a family's emulator
         self._lazy_source = lazy
         self._lazy: dict[str, str] | None = None
 
@@ -48,7 +53,7 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.lazy:
-            _mount(cmd_name)
+            _mount(cmd_name, emulators=self.emulators)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -105,7 +110,7 @@ def cli(verbose: int) -> None:
     )
 
 
-@cli.group(cls=LazyGroup, lazy=lambda: _lazy_commands(emulators=True))
+@cli.group(cls=LazyGroup, lazy=lambda: _lazy_commands(emulators=True), emulators=True)
 def emulate() -> None:
     """Run a virtual instrument until interrupted.
 
@@ -163,15 +168,16 @@ def _lazy_commands(emulators: bool) -> dict[str, str]:
     return out
 
 
-def _mount(name: str | None = None) -> None:
-    """Attach what provides command ``name`` (of the root or ``emulate``), importing only
-    that family; everything when ``name`` is None.  Import errors here are bugs, not
-    user errors."""
+def _mount(name: str | None = None, *, emulators: bool = True) -> None:
+    """Attach what provides command ``name`` (of ``emulate`` too when ``emulators``),
+    importing only that family; everything when ``name`` is None.  Import errors here
+    are bugs, not user errors."""
     import importlib
 
     for family, (command, _, _) in FAMILIES.items():
         if name in (None, command) and _present(family):
-            importlib.import_module(f"fieldlink.{family}.cli").mount(cli, emulate)
+            family_cli = importlib.import_module(f"fieldlink.{family}.cli")
+            family_cli.mount(cli, emulate if emulators else None)
     if name in (None, "collect"):
         from fieldlink.collect.cli import collect_command
 

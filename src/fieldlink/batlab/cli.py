@@ -579,6 +579,6 @@ def _positive(text: str, option: str, *, zero: bool = False) -> float:
     return value
 
 
-def mount(root: click.Group, emulate: click.Group) -> None:
+def mount(root: click.Group, emulate: click.Group | None) -> None:
     """Attach ``fieldlink batlab`` and ``fieldlink emulate batlab``."""
-    mount_family(root, emulate, batlab_group, batlab_emulator_command)
+    mount_family(root, emulate, batlab_group, lambda: batlab_emulator_command)

@@ -174,8 +174,14 @@ def _is_number(text: str) -> bool:
 
 
 def mount_family(
-    root: click.Group, emulate: click.Group, group: click.Command, emulator: click.Command
+    root: click.Group,
+    emulate: click.Group | None,
+    group: click.Command,
+    emulator: Callable[[], click.Command],
 ) -> None:
-    """Attach ``fieldlink FAMILY ...`` and ``fieldlink emulate FAMILY``."""
+    """Attach ``fieldlink FAMILY ...`` and, when ``emulate`` is given, ``fieldlink emulate
+    FAMILY``: ``emulator()`` is called only then, so a family can leave its emulator
+    unimported while one of its commands talks to a real instrument."""
     root.add_command(group)
-    emulate.add_command(emulator)
+    if emulate is not None:
+        emulate.add_command(emulator())

@@ -1167,7 +1167,13 @@ def _monitor_live(logger: Datalogger, tdef: TableDef, interval: float, count: in
             refreshes += 1
 
 
-def mount(root: click.Group, emulate: click.Group) -> None:
-    from fieldlink.pakbus.emulator.cli import logger_command
+def mount(root: click.Group, emulate: click.Group | None) -> None:
+    """Attach ``fieldlink logger ...`` and ``fieldlink emulate logger``; the emulator (a
+    tenth of a second to import) only when ``emulate`` asks for it."""
 
-    mount_family(root, emulate, logger_group, logger_command)
+    def emulator() -> click.Command:
+        from fieldlink.pakbus.emulator.cli import logger_command
+
+        return logger_command
+
+    mount_family(root, emulate, logger_group, emulator)

@@ -278,6 +278,6 @@ def tdr100_emulator(host: HostOptions, scene: str | None, crc: str) -> None:
     serve_until_stopped(make, logger="fieldlink.tdr100")
 
 
-def mount(root: click.Group, emulate: click.Group) -> None:
+def mount(root: click.Group, emulate: click.Group | None) -> None:
     """Attach ``fieldlink tdr100 ...`` and ``fieldlink emulate tdr100``."""
-    mount_family(root, emulate, tdr100_group, tdr100_emulator)
+    mount_family(root, emulate, tdr100_group, lambda: tdr100_emulator)

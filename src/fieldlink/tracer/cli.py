@@ -334,9 +334,9 @@ def _seconds(text: str, option: str) -> float:
     return seconds
 
 
-def mount(root: click.Group, emulate: click.Group) -> None:
+def mount(root: click.Group, emulate: click.Group | None) -> None:
     """Attach ``fieldlink tracer ...`` and ``fieldlink emulate tracer``."""
-    mount_family(root, emulate, tracer_group, tracer_emulator_command)
+    mount_family(root, emulate, tracer_group, lambda: tracer_emulator_command)
 
 
 __all__ = ["mount", "tracer_emulator_command", "tracer_group"]
