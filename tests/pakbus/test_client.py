@@ -454,15 +454,20 @@ def test_each_method_is_written_once_and_waits_its_clients_way() -> None:
     assert inspect.signature(Datalogger.collect) == inspect.signature(AsyncDatalogger.collect)
 
 
-def test_lossy_link_still_delivers_every_record() -> None:
-    """Dropped and corrupted frames cost retries, never records."""
-    emu = LoggerEmulator(
+def lossy_logger() -> LoggerEmulator:
+    """A still logger of 300 records behind a link that drops and corrupts answers."""
+    return LoggerEmulator(
         records=300,
         seed=11,
         listen="127.0.0.1:0",
         clock=lambda: T0,
         faults="drop=0.05,corrupt=0.05",
     )
+
+
+def test_lossy_link_still_delivers_every_record() -> None:
+    """Dropped and corrupted frames cost retries, never records."""
+    emu = lossy_logger()
     with emu.running():
         assert emu.url is not None
         # 1 s, not less: an answer delayed by a loaded machine should not look lost.

@@ -30,7 +30,7 @@ from fieldlink.pakbus.protocol.messages import decode_message
 from fieldlink.pakbus.protocol.model import Record
 from fieldlink.pakbus.protocol.packet import Packet
 
-from .test_client import NOON, T0, rows
+from .test_client import NOON, T0, lossy_logger, rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collect"))
 from collect_emulators import small_station
@@ -41,13 +41,7 @@ WINDOWS = (1, 4, 16)
 @pytest.fixture(scope="module")
 def lossy() -> Iterator[LoggerEmulator]:
     """A still logger behind a link that drops and corrupts answers."""
-    emu = LoggerEmulator(
-        records=300,
-        seed=11,
-        listen="127.0.0.1:0",
-        clock=lambda: T0,
-        faults="drop=0.05,corrupt=0.05",
-    )
+    emu = lossy_logger()
     with emu.running():
         yield emu
 

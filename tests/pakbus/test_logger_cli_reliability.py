@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fieldlink.cli import main
 from fieldlink.pakbus.emulator import LoggerEmulator
 
-T0 = 1_714_564_800.0
+from .test_logger_cli import T0, run
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +18,6 @@ def url() -> Iterator[str]:
     with emu.running():
         assert emu.url is not None
         yield emu.url
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(["logger", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_getfile_stops_at_max_size(
