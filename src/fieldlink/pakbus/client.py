@@ -30,6 +30,7 @@ from fieldlink.errors import UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Client, Method, Streamed
 from fieldlink.link import AsyncLink, Link
 from fieldlink.pakbus import operations as ops
+from fieldlink.pakbus.defaults import DEFAULT_SRC
 from fieldlink.pakbus.protocol.directory import DirEntry
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.pakbus.protocol.pakctrl import HelloResponse
@@ -42,9 +43,6 @@ C = TypeVar("C", bound=Client)
 A = TypeVar("A", bound=AsyncClient)
 R = TypeVar("R")  # what from_url gives: the client, or an AsyncOpen of it
 
-#: The source address fieldlink uses unless told otherwise: LoggerNet's, in the
-#: 4000..4094 range that loggers' neighbour filters never block (pakbus.md §2.5).
-DEFAULT_SRC = 4094
 #: The longest wait, in seconds, for each try of a request unless told otherwise.
 DEFAULT_TIMEOUT = 10.0
 
