@@ -16,9 +16,6 @@ from collections import Counter
 from pathlib import Path
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from fieldlink.collect.config import SinkSpec, load_stations
 from fieldlink.errors import UsageError
@@ -50,6 +47,10 @@ def fleet_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per station.")
 def status_command(stations_file: Path, as_json: bool) -> None:
     """Show who holds which station, last success, failures and holes."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
     from fieldlink.collect.fleet import fleet_status, live_collectors
     from fieldlink.store.secrets import resolve_dsn
 
