@@ -91,7 +91,8 @@ _NOT_FOR_HELP = (
     "fieldlink.collect.config",
     "fieldlink.pakbus.client",
     "fieldlink.pakbus.session",
-    "fieldlink.pakbus.protocol",
+    "fieldlink.pakbus.protocol.messages",
+    "fieldlink.pakbus.emulator.server",
     "fieldlink.pakbus.output",
     "fieldlink.tdr100.client",
     "fieldlink.tracer.client",
@@ -117,6 +118,7 @@ _NOT_FOR_HELP = (
         "collect --help",
         "fleet status --help",
         "demo --help",
+        "emulate logger --help",
         "emulate tdr100 --help",
         "emulate tracer --help",
         "emulate batlab --help",
@@ -130,3 +132,47 @@ def test_a_commands_help_imports_no_client_store_or_asyncio(args: str) -> None:
     assert "fieldlink.cli" in loaded
     heavy = sorted(m for m in loaded if m.startswith(_NOT_FOR_HELP))
     assert heavy == [], f"fieldlink {args} imported {heavy}"
+
+
+#: What a blocking one-shot command has no use for: asyncio (and the asyncio links),
+#: the stores and the collector, rich, statistics (only sync-clock needs it) and the
+#: conversations of other commands (settings, programs).
+_NOT_FOR_ONE_SHOT = (
+    "asyncio",
+    "rich",
+    "sqlite3",
+    "statistics",
+    "fieldlink.link.aio",
+    "fieldlink.store",
+    "fieldlink.collect",
+    "fieldlink.pakbus.operations.devconfig",
+    "fieldlink.pakbus.operations.programs",
+)
+
+
+def test_a_blocking_logger_command_loads_no_asyncio_store_or_rich() -> None:
+    """``fieldlink logger gettime URL``, run for real against the emulator: the
+    blocking client loads its codec and link, not what the asyncio twin, the
+    collector or other commands need."""
+    from fieldlink.pakbus.emulator import spawn_logger_emulator
+
+    with spawn_logger_emulator("--records", "1", stderr=subprocess.DEVNULL) as emulator:
+        loaded = imported("logger", "gettime", emulator.url)
+    assert {"fieldlink.pakbus.client", "fieldlink.pakbus.operations.clock"} <= loaded
+    heavy = sorted(m for m in loaded if m.startswith(_NOT_FOR_ONE_SHOT))
+    assert heavy == [], f"fieldlink logger gettime imported {heavy}"
+
+
+@pytest.mark.parametrize("client", ["pakbus", "tdr100", "batlab"])
+def test_a_blocking_client_does_not_load_asyncio(client: str) -> None:
+    """The families whose link is ours: asyncio comes with the asyncio twin only."""
+    code = f"import sys, fieldlink.{client}.client; print('asyncio' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": SRC},
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "False"
