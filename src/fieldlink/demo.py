@@ -16,31 +16,32 @@ Each run starts from an empty demo folder (a second run would otherwise meet
 a freshly started logger whose record numbers begin again, and the store would
 rightly open new table versions); the folder is only ever cleared if it holds
 the demo's marker file.
+
+The collector, the emulators, sqlite3 and rich are imported when the demo runs, so
+that ``fieldlink demo --help`` stays quick.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import shutil
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from fieldlink.collect.config import SinkSpec, StationConfig
-from fieldlink.collect.connect import connect_client
-from fieldlink.collect.engine import run_cycle
-from fieldlink.collect.results import CycleResult
-from fieldlink.collect.sinks import SinkPool
 from fieldlink.errors import FieldlinkError, UsageError
-from fieldlink.store.files import safe_name
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from rich.console import Console
+
+    from fieldlink.collect.results import CycleResult
 
 #: Marks a folder as the demo's own, so that a rerun may clear it.
 MARKER = ".fieldlink-demo"
@@ -152,6 +153,14 @@ def _records(count: int) -> str:
 
 def run_demo(directory: Path, console: Console | None = None) -> DemoReport:
     """Run the demo into ``directory``; the report says what was collected and where."""
+    import asyncio
+
+    from rich.console import Console
+
+    from fieldlink.collect.config import SinkSpec, StationConfig
+    from fieldlink.collect.connect import connect_client
+    from fieldlink.collect.engine import run_cycle
+    from fieldlink.collect.sinks import SinkPool
     from fieldlink.pakbus.emulator import LoggerEmulator
     from fieldlink.pakbus.emulator.station import ManualClock
 
@@ -249,6 +258,8 @@ def _latest(db: sqlite3.Connection, station: str, table: str) -> dict[str, objec
 
 def _readings(report: DemoReport) -> list[tuple[str, str]]:
     """The values a station keeper looks at first, from what was stored."""
+    import sqlite3
+
     out: list[tuple[str, str]] = []
     with sqlite3.connect(report.database) as db:
         tdr = _latest(db, "demo-tdr100", "TDR100")
@@ -272,6 +283,8 @@ def _readings(report: DemoReport) -> list[tuple[str, str]]:
 
 
 def _summarise(report: DemoReport) -> list[TableSummary]:
+    import sqlite3
+
     stations = [(STATION, report.cycles)]
     stations += [(name, cycles) for name, (_url, cycles) in report.instruments.items()]
     out = []
@@ -285,6 +298,8 @@ def _summarise_station(
     db: sqlite3.Connection, report: DemoReport, station: str, first: CycleResult,
     second: CycleResult,
 ) -> list[TableSummary]:  # fmt: skip
+    from fieldlink.store.files import safe_name
+
     out = []
     for t in first.tables:
         s = TableSummary(t.table, station, cycle1=t.records,
@@ -312,6 +327,8 @@ def _summarise_station(
 
 
 def render(report: DemoReport, console: Console) -> None:
+    from rich.table import Table
+
     first, second = report.cycles
     console.print(
         f"\n[bold]fieldlink demo[/]: an emulated field station on this computer\n"
@@ -382,6 +399,8 @@ def demo_command(directory: Path) -> None:
     that the second cycle resumes where the first stopped.  Takes a few seconds;
     needs no options.
     """
+    from rich.console import Console
+
     console = Console()
     report = run_demo(directory, console)
     render(report, console)

@@ -3,7 +3,9 @@
 Every command works on the Batlabs found by USB discovery (VID 04D8, PID 000A), or
 on the ports named with ``--port`` (repeatable): a device path such as /dev/ttyACM0
 or a link URL such as the ``serial:/dev/pts/5:115200`` an emulator prints.
-:func:`mount` attaches both groups to the root CLI.
+:func:`mount` attaches both groups to the root CLI.  The client, pyserial, the test
+workflows and the emulator are imported when a command runs, so that
+``fieldlink batlab COMMAND --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -13,25 +15,22 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from fieldlink.batlab.client import Batlab
-from fieldlink.batlab.emulator.host import BatlabEmulator, apply_cell_spec, make_units
-from fieldlink.batlab.firmware import load_image
-from fieldlink.batlab.labrun import UnitResult, run_on_units
-from fieldlink.batlab.names import describe_value, parse_namespace, parse_register, parse_value
-from fieldlink.batlab.operations import BootProgress
-from fieldlink.batlab.pool import close_quietly, discover_ports
 from fieldlink.batlab.registers import CELLS
-from fieldlink.batlab.session import BatlabSession
-from fieldlink.batlab.settings import TestSettings, read_settings
-from fieldlink.batlab.testrun import EventKind, TestEvent
-from fieldlink.batlab.workflow import Finished, LogPeriodic, PhaseEnded, TestKind
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
 from fieldlink.kit.commands import format_option, frame_log, mount_family, print_rows
 from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped, whole
+
+if TYPE_CHECKING:
+    from fieldlink.batlab.client import Batlab
+    from fieldlink.batlab.emulator.host import BatlabEmulator
+    from fieldlink.batlab.labrun import UnitResult
+    from fieldlink.batlab.settings import TestSettings
+    from fieldlink.batlab.testrun import TestEvent
+    from fieldlink.batlab.workflow import TestKind
 
 __all__ = ["batlab_emulator_command", "batlab_group", "mount"]
 
@@ -73,6 +72,9 @@ def cell_option(command: F) -> F:
 @contextlib.contextmanager
 def open_units(ports: Sequence[str], timeout: float = 1.0) -> Iterator[list[Batlab]]:
     """Connect to the named ports, or to every Batlab USB discovery finds."""
+    from fieldlink.batlab.client import Batlab
+    from fieldlink.batlab.pool import close_quietly, discover_ports
+
     chosen = list(ports) or discover_ports()
     if not chosen:
         raise NotFound("no Batlab found (USB VID 04D8 PID 000A); name a port with --port DEVICE")
@@ -95,7 +97,10 @@ def batlab_group(ctx: click.Context, debug: bool) -> None:
     --debug goes before the command (fieldlink batlab --debug list): Batlab
     commands work on several units at once, so the trace is the group's.
     """
-    ctx.with_resource(frame_log(BatlabSession.frames.name, debug))
+    if debug:
+        from fieldlink.batlab.session import BatlabSession
+
+        ctx.with_resource(frame_log(BatlabSession.frames.name, debug))
 
 
 # --- inspection ---------------------------------------------------------------------------------
@@ -134,6 +139,8 @@ def read_command(
     namespace: str, register: str, ports: tuple[str, ...], timeout: float, fmt: str | None
 ) -> None:
     """Read a register: NAMESPACE is 0-3, unit, bootloader or comms; REGISTER a name or number."""
+    from fieldlink.batlab.names import describe_value, parse_namespace, parse_register
+
     ns = parse_namespace(namespace)
     address = parse_register(ns, register)
     rows = []
@@ -163,6 +170,8 @@ def write_command(
 ) -> None:
     """Write a register: VALUE is an integer (negatives as two's complement), a mode name,
     or a number with its unit (4.2V, 1.5A, 45C, 78.125Hz)."""
+    from fieldlink.batlab.names import parse_namespace, parse_register, parse_value
+
     ns = parse_namespace(namespace)
     address = parse_register(ns, register)
     with open_units(ports, timeout) as units:
@@ -187,6 +196,8 @@ def measure_command(
     ports: tuple[str, ...], cells: tuple[int, ...], timeout: float, fmt: str | None
 ) -> None:
     """One snapshot of each cell: voltage, current, temperature, charge, mode, errors."""
+    from fieldlink.batlab.names import describe_value
+
     columns = ["serial", "cell", "mode", "voltage", "current", "temperature", "charge",
                "error", "status"]  # fmt: skip
     rows = []
@@ -286,6 +297,8 @@ def _run_workflow(
     poll: float | None,
     quiet: bool,
 ) -> None:
+    from fieldlink.batlab.labrun import run_on_units
+
     specs = _sink_specs(sinks)
     progress = _Progress(quiet)
     with open_units(ports, timeout) as units:
@@ -323,6 +336,9 @@ class _Progress:
         self.lock = threading.Lock()
 
     def event(self, unit: Batlab, event: TestEvent) -> None:
+        from fieldlink.batlab.testrun import EventKind
+        from fieldlink.batlab.workflow import Finished, LogPeriodic, PhaseEnded
+
         a = event.action
         head = f"[{unit.serial} cell {event.cell}]"
         if event.kind is EventKind.SAMPLE and isinstance(a, LogPeriodic):
@@ -371,6 +387,8 @@ def _r(value: float | None, digits: int) -> float | None:
 
 
 def _settings(settings_file: str | None, **changes: Any) -> tuple[TestSettings, str | None]:
+    from fieldlink.batlab.settings import TestSettings, read_settings
+
     if settings_file:
         settings, text = read_settings(settings_file)
     else:
@@ -384,12 +402,10 @@ def _setting_option(flag: str, attr: str, kind: Any, help_text: str) -> _Option:
     return click.option(flag, attr, type=kind, default=None, help=help_text)
 
 
-_SETTING_FIELDS = frozenset(f.name for f in dataclasses.fields(TestSettings))
-
-
-def _workflow_command(kind: TestKind, help_text: str, *changes: _Option) -> click.Command:
+def _workflow_command(kind: str, help_text: str, *changes: _Option) -> click.Command:
     """A workflow command: the unit options, ``changes`` (:func:`_setting_option`),
-    --settings and the workflow options."""
+    --settings and the workflow options.  ``kind`` is the command's name, the value of
+    its :class:`~fieldlink.batlab.workflow.TestKind` (imported when it runs)."""
 
     def command(
         ports: tuple[str, ...],
@@ -398,9 +414,13 @@ def _workflow_command(kind: TestKind, help_text: str, *changes: _Option) -> clic
         settings_file: str | None,
         **opts: Any,
     ) -> None:
-        given = {name: opts.pop(name) for name in _SETTING_FIELDS & opts.keys()}
+        from fieldlink.batlab.settings import TestSettings
+        from fieldlink.batlab.workflow import TestKind
+
+        fields = {f.name for f in dataclasses.fields(TestSettings)}
+        given = {name: opts.pop(name) for name in fields & opts.keys()}
         settings, text = _settings(settings_file, **given)
-        _run_workflow(ports, timeout, settings, kind, cells, settings_text=text, **opts)
+        _run_workflow(ports, timeout, settings, TestKind(kind), cells, settings_text=text, **opts)
 
     command.__doc__ = help_text
     options: tuple[_Option, ...] = (
@@ -413,7 +433,7 @@ def _workflow_command(kind: TestKind, help_text: str, *changes: _Option) -> clic
     )
     for option in reversed(options):
         command = option(command)
-    made: click.Command = click.command(name=kind.value)(command)
+    made: click.Command = click.command(name=kind)(command)
     return made
 
 
@@ -427,21 +447,21 @@ def _rate_and_limit(rate: str, limit: str) -> tuple[_Option, _Option]:
 
 batlab_group.add_command(
     _workflow_command(
-        TestKind.CHARGE,
+        "charge",
         "Charge cells to the high voltage limit, then stop.",
         *_rate_and_limit("charge_rate", "high_voltage_cutoff"),
     )
 )
 batlab_group.add_command(
     _workflow_command(
-        TestKind.DISCHARGE,
+        "discharge",
         "Discharge cells to the low voltage limit (capacity).",
         *_rate_and_limit("discharge_rate", "low_voltage_cutoff"),
     )
 )
 batlab_group.add_command(
     _workflow_command(
-        TestKind.CYCLE,
+        "cycle",
         "Precharge, rest, then discharge/charge cycles, measuring capacity each cycle.",
         _setting_option(
             "--cycles", "measurement_cycles", click.IntRange(0, 1000), "Measurement cycles."
@@ -473,6 +493,9 @@ def test_command(
     """Run the official test workflow from a settings JSON, with live per-cell progress.
 
     The official CSV log goes to --output (default: the current directory)."""
+    from fieldlink.batlab.settings import read_settings
+    from fieldlink.batlab.workflow import TestKind
+
     settings, text = read_settings(playlist, lenient=lenient)
     kind = TestKind.DISCHARGE if discharge_only else TestKind.CYCLE
     _run_workflow(
@@ -494,6 +517,9 @@ def firmware_command(image: str, ports: tuple[str, ...], timeout: float, reset_w
 
     Checking for or downloading new firmware online is not offered: fetch the image
     yourself (Lexcelon's batlab-firmware-measure releases) and pass the file."""
+    from fieldlink.batlab.firmware import load_image
+    from fieldlink.batlab.operations import BootProgress
+
     img = load_image(image)
     with open_units(ports, timeout) as units:
         for unit in units:
@@ -515,6 +541,7 @@ def firmware_command(image: str, ports: tuple[str, ...], timeout: float, reset_w
 @timeout_option
 def shell_command(ports: tuple[str, ...], timeout: float) -> None:
     """An interactive prompt (help, tab completion) over the attached units."""
+    from fieldlink.batlab.client import Batlab
     from fieldlink.batlab.pool import Pool
     from fieldlink.batlab.shell import BatlabShell
 
@@ -546,6 +573,8 @@ def batlab_emulator_command(
     host: HostOptions, units: str, speed: str, reset_silence: str, cell_specs: tuple[str, ...]
 ) -> None:
     """Emulate Batlab battery testers: one port per unit, its path/URL on its own line."""
+    from fieldlink.batlab.emulator.host import BatlabEmulator, apply_cell_spec, make_units
+
     count = whole(units, "--units", 1, 64) or 1
     rate = _positive(speed, "--speed")
     silence = _positive(reset_silence, "--reset-silence", zero=True)

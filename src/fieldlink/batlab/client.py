@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from fieldlink.batlab import operations as ops
 from fieldlink.batlab.codec import StreamPacket
@@ -28,7 +28,11 @@ from fieldlink.batlab.workflow import CellSchedule, CellSummary, TestKind
 from fieldlink.errors import FieldlinkError, LinkClosed, LinkError, UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Call, Client, Method
 from fieldlink.kit.converse import Operation, Stream, pause
-from fieldlink.link import AsyncLink, open_link, parse_url
+from fieldlink.link.sync import open_link
+from fieldlink.link.url import parse_url
+
+if TYPE_CHECKING:  # not at run time: the blocking client does not load asyncio
+    from fieldlink.link.aio import AsyncLink
 
 __all__ = ["OFFICIAL_BAUD", "AsyncBatlab", "Batlab", "port_url"]
 

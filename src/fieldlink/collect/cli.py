@@ -4,25 +4,29 @@ Without ``--once`` it runs until interrupted, each station on its schedule;
 SIGINT or SIGTERM stops it cleanly (records already received are stored, the
 next run resumes from there).  With ``--once`` — for cron — every station gets
 one cycle, all at once, and the exit status is 1 if any of them failed.
+
+The collector (asyncio, the clients, the stores, rich) is imported when the command
+runs, so that ``fieldlink collect --help`` stays quick.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from fieldlink.collect.config import StationConfig, describe, load_stations
-from fieldlink.collect.connect import connect_client
-from fieldlink.collect.results import CycleResult
-from fieldlink.collect.scheduler import collect_forever, collect_once, make_cycle
-from fieldlink.collect.sinks import SinkPool
-from fieldlink.collect.status import LiveStatus, LogStatus, StatusBoard
 from fieldlink.errors import UsageError
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from fieldlink.collect.config import StationConfig
+    from fieldlink.collect.results import CycleResult
+    from fieldlink.collect.status import StatusBoard
 
 
 @click.command(name="collect")
@@ -76,6 +80,10 @@ def collect_command(
         return
     if stations_file is None:
         raise click.UsageError("Missing argument 'STATIONS.toml' (or --example for one).")
+    import asyncio
+
+    from fieldlink.collect.config import load_stations
+
     stations = list(load_stations(stations_file).stations)
     if only:
         unknown = [n for n in only if n not in {s.name for s in stations}]
@@ -113,6 +121,14 @@ def failure_summary(results: list[CycleResult]) -> str:
 
 
 async def _run(stations: list[StationConfig], *, once: bool, live: bool) -> list[CycleResult]:
+    import asyncio
+
+    from fieldlink.collect.config import describe
+    from fieldlink.collect.connect import connect_client
+    from fieldlink.collect.scheduler import collect_forever, collect_once, make_cycle
+    from fieldlink.collect.sinks import SinkPool
+    from fieldlink.collect.status import LiveStatus, LogStatus
+
     status: StatusBoard
     with SinkPool() as pool, contextlib.ExitStack() as stack:
         if live:
@@ -136,6 +152,8 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     Cancelling is safe too (the engine stores what arrived before it returns), but
     letting a cycle finish avoids collecting the same tail twice.
     """
+    import asyncio
+
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
 

@@ -4,7 +4,8 @@ Reads the fleet database(s) named in the stations file (the PostgreSQL sinks wit
 ``fleet = true``; failing those, every PostgreSQL sink) and shows one row per
 station: the lease holder and its state, the last success and failure, failures
 in a row, takeovers, each table's newest stored record, holes and records lost.
-``--json`` prints the same as JSON lines for scripts and monitoring.
+``--json`` prints the same as JSON lines for scripts and monitoring.  The stations
+file reader, the database driver and rich are imported when the command runs.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from fieldlink.collect.config import SinkSpec, load_stations
 from fieldlink.errors import UsageError
+
+if TYPE_CHECKING:
+    from fieldlink.collect.config import SinkSpec
 
 
 def fleet_databases(stations_file: Path) -> list[SinkSpec]:
     """The distinct fleet databases of a stations file (else its PostgreSQL sinks)."""
+    from fieldlink.collect.config import load_stations
+
     specs = [s for st in load_stations(stations_file).stations for s in st.sinks]
     pg = [s for s in specs if s.kind == "postgresql"]
     chosen = [s for s in pg if s.options.get("fleet")] or pg
@@ -50,6 +53,10 @@ def fleet_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per station.")
 def status_command(stations_file: Path, as_json: bool) -> None:
     """Show who holds which station, last success, failures and holes."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
     from fieldlink.collect.fleet import fleet_status, live_collectors
     from fieldlink.store.secrets import resolve_dsn
 

@@ -17,29 +17,36 @@ both clients, as a :class:`Call` (or :class:`Streamed`) on a mixin the two share
 
     class _Calls:
         settings = Call(ops.read_settings)   # tdr.settings() / await tdr.settings()
+
+asyncio and the asyncio links are imported when an :class:`AsyncClient` is first
+made: a blocking command (``fieldlink logger gettime``) does not load them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
 from types import MethodType
-from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from fieldlink.errors import FieldlinkError, LinkClosed
 from fieldlink.kit import drive
 from fieldlink.kit.converse import Operation, Stream
-from fieldlink.link import AsyncLink, Link, open_async_link, open_link
+from fieldlink.link.sync import Link, open_link
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from fieldlink.link.aio import AsyncLink
 
 __all__ = ["AsyncClient", "AsyncOpen", "Call", "Client", "Method", "Streamed"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
-L = TypeVar("L", Link, AsyncLink)
+L = TypeVar("L", Link, "AsyncLink")
 K = TypeVar("K")
 C = TypeVar("C", bound="AsyncClient")
 BC = TypeVar("BC", bound="Client")
@@ -129,16 +136,22 @@ class Client(_Hooks[Link, threading.RLock]):
         self.close()
 
 
-class AsyncClient(_Hooks[AsyncLink, asyncio.Lock]):
+class AsyncClient(_Hooks["AsyncLink", "asyncio.Lock"]):
     """The asyncio twin of :class:`Client`."""
 
-    _new_lock = asyncio.Lock
+    @staticmethod
+    def _new_lock() -> asyncio.Lock:
+        import asyncio
+
+        return asyncio.Lock()
 
     @classmethod
     def open(cls, url: str, *, link_timeout: float, **kwargs: Any) -> AsyncOpen[Self]:
         """Open ``url`` and make the client with ``kwargs``, when awaited or entered."""
 
         async def opener() -> Self:
+            from fieldlink.link.aio import open_async_link
+
             link = await open_async_link(url, timeout=link_timeout)
             try:
                 client = cls(link, **kwargs)

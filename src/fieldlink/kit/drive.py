@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fieldlink.errors import FieldlinkError, LinkTimeout, UsageError
 from fieldlink.kit.converse import (
@@ -39,7 +39,10 @@ from fieldlink.kit.converse import (
     Stream,
     Take,
 )
-from fieldlink.link import AsyncLink, Link
+
+if TYPE_CHECKING:  # annotations only: the blocking driver does not load asyncio
+    from fieldlink.link.aio import AsyncLink
+    from fieldlink.link.sync import Link
 
 __all__ = ["run", "run_async", "stream", "stream_async"]
 

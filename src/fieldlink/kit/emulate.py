@@ -6,24 +6,27 @@ calls :func:`serve_until_stopped`.  The contract scripts and tests rely on: the 
 (or device path) is the FIRST line on stdout, one line per unit, flushed at once;
 everything else goes to stderr; SIGINT or SIGTERM stops it with status 0; a bad
 option value is one line on stderr with status 2.
+
+The host, the faults and asyncio are imported when an emulator starts, not when its
+command is declared: ``fieldlink emulate KIND --help`` stays quick.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from fieldlink.errors import UsageError
 from fieldlink.kit.commands import value_option
-from fieldlink.kit.faults import Faults
-from fieldlink.kit.host import EmulatorHost, parse_listen
+
+if TYPE_CHECKING:
+    from fieldlink.kit.host import EmulatorHost
 
 __all__ = ["HostOptions", "host_options", "serve_until_stopped", "whole"]
 
@@ -50,6 +53,9 @@ class HostOptions:
     def __init__(
         self, listen: str, pty: bool, baud: str | None, faults: str | None, seed: str
     ) -> None:
+        from fieldlink.kit.faults import Faults
+        from fieldlink.kit.host import parse_listen
+
         parse_listen(listen)
         self.listen = listen
         self.pty = pty
@@ -123,6 +129,8 @@ def serve_until_stopped(
     signals at once still gets a clean exit.  At the default level the log says what
     is served and one line per connection; ``-v`` adds every message in and out.
     """
+    import asyncio
+
     for sig in (signal.SIGINT, signal.SIGTERM):  # stopped while starting: still a clean exit
         signal.signal(sig, _stop_while_starting)
     _log_level(logger)
@@ -145,6 +153,8 @@ def _log_level(name: str) -> None:
 
 
 async def _serve(hosts: Sequence[EmulatorHost]) -> None:
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # before the URL: a script may signal at once

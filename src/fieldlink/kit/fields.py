@@ -1152,9 +1152,28 @@ class Codec(Generic[T]):
     ``make`` builds the decoded value from keyword arguments (the attribute names);
     ``what`` names it in errors; ``defaults`` are the values of absent optional and
     tail fields (taken from ``make`` when it is a dataclass).
+
+    ``lazy=True`` compiles the layout on first use instead of now: a protocol module
+    that declares dozens of message classes at import, of which a command uses a few,
+    imports faster (compiling all of PakBus' cost a one-shot command some 30 ms).  The
+    field order and the names are still checked now; what only compiling finds (a
+    nested field's mistakes) waits for :meth:`compile` -- so a lazy declaration needs a
+    test that compiles it.
     """
 
-    __slots__ = ("_dec", "_enc", "_make", "_pack", "_unpack", "min_size", "size", "what")
+    __slots__ = (
+        "_compiled",
+        "_dec",
+        "_defaults",
+        "_enc",
+        "_layout",
+        "_make",
+        "_min_size",
+        "_pack",
+        "_size",
+        "_unpack",
+        "what",
+    )
 
     def __init__(
         self,
@@ -1163,19 +1182,46 @@ class Codec(Generic[T]):
         make: Callable[..., T],
         what: str,
         defaults: Mapping[str, Any] | None = None,
+        lazy: bool = False,
     ) -> None:
         self.what = what
+        self._defaults = defaults
         self._make = make
-        known = _dataclass_defaults(make) if defaults is None else dict(defaults)
+        self._layout = tuple(layout)
+        self._compiled = False
+        _check_order(self._layout)
         if dataclasses.is_dataclass(make):
-            _check_names(layout, make, what)
-        self._enc, self._dec, self.min_size, self.size = _compile(layout, known)
+            _check_names(self._layout, make, what)
+        if not lazy:
+            self.compile()
+
+    def compile(self) -> Self:
+        """Compile the layout, if not done yet; a bad declaration raises ValueError/TypeError."""
+        if self._compiled:
+            return self
+        layout, make = self._layout, self._make
+        known = _dataclass_defaults(make) if self._defaults is None else dict(self._defaults)
+        self._enc, self._dec, self._min_size, self._size = _compile(layout, known)
         fast = _compile_fixed(layout, make)
         self._pack: _Pack | None = None if fast is None else fast[0]
         self._unpack: _Unpack | None = None if fast is None else fast[1]
+        self._compiled = True
+        return self
+
+    @property
+    def min_size(self) -> int:
+        """Fewest bytes an encoded value takes."""
+        return self.compile()._min_size
+
+    @property
+    def size(self) -> int | None:
+        """Bytes every encoded value takes, or None when the layout's size varies."""
+        return self.compile()._size
 
     def encode(self, obj: T) -> bytes:
         """The bytes of ``obj``; UsageError names the field whose value does not fit."""
+        if not self._compiled:
+            self.compile()
         try:
             if self._pack is not None:
                 packed: bytes = self._pack(obj)
@@ -1197,6 +1243,8 @@ class Codec(Generic[T]):
 
     def decode_from(self, data: bytes | bytearray | memoryview, pos: int = 0) -> tuple[T, int]:
         """One value starting at ``pos``, and the offset just after it (for streams)."""
+        if not self._compiled:
+            self.compile()
         raw = data if isinstance(data, bytes) else bytes(data)
         try:
             if self._unpack is not None:

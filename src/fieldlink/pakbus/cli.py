@@ -25,34 +25,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
 from fieldlink.kit.commands import frame_log, mount_family
-from fieldlink.kit.converse import Emit, Stream
-from fieldlink.pakbus.client import DEFAULT_SRC, ClientOptions, Datalogger
-from fieldlink.pakbus.operations import (
-    TableDefinitionChanged,
-    device_path,
-    encode_setting,
-    find_field,
-    resolve_fields,
-)
-from fieldlink.pakbus.operations.clock import looks_like_zone_mistake, offset_text, too_far_to_step
-from fieldlink.pakbus.output import (
-    RecordWriter,
-    atomic_output,
-    check_delimiter,
-    check_target,
-    output_format,
-    value_text,
-)
+from fieldlink.kit.lazy import lazy_exports
+from fieldlink.pakbus.defaults import DEFAULT_SRC, MAX_IN_FLIGHT
 from fieldlink.pakbus.progress import MODES, RecordProgress, choose_mode, record_progress
-from fieldlink.pakbus.protocol.model import Record, TableDef
-from fieldlink.pakbus.session import MAX_IN_FLIGHT
-from fieldlink.store.base import StationInfo
+
+if TYPE_CHECKING:
+    from fieldlink.kit.converse import Stream
+    from fieldlink.pakbus.client import ClientOptions, Datalogger
+    from fieldlink.pakbus.protocol.model import Record, TableDef
+    from fieldlink.store.base import StationInfo
+
+# ``fieldlink logger COMMAND --help`` must not load the client, the codec or the stores
+# (a fifth of a second): the commands import them when they run.  ``cli.Datalogger`` is
+# still this module's name for the client class (tests replace its methods).
+__getattr__ = lazy_exports("fieldlink.pakbus", {"Datalogger": "client"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -205,8 +197,10 @@ def link_options(command: F) -> F:
     @click.argument("url")
     @functools.wraps(command)
     def wrapper(url: str, debug: bool, **kwargs: Any) -> Any:
+        from fieldlink.pakbus.client import ClientOptions
+
         client = {keyword: kwargs.pop(keyword) for keyword in ClientOptions.__optional_keys__}
-        link = LinkOptions(url, cast(ClientOptions, client), debug)
+        link = LinkOptions(url, cast("ClientOptions", client), debug)
         return command(link=link, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -215,6 +209,8 @@ def link_options(command: F) -> F:
 @contextmanager
 def connect(link: LinkOptions) -> Iterator[Datalogger]:
     """The logger named by the options, closed (with a goodbye) at the end."""
+    from fieldlink.pakbus.client import Datalogger
+
     with (
         frame_log(FRAME_LOGGER, link.debug),
         Datalogger.from_url(link.url, **link.client) as logger,
@@ -310,6 +306,8 @@ def collect_packets(logger: Datalogger, table: TableDef, **query: Any) -> Iterat
 
 def per_answer(operation: Stream) -> Stream:
     """The same conversation, each answer's records emitted as one list."""
+    from fieldlink.kit.converse import Emit
+
     sent: Any = None
     thrown: BaseException | None = None
     while True:
@@ -361,7 +359,7 @@ def _command(name: str | None = None) -> Callable[[Callable[..., Any]], click.Co
 @_command()
 def gettime(link: LinkOptions) -> None:
     """Print the current date and time of the logger."""
-    click.echo(_ask(link, Datalogger.gettime))
+    click.echo(_ask(link, lambda logger: logger.gettime()))
 
 
 @_command()
@@ -373,6 +371,8 @@ def settime(link: LinkOptions, datetime: str, timezone: str | None) -> None:
     A date is the logger's local time.  "now" is this computer's time in the zone
     the logger keeps: give --timezone when that is not this computer's zone.
     """
+    from fieldlink.pakbus.operations.clock import looks_like_zone_mistake, offset_text
+
     when = parse_datetime(datetime, "DATETIME", _zone(timezone))
     with connect(link) as logger:
         old = logger.gettime()
@@ -425,6 +425,8 @@ def sync_clock(
     usually means the logger keeps another zone: see --timezone), the command
     says so and exits with status 1.
     """
+    from fieldlink.pakbus.operations.clock import offset_text, too_far_to_step
+
     if utc and timezone is not None:
         raise UsageError("give --utc or --timezone, not both")
     zone = dt.UTC if utc else _zone(timezone)
@@ -456,14 +458,14 @@ def sync_clock(
 @_command()
 def ping(link: LinkOptions) -> None:
     """Check the logger answers and print the round-trip time."""
-    rtt = _ask(link, Datalogger.ping)
+    rtt = _ask(link, lambda logger: logger.ping())
     click.echo(f"PakBus node {link.client['node']} answered in {rtt * 1000:.1f} ms")
 
 
 @_command()
 def getprogstat(link: LinkOptions) -> None:
     """Print the programming statistics (OS, program, compile result)."""
-    stats = _ask(link, Datalogger.program_stats)
+    stats = _ask(link, lambda logger: logger.program_stats())
     for key, value in stats.as_dict().items():
         click.echo(f"{key} : {'' if value is None else value}")
 
@@ -492,9 +494,11 @@ def getsettings(link: LinkOptions, output: str, delim: str, raw: bool) -> None:
     import csv
     import io
 
+    from fieldlink.pakbus.output import atomic_output, check_delimiter
+
     delimiter = check_delimiter(delim)
     with atomic_output(output) as sink:
-        settings = _ask(link, Datalogger.settings)
+        settings = _ask(link, lambda logger: logger.settings())
         text = io.StringIO()
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
         if raw:
@@ -545,6 +549,8 @@ def _setting_bytes(setting_id: int, value: str, current: bytes, is_text: bool) -
 
 
 def _encode_like(setting_id: int, value: str, current: bytes, is_text: bool) -> bytes:
+    from fieldlink.pakbus.operations import encode_setting
+
     if is_text or not current:
         return encode_setting(value, current)
     try:
@@ -568,7 +574,7 @@ def listfiles(link: LinkOptions, long_: bool) -> None:
     """List the files (and drives) on the logger."""
     from fieldlink.pakbus.protocol.directory import ATTRIBUTE_NAMES
 
-    entries = _ask(link, Datalogger.list_files)
+    entries = _ask(link, lambda logger: logger.list_files())
     for e in entries:
         if not long_:
             click.echo(e.name)
@@ -605,6 +611,8 @@ def getfile(link: LinkOptions, filename: str, output: str, max_size: int | None)
     The file appears under its name only once complete; an interrupted download
     leaves nothing behind.
     """
+    from fieldlink.pakbus.output import atomic_output
+
     with atomic_output(output) as sink:
         with connect(link) as logger, _byte_progress(filename) as progress:
             data = logger.get_file(filename, progress=progress, max_size=max_size)
@@ -647,6 +655,8 @@ def send_program(
     link: LinkOptions, program: Path, name: str | None, no_run: bool, no_power_up: bool
 ) -> None:
     """Send a CRBasic program, then compile and run it (deletes the old program's data)."""
+    from fieldlink.pakbus.operations import device_path
+
     target = device_path(name or program.name)
     data = program.read_bytes()
     with connect(link) as logger, _byte_progress(target) as progress:
@@ -669,7 +679,7 @@ def send_program(
 @_command()
 def listtables(link: LinkOptions) -> None:
     """List the tables of the running program."""
-    for name in _ask(link, Datalogger.list_tables):
+    for name in _ask(link, lambda logger: logger.list_tables()):
         click.echo(name)
 
 
@@ -807,6 +817,9 @@ def getdata(
         raise UsageError("--newest cannot be combined with --start, --stop or --since-record")
     if since_record is not None and (begin or end):
         raise UsageError("--since-record cannot be combined with --start or --stop")
+    from fieldlink.pakbus.operations import TableDefinitionChanged
+    from fieldlink.pakbus.output import check_delimiter, check_target, output_format
+
     kind = output_format(output, fmt)
     delimiter = check_delimiter(delim)
     names = _parse_fields(fields)
@@ -842,6 +855,8 @@ class _Query:
 
 
 def _plain_station(station: str | None) -> StationInfo:
+    from fieldlink.store.base import StationInfo
+
     return StationInfo(name=station or "station")
 
 
@@ -872,6 +887,9 @@ def _download(
     query: _Query,
     mode: str,
 ) -> int:
+    from fieldlink.pakbus.operations import resolve_fields
+    from fieldlink.pakbus.output import RecordWriter
+
     selected = tdef
     if names:
         numbers = resolve_fields(tdef, names)
@@ -1014,6 +1032,7 @@ def _update(link: LinkOptions, job: _Update) -> None:
     from fieldlink.collect.config import FirstCollection
     from fieldlink.collect.connect import connect_client
     from fieldlink.collect.update import run_update, update_station
+    from fieldlink.pakbus.output import check_delimiter, check_target
 
     delimiter = check_delimiter(job.delim)
     check_target(Path(job.db), replace=True)
@@ -1067,6 +1086,9 @@ def getvalue(link: LinkOptions, table: str, field: str, swath: int) -> None:
 
     With --swath N, N consecutive elements from FIELD on, one per line.
     """
+    from fieldlink.pakbus.operations import find_field
+    from fieldlink.pakbus.output import value_text
+
     with connect(link) as logger:
         value = logger.get_value(table, field, swath)
         type_code = find_field(logger.table_def(table), field).type_code
@@ -1084,6 +1106,9 @@ def setvalue(link: LinkOptions, table: str, field: str, value: str) -> None:
 
     TABLE FIELD as for getvalue, e.g. Public Setpoint 21.5.
     """
+    from fieldlink.pakbus.operations import find_field
+    from fieldlink.pakbus.output import value_text
+
     with connect(link) as logger:
         logger.set_value(table, field, value)
         new = logger.get_value(table, field)
@@ -1119,6 +1144,8 @@ def monitor(link: LinkOptions, table: str, interval: float, count: int | None) -
 
 
 def _monitor(link: LinkOptions, table: str, interval: float, count: int | None) -> None:
+    from fieldlink.pakbus.output import value_text
+
     with connect(link) as logger:
         tdef = logger.table_def(table)
         live = sys.stdout.isatty()
@@ -1144,6 +1171,8 @@ def _field_types(tdef: TableDef) -> dict[str, int]:
 def _monitor_live(logger: Datalogger, tdef: TableDef, interval: float, count: int | None) -> None:
     from rich.live import Live
     from rich.table import Table
+
+    from fieldlink.pakbus.output import value_text
 
     def render() -> Table:
         grid = Table(title=f"{tdef.name}", show_lines=False)

@@ -28,23 +28,24 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypedDic
 
 from fieldlink.errors import UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Client, Method, Streamed
-from fieldlink.link import AsyncLink, Link
+from fieldlink.link.sync import Link
 from fieldlink.pakbus import operations as ops
+from fieldlink.pakbus.defaults import DEFAULT_SRC
 from fieldlink.pakbus.protocol.directory import DirEntry
 from fieldlink.pakbus.protocol.model import Record, Scalar, TableDef
 from fieldlink.pakbus.protocol.pakctrl import HelloResponse
 from fieldlink.pakbus.session import ClientSession, ExchangeStats, Operation, Stream
 
+if TYPE_CHECKING:  # not at run time: a blocking client does not load asyncio
+    from fieldlink.link.aio import AsyncLink
+
 P = ParamSpec("P")
 T = TypeVar("T")
-L = TypeVar("L", Link, AsyncLink)
+L = TypeVar("L", Link, "AsyncLink")
 C = TypeVar("C", bound=Client)
 A = TypeVar("A", bound=AsyncClient)
 R = TypeVar("R")  # what from_url gives: the client, or an AsyncOpen of it
 
-#: The source address fieldlink uses unless told otherwise: LoggerNet's, in the
-#: 4000..4094 range that loggers' neighbour filters never block (pakbus.md §2.5).
-DEFAULT_SRC = 4094
 #: The longest wait, in seconds, for each try of a request unless told otherwise.
 DEFAULT_TIMEOUT = 10.0
 
@@ -344,7 +345,7 @@ class Datalogger(_Methods[Link, "Datalogger"], Client):
     """
 
 
-class AsyncDatalogger(_Methods[AsyncLink, AsyncOpen["AsyncDatalogger"]], AsyncClient):
+class AsyncDatalogger(_Methods["AsyncLink", AsyncOpen["AsyncDatalogger"]], AsyncClient):
     """The asyncio twin of :class:`Datalogger`: the same methods, awaited.
 
     :meth:`collect` returns an async iterator; :meth:`from_url` is awaited or entered.

@@ -89,6 +89,7 @@ from fieldlink.kit.rtt import (
     ExchangeStats,
     RoundTripEstimator,
 )
+from fieldlink.pakbus.defaults import MAX_IN_FLIGHT
 from fieldlink.pakbus.protocol import bmp5, pakctrl
 from fieldlink.pakbus.protocol.codes import delivery_failure_meaning
 from fieldlink.pakbus.protocol.framing import FrameDecoder
@@ -153,10 +154,6 @@ class Request:
     link_state: int | None = None
     accept: Callable[[Message], bool] | None = None
 
-
-#: The most requests in flight at once (:attr:`ClientSession.max_in_flight`).  255
-#: transaction numbers could tell more apart; a logger's queue may not hold them.
-MAX_IN_FLIGHT = 16
 
 #: What an operation may yield.
 Step = Request | Now | Pause | Emit[Any] | Send | Take | Drop

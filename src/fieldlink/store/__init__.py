@@ -12,21 +12,28 @@ storage; :func:`open_sink` builds the sink a station's configuration names:
   :mod:`fieldlink.store.mqtt`.
 
 :func:`records_to_dataframe` turns records into a pandas DataFrame (optional extra).
+
+The names are imported on first use (PEP 562), and :func:`open_sink` imports only the
+sink it opens: a command that writes a CSV file or reads a time zone does not load
+sqlite3 and every other sink with it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldlink.errors import ConfigError, StoreError
-from fieldlink.store.base import Hole, Position, Sink, StationInfo, TableWriter
-from fieldlink.store.csvsink import CsvSink
-from fieldlink.store.dataframe import records_to_dataframe
-from fieldlink.store.sqlite import SqliteSink
-from fieldlink.store.timezones import local_to_utc, parse_timezone
-from fieldlink.store.toa5 import Toa5Sink
+from fieldlink.kit.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from fieldlink.store.base import Hole, Position, Sink, StationInfo, TableWriter
+    from fieldlink.store.csvsink import CsvSink
+    from fieldlink.store.dataframe import records_to_dataframe
+    from fieldlink.store.sqlite import SqliteSink
+    from fieldlink.store.timezones import local_to_utc, parse_timezone
+    from fieldlink.store.toa5 import Toa5Sink
 
 #: The sink kinds :func:`open_sink` knows, as written in a station configuration.
 SINK_KINDS = ("sqlite", "toa5", "csv", "postgresql", "mqtt")
@@ -51,10 +58,16 @@ def open_sink(
     if k in ("postgresql", "mqtt"):
         return _open_network_sink(k, options or {}, holder)
     if k == "sqlite":
+        from fieldlink.store.sqlite import SqliteSink
+
         return SqliteSink(path)
     if k == "toa5":
+        from fieldlink.store.toa5 import Toa5Sink
+
         return Toa5Sink(path)
     if k == "csv":
+        from fieldlink.store.csvsink import CsvSink
+
         return CsvSink(path, delimiter=delimiter)
     raise ConfigError(f"unknown sink {kind!r}: choose one of {', '.join(SINK_KINDS)}")
 
@@ -101,3 +114,20 @@ __all__ = [
     "parse_timezone",
     "records_to_dataframe",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "Hole": "base",
+        "Position": "base",
+        "Sink": "base",
+        "StationInfo": "base",
+        "TableWriter": "base",
+        "CsvSink": "csvsink",
+        "records_to_dataframe": "dataframe",
+        "SqliteSink": "sqlite",
+        "local_to_utc": "timezones",
+        "parse_timezone": "timezones",
+        "Toa5Sink": "toa5",
+    },
+)

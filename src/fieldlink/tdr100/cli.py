@@ -3,6 +3,8 @@
 The root CLI calls :func:`mount` to attach both.  Commands print with the kit's
 :func:`~fieldlink.kit.commands.print_rows` (an aligned table on a terminal, CSV in a
 pipe, ``--format`` to choose); a sweep on a terminal shows its progress on stderr.
+The client (and with it the link layer and asyncio) is imported when a command runs,
+so that ``fieldlink tdr100 COMMAND --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,10 +30,12 @@ from fieldlink.kit.commands import (
 )
 from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped
 from fieldlink.tdr100 import analysis
-from fieldlink.tdr100.client import TDR100, paths
 from fieldlink.tdr100.protocol import MuxPath, by_name
 from fieldlink.tdr100.protocol.crc import CANDIDATES
-from fieldlink.tdr100.results import Measurement
+
+if TYPE_CHECKING:
+    from fieldlink.tdr100.client import TDR100
+    from fieldlink.tdr100.results import Measurement
 
 __all__ = ["mount", "tdr100_emulator", "tdr100_group"]
 
@@ -43,6 +48,8 @@ _COLUMNS = ["channel", "la_l", "ka", "water_content", "ec_dS_m", "ec25_dS_m", "e
 @contextmanager
 def connect(link: InstrumentOptions) -> Iterator[TDR100]:
     """The TDR100 named by the options, closed at the end."""
+    from fieldlink.tdr100.client import TDR100
+
     with frame_log(FRAME_LOGGER, link.debug), TDR100.from_url(link.url, timeout=link.timeout) as t:
         yield t
 
@@ -149,6 +156,8 @@ def measure(
     A failed channel is shown with its error and the others are kept; the exit
     status is then 1.
     """
+    from fieldlink.tdr100.client import paths
+
     how = _method(method, calibration, calibration_variable)
     targets = paths(channels) if channels else None
     results: list[Measurement] = []

@@ -18,17 +18,20 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Call, Client, Streamed
 from fieldlink.kit.converse import Operation, Stream
-from fieldlink.link import AsyncLink, Link
+from fieldlink.link.sync import Link
 from fieldlink.tdr100 import analysis
 from fieldlink.tdr100 import operations as ops
 from fieldlink.tdr100.protocol import XMODEM, CrcVariant, MuxPath, parse_channels
 from fieldlink.tdr100.results import CellConstant, Measurement
 from fieldlink.tdr100.session import TDR100Session
 from fieldlink.tdr100.waveform import Waveform
+
+if TYPE_CHECKING:  # not at run time: the blocking client does not load asyncio
+    from fieldlink.link.aio import AsyncLink
 
 __all__ = ["TDR100", "AsyncTDR100", "Options", "Path", "paths"]
 

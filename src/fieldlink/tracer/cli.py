@@ -3,11 +3,12 @@
 Every command takes the URL, ``--protocol modbus|mt5``, ``--unit ID`` and
 ``--framing rtu|tcp`` (Modbus on TCP), ``--timeout`` and ``--debug``.  The lead
 mounts it with :func:`mount` (``fieldlink tracer`` and ``fieldlink emulate tracer``).
+The clients, codecs, pymodbus and the stores are imported when a command runs, so
+that ``fieldlink tracer COMMAND --help`` stays quick.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -18,12 +19,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from fieldlink.collect.durations import parse_duration
-from fieldlink.collect.sampled import append_next
 from fieldlink.errors import DeviceError, LinkTimeout, ProtocolError, UsageError
 from fieldlink.kit.commands import (
     InstrumentOptions,
@@ -33,17 +33,14 @@ from fieldlink.kit.commands import (
     mount_family,
     print_rows,
 )
-from fieldlink.store import StationInfo, open_sink
-from fieldlink.tracer import operations as ops
-from fieldlink.tracer import source
-from fieldlink.tracer.client import AsyncTracer, Tracer
-from fieldlink.tracer.emulator.cli import tracer_emulator_command
 from fieldlink.tracer.errors import TracerError
-from fieldlink.tracer.modbus import registers as regs
-from fieldlink.tracer.modbus.settings import ABBREVIATIONS, USER_TYPE, BatterySettings, parse_value
-from fieldlink.tracer.mt5 import messages as mt5
 from fieldlink.tracer.options import controller_options
-from fieldlink.tracer.session import frames_log
+
+if TYPE_CHECKING:
+    from fieldlink.tracer import operations as ops
+    from fieldlink.tracer import source
+    from fieldlink.tracer.client import Tracer
+    from fieldlink.tracer.mt5 import messages as mt5
 
 F = TypeVar("F", bound=Callable[..., Any])
 ROWS = ("name", "value", "unit")
@@ -66,6 +63,8 @@ def tracer_options(command: F) -> F:
     def wrapper(
         link: InstrumentOptions, protocol: str, unit: int, framing: str, **kwargs: Any
     ) -> Any:
+        from fieldlink.tracer import source
+
         controller = source.SourceOptions(protocol=protocol, unit=unit, framing=framing)
         return command(tracer=TracerOptions(link, controller), **kwargs)
 
@@ -74,6 +73,9 @@ def tracer_options(command: F) -> F:
 
 @contextmanager
 def connect(options: TracerOptions) -> Iterator[Tracer]:
+    from fieldlink.tracer.client import Tracer
+    from fieldlink.tracer.session import frames_log
+
     client_options = options.controller.client_options(options.link.timeout)
     with (
         frame_log(frames_log.name, options.link.debug),
@@ -87,6 +89,8 @@ def _rows(values: Mapping[str, object], units: Mapping[str, str]) -> list[dict[s
 
 
 def _status_rows(status: ops.Snapshot | mt5.RealTimeData) -> list[dict[str, object]]:
+    from fieldlink.tracer.mt5 import messages as mt5
+
     if isinstance(status, mt5.RealTimeData):
         return _rows(status.measurements(), status.UNITS)
     return _rows(status.as_dict(), status.realtime.units())
@@ -128,6 +132,9 @@ def load(tracer: TracerOptions, state: str) -> None:
 @click.argument("pairs", nargs=-1, metavar="[NAME VALUE]...")
 def settings(tracer: TracerOptions, fmt: str | None, action: str, pairs: tuple[str, ...]) -> None:
     """Show the settings, or set NAME VALUE pairs (battery settings as one validated block)."""
+    from fieldlink.tracer.modbus import registers as regs
+    from fieldlink.tracer.modbus.settings import USER_TYPE, BatterySettings, parse_value
+
     if action == "show" and pairs:
         raise UsageError("settings show takes no NAME VALUE pairs (did you mean set?)")
     if action == "set" and (not pairs or len(pairs) % 2):
@@ -142,7 +149,7 @@ def settings(tracer: TracerOptions, fmt: str | None, action: str, pairs: tuple[s
             if name not in battery:
                 t.set_setting(name, value)
         shown = t.settings()
-    preset = [n for n in changes if n in VOLTAGE_SETTINGS]
+    preset = [n for n in changes if n in _voltage_settings()]
     if preset and shown.get("battery_type") != USER_TYPE:
         click.echo(
             f"note: battery type {shown.get('battery_type')} is a preset: the controller charges "
@@ -156,8 +163,12 @@ def settings(tracer: TracerOptions, fmt: str | None, action: str, pairs: tuple[s
     print_rows(ROWS, _rows(shown, units), fmt)
 
 
-#: The twelve voltage set points (HVD ... DLV), which a preset battery type ignores.
-VOLTAGE_SETTINGS = frozenset(r.name for r in regs.SETTINGS if r.address in ABBREVIATIONS)
+def _voltage_settings() -> frozenset[str]:
+    """The twelve voltage set points (HVD ... DLV), which a preset battery type ignores."""
+    from fieldlink.tracer.modbus import registers as regs
+    from fieldlink.tracer.modbus.settings import ABBREVIATIONS
+
+    return frozenset(r.name for r in regs.SETTINGS if r.address in ABBREVIATIONS)
 
 
 @tracer_group.command()
@@ -199,9 +210,11 @@ def _group_command(name: str, doc: str, read: Callable[[Tracer], Any]) -> None:
         print_rows(ROWS, _rows(value.as_dict(), units), fmt)
 
 
-_group_command("stats", "Energy generated and consumed, today's extremes.", Tracer.stats)
-_group_command("rated", "Rated data: panel, battery, charging and load ratings.", Tracer.rated)
-_group_command("info", "Vendor, product, firmware and serial number (FC 0x2B).", Tracer.info)
+_group_command("stats", "Energy generated and consumed, today's extremes.", lambda t: t.stats())
+_group_command(
+    "rated", "Rated data: panel, battery, charging and load ratings.", lambda t: t.rated()
+)
+_group_command("info", "Vendor, product, firmware and serial number (FC 0x2B).", lambda t: t.info())
 
 
 def _repeat_options(every: str, what: str) -> Callable[[F], F]:
@@ -270,6 +283,10 @@ def log(
 
     A sample the controller does not answer is reported on stderr and skipped.
     """
+    import asyncio
+
+    from fieldlink.tracer.session import frames_log
+
     interval = _seconds(every, "--every")
     opts = dataclasses.replace(tracer.controller, statistics=not no_stats)
     with frame_log(frames_log.name, tracer.link.debug), contextlib.suppress(KeyboardInterrupt):
@@ -285,6 +302,14 @@ async def _log(
     output: Path,
     station: str,
 ) -> None:
+    import asyncio
+
+    from fieldlink.collect.sampled import append_next
+    from fieldlink.store import open_sink
+    from fieldlink.store.base import StationInfo
+    from fieldlink.tracer import source
+    from fieldlink.tracer.client import AsyncTracer
+
     sink = open_sink(sink_kind, output)
     writers: dict[str, Any] = {}
     try:
@@ -336,7 +361,13 @@ def _seconds(text: str, option: str) -> float:
 
 def mount(root: click.Group, emulate: click.Group | None) -> None:
     """Attach ``fieldlink tracer ...`` and ``fieldlink emulate tracer``."""
-    mount_family(root, emulate, tracer_group, lambda: tracer_emulator_command)
+
+    def emulator() -> click.Command:
+        from fieldlink.tracer.emulator.cli import tracer_emulator_command
+
+        return tracer_emulator_command
+
+    mount_family(root, emulate, tracer_group, emulator)
 
 
-__all__ = ["mount", "tracer_emulator_command", "tracer_group"]
+__all__ = ["mount", "tracer_group"]

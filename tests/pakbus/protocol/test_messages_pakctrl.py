@@ -455,6 +455,19 @@ def test_every_pakctrl_class_has_a_strategy() -> None:
     assert registered == set(PAKCTRL_STRATEGIES)
 
 
+@pytest.mark.parametrize("cls", registered_messages(), ids=lambda c: c.__name__)
+def test_every_declared_layout_compiles(cls: type[Message]) -> None:
+    """The codecs are compiled on first use (start-up): every PakCtrl and BMP5 layout
+    must compile, and its fixed or minimum size hold the MsgType and TranNbr."""
+    codec = cls._CODEC
+    if codec is None:
+        assert cls._decode_fields.__func__ is not Message._decode_fields.__func__  # hand-written
+        return
+    assert codec.compile() is codec
+    assert codec.min_size >= 2
+    assert codec.size is None or codec.size == codec.min_size
+
+
 # Per class, so every class gets its own examples (one_of over all would give each few).
 def _type_of(cls: type[Message]) -> int:
     return cls.MSG_TYPE

@@ -7,12 +7,16 @@ The first line on stdout is the URL to connect to (``tcp:127.0.0.1:40123`` or
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped, whole
-from fieldlink.pakbus.emulator.config import load_station
+from fieldlink.pakbus.defaults import DEFAULT_PORT
 from fieldlink.pakbus.emulator.models import MODELS, logger_model
-from fieldlink.pakbus.emulator.server import DEFAULT_PORT, LoggerEmulator
+
+if TYPE_CHECKING:  # the server (asyncio, the codec) is imported when the emulator starts
+    from fieldlink.pakbus.emulator.server import LoggerEmulator
 
 __all__ = ["logger_command"]
 
@@ -62,6 +66,8 @@ def logger_command(
 
     Prints the URL to connect to as the first line, then serves until interrupted.
     """
+    from fieldlink.pakbus.emulator.config import load_station
+    from fieldlink.pakbus.emulator.server import LoggerEmulator
 
     def make() -> list[LoggerEmulator]:
         if model is not None:

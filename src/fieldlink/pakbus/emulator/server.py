@@ -29,6 +29,7 @@ from fieldlink.kit.device import BasePort, Outgoing
 from fieldlink.kit.faults import Faults
 from fieldlink.kit.host import EmulatorHost, parse_listen
 from fieldlink.kit.spawn import EmulatorProcess, spawn_emulator
+from fieldlink.pakbus.defaults import DEFAULT_PORT
 from fieldlink.pakbus.emulator.config import StationConfig, check_addresses, load_station
 from fieldlink.pakbus.emulator.device import Device, DevicePort
 from fieldlink.pakbus.emulator.station import Station
@@ -43,8 +44,6 @@ __all__ = [
 
 log = logging.getLogger("fieldlink.pakbus.emulator")
 
-#: PakBus/TCP's port (pakbus.md §2.7).
-DEFAULT_PORT = 6785
 #: Seconds after a TCP accept before the unsolicited Hello Request (§2.7).
 HELLO_REQUEST_DELAY = 0.1
 #: On a pseudo-terminal, a read of nothing but sync bytes (at least two, outside a

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from statistics import median
 
 from fieldlink.errors import (
     ProtocolError,
@@ -152,6 +151,8 @@ def _reference_ns(wall: float, tz: dt.tzinfo | None) -> int:
 def _estimate_offset(
     samples: int, security_code: int, tz: dt.tzinfo | None
 ) -> Operation[tuple[float, float, int]]:
+    from statistics import median  # only here: statistics loads fractions and decimal
+
     readings: list[tuple[float, float]] = []
     for _ in range(samples):
         logger, trip, wall = yield from _timed_read(security_code)

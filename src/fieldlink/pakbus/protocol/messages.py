@@ -264,13 +264,15 @@ _M = TypeVar("_M", bound=type[Message])
 def register(cls: _M) -> _M:
     """Class decorator: make :func:`decode_message` map ``cls``'s type pair to ``cls``.
 
-    Also compiles ``cls.LAYOUT`` (if any) behind the MsgType/TranNbr header, once,
-    so a bad declaration fails at import.  Apply it *outside* ``@dataclass``
-    (``slots=True`` builds a new class, and the defaults must be known).
+    Also declares the codec of ``cls.LAYOUT`` (if any) behind the MsgType/TranNbr
+    header, compiled the first time a message of the class is encoded or decoded (a
+    command uses a few of the fifty: compiling all at import slowed every start-up);
+    a test compiles every one.  Apply it *outside* ``@dataclass`` (``slots=True``
+    builds a new class, and the defaults must be known).
     """
     if cls.LAYOUT is not None:
         header = (const("MsgType", cls.MSG_TYPE), u8("tran", "TranNbr"))
-        cls._CODEC = Codec((*header, *cls.LAYOUT), make=cls, what=cls.what())
+        cls._CODEC = Codec((*header, *cls.LAYOUT), make=cls, what=cls.what(), lazy=True)
     key = (cls.HI_PROTO, cls.MSG_TYPE)
     other = _REGISTRY.get(key)
     # Same name again is the same class re-imported (e.g. a module reload), not a clash.

@@ -1,15 +1,21 @@
-"""``fieldlink emulate tracer``: an emulated charge controller on TCP or a pty."""
+"""``fieldlink emulate tracer``: an emulated charge controller on TCP or a pty.
+
+The emulator (pymodbus, asyncio) is imported when it starts, not for ``--help``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import click
 
 from fieldlink.errors import UsageError
 from fieldlink.kit.emulate import HostOptions, host_options, serve_until_stopped
-from fieldlink.tracer.emulator.host import TracerEmulator
 from fieldlink.tracer.options import controller_options
+
+if TYPE_CHECKING:
+    from fieldlink.tracer.emulator.host import TracerEmulator
 
 
 def _start(text: str | None) -> dt.datetime | None:
@@ -54,6 +60,8 @@ def tracer_emulator_command(
 
     Prints the URL to connect to (first stdout line) and serves until interrupted.
     """
+    from fieldlink.tracer.emulator.host import TracerEmulator
+
     when = _start(start)
 
     def make() -> list[TracerEmulator]:
