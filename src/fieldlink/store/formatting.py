@@ -32,6 +32,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from fieldlink.store.base import FLOAT4_TYPES, FLOAT8_TYPES, INT_TYPES
 
@@ -203,19 +204,57 @@ def csv_line(cells: Sequence[str], delimiter: str) -> str:
     return out.getvalue()
 
 
+# --- many lines at once -------------------------------------------------------------------------
+#
+# Even a formatter per column is a Python call per value.  A table of numbers only (the
+# usual logger table: 4-byte floats and integers) has a whole line that ``%`` can write
+# in one C call from a template made once -- ``%.7g`` is the ``.7g`` of the float
+# formatter above, ``%d`` the ``str`` of the integer one -- provided each column holds
+# exactly the type its formatter's short path takes.  What that short path hands on
+# (NaN, infinities, exponent forms, negative zero) shows in the text as an ``n``, an
+# ``e`` or a ``-0`` cell, and only those lines are written again value by value.
+
+#: The batch path's conversion and the value type it requires, by column kind.
+_BATCH_FLOAT4 = ("%.7g", float)
+_BATCH_INT = ("%d", int)
+#: What a cell of the batch path can hold besides the delimiter (time stamps add the
+#: space and colon): a delimiter among them would need CSV quoting.
+_BATCH_CELL_CHARS = frozenset("0123456789+-.: ")
+
+
+def _batch_spec(type_code: int) -> tuple[str, type] | None:
+    if type_code in FLOAT4_TYPES:
+        return _BATCH_FLOAT4
+    if type_code in INT_TYPES or type_code == _BOOL8:
+        return _BATCH_INT
+    return None
+
+
 class LineFormat:
     """A table's data lines as TOA5 or CSV writes them, each column's formatter made once.
 
     A line is the time stamp, the record number and the values in column order
-    (``type_codes`` is each column's field type).
+    (``type_codes`` is each column's field type).  :meth:`lines` writes a batch of them,
+    through a whole-line template when the table's columns allow one.
     """
 
-    __slots__ = ("_cells", "delimiter", "toa5")
+    __slots__ = ("_cells", "_kinds", "_minus_zero", "_template", "delimiter", "toa5")
 
     def __init__(self, type_codes: Sequence[int], *, toa5: bool, delimiter: str = ",") -> None:
         self.toa5 = toa5
         self.delimiter = "," if toa5 else delimiter
         self._cells = [cell_formatter(code, toa5=toa5) for code in type_codes]
+        specs = [_batch_spec(code) for code in type_codes]
+        d = self.delimiter
+        self._template: str | None = None
+        self._kinds: tuple[type, ...] = ()
+        if None not in specs and d not in _BATCH_CELL_CHARS:
+            given = cast(list[tuple[str, type]], specs)
+            stamp = '"%s"' if toa5 else "%s"
+            self._template = d.join([stamp, "%d", *(spec for spec, _ in given)]) + CRLF
+            self._kinds = tuple(kind for _, kind in given)
+        #: A cell ``-0`` (negative zero, which the per-value functions write ``0``).
+        self._minus_zero = (f"{d}-0{d}", f"{d}-0{CRLF}")
 
     def cells(self, row: Sequence[object]) -> list[str]:
         """The value cells of a row, before CSV quoting."""
@@ -227,3 +266,64 @@ class LineFormat:
         if self.toa5:
             return ",".join([quote(stamp), str(number), *self.cells(row)]) + CRLF
         return csv_line([stamp, str(number), *self.cells(row)], self.delimiter)
+
+    def lines(
+        self,
+        timestamps: Sequence[dt.datetime],
+        numbers: Sequence[int],
+        rows: Sequence[Sequence[object]],
+    ) -> str:
+        """The terminated lines of many records: what :meth:`line` writes for each, joined."""
+        text = self._batch(timestamps, numbers, rows)
+        if text is None:
+            return "".join(map(self.line, timestamps, numbers, rows))
+        return text
+
+    def _batch(
+        self,
+        timestamps: Sequence[dt.datetime],
+        numbers: Sequence[int],
+        rows: Sequence[Sequence[object]],
+    ) -> str | None:
+        """The lines through the template, or None when the table or a value's type
+        rules it out (the caller then writes line by line)."""
+        template, kinds = self._template, self._kinds
+        if template is None or not rows:
+            return None
+        columns = list(zip(*rows, strict=True))
+        if len(columns) != len(kinds) or len(rows) != len(timestamps) or len(rows) != len(numbers):
+            return None
+        for column, kind in zip(columns, kinds, strict=True):
+            if not _only(column, kind):
+                return None
+        if not (_only(timestamps, dt.datetime) and _only(numbers, int)):
+            return None
+        stamps = list(map(str, timestamps))  # "YYYY-MM-DD HH:MM:SS[.ffffff]"
+        if max(map(len, stamps)) > _PLAIN_STAMP:  # a fraction, which TOA5 trims
+            stamps = list(map(toa5_timestamp, timestamps))
+        lines = list(map(template.__mod__, zip(stamps, numbers, *columns, strict=True)))
+        text = "".join(lines)
+        if self._special(text):
+            line = self.line
+            lines = [
+                line(stamp, number, row) if self._special(done) else done
+                for done, stamp, number, row in zip(lines, timestamps, numbers, rows, strict=True)
+            ]
+            text = "".join(lines)
+        return text
+
+    def _special(self, text: str) -> bool:
+        """Whether ``text`` from the template holds a value the template does not spell
+        as the per-value functions do: NaN, an infinity, an exponent, negative zero."""
+        minus_zero, minus_zero_last = self._minus_zero
+        return "n" in text or "e" in text or minus_zero in text or minus_zero_last in text
+
+
+#: Length of ``str`` of a datetime without a fraction (``2024-05-01 14:07:07``).
+_PLAIN_STAMP = 19
+
+
+def _only(values: Sequence[object], kind: type) -> bool:
+    """Whether every one of ``values`` is exactly of type ``kind`` (no subclass: a bool
+    is not an int here)."""
+    return set(map(type, values)) == {kind}
