@@ -306,11 +306,17 @@ def _nsec_stamps(seconds: Sequence[int], nanoseconds: Sequence[int]) -> list[dt.
     holding an impossible fraction (ignored stamp by stamp, V16.2) or a stamp out of
     range goes through ``_stamp`` itself, which applies the rule and names the error.
     """
-    if min(nanoseconds) >= 0 and max(nanoseconds) < _NS_PER_S:
-        micros = map(operator.floordiv, nanoseconds, repeat(1000))
+    low, high = min(nanoseconds), max(nanoseconds)
+    if low >= 0 and high < _NS_PER_S:
+        deltas = (
+            map(dt.timedelta, repeat(0), seconds)  # fractions under 1 us: truncated to none
+            if high < 1000
+            else map(
+                dt.timedelta, repeat(0), seconds, map(operator.floordiv, nanoseconds, repeat(1000))
+            )
+        )
         try:
-            deltas = map(dt.timedelta, repeat(0), seconds, micros)
-            return list(map(operator.add, repeat(t.EPOCH), deltas))
+            return list(map(t.EPOCH.__add__, deltas))
         except OverflowError:
             pass
     return list(map(t._stamp, seconds, nanoseconds))
