@@ -1,7 +1,7 @@
 """Test settings: the official library's settings JSON as a typed object (batlab.md §7.5).
 
 Users already have these files ("cell playlists"), so the keys, the defaults and
-the safety ranges are the official ones, kept here as one table.  The official
+the safety ranges are the official ones, declared once with each attribute.  The official
 loader logs an out-of-range value and silently keeps the default; fieldlink
 refuses the file instead (:class:`~fieldlink.errors.ConfigError` naming the key and
 the range) unless ``lenient=True`` asks for the official behaviour.  Unknown keys
@@ -37,49 +37,9 @@ class SettingKey:
     high: float | None = None
 
 
-_F, _I, _S, _B = float, int, str, bool
-
-#: The official keys, in the official order (batlab.md §7.5).
-SETTING_KEYS: Final[tuple[SettingKey, ...]] = (
-    SettingKey("acceptableImpedanceThreshold", "acceptable_impedance_threshold", _F),
-    SettingKey("batlabCellPlaylistFileVersion", "file_version", _S),
-    SettingKey("cellPlaylistName", "playlist_name", _S),
-    SettingKey("chargeCurrentSafetyCutoff", "charge_current_cutoff", _F, 0, 4.096),
-    SettingKey("chargeRate", "charge_rate", _F, 0, 4.0),
-    SettingKey("prechargeRate", "precharge_rate", _F, 0, 4.0),
-    SettingKey("chargeTemperatureCutoff", "charge_temperature_cutoff", _F, -60, 80),
-    SettingKey("dischargeCurrentSafetyCutoff", "discharge_current_cutoff", _F, 0, 4.096),
-    SettingKey("dischargeRate", "discharge_rate", _F, 0, 4.0),
-    SettingKey("dischargeTemperatureCutoff", "discharge_temperature_cutoff", _F, -60, 80),
-    SettingKey("highVoltageCutoff", "high_voltage_cutoff", _F, 3.0, 4.3),
-    SettingKey("impedanceReportingPeriod", "impedance_period", _F),
-    SettingKey("lowVoltageCutoff", "low_voltage_cutoff", _F, 2.4324, 4.25),
-    SettingKey("numMeasurementCycles", "measurement_cycles", _I),
-    SettingKey("numWarmupCycles", "warmup_cycles", _I),
-    SettingKey("reportingPeriod", "reporting_period", _F),
-    SettingKey("restPeriod", "rest_period", _F),
-    SettingKey("sineWaveFrequency", "sine_frequency", _F, 39.0625, 1054.6875),
-    SettingKey("sineWaveMagnitude", "sine_magnitude", _F, 0, 2),
-    SettingKey("storageDischarge", "storage_discharge", _B),
-    SettingKey("storageDischargeVoltage", "storage_discharge_voltage", _F, 2.5, 4.3),
-    SettingKey("trickleEnable", "trickle_enable", _B),
-    SettingKey("pulseEnable", "pulse_enable", _B),
-    SettingKey("constantVoltageEnable", "constant_voltage_enable", _B),
-    SettingKey("constantVoltageDischargeEnable", "constant_voltage_discharge_enable", _B),
-    SettingKey("trickleDischrgEngageVoltage", "trickle_discharge_engage_voltage", _F),
-    SettingKey("trickleChrgEngageVoltage", "trickle_charge_engage_voltage", _F),
-    SettingKey("trickleChrgRate", "trickle_charge_rate", _F),
-    SettingKey("trickleDischrgRate", "trickle_discharge_rate", _F),
-    SettingKey("pulseDischrgOffTime", "pulse_discharge_off_time", _F),
-    SettingKey("pulseDischrgOnTime", "pulse_discharge_on_time", _F),
-    SettingKey("pulseChrgOnTime", "pulse_charge_on_time", _F),
-    SettingKey("pulseChrgOffTime", "pulse_charge_off_time", _F),
-    SettingKey("pulseDischrgOffRate", "pulse_discharge_off_rate", _F),
-    SettingKey("individualCellLogs", "individual_cell_logs", _B),
-    SettingKey("constantVoltageStepsize", "constant_voltage_stepsize", _I),
-    SettingKey("constantVoltageSensitivity", "constant_voltage_sensitivity", _F),
-)
-_BY_KEY: Final = {k.key: k for k in SETTING_KEYS}
+def _official(key: str, default: Any, low: float | None = None, high: float | None = None) -> Any:
+    """A setting's JSON key, official default and safety range, declared with its attribute."""
+    return dataclasses.field(default=default, metadata={"setting": (key, low, high)})
 
 
 @dataclass(frozen=True)
@@ -88,43 +48,43 @@ class TestSettings:
 
     __test__ = False  # not a pytest class
 
-    acceptable_impedance_threshold: float = 1.0
-    file_version: str = "0.0.1"
-    playlist_name: str = "DefaultPlaylist"
-    charge_current_cutoff: float = 4.096
-    charge_rate: float = 2.0
-    precharge_rate: float = 2.0
-    charge_temperature_cutoff: float = 50.0
-    discharge_current_cutoff: float = 4.096
-    discharge_rate: float = 2.0
-    discharge_temperature_cutoff: float = 80.0
-    high_voltage_cutoff: float = 4.2
-    impedance_period: float = 60.0
-    low_voltage_cutoff: float = 2.5
-    measurement_cycles: int = 1
-    warmup_cycles: int = 0
-    reporting_period: float = 1.0
-    rest_period: float = 60.0
-    sine_frequency: float = 10000.0 / 256.0
-    sine_magnitude: float = 2.0
-    storage_discharge: bool = False
-    storage_discharge_voltage: float = 3.8
-    trickle_enable: bool = False
-    pulse_enable: bool = False
-    constant_voltage_enable: bool = False
-    constant_voltage_discharge_enable: bool = False
-    trickle_discharge_engage_voltage: float = 4.1
-    trickle_charge_engage_voltage: float = 2.8
-    trickle_charge_rate: float = 0.5
-    trickle_discharge_rate: float = 0.5
-    pulse_discharge_off_time: float = 10.0
-    pulse_discharge_on_time: float = 60.0
-    pulse_charge_on_time: float = 60.0
-    pulse_charge_off_time: float = 10.0
-    pulse_discharge_off_rate: float = 0.0
-    individual_cell_logs: bool = False
-    constant_voltage_stepsize: int = 8
-    constant_voltage_sensitivity: float = 1.0
+    acceptable_impedance_threshold: float = _official("acceptableImpedanceThreshold", 1.0)
+    file_version: str = _official("batlabCellPlaylistFileVersion", "0.0.1")
+    playlist_name: str = _official("cellPlaylistName", "DefaultPlaylist")
+    charge_current_cutoff: float = _official("chargeCurrentSafetyCutoff", 4.096, 0, 4.096)
+    charge_rate: float = _official("chargeRate", 2.0, 0, 4.0)
+    precharge_rate: float = _official("prechargeRate", 2.0, 0, 4.0)
+    charge_temperature_cutoff: float = _official("chargeTemperatureCutoff", 50.0, -60, 80)
+    discharge_current_cutoff: float = _official("dischargeCurrentSafetyCutoff", 4.096, 0, 4.096)
+    discharge_rate: float = _official("dischargeRate", 2.0, 0, 4.0)
+    discharge_temperature_cutoff: float = _official("dischargeTemperatureCutoff", 80.0, -60, 80)
+    high_voltage_cutoff: float = _official("highVoltageCutoff", 4.2, 3.0, 4.3)
+    impedance_period: float = _official("impedanceReportingPeriod", 60.0)
+    low_voltage_cutoff: float = _official("lowVoltageCutoff", 2.5, 2.4324, 4.25)
+    measurement_cycles: int = _official("numMeasurementCycles", 1)
+    warmup_cycles: int = _official("numWarmupCycles", 0)
+    reporting_period: float = _official("reportingPeriod", 1.0)
+    rest_period: float = _official("restPeriod", 60.0)
+    sine_frequency: float = _official("sineWaveFrequency", 10000.0 / 256.0, 39.0625, 1054.6875)
+    sine_magnitude: float = _official("sineWaveMagnitude", 2.0, 0, 2)
+    storage_discharge: bool = _official("storageDischarge", False)
+    storage_discharge_voltage: float = _official("storageDischargeVoltage", 3.8, 2.5, 4.3)
+    trickle_enable: bool = _official("trickleEnable", False)
+    pulse_enable: bool = _official("pulseEnable", False)
+    constant_voltage_enable: bool = _official("constantVoltageEnable", False)
+    constant_voltage_discharge_enable: bool = _official("constantVoltageDischargeEnable", False)
+    trickle_discharge_engage_voltage: float = _official("trickleDischrgEngageVoltage", 4.1)
+    trickle_charge_engage_voltage: float = _official("trickleChrgEngageVoltage", 2.8)
+    trickle_charge_rate: float = _official("trickleChrgRate", 0.5)
+    trickle_discharge_rate: float = _official("trickleDischrgRate", 0.5)
+    pulse_discharge_off_time: float = _official("pulseDischrgOffTime", 10.0)
+    pulse_discharge_on_time: float = _official("pulseDischrgOnTime", 60.0)
+    pulse_charge_on_time: float = _official("pulseChrgOnTime", 60.0)
+    pulse_charge_off_time: float = _official("pulseChrgOffTime", 10.0)
+    pulse_discharge_off_rate: float = _official("pulseDischrgOffRate", 0.0)
+    individual_cell_logs: bool = _official("individualCellLogs", False)
+    constant_voltage_stepsize: int = _official("constantVoltageStepsize", 8)
+    constant_voltage_sensitivity: float = _official("constantVoltageSensitivity", 1.0)
     #: The JSON object as loaded (unknown keys included), for the CSV preamble line.
     source: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
@@ -191,6 +151,17 @@ class TestSettings:
         new = dataclasses.replace(self, **changes)
         new.check_ranges()
         return new
+
+
+_KINDS: Final[Mapping[str, type]] = {"float": float, "int": int, "str": str, "bool": bool}
+
+#: The official keys, in the official order (batlab.md §7.5), from the declarations above.
+SETTING_KEYS: Final[tuple[SettingKey, ...]] = tuple(
+    SettingKey(f.metadata["setting"][0], f.name, _KINDS[str(f.type)], *f.metadata["setting"][1:])
+    for f in fields(TestSettings)
+    if "setting" in f.metadata
+)
+_BY_KEY: Final = {k.key: k for k in SETTING_KEYS}
 
 
 def _coerce(spec: SettingKey, raw: Any) -> Any:

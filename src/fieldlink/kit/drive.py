@@ -68,7 +68,7 @@ class _Read:
     timeout: float
 
 
-#: One guarded piece of I/O: yields actions, returns the step's result.
+#: One step's I/O, carried out under the guard: yields actions, returns the step's result.
 _IO = Generator[_Write | _Read, Any, Any]
 
 
@@ -203,11 +203,25 @@ class _Steps:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    """Take (``held``) or give back the caller's lock: it is held around each exchange."""
+
+    held: bool
+
+
+_HOLD = _Guard(True)
+_RELEASE = _Guard(False)
+
+#: What a driver carries out: hand items over, take or give back the lock, write, read.
+_Action = Emit[Any] | _Guard | _Write | _Read
+
+
 def _conversation(
     session: Session, operation: Operation[Any], *, streaming: bool
-) -> Generator[Emit[Any] | _IO, Any, Any]:
-    """Yields each Emit (when ``streaming``) and each piece of I/O the operation needs;
-    a FieldlinkError from the I/O is thrown into the operation, which may handle it."""
+) -> Generator[_Action, Any, Any]:
+    """The whole operation as actions; a FieldlinkError the link raised is thrown in
+    where it happened and reaches the operation, which may handle it."""
     steps = _Steps(session)
     try:
         step = next(operation)
@@ -216,12 +230,18 @@ def _conversation(
                 yield step
                 step = operation.send(None)
                 continue
+            if isinstance(step, Now):
+                step = operation.send(_instant())
+                continue
+            yield _HOLD
             try:
-                sent = _instant() if isinstance(step, Now) else (yield steps.io(step))
+                sent = yield from steps.io(step)
             except FieldlinkError as exc:
+                yield _RELEASE
                 steps.abandon()
                 step = operation.throw(exc)
                 continue
+            yield _RELEASE
             step = operation.send(sent)
     except StopIteration as stop:
         return stop.value
@@ -230,50 +250,67 @@ def _conversation(
         operation.close()
 
 
-# --- blocking ---------------------------------------------------------------------------------
+class _Actions:
+    """Iterates over an operation's actions; the driver reports how each read or write
+    went (:meth:`answer`, :meth:`fail`) before taking the next.  ``result`` is the
+    operation's, once iteration has ended."""
 
+    def __init__(self, session: Session, operation: Operation[Any], *, streaming: bool) -> None:
+        self._actions = _conversation(session, operation, streaming=streaming)
+        self._sent: Any = None
+        self._error: FieldlinkError | None = None
+        self.result: Any = None
 
-def _perform(link: Link, io: _IO) -> Any:
-    with contextlib.closing(io):
+    def __iter__(self) -> _Actions:
+        return self
+
+    def __next__(self) -> _Action:
+        sent, error = self._sent, self._error
+        self._sent = self._error = None
         try:
-            action = next(io)
-            while True:
-                if isinstance(action, _Write):
-                    link.write(action.data)
-                    action = io.send(None)
-                    continue
-                try:
-                    data = link.read(READ_SIZE, timeout=action.timeout)
-                except LinkTimeout as exc:
-                    action = io.throw(exc)
-                    continue
-                action = io.send(data)
+            if error is not None:
+                return self._actions.throw(error)
+            return self._actions.send(sent)
         except StopIteration as stop:
-            return stop.value
+            self.result = stop.value
+            raise StopIteration from None
+
+    def answer(self, sent: Any) -> None:
+        self._sent = sent
+
+    def fail(self, error: FieldlinkError) -> None:
+        self._error = error
+
+    def close(self) -> None:
+        self._actions.close()
+
+
+# --- blocking ---------------------------------------------------------------------------------
 
 
 def _drive(
     link: Link, session: Session, operation: Operation[Any], guard: Any, *, streaming: bool
 ) -> Generator[Any, None, Any]:
     lock = guard if guard is not None else contextlib.nullcontext()
-    conversation = _conversation(session, operation, streaming=streaming)
-    with contextlib.closing(conversation):
-        try:
-            action = next(conversation)
-            while True:
-                if isinstance(action, Emit):
-                    yield from action.items
-                    action = conversation.send(None)
-                    continue
+    actions = _Actions(session, operation, streaming=streaming)
+    with contextlib.closing(actions), contextlib.ExitStack() as held:
+        for action in actions:
+            if isinstance(action, Emit):
+                yield from action.items
+            elif isinstance(action, _Guard):
+                if action.held:
+                    held.enter_context(lock)
+                else:
+                    held.close()
+            else:
                 try:
-                    with lock:
-                        result = _perform(link, action)
+                    if isinstance(action, _Read):
+                        actions.answer(link.read(READ_SIZE, timeout=action.timeout))
+                    else:
+                        link.write(action.data)
                 except FieldlinkError as exc:
-                    action = conversation.throw(exc)
-                    continue
-                action = conversation.send(result)
-        except StopIteration as stop:
-            return stop.value
+                    actions.fail(exc)
+    return actions.result
 
 
 def run(link: Link, session: Session, operation: Operation[T], *, guard: Any = None) -> T:
@@ -298,25 +335,6 @@ def stream(link: Link, session: Session, operation: Stream, *, guard: Any = None
 # --- asyncio ----------------------------------------------------------------------------------
 
 
-async def _perform_async(link: AsyncLink, io: _IO) -> Any:
-    with contextlib.closing(io):
-        try:
-            action = next(io)
-            while True:
-                if isinstance(action, _Write):
-                    await link.write(action.data)
-                    action = io.send(None)
-                    continue
-                try:
-                    data = await link.read(READ_SIZE, timeout=action.timeout)
-                except LinkTimeout as exc:
-                    action = io.throw(exc)
-                    continue
-                action = io.send(data)
-        except StopIteration as stop:
-            return stop.value
-
-
 async def _drive_async(
     link: AsyncLink,
     session: Session,
@@ -329,25 +347,24 @@ async def _drive_async(
     """The asyncio twin of :func:`_drive` (an async generator returns nothing: the
     operation's result is appended to ``result``)."""
     lock = guard if guard is not None else contextlib.nullcontext()
-    conversation = _conversation(session, operation, streaming=streaming)
-    with contextlib.closing(conversation):
-        try:
-            action = next(conversation)
-            while True:
+    actions = _Actions(session, operation, streaming=streaming)
+    with contextlib.closing(actions):
+        async with contextlib.AsyncExitStack() as held:
+            for action in actions:
                 if isinstance(action, Emit):
                     for item in action.items:
                         yield item
-                    action = conversation.send(None)
-                    continue
-                try:
-                    async with lock:
-                        sent = await _perform_async(link, action)
-                except FieldlinkError as exc:
-                    action = conversation.throw(exc)
-                    continue
-                action = conversation.send(sent)
-        except StopIteration as stop:
-            result.append(stop.value)
+                elif isinstance(action, _Guard):
+                    await (held.enter_async_context(lock) if action.held else held.aclose())
+                else:
+                    try:
+                        if isinstance(action, _Read):
+                            actions.answer(await link.read(READ_SIZE, timeout=action.timeout))
+                        else:
+                            await link.write(action.data)
+                    except FieldlinkError as exc:
+                        actions.fail(exc)
+    result.append(actions.result)
 
 
 async def run_async(

@@ -31,7 +31,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import accumulate, chain, repeat
 from typing import Any, cast
@@ -833,6 +833,7 @@ def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
 # --- client side: parsing a response ------------------------------------------------------
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class RecordBlock:
     """Consecutive whole records of one table from one response.
 
@@ -841,24 +842,13 @@ class RecordBlock:
     object per record; :attr:`records` builds the :class:`Record` objects on first use.
     """
 
-    __slots__ = ("_records", "begin_record", "names", "rows", "table", "table_nbr", "timestamps")
-
-    def __init__(
-        self,
-        table_nbr: int,
-        table: str,
-        begin_record: int,
-        names: tuple[str, ...],
-        timestamps: list[dt.datetime],
-        rows: list[tuple[Value, ...]],
-    ) -> None:
-        self.table_nbr = table_nbr
-        self.table = table
-        self.begin_record = begin_record
-        self.names = names
-        self.timestamps = timestamps
-        self.rows = rows
-        self._records: list[Record] | None = None
+    table_nbr: int
+    table: str
+    begin_record: int
+    names: tuple[str, ...]
+    timestamps: list[dt.datetime]
+    rows: list[tuple[Value, ...]]
+    _records: list[Record] | None = field(default=None, init=False)
 
     def __len__(self) -> int:
         return len(self.rows)
