@@ -112,8 +112,9 @@ def test_usual_values_take_the_forms_the_files_pin() -> None:
     )
 
 
-#: Columns the batch template covers (4-byte floats, integers), and one it does not.
+#: Columns with a short path of their own (floats, integers, truth values), and IEEE8 without.
 BATCH_CODES = [int(DataType.FP2), int(DataType.IEEE4), int(DataType.INT4), int(DataType.BOOL8)]
+BATCH_CODES += [int(DataType.BOOL), int(DataType.IEEE8)]
 batch_values = st.one_of(
     st.floats(width=32),
     st.sampled_from([0.0, -0.0, 1e-5, 1e7, 9999999.5, 13.61, -400.0, math.nan, -math.inf]),
@@ -132,7 +133,7 @@ batch_values = st.one_of(
 def test_many_lines_are_each_lines_bytes(
     codes: list[int], data: st.DataObject, toa5: bool, delimiter: str
 ) -> None:
-    """``lines`` (a whole-line template where the columns allow) writes what ``line``
+    """``lines`` (column by column where the batch allows) writes what ``line``
     writes for each record: usual values, NaN, infinities, exponents, negative zero,
     values of another type than the column's, fractions of a second, any delimiter."""
     count = data.draw(st.integers(1, 6))
@@ -147,6 +148,10 @@ def test_many_lines_are_each_lines_bytes(
                 row.append(data.draw(st.floats(-1e6, 1e6, width=32) | st.floats(width=32)))
             elif code == int(DataType.ASCII):
                 row.append(data.draw(st.text(max_size=4)))
+            elif code == int(DataType.BOOL):
+                row.append(data.draw(st.booleans()))
+            elif code == int(DataType.IEEE8):
+                row.append(data.draw(st.floats()))
             else:
                 row.append(data.draw(st.integers(-(2**31), 2**31 - 1)))
         rows.append(row)
@@ -157,17 +162,32 @@ def test_many_lines_are_each_lines_bytes(
     assert fmt.lines(stamps_, numbers, rows) == expected
 
 
-def test_a_numeric_batch_takes_the_template_and_its_odd_values_the_long_way() -> None:
-    codes = [int(DataType.FP2), int(DataType.INT4), int(DataType.IEEE4)]
+def test_a_batch_is_written_column_by_column_and_odd_values_by_their_formatter() -> None:
+    codes = [int(DataType.FP2), int(DataType.INT4), int(DataType.IEEE4), int(DataType.BOOL)]
+    codes += [int(DataType.ASCII)]
     fmt = LineFormat(codes, toa5=False)
     stamps_ = [dt.datetime(2024, 5, 1, 0, 0, s, 600000 * (s == 2)) for s in range(4)]
-    rows = [[13.61, -7, 965.8099], [-0.0, 0, math.nan], [1e-5, 3, 1e7], [-0.5, -1, -math.inf]]
-    assert fmt._template is not None
-    assert fmt.lines(stamps_, [1, 2, 3, 4], rows) == (
-        "2024-05-01 00:00:00,1,13.61,-7,965.8099\r\n"
-        "2024-05-01 00:00:01,2,0,0,NAN\r\n"
-        "2024-05-01 00:00:02.6,3,1E-05,3,1E+07\r\n"
-        "2024-05-01 00:00:03,4,-0.5,-1,-INF\r\n"
+    rows: list[list[object]] = [
+        [13.61, -7, 965.8099, True, "OK"],
+        [-0.0, 0, math.nan, False, "open"],
+        [1e-5, 3, 1e7, True, ""],
+        [-0.5, -1, -math.inf, False, "none"],
+    ]
+    expected = (
+        "2024-05-01 00:00:00,1,13.61,-7,965.8099,-1,OK\r\n"
+        "2024-05-01 00:00:01,2,0,0,NAN,0,open\r\n"
+        "2024-05-01 00:00:02.6,3,1E-05,3,1E+07,-1,\r\n"
+        "2024-05-01 00:00:03,4,-0.5,-1,-INF,0,none\r\n"
     )
-    assert LineFormat(codes, toa5=False, delimiter=" ")._template is None  # stamps hold spaces
-    assert LineFormat([int(DataType.ASCII)], toa5=False)._template is None
+    assert fmt._by_columns(stamps_, [1, 2, 3, 4], rows) == expected
+    assert fmt.lines(stamps_, [1, 2, 3, 4], rows) == expected
+    toa5 = LineFormat(codes, toa5=True)._by_columns(stamps_, [1, 2, 3, 4], rows)
+    assert toa5 is not None
+    assert toa5.splitlines()[1] == '"2024-05-01 00:00:01",2,0,0,"NAN",0,"open"'
+    # Line by line: a delimiter the time stamps hold, a cell the csv module must quote.
+    assert LineFormat(codes, toa5=False, delimiter=" ")._by_columns(stamps_, [1] * 4, rows) is None
+    rows[0][4] = "a,b"
+    assert fmt._by_columns(stamps_, [1, 2, 3, 4], rows) is None
+    assert fmt.lines(stamps_, [1, 2, 3, 4], rows).startswith(
+        '2024-05-01 00:00:00,1,13.61,-7,965.8099,-1,"a,b"\r\n'
+    )

@@ -206,55 +206,97 @@ def csv_line(cells: Sequence[str], delimiter: str) -> str:
 
 # --- many lines at once -------------------------------------------------------------------------
 #
-# Even a formatter per column is a Python call per value.  A table of numbers only (the
-# usual logger table: 4-byte floats and integers) has a whole line that ``%`` can write
-# in one C call from a template made once -- ``%.7g`` is the ``.7g`` of the float
-# formatter above, ``%d`` the ``str`` of the integer one -- provided each column holds
-# exactly the type its formatter's short path takes.  What that short path hands on
-# (NaN, infinities, exponent forms, negative zero) shows in the text as an ``n``, an
-# ``e`` or a ``-0`` cell, and only those lines are written again value by value.
+# Even a formatter per column is a Python call per value.  A batch of lines is written
+# column by column instead: a column holding only the type its formatter's short path
+# takes goes through one C-level ``map`` (``"%.7g" %`` is the ``.7g`` of the float
+# formatter, ``str`` the integer one's), anything else through the column's own
+# formatter -- and so does a float column in which the short form shows something the
+# per-value functions spell otherwise (``nan``, ``inf``, an exponent, ``-0``).  The
+# cells are then joined line by line.
 
-#: The batch path's conversion and the value type it requires, by column kind.
-_BATCH_FLOAT4 = ("%.7g", float)
-_BATCH_INT = ("%d", int)
-#: What a cell of the batch path can hold besides the delimiter (time stamps add the
-#: space and colon): a delimiter among them would need CSV quoting.
-_BATCH_CELL_CHARS = frozenset("0123456789+-.: ")
+#: A column's cells from its values.
+ColumnText = Callable[[Sequence[object]], list[str]]
+
+_FLOAT4_TEXT = "%.7g".__mod__
+#: Bool, Bool2, Bool4 by truth value (False indexes 0, True 1).
+_TRUTH_TEXT = ("0", "-1")
+#: Characters of the time stamp and record number cells: a CSV delimiter among them
+#: would need quoting, so such a delimiter writes line by line.
+_STAMP_CHARS = frozenset("0123456789-.: ")
+#: Characters of a CSV cell that make the csv module quote it (the delimiter aside).
+_QUOTED_CHARS = ('"', "\r", "\n")
+#: Length of ``str`` of a datetime without a fraction (``2024-05-01 14:07:07``).
+_PLAIN_STAMP = 19
 
 
-def _batch_spec(type_code: int) -> tuple[str, type] | None:
+def _only(values: Sequence[object], kind: type) -> bool:
+    """Whether every one of ``values`` is exactly of type ``kind`` (no subclass: a bool
+    is not an int here)."""
+    return set(map(type, values)) == {kind}
+
+
+def column_text(type_code: int, cell: CellText, *, toa5: bool) -> ColumnText:
+    """The cells of a whole column of ``type_code`` whose cell formatter is ``cell``:
+    what ``cell`` gives for each value, the usual columns without a call per value."""
+
+    def each(column: Sequence[object]) -> list[str]:
+        return list(map(cell, column))
+
     if type_code in FLOAT4_TYPES:
-        return _BATCH_FLOAT4
+
+        def float4(column: Sequence[object]) -> list[str]:
+            if _only(column, float):
+                texts = list(map(_FLOAT4_TEXT, column))
+                joined = "".join(texts)
+                if "n" not in joined and "e" not in joined and "-0" not in texts:
+                    return texts
+            return each(column)
+
+        return float4
     if type_code in INT_TYPES or type_code == _BOOL8:
-        return _BATCH_INT
-    return None
+
+        def integer(column: Sequence[object]) -> list[str]:
+            return list(map(str, column)) if _only(column, int) else each(column)
+
+        return integer
+    if type_code in _SINGLE_BOOL_TYPES:
+
+        def truth(column: Sequence[object]) -> list[str]:
+            if _only(column, bool):
+                return list(map(_TRUTH_TEXT.__getitem__, cast(Sequence[bool], column)))
+            return each(column)
+
+        return truth
+    if type_code in _STRING_TYPES:
+
+        def string(column: Sequence[object]) -> list[str]:
+            if _only(column, str):
+                strings = cast(Sequence[str], column)
+                return list(map(quote, strings)) if toa5 else list(strings)
+            return each(column)
+
+        return string
+    return each
 
 
 class LineFormat:
     """A table's data lines as TOA5 or CSV writes them, each column's formatter made once.
 
     A line is the time stamp, the record number and the values in column order
-    (``type_codes`` is each column's field type).  :meth:`lines` writes a batch of them,
-    through a whole-line template when the table's columns allow one.
+    (``type_codes`` is each column's field type).  :meth:`lines` writes many at once,
+    column by column.
     """
 
-    __slots__ = ("_cells", "_kinds", "_minus_zero", "_template", "delimiter", "toa5")
+    __slots__ = ("_cells", "_columns", "delimiter", "toa5")
 
     def __init__(self, type_codes: Sequence[int], *, toa5: bool, delimiter: str = ",") -> None:
         self.toa5 = toa5
         self.delimiter = "," if toa5 else delimiter
         self._cells = [cell_formatter(code, toa5=toa5) for code in type_codes]
-        specs = [_batch_spec(code) for code in type_codes]
-        d = self.delimiter
-        self._template: str | None = None
-        self._kinds: tuple[type, ...] = ()
-        if None not in specs and d not in _BATCH_CELL_CHARS:
-            given = cast(list[tuple[str, type]], specs)
-            stamp = '"%s"' if toa5 else "%s"
-            self._template = d.join([stamp, "%d", *(spec for spec, _ in given)]) + CRLF
-            self._kinds = tuple(kind for _, kind in given)
-        #: A cell ``-0`` (negative zero, which the per-value functions write ``0``).
-        self._minus_zero = (f"{d}-0{d}", f"{d}-0{CRLF}")
+        self._columns = [
+            column_text(code, cell, toa5=toa5)
+            for code, cell in zip(type_codes, self._cells, strict=True)
+        ]
 
     def cells(self, row: Sequence[object]) -> list[str]:
         """The value cells of a row, before CSV quoting."""
@@ -274,56 +316,38 @@ class LineFormat:
         rows: Sequence[Sequence[object]],
     ) -> str:
         """The terminated lines of many records: what :meth:`line` writes for each, joined."""
-        text = self._batch(timestamps, numbers, rows)
+        text = self._by_columns(timestamps, numbers, rows)
         if text is None:
             return "".join(map(self.line, timestamps, numbers, rows))
         return text
 
-    def _batch(
+    def _by_columns(
         self,
         timestamps: Sequence[dt.datetime],
         numbers: Sequence[int],
         rows: Sequence[Sequence[object]],
     ) -> str | None:
-        """The lines through the template, or None when the table or a value's type
-        rules it out (the caller then writes line by line)."""
-        template, kinds = self._template, self._kinds
-        if template is None or not rows:
+        """The lines, column by column; None when they must be written line by line (a
+        CSV cell that needs quoting, rows of the wrong length, a mismatched batch)."""
+        d = self.delimiter
+        width = len(self._columns)
+        if not rows or d in _STAMP_CHARS or len({len(timestamps), len(numbers), len(rows)}) != 1:
             return None
-        columns = list(zip(*rows, strict=True))
-        if len(columns) != len(kinds) or len(rows) != len(timestamps) or len(rows) != len(numbers):
+        if set(map(len, rows)) != {width}:
             return None
-        for column, kind in zip(columns, kinds, strict=True):
-            if not _only(column, kind):
-                return None
-        if not (_only(timestamps, dt.datetime) and _only(numbers, int)):
-            return None
+        texts = [
+            text(column)
+            for text, column in zip(self._columns, zip(*rows, strict=True), strict=True)
+        ]
+        if not self.toa5:
+            for column in texts:
+                joined = "".join(column)
+                if d in joined or any(c in joined for c in _QUOTED_CHARS):
+                    return None
         stamps = list(map(str, timestamps))  # "YYYY-MM-DD HH:MM:SS[.ffffff]"
-        if max(map(len, stamps)) > _PLAIN_STAMP:  # a fraction, which TOA5 trims
-            stamps = list(map(toa5_timestamp, timestamps))
-        lines = list(map(template.__mod__, zip(stamps, numbers, *columns, strict=True)))
-        text = "".join(lines)
-        if self._special(text):
-            line = self.line
-            lines = [
-                line(stamp, number, row) if self._special(done) else done
-                for done, stamp, number, row in zip(lines, timestamps, numbers, rows, strict=True)
-            ]
-            text = "".join(lines)
-        return text
-
-    def _special(self, text: str) -> bool:
-        """Whether ``text`` from the template holds a value the template does not spell
-        as the per-value functions do: NaN, an infinity, an exponent, negative zero."""
-        minus_zero, minus_zero_last = self._minus_zero
-        return "n" in text or "e" in text or minus_zero in text or minus_zero_last in text
-
-
-#: Length of ``str`` of a datetime without a fraction (``2024-05-01 14:07:07``).
-_PLAIN_STAMP = 19
-
-
-def _only(values: Sequence[object], kind: type) -> bool:
-    """Whether every one of ``values`` is exactly of type ``kind`` (no subclass: a bool
-    is not an int here)."""
-    return set(map(type, values)) == {kind}
+        if not _only(timestamps, dt.datetime) or max(map(len, stamps)) > _PLAIN_STAMP:
+            stamps = list(map(toa5_timestamp, timestamps))  # a fraction, which TOA5 trims
+        if self.toa5:
+            stamps = list(map(quote, stamps))
+        cells = zip(stamps, map(str, numbers), *texts, strict=True)
+        return CRLF.join(map(d.join, cells)) + CRLF
