@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -108,4 +109,85 @@ def test_usual_values_take_the_forms_the_files_pin() -> None:
     )
     assert LineFormat(codes, toa5=True).line(dt.datetime(2024, 5, 1), 3, row) == (
         '"2024-05-01 00:00:00",3,13.61,965.8099,123,-7,-1,255,"a,b"\r\n'
+    )
+
+
+#: Columns with a short path of their own (floats, integers, truth values), and IEEE8 without.
+BATCH_CODES = [int(DataType.FP2), int(DataType.IEEE4), int(DataType.INT4), int(DataType.BOOL8)]
+BATCH_CODES += [int(DataType.BOOL), int(DataType.IEEE8)]
+batch_values = st.one_of(
+    st.floats(width=32),
+    st.sampled_from([0.0, -0.0, 1e-5, 1e7, 9999999.5, 13.61, -400.0, math.nan, -math.inf]),
+    st.integers(min_value=-(2**31), max_value=2**32),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*BATCH_CODES, int(DataType.ASCII)]), min_size=0, max_size=6),
+    st.data(),
+    st.booleans(),
+    delimiters,
+)
+def test_many_lines_are_each_lines_bytes(
+    codes: list[int], data: st.DataObject, toa5: bool, delimiter: str
+) -> None:
+    """``lines`` (column by column where the batch allows) writes what ``line``
+    writes for each record: usual values, NaN, infinities, exponents, negative zero,
+    values of another type than the column's, fractions of a second, any delimiter."""
+    count = data.draw(st.integers(1, 6))
+    usual = data.draw(st.booleans())  # every value of its column's type, or anything
+    rows = []
+    for _ in range(count):
+        row: list[object] = []
+        for code in codes:
+            if not usual:
+                row.append(data.draw(batch_values | values))
+            elif code in (int(DataType.FP2), int(DataType.IEEE4)):
+                row.append(data.draw(st.floats(-1e6, 1e6, width=32) | st.floats(width=32)))
+            elif code == int(DataType.ASCII):
+                row.append(data.draw(st.text(max_size=4)))
+            elif code == int(DataType.BOOL):
+                row.append(data.draw(st.booleans()))
+            elif code == int(DataType.IEEE8):
+                row.append(data.draw(st.floats()))
+            else:
+                row.append(data.draw(st.integers(-(2**31), 2**31 - 1)))
+        rows.append(row)
+    stamps_ = [data.draw(stamps) for _ in range(count)]
+    numbers = [data.draw(st.integers(0, 2**32)) for _ in range(count)]
+    fmt = LineFormat(codes, toa5=toa5, delimiter=delimiter)
+    expected = "".join(map(fmt.line, stamps_, numbers, rows))
+    assert fmt.lines(stamps_, numbers, rows) == expected
+
+
+def test_a_batch_is_written_column_by_column_and_odd_values_by_their_formatter() -> None:
+    codes = [int(DataType.FP2), int(DataType.INT4), int(DataType.IEEE4), int(DataType.BOOL)]
+    codes += [int(DataType.ASCII)]
+    fmt = LineFormat(codes, toa5=False)
+    stamps_ = [dt.datetime(2024, 5, 1, 0, 0, s, 600000 * (s == 2)) for s in range(4)]
+    rows: list[list[object]] = [
+        [13.61, -7, 965.8099, True, "OK"],
+        [-0.0, 0, math.nan, False, "open"],
+        [1e-5, 3, 1e7, True, ""],
+        [-0.5, -1, -math.inf, False, "none"],
+    ]
+    expected = (
+        "2024-05-01 00:00:00,1,13.61,-7,965.8099,-1,OK\r\n"
+        "2024-05-01 00:00:01,2,0,0,NAN,0,open\r\n"
+        "2024-05-01 00:00:02.6,3,1E-05,3,1E+07,-1,\r\n"
+        "2024-05-01 00:00:03,4,-0.5,-1,-INF,0,none\r\n"
+    )
+    assert fmt._by_columns(stamps_, [1, 2, 3, 4], rows) == expected
+    assert fmt.lines(stamps_, [1, 2, 3, 4], rows) == expected
+    toa5 = LineFormat(codes, toa5=True)._by_columns(stamps_, [1, 2, 3, 4], rows)
+    assert toa5 is not None
+    assert toa5.splitlines()[1] == '"2024-05-01 00:00:01",2,0,0,"NAN",0,"open"'
+    # Line by line: a delimiter the time stamps hold, a cell the csv module must quote.
+    assert LineFormat(codes, toa5=False, delimiter=" ")._by_columns(stamps_, [1] * 4, rows) is None
+    rows[0][4] = "a,b"
+    assert fmt._by_columns(stamps_, [1, 2, 3, 4], rows) is None
+    assert fmt.lines(stamps_, [1, 2, 3, 4], rows).startswith(
+        '2024-05-01 00:00:00,1,13.61,-7,965.8099,-1,"a,b"\r\n'
     )

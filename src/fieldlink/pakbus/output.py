@@ -177,12 +177,13 @@ class RecordWriter:
     def write(self, records: Iterable[Record]) -> None:
         if self._closed:
             raise StoreError(f"{self.output}: the writer is closed")
-        line, batch = self._format.line, list(records)
+        batch = list(records)
         rows = record_rows(self.table, batch)
-        lines = [line(r.timestamp, r.number, row) for r, row in zip(batch, rows, strict=True)]
-        self.count += len(lines)
-        if lines:
-            self._write("".join(lines).encode("utf-8"))
+        stamps = [r.timestamp for r in batch]
+        text = self._format.lines(stamps, [r.number for r in batch], rows)
+        self.count += len(rows)
+        if text:
+            self._write(text.encode("utf-8"))
 
     def close(self, *, complete: bool) -> None:
         """Flush; a complete file gets its final name, an incomplete one keeps ``.part``

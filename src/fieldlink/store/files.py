@@ -412,11 +412,9 @@ class FileTableWriter(WriterBase):
                 f"({self._broken}); reopen the table"
             )
         fresh = self._fresh(records, holes, self.position)
-        line = self._format.line
-        lines = [
-            line(r.timestamp, r.number, row).encode("utf-8")
-            for r, row in zip(fresh, record_rows(self.table, fresh), strict=True)
-        ]
+        rows = record_rows(self.table, fresh)
+        stamps = [r.timestamp for r in fresh]
+        text = self._format.lines(stamps, [r.number for r in fresh], rows)
         known = {(h.first, h.last) for h in self._holes}
         new_holes = sorted(
             {(h.first, h.last): h for h in holes if (h.first, h.last) not in known}.values(),
@@ -425,8 +423,8 @@ class FileTableWriter(WriterBase):
         if new_holes:
             self._sink._store_holes(self.station.name, self.version, new_holes)
             self._holes = sorted([*self._holes, *new_holes], key=lambda h: (h.first, h.last))
-        if lines:
-            self._write(b"".join(lines))
+        if text:
+            self._write(text.encode("utf-8"))
             self.position = Position(self.table.signature, fresh[-1].number, self.version)
         self._log(fresh, new_holes, len(records) - len(fresh))
 

@@ -32,6 +32,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from fieldlink.store.base import FLOAT4_TYPES, FLOAT8_TYPES, INT_TYPES
 
@@ -203,19 +204,99 @@ def csv_line(cells: Sequence[str], delimiter: str) -> str:
     return out.getvalue()
 
 
+# --- many lines at once -------------------------------------------------------------------------
+#
+# Even a formatter per column is a Python call per value.  A batch of lines is written
+# column by column instead: a column holding only the type its formatter's short path
+# takes goes through one C-level ``map`` (``"%.7g" %`` is the ``.7g`` of the float
+# formatter, ``str`` the integer one's), anything else through the column's own
+# formatter -- and so does a float column in which the short form shows something the
+# per-value functions spell otherwise (``nan``, ``inf``, an exponent, ``-0``).  The
+# cells are then joined line by line.
+
+#: A column's cells from its values.
+ColumnText = Callable[[Sequence[object]], list[str]]
+
+_FLOAT4_TEXT = "%.7g".__mod__
+#: Bool, Bool2, Bool4 by truth value (False indexes 0, True 1).
+_TRUTH_TEXT = ("0", "-1")
+#: Characters of the time stamp and record number cells: a CSV delimiter among them
+#: would need quoting, so such a delimiter writes line by line.
+_STAMP_CHARS = frozenset("0123456789-.: ")
+#: Characters of a CSV cell that make the csv module quote it (the delimiter aside).
+_QUOTED_CHARS = ('"', "\r", "\n")
+#: Length of ``str`` of a datetime without a fraction (``2024-05-01 14:07:07``).
+_PLAIN_STAMP = 19
+
+
+def _only(values: Sequence[object], kind: type) -> bool:
+    """Whether every one of ``values`` is exactly of type ``kind`` (no subclass: a bool
+    is not an int here)."""
+    return set(map(type, values)) == {kind}
+
+
+def column_text(type_code: int, cell: CellText, *, toa5: bool) -> ColumnText:
+    """The cells of a whole column of ``type_code`` whose cell formatter is ``cell``:
+    what ``cell`` gives for each value, the usual columns without a call per value."""
+
+    def each(column: Sequence[object]) -> list[str]:
+        return list(map(cell, column))
+
+    if type_code in FLOAT4_TYPES:
+
+        def float4(column: Sequence[object]) -> list[str]:
+            if _only(column, float):
+                texts = list(map(_FLOAT4_TEXT, column))
+                joined = "".join(texts)
+                if "n" not in joined and "e" not in joined and "-0" not in texts:
+                    return texts
+            return each(column)
+
+        return float4
+    if type_code in INT_TYPES or type_code == _BOOL8:
+
+        def integer(column: Sequence[object]) -> list[str]:
+            return list(map(str, column)) if _only(column, int) else each(column)
+
+        return integer
+    if type_code in _SINGLE_BOOL_TYPES:
+
+        def truth(column: Sequence[object]) -> list[str]:
+            if _only(column, bool):
+                return list(map(_TRUTH_TEXT.__getitem__, cast(Sequence[bool], column)))
+            return each(column)
+
+        return truth
+    if type_code in _STRING_TYPES:
+
+        def string(column: Sequence[object]) -> list[str]:
+            if _only(column, str):
+                strings = cast(Sequence[str], column)
+                return list(map(quote, strings)) if toa5 else list(strings)
+            return each(column)
+
+        return string
+    return each
+
+
 class LineFormat:
     """A table's data lines as TOA5 or CSV writes them, each column's formatter made once.
 
     A line is the time stamp, the record number and the values in column order
-    (``type_codes`` is each column's field type).
+    (``type_codes`` is each column's field type).  :meth:`lines` writes many at once,
+    column by column.
     """
 
-    __slots__ = ("_cells", "delimiter", "toa5")
+    __slots__ = ("_cells", "_columns", "delimiter", "toa5")
 
     def __init__(self, type_codes: Sequence[int], *, toa5: bool, delimiter: str = ",") -> None:
         self.toa5 = toa5
         self.delimiter = "," if toa5 else delimiter
         self._cells = [cell_formatter(code, toa5=toa5) for code in type_codes]
+        self._columns = [
+            column_text(code, cell, toa5=toa5)
+            for code, cell in zip(type_codes, self._cells, strict=True)
+        ]
 
     def cells(self, row: Sequence[object]) -> list[str]:
         """The value cells of a row, before CSV quoting."""
@@ -227,3 +308,46 @@ class LineFormat:
         if self.toa5:
             return ",".join([quote(stamp), str(number), *self.cells(row)]) + CRLF
         return csv_line([stamp, str(number), *self.cells(row)], self.delimiter)
+
+    def lines(
+        self,
+        timestamps: Sequence[dt.datetime],
+        numbers: Sequence[int],
+        rows: Sequence[Sequence[object]],
+    ) -> str:
+        """The terminated lines of many records: what :meth:`line` writes for each, joined."""
+        text = self._by_columns(timestamps, numbers, rows)
+        if text is None:
+            return "".join(map(self.line, timestamps, numbers, rows))
+        return text
+
+    def _by_columns(
+        self,
+        timestamps: Sequence[dt.datetime],
+        numbers: Sequence[int],
+        rows: Sequence[Sequence[object]],
+    ) -> str | None:
+        """The lines, column by column; None when they must be written line by line (a
+        CSV cell that needs quoting, rows of the wrong length, a mismatched batch)."""
+        d = self.delimiter
+        width = len(self._columns)
+        if not rows or d in _STAMP_CHARS or len({len(timestamps), len(numbers), len(rows)}) != 1:
+            return None
+        if set(map(len, rows)) != {width}:
+            return None
+        texts = [
+            text(column)
+            for text, column in zip(self._columns, zip(*rows, strict=True), strict=True)
+        ]
+        if not self.toa5:
+            for column in texts:
+                joined = "".join(column)
+                if d in joined or any(c in joined for c in _QUOTED_CHARS):
+                    return None
+        stamps = list(map(str, timestamps))  # "YYYY-MM-DD HH:MM:SS[.ffffff]"
+        if not _only(timestamps, dt.datetime) or max(map(len, stamps)) > _PLAIN_STAMP:
+            stamps = list(map(toa5_timestamp, timestamps))  # a fraction, which TOA5 trims
+        if self.toa5:
+            stamps = list(map(quote, stamps))
+        cells = zip(stamps, map(str, numbers), *texts, strict=True)
+        return CRLF.join(map(d.join, cells)) + CRLF

@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 
 from fieldlink.errors import ProtocolError
 from fieldlink.pakbus.protocol.model import FieldDef, TableDef, Value
-from fieldlink.pakbus.protocol.records import RecordLayout, parse_collect_payload
+from fieldlink.pakbus.protocol.records import (
+    Fragment,
+    RecordBlock,
+    RecordLayout,
+    parse_collect_payload,
+)
 from fieldlink.pakbus.protocol.tabledef import make_table
 from fieldlink.pakbus.protocol.types import (
     FP2_TABLE,
@@ -197,3 +202,54 @@ def test_the_fp2_table_holds_each_words_value() -> None:
         for w in range(0x10000)
     ]
     assert all(signs)  # -0.0 too
+
+
+TIME_TYPES = [DataType.NSEC, DataType.SEC, DataType.USEC, DataType.NSEC_LSF]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_an_event_block_reads_as_stamp_by_stamp_and_value_by_value(data: st.DataObject) -> None:
+    """Event tables (a stamp before every record): the stamps are converted as columns
+    and the values as one block; each must read as decoding it alone does -- an
+    impossible NSec fraction ignored, every time type."""
+    time_type = data.draw(st.sampled_from(TIME_TYPES))
+    chosen = data.draw(fields(FIXED))
+    count = data.draw(st.integers(1, 12))
+    stamp_size = type_size(time_type) or 0
+    size = count * (stamp_size + record_size(chosen))
+    raw = data.draw(st.binary(min_size=size, max_size=size))
+    table = make_table("E", 100, time_type, NSec(), NSec(), chosen, number=1)
+    payload = b"\x00\x01" + (7).to_bytes(4, "big") + count.to_bytes(2, "big") + raw + b"\x00"
+    stamps, rows, offset = [], [], 0
+    try:
+        for _ in range(count):
+            (stamp,), offset = decode_values(time_type, raw, 1, offset)
+            stamps.append(stamp)
+            rows += reference_rows(chosen, raw[offset:], 1)
+            offset += record_size(chosen)
+    except ProtocolError:
+        with pytest.raises(ProtocolError):
+            parse_collect_payload(payload, {1: table})
+        return
+    (block,) = parse_collect_payload(payload, {1: table}).blocks
+    assert not isinstance(block, Fragment)
+    assert block.timestamps == stamps
+    assert all(same(mine, theirs) for mine, theirs in zip(block.rows, rows, strict=True))
+    assert len(block.rows) == count
+
+
+def test_an_event_block_ignores_an_impossible_fraction_and_refuses_a_short_block() -> None:
+    table = make_table("E", 100, DataType.NSEC, NSec(), NSec(), [FieldDef("T", DataType.FP2)])
+    fine = (60).to_bytes(4, "big") + (500_000_000).to_bytes(4, "big") + b"\x00\x01"
+    odd = (120).to_bytes(4, "big") + (2_000_000_000).to_bytes(4, "big") + b"\x00\x02"
+    header = b"\x00\x01" + (7).to_bytes(4, "big") + b"\x00\x02"
+    (block,) = parse_collect_payload(header + fine + odd + b"\x00", {1: table}).blocks
+    assert isinstance(block, RecordBlock)
+    assert [str(s) for s in block.timestamps] == [
+        "1990-01-01 00:01:00.500000",
+        "1990-01-01 00:02:00",
+    ]
+    assert block.rows == [(1.0,), (2.0,)]
+    with pytest.raises(ProtocolError, match="needs"):
+        parse_collect_payload(header + fine + odd[:-1] + b"\x00", {1: table})

@@ -81,6 +81,19 @@ def _known(enum: type[IntEnum], value: int) -> int:
         return value
 
 
+def _members(enum: type[IntEnum], bits: int) -> tuple[int, ...]:
+    """:func:`_known` of every value of a ``bits``-wide field, looked up by index: every
+    received packet decodes four of these, and calling an enum costs more than the rest
+    of reading the header."""
+    return tuple(_known(enum, value) for value in range(1 << bits))
+
+
+_LINK_STATES = _members(LinkState, 4)
+_EXP_MORES = _members(ExpMore, 2)
+_PRIORITIES = _members(Priority, 2)
+_HI_PROTOS = _members(HiProto, 4)
+
+
 @dataclass(frozen=True, slots=True)
 class Packet:
     """One PakBus packet: header fields and the message body.
@@ -254,10 +267,10 @@ class Packet:
                 offset=size,
             )
         w0, w1 = _WORDS2.unpack_from(data)
-        link_state = _known(LinkState, w0 >> 12)
+        link_state = _LINK_STATES[w0 >> 12]
         dst_phy = w0 & 0xFFF
-        exp_more = ExpMore(w1 >> 14)
-        priority = Priority((w1 >> 12) & 0x3)
+        exp_more = _EXP_MORES[w1 >> 14]
+        priority = _PRIORITIES[(w1 >> 12) & 0x3]
         src_phy = w1 & 0xFFF
         if size == LINK_HEADER_LEN:
             return cls(link_state, dst_phy, src_phy, exp_more, priority)
@@ -268,7 +281,7 @@ class Packet:
             src_phy,
             exp_more,
             priority,
-            hi_proto=_known(HiProto, w2 >> 12),
+            hi_proto=_HI_PROTOS[w2 >> 12],
             dst_node=w2 & 0xFFF,
             src_node=w3 & 0xFFF,
             hop_count=w3 >> 12,
