@@ -528,7 +528,7 @@ class Station:
             todo += ahead
             todo_whens = whens + table.times_of(ahead)
             fields = self._specs[name].fields
-            columns = [self.values.column(name, f, gen)(todo, todo_whens) for f in fields]
+            columns = self.values.columns(name, fields, todo, todo_whens, gen)
             block = _Block(gen, todo, todo_whens, list(zip(*columns, strict=True)))
             # Kept for the next answers unless the numbers are not consecutive, or it
             # is a whole table's ground truth (Station.records): bounded memory.
