@@ -149,7 +149,7 @@ def callgrind_total(out: str) -> int:
 
 
 def instructions_in_process(records: int) -> None:
-    env = dict(os.environ, PYTHONPATH=sys.path[0], PYTHONMALLOC="malloc")
+    env = dict(os.environ, PYTHONPATH=sys.path[0])
     totals = []
     for rounds in (1, 3):
         out = f"/tmp/bench_emulator.{os.getpid()}.{rounds}.callgrind"
@@ -167,7 +167,7 @@ def instructions_in_process(records: int) -> None:
 def instructions_spawned(records: int) -> None:
     from fieldlink.pakbus.client import Datalogger
 
-    env = dict(os.environ, PYTHONPATH=sys.path[0], PYTHONMALLOC="malloc")
+    env = dict(os.environ, PYTHONPATH=sys.path[0])
     out = f"/tmp/bench_emulator.{os.getpid()}.callgrind"
     cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
     cmd += [sys.executable, "-m", "fieldlink", "emulate", "logger", "--records", str(records)]
