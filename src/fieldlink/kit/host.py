@@ -605,7 +605,8 @@ class _TcpLink(asyncio.Protocol):
     or the link holds bytes back is a task started for the rest, with reading paused
     until it is done.  A request-answer client -- every collection -- so costs the
     event loop one callback per request: no stream buffer, future or task switch,
-    which were a third of what the host spent per answer around the model's own work.
+    which were 30 % of the instructions the host spent per answer around the model's
+    own work (bench_emulator.py --instructions, with and without --spawned).
     Flow control is the transport's: above :data:`MAX_BACKLOG` unsent bytes it pauses
     us for writing, and :meth:`drain` waits for it to resume.
     """
