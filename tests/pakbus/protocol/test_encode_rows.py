@@ -88,12 +88,19 @@ def per_record(layout: RecordLayout, block: Sequence[Sequence[object]]) -> list[
 @settings(max_examples=300, deadline=None)
 @given(rows())
 def test_a_block_packs_as_its_records_do(block: list[tuple[object, ...]]) -> None:
+    """Given as rows or as columns (the emulator's block), the records' own bytes."""
     expected = per_record(LAYOUT, block)
-    try:
-        got: list[bytes] | str = LAYOUT.encode_rows(block)
-    except (ValueError, TypeError) as exc:
-        got = f"{type(exc).__name__}: {exc}"
-    assert got == expected
+    for columns in (False, True):
+        try:
+            if columns:
+                got: list[bytes] | str = LAYOUT.encode_columns(
+                    list(zip(*block, strict=True)), len(block)
+                )
+            else:
+                got = LAYOUT.encode_rows(block)
+        except (ValueError, TypeError) as exc:
+            got = f"{type(exc).__name__}: {exc}"
+        assert got == expected
 
 
 def test_a_sequence_in_a_scalar_field_is_refused_as_the_record_path_refuses_it() -> None:
@@ -197,7 +204,11 @@ def test_a_run_of_encoded_records_packs_as_its_records(
     for step in steps[: count - 1]:
         stamps.append(stamps[-1] + step * 10**9)
     rows = [
-        (first + i, ns, layout.encode_row(layout.select([*values[:5], first + i, i, i % 2 == 0])))
+        (
+            first + i,
+            ns,
+            layout.encode_row(layout.select([*values[:5], (first + i) % 2**31, i, i % 2 == 0])),
+        )
         for i, ns in enumerate(stamps)
     ]
     run = RecordRun(first, stamps, memoryview(b"".join(r[2] for r in rows)), layout.size or 0)

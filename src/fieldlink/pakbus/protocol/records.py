@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import accumulate, chain, repeat
-from typing import Any, cast, overload
+from typing import Any, TypeVar, cast, overload
 
 from fieldlink.errors import ProtocolError
 from fieldlink.pakbus.protocol import types as t
@@ -82,6 +82,8 @@ RowRecord = tuple[int, int, Sequence[Value]]
 #: (:meth:`RecordLayout.encode_rows`) and serves the answers that follow from its bytes.
 PackedRecord = tuple[int, int, bytes]
 
+#: What RecordLayout.select picks: a row's values, or the table's columns.
+_Item = TypeVar("_Item")
 _WHAT = "BMP5 collect data response"
 _BLOCK_HEADER = struct.Struct(">HIH")
 _FRAGMENT_HEADER = struct.Struct(">HII")
@@ -679,19 +681,35 @@ class RecordLayout:
     def encode_rows(self, rows: Sequence[Sequence[object]]) -> list[bytes]:
         """The value bytes of many records (values in field order): ``encode_row`` of each.
 
+        A fixed-size layout converts column by column (:meth:`encode_columns`), which is
+        what lets the emulator pack a block of records cheaply.
+        """
+        if self._codec is None or len(rows) < 2:
+            return [self.encode_row(row) for row in rows]
+        try:
+            columns = list(zip(*rows, strict=True))
+        except ValueError:  # rows of different lengths: encode_row names the problem
+            return [self.encode_row(row) for row in rows]
+        return self.encode_columns(columns, len(rows))
+
+    def encode_columns(self, columns: Sequence[Sequence[Any]], count: int) -> list[bytes]:
+        """The value bytes of ``count`` records given field by field (one sequence of
+        ``count`` values per field, in field order): :meth:`encode_rows` of their rows.
+
         A fixed-size layout converts column by column -- one ``map`` of a field's
         encoder over the column, then one ``struct`` pack per record, all C-level
-        iteration -- which is what lets the emulator pack a block of records cheaply.
-        Anything unusual in a column (a sequence where a scalar belongs, an array of
-        the wrong length, a value an encoder refuses) sends the block through
+        iteration.  Anything unusual in a column (a sequence where a scalar belongs, an
+        array of the wrong length, a value an encoder refuses) sends the records through
         ``encode_row``, which names the problem: both paths give the same bytes.
         """
         codec = self._codec
-        if codec is None or len(rows) < 2:
-            return [self.encode_row(row) for row in rows]
+        if codec is None or count < 2:
+            return [self.encode_row(row) for row in _rows_of(columns, count)]
         try:
             items: list[Iterable[object]] = []
-            for p, column in zip(self._pieces, zip(*rows, strict=True), strict=True):
+            for p, column in zip(self._pieces, columns, strict=True):
+                if len(column) != count:
+                    raise ValueError(f"field {p.field.name!r} has {len(column)} values")
                 kinds = set(map(type, column))
                 if not p.array:
                     if any(issubclass(k, _SEQUENCES) for k in kinds):
@@ -704,7 +722,7 @@ class RecordLayout:
                     raise ValueError(f"field {p.field.name!r} holds {p.items} values")
             return list(map(codec.struct.pack, *items))
         except (ValueError, TypeError, struct.error, OverflowError):
-            return [self.encode_row(row) for row in rows]
+            return [self.encode_row(row) for row in _rows_of(columns, count)]
 
     def row_of(self, values: Mapping[str, object]) -> list[object]:
         """The values of a name -> value mapping in field order (every field required)."""
@@ -713,8 +731,9 @@ class RecordLayout:
         except KeyError as exc:
             raise ValueError(f"record of {self.table.name!r} lacks field {exc.args[0]!r}") from None
 
-    def select(self, row: Sequence[Value]) -> Sequence[Value]:
-        """This layout's values (in its order) of a row of the whole table."""
+    def select(self, row: Sequence[_Item]) -> Sequence[_Item]:
+        """This layout's values (in its order) of a row of the whole table -- or its
+        columns, of the whole table's columns."""
         picks = self._picks
         return row if picks is None else tuple(row[i] for i in picks)
 
@@ -725,6 +744,13 @@ class RecordLayout:
     def encode_stamp(self, when: TimeLike) -> bytes:
         """A time stamp in the table's TimeType."""
         return t.encode_value(self.table.time_type, when)
+
+
+def _rows_of(columns: Sequence[Sequence[object]], count: int) -> list[Sequence[object]]:
+    """The ``count`` rows that ``columns`` (one sequence per field) make up."""
+    if not columns:
+        return [()] * count
+    return list(zip(*columns, strict=True))
 
 
 _LAYOUTS: dict[tuple[int, int, str, tuple[int, ...]], RecordLayout] = {}
