@@ -23,6 +23,13 @@ CPU (user + system, from /proc) per record served -- the in-process figure plus 
 the host, the event loop and the socket add.  ``--py-spy F`` records the spawned
 emulator of the first round with py-spy into F (a flame graph if F ends in .svg, else
 collapsed stacks, one line per stack, for grepping).
+
+``--instructions`` counts instead of timing (valgrind's callgrind, about 50x slower):
+the instructions the emulator executes per record, in process (one replay: the count
+of three replays less that of one, halved) or, with ``--spawned``, in the spawned
+emulator during the collection.  CPU time on a shared machine varies by half between
+runs; instruction counts repeat to a few tenths of a percent, so two versions compare
+with the same numbers every time -- but they do not see what cache misses cost.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import hashlib
 import os
 import pstats
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -133,6 +141,55 @@ def spawned_round(records: int, py_spy: str | None) -> tuple[float, float, int]:
     return user1 - user0, sys1 - sys0, got
 
 
+def callgrind_total(out: str) -> int:
+    """Instructions a callgrind output file counted (its summary is 0 when the counting
+    was switched on and off: then its totals line has them)."""
+    lines = Path(out).read_text().splitlines()
+    return max(int(line.split()[1]) for line in lines if line.startswith(("summary:", "totals:")))
+
+
+def instructions_in_process(records: int) -> None:
+    env = dict(os.environ, PYTHONPATH=sys.path[0])
+    totals = []
+    for rounds in (1, 3):
+        out = f"/tmp/bench_emulator.{os.getpid()}.{rounds}.callgrind"
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
+        cmd += [__file__, "--records", str(records), "--rounds", str(rounds)]
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        totals.append(callgrind_total(out))
+        os.remove(out)
+    frames, got = record_requests(records)
+    per = (totals[1] - totals[0]) / 2 / got
+    print(f"{got:,} records of {TABLE} in {len(frames):,} answers")
+    print(f"emulator instructions per record (in process, one replay): {per:,.0f}")
+
+
+def instructions_spawned(records: int) -> None:
+    from fieldlink.pakbus.client import Datalogger
+
+    env = dict(os.environ, PYTHONPATH=sys.path[0])
+    out = f"/tmp/bench_emulator.{os.getpid()}.callgrind"
+    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+    cmd += [sys.executable, "-m", "fieldlink", "emulate", "logger", "--records", str(records)]
+    cmd += ["--seed", str(SEED), "--listen", "127.0.0.1:0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().decode().strip()
+    toggle = ["callgrind_control", "-i"]
+    try:
+        with Datalogger.from_url(url, node=1, timeout=60) as lg:
+            lg.table_defs()
+            subprocess.run([*toggle, "on", str(proc.pid)], check=True, capture_output=True)
+            got = sum(1 for _ in lg.collect(TABLE))
+            subprocess.run([*toggle, "off", str(proc.pid)], check=True, capture_output=True)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(120)
+    total = callgrind_total(out)
+    os.remove(out)
+    print(f"spawned emulator: {got:,} records, {total / got:,.0f} instructions per record")
+
+
 def main_spawned(args: argparse.Namespace) -> None:
     rates = []
     for i in range(args.rounds):
@@ -154,7 +211,13 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile one replay")
     parser.add_argument("--spawned", action="store_true", help="emulator in its own process")
     parser.add_argument("--py-spy", metavar="SVG", help="with --spawned: py-spy the emulator")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (valgrind), not time"
+    )
     args = parser.parse_args()
+    if args.instructions:
+        (instructions_spawned if args.spawned else instructions_in_process)(args.records)
+        return
     if args.spawned:
         main_spawned(args)
         return

@@ -126,3 +126,22 @@ def test_a_direct_link_holding_bytes_back_is_drained_before_the_next_unit(
         assert [kind for kind, _ in events] == ["write"] * 3
     assert conn.backlog == 0 and conn.units_in == conn.units_out == 3
     assert conn.bytes_out == 4 + BIG
+
+
+def test_reading_resumes_after_a_read_of_several_units_and_a_hang_up_closes() -> None:
+    """A read of several units is answered by a task with reading paused: the next
+    request, sent once those answers are in, is still read and answered; a client that
+    hangs up is closed and forgotten."""
+    host = EmulatorHost(_Lines())
+    with host.running() as emu, socket.create_connection(_address(emu), timeout=10) as sock:
+        assert _read_lines(sock, 1) == [b"hello"]
+        for round_ in range(3):
+            batch = [b"r%d-%d" % (round_, i) for i in range(5)]
+            sock.sendall(b"\n".join([*batch, b"big"]) + b"\n")
+            assert _read_lines(sock, len(batch) + 1)[:-1] == batch
+        sock.sendall(b"single\n")
+        assert _read_lines(sock, 1) == [b"single"]
+        (conn,) = emu.connections
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(10) == b""  # closed by the emulator after our end of stream
+    assert conn.closed and conn.units_in == 3 * 6 + 1

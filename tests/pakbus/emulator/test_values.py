@@ -265,7 +265,9 @@ def test_columns_compute_what_the_per_record_functions_do(
     numpy: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Blocks of records (the emulator's bulk path, with and without numpy) hold the
-    same values, bit for bit, as one record at a time."""
+    same values, bit for bit, as one record at a time: each field's column alone, and
+    every field's column of a block computed together (sharing the block's times and
+    arrays), with record numbers beyond an integer counter's range and within it."""
     from fieldlink.pakbus.emulator import values as values_module
 
     if not numpy:
@@ -273,15 +275,18 @@ def test_columns_compute_what_the_per_record_functions_do(
     elif values_module._fast_path() is None:
         pytest.skip("numpy is not installed")
     model = ValueModel(11)
-    numbers = [*range(0, 3000, 97), 10**7 + 1, 2**32 - 1]
-    whens = [((n % 50_000) * 600 + 7) * NS_PER_S + n % 3 * 250_000_000 for n in numbers]
+    everything = specs()
     nans = 0
-    for spec in specs():
-        column = model.column("Tbl", spec, 3)(numbers, whens)
-        one = model.field("Tbl", spec, 3)
-        for n, when, value in zip(numbers, whens, column, strict=True):
-            assert same(value, one(n, when)), (spec, n)
-            nans += isinstance(value, float) and math.isnan(value)
+    for numbers in ([*range(0, 3000, 97), 10**7 + 1, 2**32 - 1], list(range(90, 127))):
+        whens = [((n % 50_000) * 600 + 7) * NS_PER_S + n % 3 * 250_000_000 for n in numbers]
+        together = model.columns("Tbl", everything, numbers, whens, 3)
+        for spec, block in zip(everything, together, strict=True):
+            column = model.column("Tbl", spec, 3)(numbers, whens)
+            one = model.field("Tbl", spec, 3)
+            for n, when, value, shared in zip(numbers, whens, column, block, strict=True):
+                assert same(value, one(n, when)), (spec, n)
+                assert same(shared, value), (spec, n)
+                nans += isinstance(value, float) and math.isnan(value)
     assert nans > 0
 
 

@@ -11,11 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldlink.pakbus.protocol.model import FieldDef, TableDef, Value
-from fieldlink.pakbus.protocol.records import RecordLayout, pack_collect_payload, pack_records
+from fieldlink.pakbus.protocol.records import (
+    RecordLayout,
+    RecordRun,
+    pack_collect_payload,
+    pack_records,
+)
 from fieldlink.pakbus.protocol.tabledef import make_table
 from fieldlink.pakbus.protocol.types import FP2_TABLE, DataType
 from fieldlink.pakbus.protocol.wire import NSec
@@ -82,12 +88,19 @@ def per_record(layout: RecordLayout, block: Sequence[Sequence[object]]) -> list[
 @settings(max_examples=300, deadline=None)
 @given(rows())
 def test_a_block_packs_as_its_records_do(block: list[tuple[object, ...]]) -> None:
+    """Given as rows or as columns (the emulator's block), the records' own bytes."""
     expected = per_record(LAYOUT, block)
-    try:
-        got: list[bytes] | str = LAYOUT.encode_rows(block)
-    except (ValueError, TypeError) as exc:
-        got = f"{type(exc).__name__}: {exc}"
-    assert got == expected
+    for columns in (False, True):
+        try:
+            if columns:
+                got: list[bytes] | str = LAYOUT.encode_columns(
+                    list(zip(*block, strict=True)), len(block)
+                )
+            else:
+                got = LAYOUT.encode_rows(block)
+        except (ValueError, TypeError) as exc:
+            got = f"{type(exc).__name__}: {exc}"
+        assert got == expected
 
 
 def test_a_sequence_in_a_scalar_field_is_refused_as_the_record_path_refuses_it() -> None:
@@ -158,3 +171,58 @@ def test_records_given_as_their_value_bytes_pack_the_same_payloads() -> None:
                         table, packed, budget, field_numbers=selection, fragment_offset=offset
                     )
                     assert a == b, (table.name, selection, budget, offset)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first=st.integers(0, 2**32 - 40),
+    count=st.integers(1, 30),
+    steps=st.lists(st.sampled_from([60, 60, 60, 60, 0, 120, -60]), min_size=29, max_size=29),
+    budget=st.integers(13, 1200),
+    selection=st.sampled_from([None, [5, 1, 8], [2]]),
+    offset=st.sampled_from([None, 0, 3]),
+    event=st.booleans(),
+)
+def test_a_run_of_encoded_records_packs_as_its_records(
+    first: int,
+    count: int,
+    steps: list[int],
+    budget: int,
+    selection: list[int] | None,
+    offset: int | None,
+    event: bool,
+) -> None:
+    """A RecordRun (consecutive records, value bytes back to back) packs the payload its
+    records give one by one: one block when the stamps are regular, split where a clock
+    set broke them, cut by the budget, fragments, event tables, field selections."""
+    table = (
+        make_table("E", 100, DataType.NSEC, NSec(), NSec(), FIELDS, number=3) if event else TABLE
+    )
+    layout = RecordLayout(table, selection)
+    values: list[Value] = [0.5, 1.25, -2.0, (1.0, math.nan, 3.0), "OK", 7, 8, True]
+    stamps = [10**12]
+    for step in steps[: count - 1]:
+        stamps.append(stamps[-1] + step * 10**9)
+    rows = [
+        (
+            first + i,
+            ns,
+            layout.encode_row(layout.select([*values[:5], (first + i) % 2**31, i, i % 2 == 0])),
+        )
+        for i, ns in enumerate(stamps)
+    ]
+    run = RecordRun(first, stamps, memoryview(b"".join(r[2] for r in rows)), layout.size or 0)
+    assert list(run) == rows and run[1:3] == rows[1:3]
+    want = pack_collect_payload(
+        table, rows, budget, field_numbers=selection, fragment_offset=offset
+    )
+    got = pack_collect_payload(table, run, budget, field_numbers=selection, fragment_offset=offset)
+    assert got == want
+
+
+def test_a_run_is_its_records_bytes() -> None:
+    """A run whose bytes are not whole records of its size is refused."""
+    with pytest.raises(ValueError):
+        RecordRun(0, [1, 2], b"\x00" * 7, 4)
+    with pytest.raises(ValueError):
+        RecordRun(0, [], b"", 0)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldlink.pakbus.emulator.values import BlockShare
 from fieldlink.pakbus.protocol.model import Scalar
 from fieldlink.pakbus.protocol.types import FP2_TABLE, DataType
 
@@ -53,10 +54,12 @@ def _mix(h: Array) -> Array:
     return h
 
 
-def hash_block(base: int, numbers: Sequence[int], elements: int | None) -> list[Array]:
+def hash_block(
+    base: int, numbers: Sequence[int], elements: int | None, share: BlockShare
+) -> list[Array]:
     """Noise arrays of a block of records: the record step only (``elements`` None), or
     one array per element (see values._hash_block)."""
-    records = np.fromiter(numbers, dtype=_U64, count=len(numbers))
+    records = share.get("records", lambda: np.fromiter(numbers, dtype=_U64, count=len(numbers)))
     state = _mix(records + _U64((base + _GOLDEN) & _MASK64))
     if elements is None:
         return [(state >> _S11).astype(np.float64) / _UNIT]
@@ -82,19 +85,36 @@ def _diurnal(t: Array) -> Array:
     return _sin(2 * math.pi * (day - 0.375))
 
 
-#: The time-only leading part of each signal (values._SIGNALS), on an array of times:
+class _Times:
+    """A block's times (seconds) as an array, and the day's wave of them, which four
+    of the signals start from: worked out once per block (in its BlockShare)."""
+
+    __slots__ = ("_diurnal", "t")
+
+    def __init__(self, seconds: Sequence[float]) -> None:
+        self.t: Array = np.array(seconds, dtype=np.float64)
+        self._diurnal: Array | None = None
+
+    @property
+    def diurnal(self) -> Array:
+        if self._diurnal is None:
+            self._diurnal = _diurnal(self.t)
+        return self._diurnal
+
+
+#: The time-only leading part of each signal (values._SIGNALS), on a block's times:
 #: the same IEEE operations in the same order (np.remainder is Python's % on floats).
-_TIME_PARTS: dict[str, Callable[[Array, int], Array]] = {
-    "battery": lambda t, e: 12.5 + 0.9 * _positive(_diurnal(t)),
-    "panel": lambda t, e: 18.0 + 9.0 * _diurnal(t),
-    "air": lambda t, e: 15.0 + 8.0 * _diurnal(t),
-    "humidity": lambda t, e: 65.0 - 25.0 * _diurnal(t),
-    "wind": lambda t, e: 3.0 + 2.0 * _sin(2 * math.pi * t / 7_200.0 + e),
-    "component": lambda t, e: 2.0 * _sin(2 * math.pi * t / 600.0 + e),
-    "direction": lambda t, e: 200.0 + 60.0 * _sin(2 * math.pi * t / 20_000.0),
-    "pressure": lambda t, e: 1013.0 + 6.0 * _sin(2 * math.pi * t / 259_200.0),
-    "solar": lambda t, e: _positive(
-        900.0 * _sin(2 * math.pi * (np.remainder(t, 86_400.0) / 86_400.0 - 0.25))
+_TIME_PARTS: dict[str, Callable[[_Times, int], Array]] = {
+    "battery": lambda c, e: 12.5 + 0.9 * _positive(c.diurnal),
+    "panel": lambda c, e: 18.0 + 9.0 * c.diurnal,
+    "air": lambda c, e: 15.0 + 8.0 * c.diurnal,
+    "humidity": lambda c, e: 65.0 - 25.0 * c.diurnal,
+    "wind": lambda c, e: 3.0 + 2.0 * _sin(2 * math.pi * c.t / 7_200.0 + e),
+    "component": lambda c, e: 2.0 * _sin(2 * math.pi * c.t / 600.0 + e),
+    "direction": lambda c, e: 200.0 + 60.0 * _sin(2 * math.pi * c.t / 20_000.0),
+    "pressure": lambda c, e: 1013.0 + 6.0 * _sin(2 * math.pi * c.t / 259_200.0),
+    "solar": lambda c, e: _positive(
+        900.0 * _sin(2 * math.pi * (np.remainder(c.t, 86_400.0) / 86_400.0 - 0.25))
     ),
 }
 
@@ -115,17 +135,21 @@ _FINISH: dict[str, Callable[[Array, Array, int], Array]] = {
 }
 
 
-def vector_signal(kind: str) -> Callable[[Sequence[float], Array, int], Array] | None:
-    """``(times, noise array, element) -> signal array`` for ``kind``, or None."""
+def vector_signal(
+    kind: str,
+) -> Callable[[Sequence[float], Array, int, BlockShare], Array] | None:
+    """``(times in seconds, noise array, element, share) -> signal array`` for ``kind``,
+    or None."""
     finish = _FINISH.get(kind)
     if finish is None:
         return None
     timed = _TIME_PARTS.get(kind)
 
-    def signal(times: Sequence[float], noise: Array, element: int) -> Array:
+    def signal(times: Sequence[float], noise: Array, element: int, share: BlockShare) -> Array:
         if timed is None:
             return finish(None, noise, element)
-        return finish(timed(np.array(times, dtype=np.float64), element), noise, element)
+        clock = share.get("times", lambda: _Times(times))
+        return finish(timed(clock, element), noise, element)
 
     return signal
 

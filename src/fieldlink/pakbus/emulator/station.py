@@ -23,7 +23,7 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -57,7 +57,13 @@ from fieldlink.pakbus.emulator.variables import (
 from fieldlink.pakbus.protocol.codes import AccessLevel, Bmp5ResponseCode, CompileState, FileCommand
 from fieldlink.pakbus.protocol.directory import build_dir
 from fieldlink.pakbus.protocol.model import FieldDef, Record, Scalar, TableDef, Value
-from fieldlink.pakbus.protocol.records import PackedRecord, RecordLayout, RowRecord, StoredRecord
+from fieldlink.pakbus.protocol.records import (
+    PackedRecord,
+    RecordLayout,
+    RecordRun,
+    RowRecord,
+    StoredRecord,
+)
 from fieldlink.pakbus.protocol.signature import signature
 from fieldlink.pakbus.protocol.tabledef import build_tdf, make_table
 from fieldlink.pakbus.protocol.types import DataType, nsec_to_datetime
@@ -482,14 +488,16 @@ class Station:
 
     def stored_rows(
         self, name: str, numbers: list[int] | range, layout: RecordLayout | None = None
-    ) -> list[RowRecord | PackedRecord]:
+    ) -> Sequence[RowRecord | PackedRecord]:
         """(number, time stamp in ns since 1990, values in field order) for packing into a
         collect response: what :meth:`stored_records` says, without a dict or an NSec per
         record.  The rows are tuples shared with the station's cache (immutable).
 
         With ``layout``, records served from a kept block come with their value bytes
         for that layout instead (:data:`PackedRecord`): the block is encoded once per
-        layout, and the ~30 answers it serves share that work."""
+        layout, and the ~30 answers it serves share that work.  A fixed-size layout's
+        bytes come as one :class:`RecordRun`, a slice of the block's bytes, which the
+        packer sends as it is."""
         with self.lock:
             return self._rows(name, numbers, layout)
 
@@ -498,7 +506,7 @@ class Station:
 
     def _rows(
         self, name: str, numbers: list[int] | range, layout: RecordLayout | None = None
-    ) -> list[RowRecord | PackedRecord]:
+    ) -> Sequence[RowRecord | PackedRecord]:
         table = self._logged(name)
         whens = table.times_of(numbers)
         if name in ("Status", "Public") or len(whens) < 2:
@@ -520,8 +528,8 @@ class Station:
             todo += ahead
             todo_whens = whens + table.times_of(ahead)
             fields = self._specs[name].fields
-            columns = [self.values.column(name, f, gen)(todo, todo_whens) for f in fields]
-            block = _Block(gen, todo, todo_whens, list(zip(*columns, strict=True)))
+            columns = self.values.columns(name, fields, todo, todo_whens, gen)
+            block = _Block(gen, todo, todo_whens, columns)
             # Kept for the next answers unless the numbers are not consecutive, or it
             # is a whole table's ground truth (Station.records): bounded memory.
             if block.first is not None and len(todo) <= _BLOCK_LIMIT:
@@ -990,23 +998,26 @@ class Station:
 
 
 class _Block:
-    """Consecutive records of one data table computed together: numbers, times, rows.
+    """Consecutive records of one data table computed together: numbers, times, and the
+    values field by field (rows are made of them only for the records asked for).
 
     ``first`` is None when the numbers are not consecutive (then the block serves only
     the request it was computed for).
     """
 
-    __slots__ = ("encoded", "first", "generation", "rows", "served", "whens")
+    __slots__ = ("columns", "count", "encoded", "first", "generation", "served", "whens")
 
     def __init__(
-        self, generation: int, numbers: list[int], whens: list[int], rows: list[tuple[Value, ...]]
+        self, generation: int, numbers: list[int], whens: list[int], columns: list[list[Value]]
     ) -> None:
         self.generation = generation
         self.first: int | None = numbers[0] if _consecutive(numbers) else None
         self.whens = whens
-        self.rows = rows
-        #: The rows' value bytes per layout asked for (a few field selections at most).
-        self.encoded: dict[RecordLayout, list[bytes]] = {}
+        self.columns = columns
+        self.count = len(numbers)
+        #: The records' value bytes per layout asked for (a few field selections at
+        #: most): back to back for a fixed-size layout, else one bytes per record.
+        self.encoded: dict[RecordLayout, bytes | list[bytes]] = {}
         #: Whether an answer was served from the block already.
         self.served = False
 
@@ -1017,14 +1028,17 @@ class _Block:
             return False
         lo = numbers[0] - self.first
         hi = lo + len(numbers)
-        inside = lo >= 0 and hi <= len(self.rows)
+        inside = lo >= 0 and hi <= self.count
         return inside and _consecutive(numbers) and self.whens[lo:hi] == whens
+
+    def _rows(self, lo: int, hi: int) -> list[tuple[Value, ...]]:
+        return list(zip(*(column[lo:hi] for column in self.columns), strict=True))
 
     def take(
         self, numbers: list[int] | range, whens: list[int], layout: RecordLayout | None = None
-    ) -> list[RowRecord | PackedRecord]:
+    ) -> Sequence[RowRecord | PackedRecord]:
         if self.first is None:
-            return list(zip(numbers, whens, self.rows[: len(numbers)], strict=True))
+            return list(zip(numbers, whens, self._rows(0, len(numbers)), strict=True))
         lo = numbers[0] - self.first
         hi = lo + len(numbers)
         # A block serving a second answer serves a collection reading forward: encode
@@ -1033,18 +1047,23 @@ class _Block:
         encoded = None if layout is None or not self.served else self._encoded(layout)
         self.served = True
         if encoded is None:
-            return list(zip(numbers, whens, self.rows[lo:hi], strict=True))
+            return list(zip(numbers, whens, self._rows(lo, hi), strict=True))
+        if isinstance(encoded, bytes):
+            size = len(encoded) // self.count
+            return RecordRun(numbers[0], whens, memoryview(encoded)[lo * size : hi * size], size)
         return list(zip(numbers, whens, encoded[lo:hi], strict=True))
 
-    def _encoded(self, layout: RecordLayout) -> list[bytes] | None:
-        """Every row's value bytes for ``layout``, encoded on first use; None when some
-        row cannot be encoded (the packer then meets, and reports, the rows asked for)."""
+    def _encoded(self, layout: RecordLayout) -> bytes | list[bytes] | None:
+        """Every record's value bytes for ``layout``, encoded on first use; None when
+        some record cannot be encoded (the packer then meets, and reports, the records
+        asked for)."""
         encoded = self.encoded.get(layout)
         if encoded is None:
             try:
-                encoded = layout.encode_rows([layout.select(row) for row in self.rows])
+                values = layout.encode_columns(layout.select(self.columns), self.count)
             except ValueError:
                 return None
+            encoded = b"".join(values) if layout.size else values
             if len(self.encoded) >= _LAYOUTS_PER_BLOCK:
                 self.encoded.clear()
             self.encoded[layout] = encoded

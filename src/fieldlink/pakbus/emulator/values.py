@@ -20,7 +20,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from fieldlink.pakbus.emulator.spec import NS_PER_S, FieldSpec
 from fieldlink.pakbus.protocol.model import Scalar, Value
@@ -47,8 +47,37 @@ _COMPILED_FIELDS = 4096
 
 #: A field's compiled value function: (record number, logger time in ns) -> value.
 FieldValues = Callable[[int, int], Value]
-#: A field's values for many records at once: (record numbers, times in ns) -> values.
-FieldColumn = Callable[[Sequence[int], Sequence[int]], list[Value]]
+_T = TypeVar("_T")
+
+
+class BlockShare:
+    """What the fields of one block of records derive from its record numbers and
+    times alike -- the times in seconds; with numpy, the numbers and times as arrays
+    and the day's sine wave -- worked out by the first field that needs it and reused
+    by the others.  Valid for one block only (one list of numbers and times)."""
+
+    __slots__ = ("_memo",)
+
+    def __init__(self) -> None:
+        self._memo: dict[str, Any] = {}
+
+    def get(self, key: str, make: Callable[[], _T]) -> _T:
+        """The block's ``key``, made by ``make()`` the first time it is asked for."""
+        try:
+            return cast(_T, self._memo[key])
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
+
+
+class FieldColumn(Protocol):
+    """A field's values for many records at once: (record numbers, times in ns) -> values;
+    ``share`` is the block's :class:`BlockShare` when other fields of it are computed too."""
+
+    def __call__(
+        self, numbers: Sequence[int], whens: Sequence[int], share: BlockShare | None = None
+    ) -> list[Value]: ...
+
 
 _UNKNOWN = object()
 #: emulator/bulk.py (numpy: a block of records in a few array operations), None without
@@ -87,7 +116,7 @@ _FLOATS = frozenset(
 _NAN_CAPABLE = _FLOATS - {DataType.FP4, DataType.FS4}
 _BOOLS = frozenset({DataType.BOOL, DataType.BOOL2, DataType.BOOL4})
 _TIMES = frozenset({DataType.SEC, DataType.USEC, DataType.NSEC, DataType.NSEC_LSF})
-_INT_RANGES = {
+_INT_RANGES: dict[int, tuple[int, int]] = {
     DataType.BYTE: (0, 255),
     DataType.BOOL8: (0, 255),
     DataType.UINT2: (0, 65535),
@@ -235,6 +264,19 @@ class ValueModel:
             self._columns[key] = compiled
         return compiled
 
+    def columns(
+        self,
+        table: str,
+        specs: Iterable[FieldSpec],
+        numbers: Sequence[int],
+        whens: Sequence[int],
+        generation: int = 0,
+    ) -> list[list[Value]]:
+        """Every field's column for one block of records: :meth:`column` of each, the
+        block's times and arrays worked out once for all of them (:class:`BlockShare`)."""
+        share = BlockShare()
+        return [self.column(table, spec, generation)(numbers, whens, share) for spec in specs]
+
 
 def _quantizer(code: int) -> Callable[[float], Scalar]:
     """``quantize`` of one numeric wire type, with the type's codec looked up once."""
@@ -318,7 +360,7 @@ def _compile_field(seed: int, table: str, spec: FieldSpec, generation: int) -> F
     if code in _TIMES:
         return same(lambda record, when_ns: quantize(code, logger_datetime(when_ns)))
     if code in _INT_RANGES:  # a counter
-        lo, hi = _INT_RANGES[code]  # type: ignore[index]
+        lo, hi = _INT_RANGES[code]
         return same(lambda record, when_ns: max(lo, min(hi, record)))
     if code not in _FLOATS:
         return same(lambda record, when_ns: 0)
@@ -365,13 +407,15 @@ def _noise_rule(spec: FieldSpec, code: int, kind: str) -> Callable[[float], Scal
         return lambda n: n < 0.1
     if code not in _INT_RANGES or kind == "counter":
         return None
-    lo, hi = _INT_RANGES[code]  # type: ignore[index]
+    lo, hi = _INT_RANGES[code]
     if kind == "diagnostic":
         return lambda n: max(lo, min(hi, 1 + int(n * 700) % 7 if n < 0.02 else 0))
     return lambda n: max(lo, min(hi, int(n * 1000)))
 
 
-def _hash_block(base: int, numbers: Sequence[int], elements: int | None) -> list[list[float]]:
+def _hash_block(
+    base: int, numbers: Sequence[int], elements: int | None, share: BlockShare | None = None
+) -> list[list[float]]:
     """Noise of a block of records, the same numbers as the per-record functions.
 
     ``elements`` None: the record step only (``_record_state`` as a float: the NaN draw);
@@ -381,11 +425,16 @@ def _hash_block(base: int, numbers: Sequence[int], elements: int | None) -> list
     """
     bulk = _fast_path() if len(numbers) >= _NUMPY_FROM else None
     if bulk is not None:
-        return [column.tolist() for column in bulk.hash_block(base, numbers, elements)]
+        noise = bulk.hash_block(base, numbers, elements, share or BlockShare())
+        return [column.tolist() for column in noise]
     states = [_record_state(base, r) for r in numbers]
     if elements is None:
         return [[(h >> 11) / _UNIT for h in states]]
     return [[_element_noise(h, e) for h in states] for e in range(elements)]
+
+
+def _seconds(whens: Sequence[int]) -> list[float]:
+    return [w / NS_PER_S for w in whens]
 
 
 def _compile_column(
@@ -395,7 +444,8 @@ def _compile_column(
 
     Measured numbers (the float types: most of a table) hash a whole block at once and
     evaluate the signal per record with the very expressions of the per-record function;
-    everything else applies ``one``, the per-record function, to each record.
+    counters whose every record number is in the type's range are the numbers; everything
+    else applies ``one``, the per-record function, to each record.
     """
     code = spec.type_code
     kind = _kind(spec.variable)
@@ -404,16 +454,24 @@ def _compile_column(
     rule = _noise_rule(spec, code, kind)
     if rule is not None:
 
-        def by_noise(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
-            columns: list[list[Value]] = [
-                list(map(rule, noise)) for noise in _hash_block(base, numbers, count)
-            ]
+        def by_noise(
+            numbers: Sequence[int], whens: Sequence[int], share: BlockShare | None = None
+        ) -> list[Value]:
+            noise = _hash_block(base, numbers, count, share)
+            columns: list[list[Value]] = [list(map(rule, column)) for column in noise]
             return columns[0] if count == 1 else list(zip(*columns, strict=True))
 
         return by_noise
     if spec.is_string or code not in _FLOATS or kind == "counter":
+        # An integer counter is max(lo, min(hi, record)): the record number itself
+        # whenever the numbers are within the type's range.
+        span = _INT_RANGES.get(code) if kind == "counter" and count == 1 else None
 
-        def each_record(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
+        def each_record(
+            numbers: Sequence[int], whens: Sequence[int], share: BlockShare | None = None
+        ) -> list[Value]:
+            if span is not None and numbers and span[0] <= min(numbers) <= max(numbers) <= span[1]:
+                return list(numbers)
             return [one(r, w) for r, w in zip(numbers, whens, strict=True)]
 
         return each_record
@@ -423,12 +481,15 @@ def _compile_column(
     nan_base = _chain(_prefix(seed, "nan", table, spec.name), (generation,))
     nan: Value = math.nan if count == 1 else (math.nan,) * count
 
-    def measured(numbers: Sequence[int], whens: Sequence[int]) -> list[Value]:
-        times = [w / NS_PER_S for w in whens]
+    def measured(
+        numbers: Sequence[int], whens: Sequence[int], share: BlockShare | None = None
+    ) -> list[Value]:
+        share = share or BlockShare()
+        times = share.get("seconds", lambda: _seconds(whens))
         bulk = _fast_path() if len(numbers) >= _NUMPY_FROM else None
         if bulk is not None and (vector := bulk.vector_signal(kind)) is not None:
-            return fast(numbers, times, vector, bulk)
-        noise = _hash_block(base, numbers, count)
+            return fast(numbers, times, vector, bulk, share)
+        noise = _hash_block(base, numbers, count, share)
         columns: list[list[Value]] = [
             [
                 quantized(signal(t, n, e, r))
@@ -440,17 +501,19 @@ def _compile_column(
             columns[0] if count == 1 else [tuple(row) for row in zip(*columns, strict=True)]
         )
         if flaky:
-            (sick,) = _hash_block(nan_base, numbers, None)
+            (sick,) = _hash_block(nan_base, numbers, None, share)
             out = [nan if draw < NAN_SHARE else v for draw, v in zip(sick, out, strict=True)]
         return out
 
-    def fast(numbers: Sequence[int], times: list[float], vector: Any, bulk: Any) -> list[Value]:
+    def fast(
+        numbers: Sequence[int], times: list[float], vector: Any, bulk: Any, share: BlockShare
+    ) -> list[Value]:
         """``measured`` in array operations (emulator/bulk.py), the same values."""
-        noise = bulk.hash_block(base, numbers, count)
+        noise = bulk.hash_block(base, numbers, count, share)
         vector_quantized = bulk.vector_quantizer(code)
         columns: list[list[Scalar]] = []
         for e in range(count):
-            raw = vector(times, noise[e], e)
+            raw = vector(times, noise[e], e, share)
             if vector_quantized is not None:
                 columns.append(bulk.to_list(vector_quantized(raw), None))
             else:
@@ -459,7 +522,7 @@ def _compile_column(
             list(columns[0]) if count == 1 else [tuple(row) for row in zip(*columns, strict=True)]
         )
         if flaky:
-            sick = bulk.hash_block(nan_base, numbers, None)[0].tolist()
+            sick = bulk.hash_block(nan_base, numbers, None, share)[0].tolist()
             out = [nan if draw < NAN_SHARE else v for draw, v in zip(sick, out, strict=True)]
         return out
 

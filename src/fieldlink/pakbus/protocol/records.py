@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import accumulate, chain, repeat
-from typing import Any, cast
+from typing import Any, TypeVar, cast, overload
 
 from fieldlink.errors import ProtocolError
 from fieldlink.pakbus.protocol import types as t
@@ -58,6 +58,7 @@ __all__ = [
     "PackedRecord",
     "RecordBlock",
     "RecordLayout",
+    "RecordRun",
     "RowRecord",
     "StoredRecord",
     "TimeLike",
@@ -81,6 +82,8 @@ RowRecord = tuple[int, int, Sequence[Value]]
 #: (:meth:`RecordLayout.encode_rows`) and serves the answers that follow from its bytes.
 PackedRecord = tuple[int, int, bytes]
 
+#: What RecordLayout.select picks: a row's values, or the table's columns.
+_Item = TypeVar("_Item")
 _WHAT = "BMP5 collect data response"
 _BLOCK_HEADER = struct.Struct(">HIH")
 _FRAGMENT_HEADER = struct.Struct(">HII")
@@ -746,19 +749,35 @@ class RecordLayout:
     def encode_rows(self, rows: Sequence[Sequence[object]]) -> list[bytes]:
         """The value bytes of many records (values in field order): ``encode_row`` of each.
 
+        A fixed-size layout converts column by column (:meth:`encode_columns`), which is
+        what lets the emulator pack a block of records cheaply.
+        """
+        if self._codec is None or len(rows) < 2:
+            return [self.encode_row(row) for row in rows]
+        try:
+            columns = list(zip(*rows, strict=True))
+        except ValueError:  # rows of different lengths: encode_row names the problem
+            return [self.encode_row(row) for row in rows]
+        return self.encode_columns(columns, len(rows))
+
+    def encode_columns(self, columns: Sequence[Sequence[Any]], count: int) -> list[bytes]:
+        """The value bytes of ``count`` records given field by field (one sequence of
+        ``count`` values per field, in field order): :meth:`encode_rows` of their rows.
+
         A fixed-size layout converts column by column -- one ``map`` of a field's
         encoder over the column, then one ``struct`` pack per record, all C-level
-        iteration -- which is what lets the emulator pack a block of records cheaply.
-        Anything unusual in a column (a sequence where a scalar belongs, an array of
-        the wrong length, a value an encoder refuses) sends the block through
+        iteration.  Anything unusual in a column (a sequence where a scalar belongs, an
+        array of the wrong length, a value an encoder refuses) sends the records through
         ``encode_row``, which names the problem: both paths give the same bytes.
         """
         codec = self._codec
-        if codec is None or len(rows) < 2:
-            return [self.encode_row(row) for row in rows]
+        if codec is None or count < 2:
+            return [self.encode_row(row) for row in _rows_of(columns, count)]
         try:
             items: list[Iterable[object]] = []
-            for p, column in zip(self._pieces, zip(*rows, strict=True), strict=True):
+            for p, column in zip(self._pieces, columns, strict=True):
+                if len(column) != count:
+                    raise ValueError(f"field {p.field.name!r} has {len(column)} values")
                 kinds = set(map(type, column))
                 if not p.array:
                     if any(issubclass(k, _SEQUENCES) for k in kinds):
@@ -771,7 +790,7 @@ class RecordLayout:
                     raise ValueError(f"field {p.field.name!r} holds {p.items} values")
             return list(map(codec.struct.pack, *items))
         except (ValueError, TypeError, struct.error, OverflowError):
-            return [self.encode_row(row) for row in rows]
+            return [self.encode_row(row) for row in _rows_of(columns, count)]
 
     def row_of(self, values: Mapping[str, object]) -> list[object]:
         """The values of a name -> value mapping in field order (every field required)."""
@@ -780,8 +799,9 @@ class RecordLayout:
         except KeyError as exc:
             raise ValueError(f"record of {self.table.name!r} lacks field {exc.args[0]!r}") from None
 
-    def select(self, row: Sequence[Value]) -> Sequence[Value]:
-        """This layout's values (in its order) of a row of the whole table."""
+    def select(self, row: Sequence[_Item]) -> Sequence[_Item]:
+        """This layout's values (in its order) of a row of the whole table -- or its
+        columns, of the whole table's columns."""
         picks = self._picks
         return row if picks is None else tuple(row[i] for i in picks)
 
@@ -792,6 +812,13 @@ class RecordLayout:
     def encode_stamp(self, when: TimeLike) -> bytes:
         """A time stamp in the table's TimeType."""
         return t.encode_value(self.table.time_type, when)
+
+
+def _rows_of(columns: Sequence[Sequence[object]], count: int) -> list[Sequence[object]]:
+    """The ``count`` rows that ``columns`` (one sequence per field) make up."""
+    if not columns:
+        return [()] * count
+    return list(zip(*columns, strict=True))
 
 
 _LAYOUTS: dict[tuple[int, int, str, tuple[int, ...]], RecordLayout] = {}
@@ -1069,6 +1096,66 @@ AnyRecord = Record | StoredRecord | RowRecord | PackedRecord
 _Entry = tuple[int, int, Sequence[object] | bytes]
 
 
+class RecordRun(Sequence[PackedRecord]):
+    """Consecutive records whose value bytes sit back to back, as an emulator keeps them.
+
+    Records ``first``, ``first + 1`` ... with time stamps ``stamps`` (ns since 1990) and
+    ``size`` value bytes each in ``data`` (a fixed-size layout's, the one they are packed
+    with).  It is a sequence of :data:`PackedRecord` like any other, so every packing
+    path takes it; :func:`pack_records` packs one whose stamps are the interval table's
+    regular ones as a single block, a slice of ``data`` -- no Python step per record,
+    which is most of what an answer of a forward collection cost.
+    """
+
+    __slots__ = ("data", "first", "size", "stamps")
+
+    def __init__(
+        self, first: int, stamps: Sequence[int], data: bytes | memoryview, size: int
+    ) -> None:
+        if size < 1 or len(data) != len(stamps) * size:
+            raise ValueError(f"{len(data)} bytes are not {len(stamps)} records of {size}")
+        self.first = first
+        self.stamps = stamps
+        self.data = data
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.stamps)
+
+    @overload
+    def __getitem__(self, index: int) -> PackedRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PackedRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> PackedRecord | Sequence[PackedRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = range(len(self))[index]  # IndexError, negative indices
+        size = self.size
+        return self.first + i, self.stamps[i], bytes(self.data[i * size : (i + 1) * size])
+
+
+def _one_block(
+    table: TableDef, layout: RecordLayout, run: RecordRun, budget: int, interval: int | None
+) -> tuple[bytes, int] | None:
+    """What :func:`pack_records` makes of ``run``, when that is one block of an interval
+    table (the records that fit are at regular times); None otherwise."""
+    if interval is None or run.size != layout.size:
+        return None
+    room = budget - _BLOCK_HEADER.size - layout.stamp_size
+    count = min(len(run), max(0, room // run.size))
+    if not 0 < count <= _MAX_BLOCK_RECORDS:
+        return None
+    first_ns = run.stamps[0]
+    regular = range(first_ns, first_ns + count * interval, interval)
+    if list(run.stamps[:count]) != list(regular):  # a clock set within them: blocks split
+        return None
+    header = _block_header(table, run.first, count)
+    stamp = layout.encode_stamp(NSec.from_total_ns(first_ns))
+    return b"".join((header, stamp, run.data[: count * run.size])), count
+
+
 def _entry(layout: RecordLayout, record: AnyRecord) -> _Entry:
     when: TimeLike | int
     values: Mapping[str, Value] | Sequence[Value]
@@ -1098,6 +1185,14 @@ def _as_nsec(when: TimeLike) -> NSec:
     return when if isinstance(when, NSec) else t.datetime_to_nsec(when)
 
 
+def _block_header(table: TableDef, begin: int, count: int) -> bytes:
+    if not 0 <= begin < 2**32:
+        raise ValueError(f"record number {begin} does not fit a UInt4")
+    if count > _MAX_BLOCK_RECORDS:
+        raise ValueError(f"a block holds at most {_MAX_BLOCK_RECORDS} records")
+    return _BLOCK_HEADER.pack(table.number, begin, count)
+
+
 def _block_bytes(
     table: TableDef,
     layout: RecordLayout,
@@ -1106,11 +1201,7 @@ def _block_bytes(
     rows: Sequence[Sequence[object] | bytes],
 ) -> bytes:
     """A record block: header, time stamp(s) (ns since 1990), the rows' value bytes."""
-    if not 0 <= begin < 2**32:
-        raise ValueError(f"record number {begin} does not fit a UInt4")
-    if len(rows) > _MAX_BLOCK_RECORDS:
-        raise ValueError(f"a block holds at most {_MAX_BLOCK_RECORDS} records")
-    header = _BLOCK_HEADER.pack(table.number, begin, len(rows))
+    header = _block_header(table, begin, len(rows))
     values = _values_bytes(layout, rows)
     if not rows:
         return header
@@ -1197,10 +1288,15 @@ def pack_records(
     A new block starts where record numbers are not consecutive or (interval tables) a
     time stamp is not the previous one plus the interval.  Returns ``(b"", 0)`` when not
     even the first record fits (the caller then sends a fragment).  Each block's values
-    are encoded together (:meth:`RecordLayout.encode_rows`).
+    are encoded together (:meth:`RecordLayout.encode_rows`); a :class:`RecordRun` at
+    regular times is one block already encoded.
     """
     layout = layout_for(table, field_numbers)
     interval = table.interval.total_ns if table.is_interval else None
+    if isinstance(records, RecordRun):
+        one = _one_block(table, layout, records, budget, interval)
+        if one is not None:
+            return one
     stamp_size = layout.stamp_size
     size = layout.size
     blocks: list[tuple[int, list[int], list[Sequence[object] | bytes]]] = []
