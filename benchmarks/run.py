@@ -582,8 +582,6 @@ FIGURES: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "serial": fig_serial,
     "startup": fig_startup,
     "window": fig_window,
-
-
     "fleet": fig_fleet,
 }
 
