@@ -272,13 +272,15 @@ def _readings(report: DemoReport) -> list[tuple[str, str]]:
             out.append(("soil water (m³/m³) by probe", ", ".join(water)))
         tracer = _latest(db, "demo-tracer", "Tracer")
         if tracer:
-            out.append((
-                "battery (charge controller)",
-                f"{tracer.get('battery_voltage', float('nan')):.2f} V, "
-                f"{tracer.get('battery_soc', '?')} % charged, "
-                f"stage {tracer.get('charging_stage', '?')}, "
-                f"panel {tracer.get('pv_power', float('nan')):.0f} W",
-            ))
+            out.append(
+                (
+                    "battery (charge controller)",
+                    f"{tracer.get('battery_voltage', float('nan')):.2f} V, "
+                    f"{tracer.get('battery_soc', '?')} % charged, "
+                    f"stage {tracer.get('charging_stage', '?')}, "
+                    f"panel {tracer.get('pv_power', float('nan')):.0f} W",
+                )
+            )
     return out
 
 
