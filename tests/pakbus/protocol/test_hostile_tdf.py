@@ -12,7 +12,7 @@ import contextlib
 import struct
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fieldlink.errors import ProtocolError
@@ -154,6 +154,8 @@ _U32 = st.one_of(st.integers(0, 8), st.integers(0, 2**32 - 1), st.just(2**32 - 1
         max_size=4,
     )
 )
+# An event table whose only field is a zero-length string: records of no value bytes.
+@example(fields=[(11, 2**32 - 1, 0, [])])
 def test_well_formed_tdfs_with_any_sizes_end_to_end(
     fields: list[tuple[int, int, int, list[int]]],
 ) -> None:

@@ -457,11 +457,11 @@ class _Codec:
             items = iter(numbers if self.uniform is None else self.uniform(numbers))
             rows = zip(*([items] * self.items), strict=False)
         elif self.uniform is not None:
-            records = self.struct.iter_unpack(memoryview(buf)[offset:end])
+            records = _unpack_each(self.struct, buf, offset, count)
             items = iter(self.uniform(list(chain.from_iterable(records))))
             rows = zip(*([items] * self.items), strict=False)
         else:
-            records = self.unpacker.iter_unpack(memoryview(buf)[offset:end])
+            records = _unpack_each(self.unpacker, buf, offset, count)
             if self.columns:
                 columns: list[Iterable[Any]] = list(zip(*records, strict=True))
                 for i, convert in self.columns:
@@ -474,6 +474,17 @@ class _Codec:
             if self.single:
                 rows = zip(rows, strict=False)
         return list(rows)
+
+
+def _unpack_each(
+    unpacker: struct.Struct, buf: bytes | bytearray | memoryview, offset: int, count: int
+) -> Iterable[tuple[Any, ...]]:
+    """``count`` records' struct items from ``offset``.  Records of zero-length strings
+    only take no bytes, and ``iter_unpack`` refuses an empty format: each is the empty
+    record's items."""
+    if unpacker.size == 0:
+        return repeat(unpacker.unpack(b""), count)
+    return unpacker.iter_unpack(memoryview(buf)[offset : offset + count * unpacker.size])
 
 
 class RecordLayout:
