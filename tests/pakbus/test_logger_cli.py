@@ -360,6 +360,11 @@ def test_values(capsys: pytest.CaptureFixture[str], fresh: LoggerEmulator) -> No
     assert code == 0 and len(out.split()) == 4
     code, _, err = run(capsys, "setvalue", fresh.url, "Public", "Setpoint", "warm")
     assert code == 2 and "not a number" in err
+    # A whole number typed for an integer variable (INT4) is sent as one; a fraction is refused.
+    code, out, err = run(capsys, "setvalue", fresh.url, "Public", "Counter", "5")
+    assert code == 0 and out.strip() == "5", err
+    code, _, err = run(capsys, "setvalue", fresh.url, "Public", "Counter", "5.5")
+    assert code == 2 and "not a whole number" in err
     code, _, err = run(capsys, "getvalue", fresh.url, "Public", "Nope")
     assert code == 1 and "no field 'Nope'" in err
 

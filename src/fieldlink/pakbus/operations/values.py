@@ -242,10 +242,9 @@ def _coerce(value: Scalar, code: int) -> Scalar:
                 return False
             raise ValueError(f"{value!r} is not a boolean (true/false)")
         try:
-            number = float(text)
+            value = float(text)
         except ValueError:
             raise ValueError(f"{value!r} is not a number") from None
-        return number
     if code in (
         DataType.BYTE,
         DataType.UINT2,
