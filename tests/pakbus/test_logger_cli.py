@@ -91,7 +91,6 @@ def test_connection_options_reach_the_client_under_its_keywords(
 ) -> None:
     """Each PyCampbellCR1000 option lands on the client keyword it means (--dest is the
     node, --dest_addr the next hop's address ...), for a command and for update's station."""
-    from fieldlink.pakbus import cli
 
     wanted: dict[str, object] = {
         "node": 7,
@@ -111,7 +110,9 @@ def test_connection_options_reach_the_client_under_its_keywords(
     def update_station(url: str, table: str, path: Path, **options: object) -> None:
         from_url(url, **{k: v for k, v in options.items() if k in wanted})
 
-    monkeypatch.setattr(cli.Datalogger, "from_url", from_url)
+    from fieldlink.pakbus.client import Datalogger
+
+    monkeypatch.setattr(Datalogger, "from_url", from_url)
     monkeypatch.setattr("fieldlink.collect.update.update_station", update_station)
     url = "tcp:127.0.0.1:9"
     options = [url, "--timeout", "2.5", "--first-timeout", "30", "--src", "2050", "--dest", "7"]

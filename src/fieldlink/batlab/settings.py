@@ -38,7 +38,8 @@ class SettingKey:
 
 
 def _official(key: str, default: Any, low: float | None = None, high: float | None = None) -> Any:
-    """A setting's JSON key, official default and safety range, declared with its attribute."""
+    """A setting's JSON key, official default (whose type is the setting's) and safety range,
+    declared with its attribute."""
     return dataclasses.field(default=default, metadata={"setting": (key, low, high)})
 
 
@@ -153,11 +154,9 @@ class TestSettings:
         return new
 
 
-_KINDS: Final[Mapping[str, type]] = {"float": float, "int": int, "str": str, "bool": bool}
-
 #: The official keys, in the official order (batlab.md §7.5), from the declarations above.
 SETTING_KEYS: Final[tuple[SettingKey, ...]] = tuple(
-    SettingKey(f.metadata["setting"][0], f.name, _KINDS[str(f.type)], *f.metadata["setting"][1:])
+    SettingKey(f.metadata["setting"][0], f.name, type(f.default), *f.metadata["setting"][1:])
     for f in fields(TestSettings)
     if "setting" in f.metadata
 )

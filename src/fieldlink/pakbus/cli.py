@@ -31,7 +31,6 @@ import click
 
 from fieldlink.errors import FieldlinkError, NotFound, UsageError
 from fieldlink.kit.commands import frame_log, mount_family
-from fieldlink.kit.lazy import lazy_exports
 from fieldlink.pakbus.defaults import DEFAULT_SRC, MAX_IN_FLIGHT
 from fieldlink.pakbus.progress import MODES, RecordProgress, choose_mode, record_progress
 
@@ -42,9 +41,7 @@ if TYPE_CHECKING:
     from fieldlink.store.base import StationInfo
 
 # ``fieldlink logger COMMAND --help`` must not load the client, the codec or the stores
-# (a fifth of a second): the commands import them when they run.  ``cli.Datalogger`` is
-# still this module's name for the client class (tests replace its methods).
-__getattr__ = lazy_exports("fieldlink.pakbus", {"Datalogger": "client"})
+# (a fifth of a second): the commands import them when they run.
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")

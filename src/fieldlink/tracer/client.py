@@ -19,17 +19,20 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack
 
 from fieldlink.errors import Unsupported, UsageError
 from fieldlink.kit.client import AsyncClient, AsyncOpen, Client, Method
 from fieldlink.kit.converse import Operation
 from fieldlink.kit.reply import ReplySession
-from fieldlink.link import AsyncLink, Link
+from fieldlink.link.sync import Link
 from fieldlink.tracer import operations as ops
 from fieldlink.tracer.modbus.settings import BatterySettings
 from fieldlink.tracer.mt5 import messages as mt5
 from fieldlink.tracer.session import ModbusSession, Mt5Session
+
+if TYPE_CHECKING:  # as in the other families' clients: the asyncio link only for the twin
+    from fieldlink.link.aio import AsyncLink
 
 T = TypeVar("T")
 P = ParamSpec("P")

@@ -1319,8 +1319,9 @@ def pack_records(
         number, ns, row = _entry(layout, record)
         if size is not None:
             body = size
-        else:
-            body = len(row if isinstance(row, bytes) else layout.encode_row(row))
+        else:  # variable size: encoded to be measured, and kept encoded
+            row = row if isinstance(row, bytes) else layout.encode_row(row)
+            body = len(row)
         continues = (
             bool(rows)
             and number == prev_number + 1
