@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -29,23 +28,16 @@ class LazyGroup(click.Group):
     imports the PakBus family only, not the collector, asyncio servers or rich.
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        lazy: Callable[[], dict[str, str]] | None = None,
-        emulators: bool = False,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, emulators: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.emulators = emulators  # the ``emulate`` group: mounts a family's emulator
-        self._lazy_source = lazy
         self._lazy: dict[str, str] | None = None
 
     @property
     def lazy(self) -> dict[str, str]:
         """Command name -> its one-line help, for commands a mount adds on first use."""
         if self._lazy is None:
-            self._lazy = self._lazy_source() if self._lazy_source is not None else {}
+            self._lazy = _lazy_commands(emulators=self.emulators)
         return self._lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -76,7 +68,6 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
-    lazy=lambda: _lazy_commands(emulators=False),
 )
 @click.version_option(__version__, prog_name="fieldlink")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
@@ -110,7 +101,7 @@ def cli(verbose: int) -> None:
     )
 
 
-@cli.group(cls=LazyGroup, lazy=lambda: _lazy_commands(emulators=True), emulators=True)
+@cli.group(cls=LazyGroup, emulators=True)
 def emulate() -> None:
     """Run a virtual instrument until interrupted.
 

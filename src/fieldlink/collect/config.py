@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,7 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from fieldlink.collect.durations import DURATION_HINT, format_duration, parse_duration
 from fieldlink.collect.tomlpos import KeyLocator, KeyPath
 from fieldlink.errors import ConfigError, LinkURLError
+from fieldlink.kit.textfile import parse_toml
 from fieldlink.link.url import parse_url
+from fieldlink.pakbus.defaults import MAX_IN_FLIGHT
 from fieldlink.store.timezones import parse_timezone
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ DEFAULT_RECONNECTS = 3
 #: Placeholders a sink path may contain.
 PATH_FIELDS = ("station",)
 _STATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}")
-_TOML_POSITION = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +205,8 @@ class StationsFile:
 
 DEFAULT_SINKS = ({"kind": "sqlite", "path": "fieldlink.sqlite"},)
 
-#: The largest ``window``: fieldlink.pakbus.session.MAX_IN_FLIGHT (not imported: reading a
-#: stations file must not load the PakBus client; a test holds the two equal).
-MAX_WINDOW = 16
+#: The largest ``window``: the client's most requests in flight.
+MAX_WINDOW = MAX_IN_FLIGHT
 
 _STATION_KEYS = frozenset(
     {
@@ -243,15 +242,7 @@ def parse_stations(
     text: str, *, source: str | Path = "<stations>", base_dir: str | Path = "."
 ) -> StationsFile:
     """Parse stations TOML ``text``; ``source`` names it in error messages."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        if m := _TOML_POSITION.match(message):
-            raise ConfigError(
-                f"{source}, line {m.group(2)}, column {m.group(3)}: {m.group(1)}"
-            ) from None
-        raise ConfigError(f"{source}: {message}") from None
+    data = parse_toml(text, source)
     return _Loader(data, KeyLocator(text), str(source), Path(base_dir)).load()
 
 

@@ -294,8 +294,7 @@ class Streamed(Generic[P, T]):
         def streamed(client: Any, /, *args: P.args, **kwargs: P.kwargs) -> Any:
             return client.stream(build(client, *args, **kwargs))
 
-        self._streamed = streamed
-        self.item = item
+        self._streamed = streamed  # ``item`` only tells the type checker what is yielded
 
     @classmethod
     def of_arguments(cls, build: Callable[P, Stream], item: type[T]) -> Streamed[P, T]:

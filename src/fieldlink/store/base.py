@@ -289,7 +289,7 @@ def record_rows(table: TableDef, records: Iterable[Record]) -> list[list[Scalar]
     checks it would pass anyway.
     """
     rows: list[list[Scalar]] = []
-    shape: _Shape | None = None
+    shape = _shape(table)
     name = table.name
     for record in records:
         if record.table != name:
@@ -301,8 +301,6 @@ def record_rows(table: TableDef, records: Iterable[Record]) -> list[list[Scalar]
             raise UsageError(
                 f"record {number} of {name}: time stamps must be naive logger-local time"
             )
-        if shape is None:
-            shape = _shape(table)
         ordered = record.values_in_order(shape.names) if shape.unique else None
         if ordered is not None:
             ordered = ordered if isinstance(ordered, tuple) else tuple(ordered)

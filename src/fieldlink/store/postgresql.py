@@ -46,7 +46,7 @@ from fieldlink.store.base import (
     value_kind,
 )
 from fieldlink.store.opened import OpenTables
-from fieldlink.store.pgconn import Conn, PgConnection, connect, reason
+from fieldlink.store.pgconn import Conn, PgConnection
 from fieldlink.store.pgschema import migrate
 from fieldlink.store.secrets import redact
 from fieldlink.store.sqlbook import FIXED_COLUMNS, Row, SqlSink, SqlTableWriter
@@ -256,4 +256,4 @@ class PostgresTableWriter(SqlTableWriter[PostgresSink, Conn]):
             )
 
 
-__all__ = ["PostgresSink", "PostgresTableWriter", "connect", "pg_type", "reason"]
+__all__ = ["PostgresSink", "PostgresTableWriter", "pg_type"]
